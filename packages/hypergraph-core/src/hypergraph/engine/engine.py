@@ -1,0 +1,319 @@
+"""The runner-independent scheduling algorithm: which nodes run next, and how results apply.
+
+No I/O, no asyncio, no events: runners call ``next_batch`` → execute the batch their own way →
+``commit``. SyncRunner does it in a for-loop, AsyncRunner with gather, DBOS as durable steps.
+Rule IDs refer to SPEC.md (X4-X11, X19, X24, GT8-GT10, HI5).
+"""
+
+from __future__ import annotations
+
+import copy
+from heapq import heapify, heappop, heappush
+from typing import Any
+
+from hypergraph.engine.state import SEED, RunState
+from hypergraph.exceptions import ConflictError, InfiniteLoopError
+from hypergraph.nodes.gates import END
+from hypergraph.plan import COPY_DEFAULT, INTERRUPT, NO_FALLBACK, ComponentPlan, NodePlan, Plan
+
+__all__ = ["Engine", "NodeOutcome"]
+
+NodeOutcome = tuple[NodePlan, dict[str, Any], Any]
+"""What one node execution produced: (node, outputs by name, gate decision or None)."""
+
+
+class Engine:
+    """Drives one plan; holds no run state of its own, so one engine serves every run."""
+
+    __slots__ = ("components", "nodes", "plan")
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.nodes = plan.nodes
+        self.components = plan.components
+
+    # ------------------------------------------------------------------ state
+    def new_state(
+        self,
+        provided: dict[str, Any],
+        answers: dict[str, Any] | None = None,
+        scoped: dict[str, dict[str, Any]] | None = None,
+    ) -> RunState:
+        """A fresh state with the caller's inputs seeded at version 1 (SPEC X11)."""
+        n = len(self.nodes)
+        state = RunState(
+            values=dict(provided),
+            versions=dict.fromkeys(provided, 1),
+            writers=dict.fromkeys(provided, SEED),
+            consumed=[None] * n,
+            exec_count=[0] * n,
+            runnable=[c.index for c in self.components if c.n_preds == 0],
+            pending_preds=[c.n_preds for c in self.components],
+            provided=provided,
+            answers=dict(answers or {}),
+            scoped=scoped or {},
+        )
+        return state
+
+    # ------------------------------------------------------------------ scheduling
+    def next_batch(self, state: RunState, max_iterations: float) -> list[NodePlan]:
+        """The nodes to run in superstep ``state.superstep``; empty when the run is quiescent."""
+        components = self.components
+        heap = state.runnable
+        heapify(heap)
+        state.runnable = still = []
+        batch: list[NodePlan] = []
+        finishing: list[int] = []
+        while heap:
+            c = heappop(heap)
+            cp = components[c]
+            ready = self._ready_in(state, cp)
+            if ready:
+                batch.extend(ready)
+                if cp.single:
+                    finishing.append(c)
+                else:
+                    still.append(c)
+            else:
+                self._complete(state, c, heap)
+        if not batch:
+            state.finishing = []
+            return batch
+        if self.plan.has_interrupts:
+            batch = self._interrupt_alone(state, batch, finishing)
+        state.finishing = finishing
+        self._count_iterations(state, batch, max_iterations)
+        return batch
+
+    def _interrupt_alone(
+        self, state: RunState, batch: list[NodePlan], finishing: list[int]
+    ) -> list[NodePlan]:
+        """A ready interrupt runs alone in its superstep (SPEC HI5)."""
+        interrupts = [np for np in batch if np.kind == INTERRUPT]
+        if not interrupts:
+            return batch
+        first = min(interrupts, key=lambda np: np.index)
+        for np in batch:
+            c = np.component
+            if np is not first and c in finishing:
+                finishing.remove(c)
+                state.runnable.append(c)
+        return [first]
+
+    def _count_iterations(self, state: RunState, batch: list[NodePlan], limit: float) -> None:
+        seen: set[int] = set()
+        for np in batch:
+            c = np.component
+            if c in seen or not self.components[c].cyclic:
+                continue
+            seen.add(c)
+            count = state.iterations.get(c, 0) + 1
+            if count > limit:
+                names = [self.nodes[m].name for m in self.components[c].nodes]
+                raise InfiniteLoopError(limit, names)
+            state.iterations[c] = count
+
+    def _complete(self, state: RunState, c: int, heap: list[int]) -> None:
+        pending = state.pending_preds
+        for s in self.components[c].succ:
+            pending[s] -= 1
+            if pending[s] == 0:
+                heappush(heap, s)
+
+    def _ready_in(self, state: RunState, cp: ComponentPlan) -> list[NodePlan]:
+        nodes = self.nodes
+        if cp.single:
+            np = nodes[cp.nodes[0]]
+            return [np] if self._is_ready(state, np) else []
+        ready_gates = [g for g in cp.gates if self._is_ready(state, nodes[g])]
+        blocked: set[int] = set()
+        decisions = state.decisions
+        for g in ready_gates:
+            # a gate about to re-decide drops its stale verdict (GT8); END stays
+            if g in decisions and decisions[g] is not END:
+                del decisions[g]
+            blocked.update(nodes[g].gate_plan.targets)  # gate first (GT9)
+        ready = [nodes[g] for g in ready_gates if g not in blocked]
+        ready.extend(
+            nodes[m] for m in cp.others if m not in blocked and self._is_ready(state, nodes[m])
+        )
+        if len(ready) > 1:
+            ready.sort(key=_index)
+        return ready
+
+    def _is_ready(self, state: RunState, np: NodePlan) -> bool:
+        n = np.index
+        exec_count = state.exec_count
+        if np.gates and not self._activated(state, np):
+            return False
+        if np.startup_preds and not (np.is_entry and exec_count[n] == 0):
+            nodes = self.nodes
+            for p in np.startup_preds:
+                if exec_count[p] == 0 and (not nodes[p].gates or self._activated(state, nodes[p])):
+                    return False
+        writers = state.writers
+        producers = np.producers
+        fallbacks = np.fallbacks
+        i = 0
+        for name in np.inputs:
+            w = writers.get(name)
+            if w is None or (w >= 0 and w not in producers[i]):
+                if fallbacks[i][0] == NO_FALLBACK and name not in state.provided and not (
+                    name in state.scoped.get(np.name, ())
+                ):
+                    return False
+            i += 1
+        if exec_count[n] == 0:
+            return True
+        if np.gates and self._named_by_decision(state, np):
+            return True
+        consumed = state.consumed[n]
+        versions = state.versions
+        self_ignored = np.self_ignored
+        i = 0
+        for name in np.inputs:
+            w = writers.get(name)
+            if (
+                w is not None
+                and w >= 0
+                and versions[name] != consumed[i]  # type: ignore[index]
+                and w in producers[i]
+                and not (w == n and self_ignored[i])
+            ):
+                return True
+            i += 1
+        return False
+
+    def _activated(self, state: RunState, np: NodePlan) -> bool:
+        """GT8: some controlling gate names this node, or grants first-pass permission."""
+        decisions = state.decisions
+        exec_count = state.exec_count
+        for g in np.gates:
+            decision = decisions.get(g)
+            if decision is None:
+                if exec_count[g] == 0 and exec_count[np.index] == 0 and g not in state.cut_off:
+                    return True
+            elif decision is not END and np.index in decision:
+                return True
+        return False
+
+    def _named_by_decision(self, state: RunState, np: NodePlan) -> bool:
+        for g in np.gates:
+            decision = state.decisions.get(g)
+            if decision is not None and decision is not END and np.index in decision:
+                return True
+        return False
+
+    # ------------------------------------------------------------------ inputs
+    def collect(self, state: RunState, np: NodePlan) -> dict[str, Any]:
+        """Keyword arguments for ``np``: edge > provided > bound > default (SPEC X12)."""
+        values = state.values
+        writers = state.writers
+        versions = state.versions
+        provided = state.provided
+        producers = np.producers
+        fallbacks = np.fallbacks
+        scoped = state.scoped.get(np.name) if state.scoped else None
+        kwargs: dict[str, Any] = {}
+        consumed = []
+        i = 0
+        for name in np.inputs:
+            w = writers.get(name)
+            if scoped is not None and name in scoped:
+                value = scoped[name]
+            elif w is not None and (w < 0 or w in producers[i]):
+                value = values[name]
+            elif name in provided:
+                value = provided[name]
+            else:
+                kind, value = fallbacks[i]
+                if kind == COPY_DEFAULT:
+                    value = copy.deepcopy(value)
+            kwargs[np.params[i]] = value
+            consumed.append(versions.get(name, 0))
+            i += 1
+        state.consumed[np.index] = tuple(consumed)
+        return kwargs
+
+    # ------------------------------------------------------------------ results
+    def commit(self, state: RunState, outcomes: list[NodeOutcome]) -> None:
+        """Apply one superstep's results in node order (X5, X11, X24) and advance it."""
+        exec_count = state.exec_count
+        decisions = state.decisions
+        staged: dict[str, tuple[Any, NodePlan]] = {}
+        for np, outputs, decision in outcomes:
+            exec_count[np.index] += 1
+            for g in np.gates:
+                pending = decisions.get(g)
+                if pending is not None and pending is not END and np.index in pending:
+                    pending.remove(np.index)
+            if np.gate_plan is not None:
+                self._record_decision(state, np, decision)
+            for name, value in outputs.items():
+                if name in staged:
+                    other_value, other = staged[name]
+                    if _changed(other_value, value):
+                        raise ConflictError(name, [other.name, np.name])
+                staged[name] = (value, np)
+        values = state.values
+        versions = state.versions
+        writers = state.writers
+        for name, (value, np) in staged.items():
+            if name not in values:
+                versions[name] = 1
+            elif _changed(values[name], value):
+                versions[name] += 1
+            else:
+                continue
+            values[name] = value
+            writers[name] = np.index
+        for c in state.finishing:
+            self._complete(state, c, state.runnable)
+        state.finishing = []
+        state.superstep += 1
+
+    def _record_decision(self, state: RunState, np: NodePlan, decision: Any) -> None:
+        gate_plan = np.gate_plan
+        assert gate_plan is not None
+        if decision is END:
+            state.decisions[np.index] = END
+            chosen: set[int] = set()
+        else:
+            chosen = set(decision)
+            state.decisions[np.index] = list(decision)
+        for t in gate_plan.gate_targets:
+            if t in chosen:
+                state.cut_off.discard(t)
+            else:
+                self._cut_off(state, t)
+
+    def _cut_off(self, state: RunState, gate: int) -> None:
+        """GT10: a gate routed away from loses its pending decisions, down the chain."""
+        todo = [gate]
+        while todo:
+            g = todo.pop()
+            if g in state.cut_off:
+                continue
+            state.cut_off.add(g)
+            state.decisions.pop(g, None)
+            todo.extend(self.nodes[g].gate_plan.gate_targets)  # type: ignore[union-attr]
+
+    def output_values(self, state: RunState) -> dict[str, Any]:
+        """Selected outputs (or all data outputs) present in the final state (SPEC X21)."""
+        values = state.values
+        names = self.plan.selected if self.plan.selected is not None else self.plan.output_names
+        return {name: values[name] for name in names if name in values}
+
+
+def _index(np: NodePlan) -> int:
+    return np.index
+
+
+def _changed(old: Any, new: Any) -> bool:
+    """X11: unequal values bump the version; uncomparable ones count as changed."""
+    if old is new:
+        return False
+    try:
+        return bool(old != new)
+    except Exception:
+        return True

@@ -1,0 +1,54 @@
+"""Delivering events to processors: isolation, span ids, and shutdown once (SPEC EV3, EV7)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hypergraph.events.processor import EventProcessor
+    from hypergraph.events.types import BaseEvent
+
+__all__ = ["Emitter", "new_span_id"]
+
+logger = logging.getLogger("hypergraph.events")
+
+
+def new_span_id() -> str:
+    """A random 16-hex-digit span id."""
+    return os.urandom(8).hex()
+
+
+class Emitter:
+    """Sends events to a fixed list of processors; a failing processor is logged and skipped.
+
+    Runners create one only when processors are attached, so runs without processors build no
+    event objects at all.
+    """
+
+    __slots__ = ("processors",)
+
+    def __init__(self, processors: Sequence[EventProcessor]) -> None:
+        self.processors = tuple(processors)
+
+    def emit(self, event_type: type[BaseEvent], **fields: Any) -> BaseEvent:
+        event = event_type(timestamp=time.time(), **fields)
+        for processor in self.processors:
+            try:
+                processor.on_event(event)
+            except Exception:
+                logger.warning(
+                    "Event processor %r failed on %s; continuing without it for this event",
+                    processor, type(event).__name__, exc_info=True,
+                )
+        return event
+
+    def shutdown(self) -> None:
+        for processor in self.processors:
+            try:
+                processor.shutdown()
+            except Exception:
+                logger.warning("Event processor %r failed in shutdown()", processor, exc_info=True)

@@ -1,0 +1,616 @@
+"""Graph: an immutable, validated set of nodes whose edges come from port names."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import keyword
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from hypergraph.exceptions import GraphConfigError
+from hypergraph.graph._analysis import reach, topological_components
+from hypergraph.graph.input_spec import InputSpec
+from hypergraph.nodes._base import HyperNode
+from hypergraph.nodes.gates import GateNode, IfElseNode, RouteNode
+
+if TYPE_CHECKING:
+    from hypergraph.nodes.graph_node import GraphNode
+    from hypergraph.plan import Plan
+    from hypergraph.runners.base import BaseRunner
+
+__all__ = ["Graph"]
+
+EdgeSpec = tuple[Any, Any] | tuple[Any, Any, str | Sequence[str]]
+
+
+class Graph:
+    """Nodes wired by matching output names to parameter names, validated at construction.
+
+    A Graph is a value (SPEC CV3): ``bind``, ``unbind``, ``select`` and ``with_entrypoint``
+    return new graphs. Runners execute it; the execution plan is built once per graph and
+    cached on it.
+    """
+
+    def __init__(
+        self,
+        nodes: Iterable[HyperNode],
+        *,
+        edges: Iterable[EdgeSpec] | None = None,
+        name: str | None = None,
+        entrypoint: str | Sequence[str] | None = None,
+        strict_types: bool = False,
+    ) -> None:
+        node_list = list(nodes)
+        self.name = name
+        self.strict_types = strict_types
+        self._nodes: dict[str, HyperNode] = {}
+        for item in node_list:
+            if not isinstance(item, HyperNode):
+                raise GraphConfigError(
+                    f"Graph nodes must be hypergraph nodes, got {item!r}. Decorate functions with "
+                    "@node(output_name=...) or wrap graphs with graph.as_node()."
+                )
+            if item.name in self._nodes:
+                raise GraphConfigError(
+                    f"Duplicate node name: {item.name!r}. Give one of them another name with "
+                    f".with_name('...')."
+                )
+            self._nodes[item.name] = item
+        self._bound: dict[str, Any] = {}
+        self._selected: tuple[str, ...] | None = None
+        self._entrypoints: tuple[str, ...] = ()
+        self._explicit = edges is not None
+        self._validate_names()
+        self._validate_gates()
+        self._build_edges(edges)
+        self._validate_defaults()
+        self._validate_producers()
+        if entrypoint is not None:
+            names = (entrypoint,) if isinstance(entrypoint, str) else tuple(entrypoint)
+            self._entrypoints = self._checked_entrypoints(names)
+
+    # ------------------------------------------------------------------ construction checks
+    def _validate_names(self) -> None:
+        from hypergraph.nodes.graph_node import GraphNode
+
+        for n in self._nodes.values():
+            _check_identifier(n.name, f"Node name {n.name!r}")
+            for out in n.outputs:
+                if isinstance(n, GraphNode) and n.namespaced and out.startswith(n.name + "."):
+                    continue
+                _check_identifier(out, f"Output name {out!r} of node {n.name!r}")
+
+    def _validate_gates(self) -> None:
+        for gate in self._nodes.values():
+            if not isinstance(gate, GateNode):
+                continue
+            for target in gate.node_targets:
+                if target == gate.name:
+                    raise GraphConfigError(
+                        f"Gate {gate.name!r} targets itself; a gate cannot route to itself. Route "
+                        "to the node that feeds the gate instead."
+                    )
+                if target not in self._nodes:
+                    raise GraphConfigError(
+                        f"Gate {gate.name!r} targets {target!r}, which is not a node of this "
+                        f"graph. Known nodes: {', '.join(repr(k) for k in self._nodes)}."
+                    )
+
+    def _build_edges(self, edges: Iterable[EdgeSpec] | None) -> None:
+        nodes = self._nodes
+        # wired[dst][param] -> producers (node names) feeding that parameter
+        wired: dict[str, dict[str, list[str]]] = {name: {} for name in nodes}
+        data_edges: list[tuple[str, str, tuple[str, ...]]] = []
+        order_edges: list[tuple[str, str]] = []
+        explicit_self: set[tuple[str, str]] = set()
+        producers: dict[str, list[str]] = {}
+        for n in nodes.values():
+            for out in n.outputs:
+                producers.setdefault(out, []).append(n.name)
+        self._producers = producers
+        if edges is None:
+            for dst in nodes.values():
+                feeders: dict[str, list[str]] = {}
+                for param in dst.inputs:
+                    for src in producers.get(param, ()):
+                        wired[dst.name].setdefault(param, []).append(src)
+                        feeders.setdefault(src, []).append(param)
+                for src, names in feeders.items():
+                    data_edges.append((src, dst.name, tuple(names)))
+        else:
+            for spec in edges:
+                src, dst, names = self._parse_edge(spec)
+                if not names:
+                    order_edges.append((src, dst))
+                    continue
+                data_edges.append((src, dst, names))
+                for param in names:
+                    wired[dst].setdefault(param, []).append(src)
+                    if src == dst:
+                        explicit_self.add((src, param))
+        control_edges = [
+            (g.name, t) for g in nodes.values() if isinstance(g, GateNode) for t in g.node_targets
+        ]
+        self._wired = {d: {p: tuple(s) for p, s in ps.items()} for d, ps in wired.items()}
+        self._data_edges = data_edges
+        self._order_edges = order_edges
+        self._control_edges = control_edges
+        self._explicit_self = frozenset(explicit_self)
+
+    def _parse_edge(self, spec: EdgeSpec) -> tuple[str, str, tuple[str, ...]]:
+        if not isinstance(spec, tuple) or len(spec) not in (2, 3):
+            raise GraphConfigError(
+                f"Edge {spec!r} must be (src, dst) or (src, dst, 'value') or (src, dst, [values])"
+            )
+        src = self._endpoint(spec[0], spec)
+        dst = self._endpoint(spec[1], spec)
+        src_node, dst_node = self._nodes[src], self._nodes[dst]
+        if len(spec) == 2:
+            names = tuple(o for o in src_node.outputs if o in dst_node.inputs)
+        else:
+            raw = spec[2]
+            names = (raw,) if isinstance(raw, str) else tuple(raw)
+            for value in names:
+                if value not in src_node.outputs:
+                    raise GraphConfigError(
+                        f"Edge {src!r} -> {dst!r} carries {value!r}, but {src!r} has no output "
+                        f"{value!r} (outputs: {', '.join(map(repr, src_node.outputs)) or 'none'})."
+                    )
+                if value not in dst_node.inputs:
+                    raise GraphConfigError(
+                        f"Edge {src!r} -> {dst!r} carries {value!r}, but {dst!r} has no input "
+                        f"{value!r} (inputs: {', '.join(map(repr, dst_node.inputs)) or 'none'})."
+                    )
+        return src, dst, names
+
+    def _endpoint(self, ref: Any, spec: Any) -> str:
+        name = ref.name if isinstance(ref, HyperNode) else ref
+        if not isinstance(name, str) or name not in self._nodes:
+            raise GraphConfigError(
+                f"Edge {spec!r} refers to {name!r}, which is not a node of this graph. Known "
+                f"nodes: {', '.join(repr(k) for k in self._nodes)}."
+            )
+        return name
+
+    def _validate_defaults(self) -> None:
+        seen: dict[str, list[HyperNode]] = {}
+        for n in self._nodes.values():
+            for param in n.inputs:
+                seen.setdefault(param, []).append(n)
+        for param, consumers in seen.items():
+            if len(consumers) < 2:
+                continue
+            with_default = [c for c in consumers if c.has_default_for(param)]
+            if not with_default:
+                continue
+            if len(with_default) != len(consumers):
+                without = [c.name for c in consumers if not c.has_default_for(param)]
+                raise GraphConfigError(
+                    f"Inconsistent defaults for {param!r}: nodes "
+                    f"{', '.join(repr(c.name) for c in with_default)} declare a default but "
+                    f"{', '.join(map(repr, without))} do not. Give every consumer the same "
+                    f"default, or none and bind the value with graph.bind({param}=...)."
+                )
+            first = with_default[0].get_default_for(param)
+            for other in with_default[1:]:
+                if not _same_value(first, other.get_default_for(param)):
+                    raise GraphConfigError(
+                        f"Inconsistent defaults for {param!r}: {with_default[0].name!r} uses "
+                        f"{first!r} but {other.name!r} uses {other.get_default_for(param)!r}. "
+                        "Use one default everywhere, or bind the value with graph.bind()."
+                    )
+
+    def _validate_producers(self) -> None:
+        contested = {name: p for name, p in self._producers.items() if len(p) > 1}
+        if not contested:
+            return
+        index = {name: i for i, name in enumerate(self._nodes)}
+        succ_all = self._successors(index)
+        for value, names in contested.items():
+            succ_other = self._successors(index, skip_value=value)
+            for i, a in enumerate(names):
+                for b in names[i + 1 :]:
+                    if self._exclusive(a, b, index, succ_all):
+                        continue
+                    ia, ib = index[a], index[b]
+                    succ = succ_all if self._explicit else succ_other
+                    if ib in reach([ia], succ) or ia in reach([ib], succ):
+                        continue
+                    raise GraphConfigError(
+                        f"Multiple nodes produce {value!r}: {a!r} and {b!r}, and nothing decides "
+                        f"which one runs. Put them on exclusive branches of one @ifelse/@route "
+                        f"gate, order them with an edge, or rename one output "
+                        f"(.rename_outputs({value}='...'))."
+                    )
+
+    def _successors(self, index: dict[str, int], skip_value: str | None = None) -> list[list[int]]:
+        succ: list[list[int]] = [[] for _ in index]
+        for src, dst, names in self._data_edges:
+            if skip_value is not None and set(names) == {skip_value}:
+                continue
+            succ[index[src]].append(index[dst])
+        for src, dst in self._order_edges + self._control_edges:
+            succ[index[src]].append(index[dst])
+        return succ
+
+    def _exclusive(self, a: str, b: str, index: dict[str, int], succ: list[list[int]]) -> bool:
+        """True if ``a`` and ``b`` lie on different branches of one single-choice gate."""
+        for gate in self._nodes.values():
+            if isinstance(gate, RouteNode) and gate.multi_target:
+                continue
+            if not isinstance(gate, RouteNode | IfElseNode):
+                continue
+            targets = [index[t] for t in gate.node_targets]
+            gi = index[gate.name]
+            reaches = [reach([t], succ, blocked=gi) for t in targets]
+            branches = []
+            for k, r in enumerate(reaches):
+                others = set().union(*(reaches[j] for j in range(len(reaches)) if j != k))
+                branches.append(r - others)
+            ia, ib = index[a], index[b]
+            owner_a = [k for k, br in enumerate(branches) if ia in br]
+            owner_b = [k for k, br in enumerate(branches) if ib in br]
+            if owner_a and owner_b and owner_a[0] != owner_b[0]:
+                return True
+        return False
+
+    def _checked_entrypoints(self, names: Sequence[str]) -> tuple[str, ...]:
+        result = list(self._entrypoints)
+        for name in names:
+            if name not in self._nodes:
+                raise GraphConfigError(
+                    f"Unknown entrypoint {name!r}: not a node of this graph. Known nodes: "
+                    f"{', '.join(repr(k) for k in self._nodes)}."
+                )
+            if isinstance(self._nodes[name], GateNode):
+                raise GraphConfigError(
+                    f"Entrypoint {name!r} is a gate; gates cannot be entrypoints. Use the node "
+                    "that feeds the gate as the entrypoint."
+                )
+            if name not in result:
+                result.append(name)
+        return tuple(result)
+
+    # ------------------------------------------------------------------ derived copies
+    def _derive(self) -> Graph:
+        clone = copy.copy(self)
+        for attr in list(vars(clone)):
+            if attr in _SCOPE_CACHES:
+                delattr(clone, attr)
+        clone._bound = dict(self._bound)
+        return clone
+
+    def bind(self, values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Graph:
+        """A new graph where these inputs have fixed values (stored by reference, never copied)."""
+        merged = dict(values or {})
+        for key, value in kwargs.items():
+            if "." in key:
+                raise ValueError(
+                    f"Dotted key {key!r} cannot be a keyword argument; pass it as "
+                    f"graph.bind({{{key!r}: ...}})."
+                )
+            if key in merged:
+                raise ValueError(f"{key!r} given both in the mapping and as a keyword to bind()")
+            merged[key] = value
+        valid = self.inputs.all
+        for key in merged:
+            if "." in key:
+                self._check_scoped_key(key)
+                continue
+            if key in valid:
+                continue
+            producers = self._active_producers(key)
+            if producers:
+                raise ValueError(
+                    f"Cannot bind {key!r}: it is produced inside the graph by "
+                    f"{', '.join(map(repr, producers))}. To feed it from outside, slice the graph "
+                    "first with graph.with_entrypoint(...) so its producer is excluded."
+                )
+            raise ValueError(
+                f"Cannot bind {key!r}: it is not an input of this graph. Valid inputs: "
+                f"{', '.join(map(repr, valid)) or '(none)'}."
+            )
+        clone = self._derive()
+        clone._bound.update(merged)
+        return clone
+
+    def unbind(self, *names: str) -> Graph:
+        """A new graph without the bindings of ``names``."""
+        clone = self._derive()
+        for name in names:
+            clone._bound.pop(name, None)
+        return clone
+
+    def select(self, *names: str | Sequence[str]) -> Graph:
+        """A new graph that runs only what these outputs need and returns only them."""
+        flat: list[str] = []
+        for item in names:
+            flat.extend([item] if isinstance(item, str) else list(item))
+        if not flat:
+            raise ValueError("select() needs at least one output name")
+        valid = self.outputs
+        for name in flat:
+            if name not in valid:
+                raise ValueError(
+                    f"Cannot select {name!r}: it is not an output of this graph. Valid outputs: "
+                    f"{', '.join(map(repr, valid)) or '(none)'}."
+                )
+        clone = self._derive()
+        clone._selected = tuple(dict.fromkeys(flat))
+        clone._check_selection_reachable()
+        return clone
+
+    def with_entrypoint(self, *names: str) -> Graph:
+        """A new graph that starts at these nodes; upstream nodes are excluded from runs."""
+        if not names:
+            raise ValueError("with_entrypoint() needs at least one node name")
+        clone = self._derive()
+        clone._entrypoints = self._checked_entrypoints(names)
+        clone._check_selection_reachable()
+        return clone
+
+    def _check_selection_reachable(self) -> None:
+        if self._selected is None or not self._entrypoints:
+            return
+        active = self._active_names
+        for name in self._selected:
+            if not any(p in active for p in self._producers.get(name, ())):
+                raise GraphConfigError(
+                    f"Selected output {name!r} cannot be produced from the entrypoints "
+                    f"{', '.join(map(repr, self._entrypoints))}: its producers are upstream of "
+                    "them. Choose other entrypoints or another selection."
+                )
+
+    def _check_scoped_key(self, key: str) -> None:
+        from hypergraph.nodes.graph_node import GraphNode
+
+        head, _, rest = key.partition(".")
+        node = self._nodes.get(head)
+        if not isinstance(node, GraphNode):
+            raise ValueError(
+                f"Key {key!r} addresses {head!r}, which is not a nested graph node of this graph."
+            )
+        inner = node.graph
+        sub_head = rest.split(".", 1)[0]
+        if "." in rest:
+            inner._check_scoped_key(rest)
+        elif sub_head not in inner.inputs.all and sub_head not in inner.interrupt_outputs:
+            raise ValueError(
+                f"Key {key!r}: nested graph {head!r} has no input {sub_head!r}. Its inputs: "
+                f"{', '.join(map(repr, inner.inputs.all)) or '(none)'}."
+            )
+
+    def as_node(
+        self,
+        name: str | None = None,
+        *,
+        runner: BaseRunner | None = None,
+        namespaced: bool = False,
+        map_over: str | Sequence[str] | None = None,
+        map_mode: str = "zip",
+        error_handling: str = "raise",
+        clone: bool | Sequence[str] = False,
+    ) -> GraphNode:
+        """Wrap this graph as a node of another graph (optionally mapped over inputs)."""
+        from hypergraph.nodes.graph_node import GraphNode
+
+        gn = GraphNode(self, name=name, runner=runner, namespaced=namespaced)
+        if map_over is not None:
+            params = [map_over] if isinstance(map_over, str) else list(map_over)
+            gn = gn.map_over(*params, mode=map_mode, error_handling=error_handling, clone=clone)
+        return gn
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def nodes(self) -> dict[str, HyperNode]:
+        """A copy of the name -> node mapping, in construction order."""
+        return dict(self._nodes)
+
+    @property
+    def selected(self) -> tuple[str, ...] | None:
+        """Outputs chosen with ``select()``, or ``None`` for all."""
+        return self._selected
+
+    @property
+    def entrypoints_config(self) -> tuple[str, ...]:
+        """Configured entrypoints (empty when the graph starts from its sources)."""
+        return self._entrypoints
+
+    @cached_property
+    def outputs(self) -> tuple[str, ...]:
+        """Every data output of every node, de-duplicated, in first-appearance order."""
+        return tuple(dict.fromkeys(o for n in self._nodes.values() for o in n.outputs))
+
+    @cached_property
+    def leaf_outputs(self) -> tuple[str, ...]:
+        """Outputs of nodes that feed no other node."""
+        feeding = {src for src, dst, _ in self._data_edges if src != dst} | {
+            src for src, dst in self._order_edges if src != dst
+        }
+        return tuple(
+            dict.fromkeys(
+                o for n in self._nodes.values() if n.name not in feeding for o in n.outputs
+            )
+        )
+
+    @property
+    def edges(self) -> list[tuple[str, str, str, tuple[str, ...]]]:
+        """All edges as ``(src, dst, kind, values)`` with kind ``data``/``ordering``/``control``."""
+        listing = [(s, d, "data", names) for s, d, names in self._data_edges]
+        listing += [(s, d, "ordering", ()) for s, d in self._order_edges]
+        listing += [(s, d, "control", ()) for s, d in self._control_edges]
+        return listing
+
+    @property
+    def nx_graph(self) -> Any:
+        """The edges as a ``networkx.DiGraph`` (needs networkx installed)."""
+        try:
+            import networkx as nx
+        except ImportError as exc:
+            raise ImportError(
+                "graph.nx_graph needs networkx: `pip install networkx`. graph.edges lists the "
+                "same edges without it."
+            ) from exc
+        g = nx.DiGraph()
+        for name, n in self._nodes.items():
+            g.add_node(name, hypernode=n)
+        for src, dst, kind, values in self.edges:
+            g.add_edge(src, dst, edge_type=kind, value_names=list(values))
+        return g
+
+    @cached_property
+    def _components(self) -> list[list[int]]:
+        index = {name: i for i, name in enumerate(self._nodes)}
+        return topological_components(len(index), self._successors(index))
+
+    @property
+    def has_cycles(self) -> bool:
+        """True if data, ordering or control edges form a cycle (self-loops included)."""
+        return bool(self.cycle_node_names)
+
+    @cached_property
+    def cycle_node_names(self) -> tuple[str, ...]:
+        """Names of the nodes that take part in a cycle."""
+        names = list(self._nodes)
+        index = {name: i for i, name in enumerate(names)}
+        succ = self._successors(index)
+        cyclic: list[str] = []
+        for comp in self._components:
+            if len(comp) > 1 or comp[0] in succ[comp[0]]:
+                cyclic.extend(names[i] for i in comp)
+        return tuple(cyclic)
+
+    @property
+    def has_async_nodes(self) -> bool:
+        """True if any node (nested graphs included) is async."""
+        return any(n.is_async for n in self._nodes.values())
+
+    @property
+    def has_interrupts(self) -> bool:
+        """True if an interrupt node exists at any nesting depth."""
+        from hypergraph.nodes.graph_node import GraphNode
+
+        return any(
+            n.is_interrupt or (isinstance(n, GraphNode) and n.graph.has_interrupts)
+            for n in self._nodes.values()
+        )
+
+    @property
+    def has_gates(self) -> bool:
+        """True if the graph contains a @route or @ifelse gate."""
+        return any(n.is_gate for n in self._nodes.values())
+
+    @property
+    def interrupt_nodes(self) -> list[HyperNode]:
+        """The interrupt nodes of this graph (not of nested graphs)."""
+        return [n for n in self._nodes.values() if n.is_interrupt]
+
+    @property
+    def interrupt_outputs(self) -> tuple[str, ...]:
+        """Output names of this graph's interrupt nodes: the keys that answer a pause."""
+        return tuple(o for n in self._nodes.values() if n.is_interrupt for o in n.outputs)
+
+    # ------------------------------------------------------------------ scope
+    @cached_property
+    def _active_names(self) -> frozenset[str]:
+        """Entrypoints' downstream closure intersected with what the selection needs (X2)."""
+        names = list(self._nodes)
+        index = {name: i for i, name in enumerate(names)}
+        succ = self._successors(index)
+        active = set(range(len(names)))
+        if self._entrypoints:
+            active = reach([index[e] for e in self._entrypoints], succ)
+        if self._selected is not None:
+            pred: list[list[int]] = [[] for _ in names]
+            for v, ws in enumerate(succ):
+                for w in ws:
+                    pred[w].append(v)
+            producers = [
+                index[p] for s in self._selected for p in self._producers.get(s, ()) if index[p] in active
+            ]
+            needed = reach(producers, [[p for p in ps if p in active] for ps in pred])
+            active &= needed
+        return frozenset(names[i] for i in sorted(active))
+
+    def _active_producers(self, value: str) -> list[str]:
+        return [p for p in self._producers.get(value, ()) if p in self._active_names]
+
+    @cached_property
+    def inputs(self) -> InputSpec:
+        """The inputs of the active scope: required, optional, bound (SPEC G7)."""
+        from hypergraph.plan import scope_inputs
+
+        required, optional = scope_inputs(self)
+        bound = {k: v for k, v in self._bound.items()}
+        return InputSpec(required=required, optional=optional, bound=bound)
+
+    @property
+    def plan(self) -> Plan:
+        """The execution plan for this configuration, built once and cached."""
+        try:
+            return self.__dict__["_plan"]
+        except KeyError:
+            from hypergraph.plan import build_plan
+
+            plan = self.__dict__["_plan"] = build_plan(self)
+            return plan
+
+    # ------------------------------------------------------------------ hashes
+    @cached_property
+    def code_hash(self) -> str:
+        """SHA-256 over every node's ``definition_hash`` (what changes when code changes)."""
+        pairs = sorted(f"{name}:{n.definition_hash}" for name, n in self._nodes.items())
+        return _sha("\n".join(pairs))
+
+    @cached_property
+    def structural_hash(self) -> str:
+        """SHA-256 over names, ports, edges, node kinds and gate targets — no function code."""
+        parts = []
+        for name, n in sorted(self._nodes.items()):
+            targets = [str(t) for t in getattr(n, "targets", [])]
+            parts.append(
+                f"{name}|{type(n).__name__}|{','.join(n.inputs)}|{','.join(n.outputs)}|"
+                f"{','.join(targets)}"
+            )
+        parts.extend(sorted(f"{s}->{d}:{k}:{','.join(v)}" for s, d, k, v in self.edges))
+        return _sha("\n".join(parts))
+
+    @cached_property
+    def definition_hash(self) -> str:
+        """SHA-256 over sorted ``name:definition_hash`` pairs plus sorted edges."""
+        pairs = sorted(f"{name}:{n.definition_hash}" for name, n in self._nodes.items())
+        pairs.extend(sorted(f"{s}->{d}:{k}:{','.join(v)}" for s, d, k, v in self.edges))
+        return _sha("\n".join(pairs))
+
+    def __repr__(self) -> str:
+        label = f"{self.name!r}, " if self.name else ""
+        return f"Graph({label}nodes={list(self._nodes)!r})"
+
+
+_SCOPE_CACHES = frozenset({"_active_names", "inputs", "_plan", "_engine", "_checked"})
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _check_identifier(name: str, what: str) -> None:
+    if not isinstance(name, str) or not name.isidentifier():
+        reserved = " ('.' and '/' are reserved for nesting)" if isinstance(name, str) and (
+            "." in name or "/" in name
+        ) else ""
+        raise GraphConfigError(f"{what} is not a valid Python identifier{reserved}. Rename it.")
+    if keyword.iskeyword(name):
+        raise GraphConfigError(f"{what} is a Python keyword. Rename it.")
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+

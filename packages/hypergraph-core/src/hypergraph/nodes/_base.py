@@ -1,0 +1,149 @@
+"""HyperNode: the immutable value every node type shares (name, ports, renames, defaults)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any, Self
+
+from hypergraph.exceptions import RenameError
+
+__all__ = ["HyperNode"]
+
+_NO_DEFAULT = object()
+
+
+class HyperNode:
+    """Base of all nodes: a name, input ports, output ports and rename helpers.
+
+    Nodes are values (SPEC CV3): every ``with_*``/``rename_*`` returns a new node.
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    cache: bool = False
+    is_async: bool = False
+    is_generator: bool = False
+    is_gate: bool = False
+    is_interrupt: bool = False
+
+    # graph-facing input name -> parameter name the callable receives
+    _param_of: dict[str, str]
+    # graph-facing input name -> default value (absent when the input has no default)
+    _defaults: dict[str, Any]
+    # old name -> new name, for RenameError hints ("'x' was renamed to 'y'")
+    _renamed_inputs: dict[str, str]
+    _renamed_outputs: dict[str, str]
+
+    def _init_ports(
+        self, inputs: tuple[str, ...], outputs: tuple[str, ...], defaults: dict[str, Any]
+    ) -> None:
+        self.inputs = inputs
+        self.outputs = outputs
+        self._param_of = {name: name for name in inputs}
+        self._defaults = defaults
+        self._renamed_inputs = {}
+        self._renamed_outputs = {}
+
+    def _apply_initial_renames(self, mapping: Mapping[str, str] | None) -> None:
+        """Apply ``rename_inputs=`` given at construction, in place (the node is still new)."""
+        if mapping:
+            renamed = self.rename_inputs(mapping)
+            self.inputs, self._param_of = renamed.inputs, renamed._param_of
+            self._defaults, self._renamed_inputs = renamed._defaults, renamed._renamed_inputs
+
+    # -- defaults ---------------------------------------------------------------------------
+    def has_default_for(self, param: str) -> bool:
+        """True if input ``param`` has a default, which makes it optional in a graph."""
+        return param in self._defaults
+
+    def get_default_for(self, param: str) -> Any:
+        """The default of input ``param``; ``KeyError`` when it has none."""
+        try:
+            return self._defaults[param]
+        except KeyError:
+            raise KeyError(f"Node {self.name!r} has no default for input {param!r}") from None
+
+    @property
+    def definition_hash(self) -> str:
+        raise NotImplementedError
+
+    # -- renames ----------------------------------------------------------------------------
+    def _copy(self) -> Self:
+        clone = copy.copy(self)
+        clone._param_of = dict(self._param_of)
+        clone._defaults = dict(self._defaults)
+        clone._renamed_inputs = dict(self._renamed_inputs)
+        clone._renamed_outputs = dict(self._renamed_outputs)
+        return clone
+
+    def with_name(self, name: str) -> Self:
+        """A copy of this node under another name (checked by the Graph, not here)."""
+        clone = self._copy()
+        clone.name = name
+        return clone
+
+    def rename_inputs(self, mapping: Mapping[str, str] | None = None, /, **kwargs: str) -> Self:
+        """A copy whose input ports are renamed ``old -> new``; the function is unchanged."""
+        renames = _merge_renames(mapping, kwargs)
+        clone = self._copy()
+        for old, new in renames.items():
+            if old not in clone.inputs:
+                raise RenameError(_rename_message(self, "input", old, self.inputs, self._renamed_inputs))
+            clone.inputs = tuple(new if n == old else n for n in clone.inputs)
+            clone._param_of = {(new if k == old else k): v for k, v in clone._param_of.items()}
+            if old in clone._defaults:
+                clone._defaults[new] = clone._defaults.pop(old)
+            clone._renamed_inputs[old] = new
+        clone._after_input_rename(renames)
+        return clone
+
+    def rename_outputs(self, mapping: Mapping[str, str] | None = None, /, **kwargs: str) -> Self:
+        """A copy whose output ports are renamed ``old -> new``."""
+        renames = _merge_renames(mapping, kwargs)
+        clone = self._copy()
+        for old, new in renames.items():
+            if old not in clone.outputs:
+                raise RenameError(
+                    _rename_message(self, "output", old, self.outputs, self._renamed_outputs)
+                )
+            clone.outputs = tuple(new if n == old else n for n in clone.outputs)
+            clone._renamed_outputs[old] = new
+        clone._after_output_rename(renames)
+        return clone
+
+    with_inputs = rename_inputs
+    with_outputs = rename_outputs
+
+    def _after_input_rename(self, renames: dict[str, str]) -> None:
+        """Hook for subclasses that keep extra state keyed by input names."""
+
+    def _after_output_rename(self, renames: dict[str, str]) -> None:
+        """Hook for subclasses that keep extra state keyed by output names."""
+
+    @property
+    def data_outputs(self) -> tuple[str, ...]:
+        """The outputs that carry values (everything but gate internals)."""
+        return self.outputs
+
+
+def _merge_renames(mapping: Mapping[str, str] | None, kwargs: dict[str, str]) -> dict[str, str]:
+    merged = dict(mapping or {})
+    for key, value in kwargs.items():
+        if key in merged:
+            raise ValueError(f"Rename of {key!r} given both in the mapping and as a keyword")
+        merged[key] = value
+    if not merged:
+        raise ValueError("Nothing to rename: pass a mapping {old: new} or old=new keywords")
+    return merged
+
+
+def _rename_message(
+    node: HyperNode, kind: str, old: str, current: tuple[str, ...], history: dict[str, str]
+) -> str:
+    message = f"Cannot rename {kind} {old!r} of node {node.name!r}: it has no {kind} {old!r}."
+    if old in history:
+        message += f" {old!r} was already renamed to {history[old]!r}."
+    message += f" Current {kind}s: {', '.join(repr(c) for c in current) or '(none)'}."
+    return message

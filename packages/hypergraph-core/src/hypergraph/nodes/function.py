@@ -1,0 +1,194 @@
+"""FunctionNode and the ``@node`` decorator: a plain function as a graph node."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, overload
+
+from hypergraph.nodes._base import HyperNode
+
+__all__ = ["FunctionNode", "node"]
+
+GeneratorJoin = Literal["str", "bytes", "list"]
+
+
+def inspect_function(func: Callable[..., Any], kind: str) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """Parameter names in signature order and their defaults; rejects kinds runners can't pass.
+
+    Runners always call with keyword arguments (SPEC N3).
+    """
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"Cannot build a {kind} from {func!r}: {exc}") from exc
+    names: list[str] = []
+    defaults: dict[str, Any] = {}
+    fname = getattr(func, "__name__", repr(func))
+    for param in signature.parameters.values():
+        if param.kind is param.POSITIONAL_ONLY:
+            raise TypeError(
+                f"{kind} {fname!r}: parameter {param.name!r} is positional-only; runners pass "
+                "inputs by keyword, so remove the '/' from the signature."
+            )
+        if param.kind is param.VAR_POSITIONAL:
+            raise TypeError(
+                f"{kind} {fname!r}: parameter '*{param.name}' is not supported; runners pass "
+                "inputs by keyword, so declare each input as a named parameter."
+            )
+        if param.kind is param.VAR_KEYWORD:
+            raise TypeError(
+                f"{kind} {fname!r}: parameter '**{param.name}' is not supported; declare each "
+                "input as a named parameter."
+            )
+        names.append(param.name)
+        if param.default is not param.empty:
+            defaults[param.name] = param.default
+    return tuple(names), defaults
+
+
+def definition_hash_of(func: Callable[..., Any]) -> str:
+    """SHA-256 of the function's source; a stable fallback when source is unavailable (N6)."""
+    try:
+        text = inspect.getsource(func)
+    except (OSError, TypeError):
+        code = getattr(func, "__code__", None)
+        if code is not None:
+            closure = tuple(
+                repr(cell.cell_contents) for cell in (getattr(func, "__closure__", None) or ())
+            )
+            text = repr((code.co_code, code.co_consts, getattr(func, "__defaults__", None), closure))
+        else:
+            text = f"{getattr(func, '__module__', '?')}:{getattr(func, '__qualname__', repr(func))}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def normalize_outputs(output_name: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    if output_name is None:
+        return ()
+    if isinstance(output_name, str):
+        return (output_name,)
+    outputs = tuple(output_name)
+    if not all(isinstance(o, str) for o in outputs):
+        raise TypeError(f"output_name must be a string or a tuple of strings, got {output_name!r}")
+    return outputs
+
+
+def _return_annotation(func: Callable[..., Any]) -> Any:
+    try:
+        return inspect.get_annotations(func).get("return", inspect.Signature.empty)
+    except Exception:  # odd callables: treat as unannotated
+        return inspect.Signature.empty
+
+
+def _generator_join(annotation: Any) -> GeneratorJoin:
+    if annotation is str or annotation == "str":
+        return "str"
+    if annotation is bytes or annotation == "bytes":
+        return "bytes"
+    return "list"
+
+
+class FunctionNode(HyperNode):
+    """A node that calls a plain function (sync, async, generator or async generator).
+
+    The execution mode is detected once, here (SPEC N5). Calling the node calls the function
+    directly with no framework behaviour.
+    """
+
+    def __init__(
+        self,
+        source: Callable[..., Any] | FunctionNode,
+        name: str | None = None,
+        output_name: str | tuple[str, ...] | list[str] | None = None,
+        *,
+        rename_inputs: Mapping[str, str] | None = None,
+        cache: bool = False,
+        batch: bool = False,
+    ) -> None:
+        func = source.func if isinstance(source, FunctionNode) else source
+        if not callable(func):
+            raise TypeError(f"FunctionNode needs a callable, got {func!r}")
+        self.func = func
+        self.name = name if name is not None else getattr(func, "__name__", "node")
+        self.cache = bool(cache)
+        self.batch = bool(batch)
+        params, defaults = inspect_function(func, "node")
+        outputs = normalize_outputs(output_name)
+        self._init_ports(params, outputs, defaults)
+        self.is_async = inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)
+        self.is_generator = inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func)
+        annotation = _return_annotation(func)
+        self.generator_join: GeneratorJoin = _generator_join(annotation)
+        self._definition_hash = definition_hash_of(func)
+        self._check_outputs(annotation)
+        self._apply_initial_renames(rename_inputs)
+
+    def _check_outputs(self, annotation: Any) -> None:
+        if self.is_generator and len(self.outputs) > 1:
+            raise ValueError(
+                f"Generator node {self.name!r} declares {len(self.outputs)} outputs; a generator "
+                "produces one stream, so give it a single output_name."
+            )
+        if not self.outputs and annotation not in (inspect.Signature.empty, None, "None"):
+            warnings.warn(
+                f"Function {self.name!r} has a return annotation but no output_name, so its "
+                f"return value will be discarded. Add @node(output_name='...') to keep it.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+    @property
+    def definition_hash(self) -> str:
+        """SHA-256 hex digest of the function's source; renames do not change it."""
+        return self._definition_hash
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        fname = getattr(self.func, "__name__", "?")
+        label = fname if self.name == fname else f"{fname} as {self.name!r}"
+        return f"{type(self).__name__}({label}, outputs={self.outputs!r})"
+
+
+@overload
+def node(source: Callable[..., Any], /) -> FunctionNode: ...
+@overload
+def node(
+    source: None = None,
+    /,
+    output_name: str | tuple[str, ...] | list[str] | None = None,
+    *,
+    rename_inputs: Mapping[str, str] | None = None,
+    cache: bool = False,
+    name: str | None = None,
+    batch: bool = False,
+) -> Callable[[Callable[..., Any]], FunctionNode]: ...
+def node(
+    source: Callable[..., Any] | None = None,
+    /,
+    output_name: str | tuple[str, ...] | list[str] | None = None,
+    *,
+    rename_inputs: Mapping[str, str] | None = None,
+    cache: bool = False,
+    name: str | None = None,
+    batch: bool = False,
+) -> FunctionNode | Callable[[Callable[..., Any]], FunctionNode]:
+    """Turn a function into a :class:`FunctionNode` (``@node`` or ``@node(output_name=...)``).
+
+    ``batch=True`` is read by the Daft runner only (vectorised UDF); other runners ignore it.
+    """
+    if source is not None and not isinstance(source, str) and callable(source):
+        return FunctionNode(source, name=name, output_name=output_name,
+                            rename_inputs=rename_inputs, cache=cache, batch=batch)
+    if source is not None:  # @node("out") — output name given positionally
+        output_name = source  # type: ignore[assignment]
+
+    def decorate(func: Callable[..., Any]) -> FunctionNode:
+        return FunctionNode(func, name=name, output_name=output_name,
+                            rename_inputs=rename_inputs, cache=cache, batch=batch)
+
+    return decorate

@@ -1,0 +1,82 @@
+"""InterruptNode and ``@interrupt``: a node that may pause the run for a human answer."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hypergraph.nodes._base import HyperNode
+from hypergraph.nodes.function import definition_hash_of, inspect_function, normalize_outputs
+
+__all__ = ["InterruptNode", "interrupt"]
+
+_REQUIRED = object()
+
+
+class InterruptNode(HyperNode):
+    """Calls its handler; a non-``None`` return answers automatically, ``None`` pauses the run.
+
+    On resume the answer arrives as a value for the node's output (SPEC HI2, HI3). Interrupts
+    are never cached (HI11), whatever ``cache=`` says.
+    """
+
+    is_interrupt = True
+
+    def __init__(
+        self,
+        source: Callable[..., Any] | InterruptNode,
+        name: str | None = None,
+        output_name: str | tuple[str, ...] | list[str] | Any = _REQUIRED,
+        *,
+        rename_inputs: Mapping[str, str] | None = None,
+        cache: bool = False,
+    ) -> None:
+        func = source.func if isinstance(source, InterruptNode) else source
+        fname = getattr(func, "__name__", repr(func))
+        if output_name is _REQUIRED or output_name is None:
+            raise TypeError(
+                f"Interrupt {fname!r} needs output_name: the name under which the human's answer "
+                "is stored, e.g. @interrupt(output_name='decision')."
+            )
+        self.func = func
+        self.name = name if name is not None else fname
+        self.cache = bool(cache)
+        params, defaults = inspect_function(func, "interrupt")
+        self._init_ports(params, normalize_outputs(output_name), defaults)
+        if not self.outputs:
+            raise TypeError(f"Interrupt {fname!r} needs at least one output_name")
+        self.is_async = inspect.iscoroutinefunction(func)
+        self._definition_hash = definition_hash_of(func)
+        self._apply_initial_renames(rename_inputs)
+
+    @property
+    def definition_hash(self) -> str:
+        """SHA-256 of the handler's source."""
+        return self._definition_hash
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"InterruptNode({self.name}, outputs={self.outputs!r})"
+
+
+def interrupt(
+    output_name: str | tuple[str, ...] | list[str] | Any = _REQUIRED,
+    *,
+    rename_inputs: Mapping[str, str] | None = None,
+    cache: bool = False,
+    name: str | None = None,
+) -> Callable[[Callable[..., Any]], InterruptNode]:
+    """Decorate a handler as an :class:`InterruptNode` (``@interrupt(output_name="decision")``)."""
+    if callable(output_name) and not isinstance(output_name, str):
+        raise TypeError(
+            "@interrupt needs output_name: write @interrupt(output_name='decision'), not @interrupt."
+        )
+
+    def decorate(func: Callable[..., Any]) -> InterruptNode:
+        return InterruptNode(func, name=name, output_name=output_name,
+                             rename_inputs=rename_inputs, cache=cache)
+
+    return decorate

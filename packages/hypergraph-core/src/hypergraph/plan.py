@@ -1,0 +1,344 @@
+"""The execution plan: everything the superstep loop needs, precomputed once per graph.
+
+A plan turns a graph configuration (bind/select/entrypoint) into integer-indexed tuples: the
+active nodes, their wiring, fallbacks, controlling gates and the SCC condensation in
+topological order (SPEC X2, X3). The engine only reads it; nothing here runs a node.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from hypergraph.graph._analysis import reach, topological_components
+from hypergraph.nodes.gates import END, GateNode, IfElseNode, RouteNode
+from hypergraph.nodes.graph_node import GraphNode
+
+if TYPE_CHECKING:
+    from hypergraph.graph import Graph
+    from hypergraph.nodes._base import HyperNode
+
+__all__ = ["ComponentPlan", "NodePlan", "Plan", "build_plan", "scope_inputs"]
+
+# node kinds
+FUNCTION, GENERATOR, ROUTE, IFELSE, INTERRUPT, GRAPH = range(6)
+
+# fallback kinds for an input with no value in state
+NO_FALLBACK, CONSTANT, COPY_DEFAULT = range(3)
+
+_IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), frozenset, range)
+
+
+class NodePlan:
+    """One active node, with its wiring as integer indices."""
+
+    __slots__ = (
+        "component",
+        "fallbacks",
+        "func",
+        "gate_plan",
+        "gates",
+        "index",
+        "inputs",
+        "is_async",
+        "is_entry",
+        "kind",
+        "name",
+        "node",
+        "outputs",
+        "params",
+        "producers",
+        "self_ignored",
+        "startup_preds",
+        "uncopyable_defaults",
+    )
+
+    def __init__(self, index: int, node: HyperNode) -> None:
+        self.index = index
+        self.node = node
+        self.name = node.name
+        self.inputs: tuple[str, ...] = node.inputs
+        self.params: tuple[str, ...] = tuple(node._param_of[i] for i in node.inputs)
+        self.outputs: tuple[str, ...] = node.outputs
+        self.is_async = node.is_async
+        self.kind = _kind_of(node)
+        self.func = getattr(node, "func", None)
+        self.producers: tuple[frozenset[int], ...] = ()
+        self.self_ignored: tuple[bool, ...] = ()
+        self.fallbacks: tuple[tuple[int, Any], ...] = ()
+        self.gates: tuple[int, ...] = ()
+        self.startup_preds: tuple[int, ...] = ()
+        self.is_entry = False
+        self.component = -1
+        self.gate_plan: GatePlan | None = None
+        self.uncopyable_defaults: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"NodePlan({self.index}:{self.name})"
+
+
+class GatePlan:
+    """Where a gate may route, as node indices (END kept as the sentinel)."""
+
+    __slots__ = ("by_name", "gate_targets", "targets")
+
+    def __init__(self, targets: tuple[int, ...], by_name: dict[Any, Any], gate_targets: tuple[int, ...]):
+        self.targets = targets
+        # decision value (target name or END) -> node index, or END, or None if inactive
+        self.by_name = by_name
+        self.gate_targets = gate_targets
+
+
+class ComponentPlan:
+    """A strongly connected component of the active graph."""
+
+    __slots__ = ("cyclic", "gates", "index", "n_preds", "nodes", "others", "single", "succ")
+
+    def __init__(self, index: int, nodes: tuple[int, ...], cyclic: bool) -> None:
+        self.index = index
+        self.nodes = nodes
+        self.cyclic = cyclic
+        self.single = len(nodes) == 1 and not cyclic
+        self.succ: tuple[int, ...] = ()
+        self.n_preds = 0
+        self.gates: tuple[int, ...] = ()
+        self.others: tuple[int, ...] = ()
+
+
+class Plan:
+    """The whole precomputed plan of one graph configuration."""
+
+    __slots__ = (
+        "components",
+        "graph",
+        "has_gates",
+        "has_interrupts",
+        "index_of",
+        "needs_entrypoint",
+        "nodes",
+        "output_names",
+        "selected",
+        "uncopyable",
+    )
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.nodes: tuple[NodePlan, ...] = ()
+        self.components: tuple[ComponentPlan, ...] = ()
+        self.index_of: dict[str, int] = {}
+        self.output_names: tuple[str, ...] = ()
+        self.selected: tuple[str, ...] | None = graph.selected
+        self.has_gates = False
+        self.has_interrupts = False
+        # names of cyclic components of >= 2 nodes lacking an entrypoint (G10)
+        self.needs_entrypoint: tuple[str, ...] = ()
+        # (node, param) pairs whose default cannot be deep-copied (X12)
+        self.uncopyable: tuple[tuple[str, str], ...] = ()
+
+
+def _kind_of(node: HyperNode) -> int:
+    if isinstance(node, GraphNode):
+        return GRAPH
+    if isinstance(node, RouteNode):
+        return ROUTE
+    if isinstance(node, IfElseNode):
+        return IFELSE
+    if node.is_interrupt:
+        return INTERRUPT
+    if node.is_generator:
+        return GENERATOR
+    return FUNCTION
+
+
+class _Scope:
+    """Active nodes, their components and bootstrap inputs, as computed for one graph config."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        active = graph._active_names
+        self.names = [n for n in graph._nodes if n in active]
+        self.index = {name: i for i, name in enumerate(self.names)}
+        idx = self.index
+        self.succ: list[list[int]] = [[] for _ in self.names]
+        # startup predecessors come from data and ordering edges only (X7)
+        self.startup_pred: list[list[int]] = [[] for _ in self.names]
+        for src, dst, _names in graph._data_edges:
+            if src in idx and dst in idx:
+                self.succ[idx[src]].append(idx[dst])
+                if src != dst:
+                    self.startup_pred[idx[dst]].append(idx[src])
+        for src, dst in graph._order_edges:
+            if src in idx and dst in idx:
+                self.succ[idx[src]].append(idx[dst])
+                if src != dst:
+                    self.startup_pred[idx[dst]].append(idx[src])
+        for src, dst in graph._control_edges:
+            if src in idx and dst in idx:
+                self.succ[idx[src]].append(idx[dst])
+        self.components = topological_components(len(self.names), self.succ)
+        self.comp_of = [0] * len(self.names)
+        self.cyclic: list[bool] = []
+        for ci, comp in enumerate(self.components):
+            for v in comp:
+                self.comp_of[v] = ci
+            self.cyclic.append(len(comp) > 1 or comp[0] in self.succ[comp[0]])
+        self.wired: list[dict[str, tuple[int, ...]]] = []
+        for name in self.names:
+            per_param = graph._wired.get(name, {})
+            self.wired.append(
+                {p: tuple(idx[s] for s in srcs if s in idx) for p, srcs in per_param.items()}
+            )
+        self.bootstrap = self._bootstrap_params()
+
+    def _entries(self, comp: list[int]) -> list[int]:
+        configured = [self.index[e] for e in self.graph._entrypoints if e in self.index]
+        entries = [v for v in comp if v in configured]
+        return entries or [comp[0]]
+
+    def _bootstrap_params(self) -> set[tuple[int, str]]:
+        """(node, param) pairs a cycle consumes before any producer in it can run (G7)."""
+        result: set[tuple[int, str]] = set()
+        for ci, comp in enumerate(self.components):
+            if not self.cyclic[ci]:
+                continue
+            members = set(comp)
+            entries = set(self._entries(comp))
+            # the first pass: the component without edges into its entries
+            cut = [
+                [w for w in self.succ[v] if w in members and w not in entries] if v in members else []
+                for v in range(len(self.names))
+            ]
+            ancestors: dict[int, set[int]] = {}
+            for v in comp:
+                ancestors[v] = set()
+            for v in comp:
+                for w in reach([v], cut):
+                    if w != v:
+                        ancestors[w].add(v)
+            for v in comp:
+                for param, producers in self.wired[v].items():
+                    if not producers or any(p not in members for p in producers):
+                        continue
+                    if not any(p in ancestors[v] for p in producers):
+                        result.add((v, param))
+        return result
+
+
+def scope_inputs(graph: Graph) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Required and optional inputs of the graph's active scope (SPEC G7)."""
+    scope = _Scope(graph)
+    bound = graph._bound
+    required: dict[str, None] = {}
+    optional: dict[str, None] = {}
+    for v, name in enumerate(scope.names):
+        node = graph._nodes[name]
+        for param in node.inputs:
+            producers = scope.wired[v].get(param, ())
+            if producers and (v, param) not in scope.bootstrap:
+                continue
+            if param in bound or node.has_default_for(param):
+                optional[param] = None
+            else:
+                required[param] = None
+    for param in required:
+        optional.pop(param, None)
+    return tuple(required), tuple(optional)
+
+
+def build_plan(graph: Graph) -> Plan:
+    """Precompute the plan for ``graph``'s current configuration."""
+    scope = _Scope(graph)
+    plan = Plan(graph)
+    idx = scope.index
+    bound = graph._bound
+    entry_set = {idx[e] for e in graph._entrypoints if e in idx}
+    node_plans: list[NodePlan] = []
+    for v, name in enumerate(scope.names):
+        node = graph._nodes[name]
+        np = NodePlan(v, node)
+        np.component = scope.comp_of[v]
+        np.is_entry = v in entry_set
+        producers = []
+        self_ignored = []
+        fallbacks = []
+        uncopyable = []
+        inferred = not graph._explicit
+        for param in node.inputs:
+            srcs = scope.wired[v].get(param, ())
+            producers.append(frozenset(srcs))
+            self_ignored.append(inferred and v in srcs)
+            if param in bound:
+                fallbacks.append((CONSTANT, bound[param]))
+            elif node.has_default_for(param):
+                default = node.get_default_for(param)
+                if isinstance(default, _IMMUTABLE):
+                    fallbacks.append((CONSTANT, default))
+                else:
+                    try:
+                        copy.deepcopy(default)
+                    except Exception:
+                        uncopyable.append(param)
+                    fallbacks.append((COPY_DEFAULT, default))
+            else:
+                fallbacks.append((NO_FALLBACK, None))
+        np.producers = tuple(producers)
+        np.self_ignored = tuple(self_ignored)
+        np.fallbacks = tuple(fallbacks)
+        np.uncopyable_defaults = tuple(uncopyable)
+        if scope.cyclic[np.component]:
+            np.startup_preds = tuple(
+                dict.fromkeys(p for p in scope.startup_pred[v] if scope.comp_of[p] == np.component)
+            )
+        node_plans.append(np)
+    # gates and what they control
+    controllers: list[list[int]] = [[] for _ in node_plans]
+    for np in node_plans:
+        node = np.node
+        if not isinstance(node, GateNode):
+            continue
+        plan.has_gates = True
+        by_name: dict[Any, Any] = {END: END}
+        targets = []
+        for target in node.node_targets:
+            if target in idx:
+                by_name[target] = idx[target]
+                targets.append(idx[target])
+                controllers[idx[target]].append(np.index)
+            else:
+                by_name[target] = None  # excluded by the scope: routing there activates nothing
+        gate_targets = tuple(t for t in targets if node_plans[t].kind in (ROUTE, IFELSE))
+        np.gate_plan = GatePlan(tuple(targets), by_name, gate_targets)
+    for np in node_plans:
+        np.gates = tuple(controllers[np.index])
+        if np.kind == INTERRUPT or (np.kind == GRAPH and np.node.graph.has_interrupts):
+            plan.has_interrupts = True
+    # components in topological order
+    comps: list[ComponentPlan] = []
+    for ci, members in enumerate(scope.components):
+        cp = ComponentPlan(ci, tuple(members), scope.cyclic[ci])
+        cp.gates = tuple(m for m in members if node_plans[m].kind in (ROUTE, IFELSE))
+        cp.others = tuple(m for m in members if node_plans[m].kind not in (ROUTE, IFELSE))
+        comps.append(cp)
+    succ_sets: list[set[int]] = [set() for _ in comps]
+    for v, ws in enumerate(scope.succ):
+        for w in ws:
+            a, b = scope.comp_of[v], scope.comp_of[w]
+            if a != b:
+                succ_sets[a].add(b)
+    for ci, cp in enumerate(comps):
+        cp.succ = tuple(sorted(succ_sets[ci]))
+        for s in cp.succ:
+            comps[s].n_preds += 1
+    plan.nodes = tuple(node_plans)
+    plan.components = tuple(comps)
+    plan.index_of = dict(idx)
+    plan.output_names = tuple(
+        dict.fromkeys(o for np in node_plans for o in np.outputs)
+    )
+    missing_entry = []
+    for cp in comps:
+        if len(cp.nodes) > 1 and not any(node_plans[m].is_entry for m in cp.nodes):
+            missing_entry.append(", ".join(node_plans[m].name for m in cp.nodes))
+    plan.needs_entrypoint = tuple(missing_entry)
+    plan.uncopyable = tuple((np.name, p) for np in node_plans for p in np.uncopyable_defaults)
+    return plan

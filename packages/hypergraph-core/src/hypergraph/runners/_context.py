@@ -1,0 +1,87 @@
+"""Per-run bookkeeping shared by runners: ids, spans, timing and the run's event emitter."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from hypergraph.events._emitter import Emitter, new_span_id
+from hypergraph.runners._graph_node import NestedProcessor
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from hypergraph.events.processor import EventProcessor
+
+__all__ = ["RunInfo", "make_emitter", "new_run_id", "nested_processors"]
+
+
+def new_run_id() -> str:
+    """``"run-"`` followed by 12 hex digits."""
+    return "run-" + os.urandom(6).hex()
+
+
+def make_emitter(processors: Sequence[EventProcessor] | None) -> Emitter | None:
+    """An emitter for these processors, or ``None`` so that no event is ever built."""
+    if not processors:
+        return None
+    return Emitter(list(processors))
+
+
+def nested_processors(emitter: Emitter | None) -> list[EventProcessor] | None:
+    """The caller's processors for a child run on another runner, without their shutdown."""
+    if emitter is None:
+        return None
+    return [NestedProcessor(p) for p in emitter.processors]
+
+
+class RunInfo:
+    """Identity and options of one run (or one map item)."""
+
+    __slots__ = (
+        "emitter",
+        "error_handling",
+        "graph_name",
+        "item_index",
+        "max_iterations",
+        "on_missing",
+        "parent_span_id",
+        "run_id",
+        "session_id",
+        "span_id",
+        "workflow_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        graph_name: str | None,
+        emitter: Emitter | None,
+        max_iterations: float,
+        error_handling: str,
+        on_missing: str,
+        parent_span_id: str | None = None,
+        workflow_id: str | None = None,
+        session_id: str | None = None,
+        item_index: int | None = None,
+    ) -> None:
+        self.graph_name = graph_name
+        self.emitter = emitter
+        self.max_iterations = max_iterations
+        self.error_handling = error_handling
+        self.on_missing = on_missing
+        self.parent_span_id = parent_span_id
+        self.workflow_id = workflow_id
+        self.session_id = session_id
+        self.item_index = item_index
+        self.run_id = new_run_id()
+        self.span_id = new_span_id()
+
+    def event_fields(self) -> dict[str, Any]:
+        """Fields every event of this run carries."""
+        return {
+            "run_id": self.run_id,
+            "workflow_id": self.workflow_id,
+            "item_index": self.item_index,
+            "session_id": self.session_id,
+        }

@@ -1,0 +1,261 @@
+"""Checking run()/map() options and normalizing the caller's input values (SPEC X13-X16, X22)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from hypergraph.exceptions import GraphConfigError, IncompatibleRunnerError
+from hypergraph.nodes.graph_node import GraphNode
+
+if TYPE_CHECKING:
+    from hypergraph.graph import Graph
+    from hypergraph.runners.base import BaseRunner
+
+__all__ = [
+    "UNSET",
+    "PartitionedValues",
+    "check_common_options",
+    "check_structure",
+    "merge_values",
+    "partition_values",
+]
+
+
+class _Unset:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+"""Marks an option the caller did not pass."""
+
+_ON_MISSING = ("ignore", "warn", "error")
+_ERROR_HANDLING = ("raise", "continue")
+
+
+def check_common_options(
+    *,
+    select: Any,
+    entrypoint: Any,
+    on_missing: str,
+    error_handling: str,
+    max_iterations: float | None = None,
+) -> None:
+    """X16 step 1: option values, before anything touches the inputs."""
+    if on_missing not in _ON_MISSING:
+        raise ValueError(f"on_missing must be one of {', '.join(map(repr, _ON_MISSING))}; got {on_missing!r}")
+    if error_handling not in _ERROR_HANDLING:
+        raise ValueError(
+            f"error_handling must be one of {', '.join(map(repr, _ERROR_HANDLING))}; got "
+            f"{error_handling!r}"
+        )
+    if select is not UNSET and select is not None:
+        raise ValueError(
+            "Runtime select= is not supported. Configure the outputs on the graph before running: "
+            "runner.run(graph.select('a', 'b'), ...)."
+        )
+    if entrypoint is not None:
+        raise ValueError(
+            "Runtime entrypoint= is not supported. Configure it on the graph: "
+            "Graph(..., entrypoint='node') or graph.with_entrypoint('node')."
+        )
+    if max_iterations is not None and not max_iterations >= 1:
+        raise ValueError(f"max_iterations must be >= 1 (or float('inf')); got {max_iterations!r}")
+
+
+def merge_values(
+    values: Mapping[str, Any] | None,
+    kwargs: dict[str, Any],
+    *,
+    method: str,
+    own_options: Iterable[str],
+    other_method: str,
+    other_options: Iterable[str],
+) -> dict[str, Any]:
+    """X15: merge ``values`` and keyword shorthand; option-named keywords are errors."""
+    if values is not None and not isinstance(values, Mapping):
+        raise TypeError(f"values must be a dict of input values, got {type(values).__name__}")
+    merged = dict(values) if values else {}
+    if kwargs:
+        own = set(own_options)
+        other = set(other_options)
+        for key, value in kwargs.items():
+            if key in other and key not in own:
+                raise ValueError(
+                    f"{key!r} is an option of {other_method}(), not of {method}(). If it is an input "
+                    f"of your graph, pass it as values={{{key!r}: ...}}."
+                )
+            if key in own:
+                raise ValueError(
+                    f"{key!r} is a {method}() option and cannot be used as an input keyword; pass "
+                    f"the input as values={{{key!r}: ...}}."
+                )
+            if "." in key:
+                raise ValueError(
+                    f"Dotted key {key!r} cannot be a keyword argument; pass it as "
+                    f"values={{{key!r}: ...}}."
+                )
+            if key in merged:
+                raise ValueError(
+                    f"Input {key!r} was provided in both values and kwargs; pass it once."
+                )
+            merged[key] = value
+    return merged
+
+
+class PartitionedValues:
+    """The caller's values sorted by role: inputs, interrupt answers, nested-scoped values."""
+
+    __slots__ = ("answers", "provided", "scoped")
+
+    def __init__(self) -> None:
+        self.provided: dict[str, Any] = {}
+        self.answers: dict[str, Any] = {}
+        self.scoped: dict[str, dict[str, Any]] = {}
+
+
+def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
+    """X13, X14, G14, HI3: route each key to its role, rejecting internal values."""
+    parts = PartitionedValues()
+    if not values:
+        return parts
+    spec = graph.inputs
+    inputs = set(spec.all)
+    nodes = graph._nodes
+    answer_keys = set(graph.interrupt_outputs)
+    unknown: list[str] = []
+    for key, value in values.items():
+        if key in inputs:
+            parts.provided[key] = value
+            continue
+        if key in answer_keys:
+            parts.answers[key] = value
+            continue
+        head, dot, rest = key.partition(".")
+        target = nodes.get(head)
+        if isinstance(target, GraphNode) and not target.namespaced:
+            if dot:
+                parts.scoped.setdefault(head, {})[rest] = value
+                continue
+        if isinstance(target, GraphNode) and isinstance(value, Mapping) and not dot:
+            # {"gn": {"x": 1}} is the nested form of "gn.x" (G14)
+            for inner_key, inner_value in value.items():
+                parts.scoped.setdefault(head, {})[inner_key] = inner_value
+            continue
+        nested = _nested_answer_owners(graph, key)
+        if nested:
+            for owner in nested:
+                parts.scoped.setdefault(owner, {})[key] = value
+            continue
+        producers = graph._active_producers(key)
+        if producers:
+            raise ValueError(
+                f"Cannot provide {key!r}: it is produced inside the graph by "
+                f"{', '.join(map(repr, producers))}, so providing it would leave it ambiguous "
+                f"whether that node should run. To start from {key!r}, slice the graph with "
+                f"graph.with_entrypoint(...) so its producer is excluded, or leave {key!r} out."
+            )
+        unknown.append(key)
+    if unknown:
+        warnings.warn(
+            f"Ignoring values that are not inputs of graph {graph.name or '(unnamed)'}: "
+            f"{', '.join(map(repr, unknown))}. Valid inputs: "
+            f"{', '.join(map(repr, spec.all)) or '(none)'}.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return parts
+
+
+def _nested_answer_owners(graph: Graph, key: str) -> list[str]:
+    """Flat nested graph nodes that have an interrupt answering to ``key`` (HI6)."""
+    owners = []
+    for node in graph._nodes.values():
+        if isinstance(node, GraphNode) and not node.namespaced and node.graph.has_interrupts:
+            inner = node.graph
+            if key in inner.interrupt_outputs or _nested_answer_owners(inner, key):
+                owners.append(node.name)
+    return owners
+
+
+def check_structure(runner: BaseRunner, graph: Graph) -> None:
+    """X16 step 3: runner capabilities, node types, nested runners, cycle entrypoints (G10)."""
+    runner_name = type(runner).__name__
+    runner.capabilities.validate_graph(graph, runner_name=runner_name)
+    _check_node_types(runner, graph, runner_name)
+    needs = graph.plan.needs_entrypoint
+    if needs:
+        raise GraphConfigError(
+            f"Graph {graph.name or '(unnamed)'} has a cycle ({needs[0]}) but no entrypoint, so "
+            "it is ambiguous which node runs first. Cycles need an explicit entrypoint: "
+            "Graph(..., entrypoint='node') or graph.with_entrypoint('node')."
+        )
+
+
+def _check_node_types(runner: BaseRunner, graph: Graph, runner_name: str) -> None:
+    supported = tuple(runner.supported_node_types)
+    for node in graph._nodes.values():
+        if not isinstance(node, supported):
+            if node.is_interrupt:
+                raise IncompatibleRunnerError(
+                    f"This graph has interrupts ({node.name}), but {runner_name} doesn't support "
+                    "interrupts. Use AsyncRunner instead.",
+                    node_name=node.name,
+                    capability="supports_interrupts",
+                )
+            raise TypeError(
+                f"Node {node.name!r} is a {type(node).__name__}, which {runner_name} cannot "
+                f"execute (supported: {', '.join(t.__name__ for t in supported)})."
+            )
+        if isinstance(node, GraphNode) and node.runner is None:
+            _check_node_types(runner, node.graph, runner_name)
+
+
+def check_structure_cached(runner: BaseRunner, graph: Graph) -> None:
+    """``check_structure`` once per (graph configuration, runner type, capabilities)."""
+    key = (type(runner), runner.capabilities)
+    checked = graph.__dict__.setdefault("_checked", set())
+    if key in checked:
+        return
+    check_structure(runner, graph)
+    checked.add(key)
+
+
+def check_missing(graph: Graph, parts: PartitionedValues) -> None:
+    """X17: every required input of the active scope must be provided (or scoped to its node)."""
+    from hypergraph.exceptions import MissingInputError
+
+    required = graph.inputs.required
+    if not required:
+        return
+    provided = parts.provided
+    missing = [
+        name for name in required if name not in provided and not _scoped_only(graph, name, parts)
+    ]
+    if missing:
+        raise MissingInputError(missing, provided=list(provided))
+
+
+def _scoped_only(graph: Graph, name: str, parts: PartitionedValues) -> bool:
+    """True if every consumer of ``name`` is a nested graph that received it by dotted key."""
+    if not parts.scoped:
+        return False
+    consumers = [n for n in graph._nodes.values() if name in n.inputs]
+    return bool(consumers) and all(
+        isinstance(n, GraphNode) and name in parts.scoped.get(n.name, ()) for n in consumers
+    )
+
+
+def check_defaults_copyable(graph: Graph, parts: PartitionedValues) -> None:
+    """X12: a default that will be used must be deep-copyable."""
+    for node_name, param in graph.plan.uncopyable:
+        if param not in parts.provided:
+            raise GraphConfigError(
+                f"The default of parameter {param!r} of node {node_name!r} cannot be deep-copied, "
+                "and defaults are copied on every use. Bind the object instead: "
+                f"graph.bind({param}=...), which passes it by reference."
+            )

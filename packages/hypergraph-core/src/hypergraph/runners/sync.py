@@ -1,0 +1,558 @@
+"""SyncRunner: executes a graph superstep by superstep in a plain for-loop."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+from hypergraph.engine import engine_for
+from hypergraph.engine.execution import join_chunks, map_outputs, resolve_decision
+from hypergraph.events._emitter import Emitter, new_span_id
+from hypergraph.events.types import (
+    NodeEndEvent,
+    NodeErrorEvent,
+    NodeStartEvent,
+    RouteDecisionEvent,
+    RunEndEvent,
+    RunStartEvent,
+    StreamingChunkEvent,
+    SuperstepStartEvent,
+)
+from hypergraph.exceptions import GraphConfigError, IncompatibleRunnerError
+from hypergraph.nodes.gates import END
+from hypergraph.plan import FUNCTION, GENERATOR, GRAPH, IFELSE, ROUTE
+from hypergraph.runners._context import RunInfo, make_emitter, nested_processors, new_run_id
+from hypergraph.runners._graph_node import PauseSignal, child_values, mapped_outputs, single_outputs
+from hypergraph.runners._map import expand_items, normalize_map_over
+from hypergraph.runners._nesting import call_from_sync
+from hypergraph.runners._options import (
+    UNSET,
+    PartitionedValues,
+    check_common_options,
+    check_defaults_copyable,
+    check_missing,
+    check_structure_cached,
+    merge_values,
+    partition_values,
+)
+from hypergraph.runners.base import BaseRunner
+from hypergraph.runners.capabilities import RunnerCapabilities
+from hypergraph.results import MapResult, RunResult, RunStatus
+
+if TYPE_CHECKING:
+    from hypergraph.engine import Engine, NodeOutcome, RunState
+    from hypergraph.events.processor import EventProcessor
+    from hypergraph.graph import Graph
+    from hypergraph.plan import NodePlan
+
+__all__ = ["SyncRunner"]
+
+_CAPABILITIES = RunnerCapabilities()
+
+RUN_OPTIONS = (
+    "select", "on_missing", "on_internal_override", "entrypoint", "max_iterations",
+    "error_handling", "event_processors", "parent_span_id", "checkpoint", "workflow_id",
+    "override_workflow", "fork_from", "retry_from", "session_id",
+)
+MAP_OPTIONS = (
+    "map_over", "map_mode", "clone", "select", "on_missing", "on_internal_override",
+    "entrypoint", "error_handling", "event_processors", "parent_span_id", "workflow_id",
+    "session_id",
+)
+
+
+class SyncRunner(BaseRunner):
+    """Runs graphs of synchronous nodes, one node at a time, in graph order.
+
+    Supports cycles, gates, sync generators and nested graphs (including nested graphs that
+    name another runner). Async nodes and interrupts need AsyncRunner.
+    """
+
+    def __init__(self, cache: Any = None, checkpointer: Any = None) -> None:
+        if checkpointer is not None:
+            raise NotImplementedError(
+                "Checkpointing is not available in this release of hypergraph-core; run without "
+                "checkpointer= (workflow_id is still echoed on results)."
+            )
+        self.cache = cache
+        self.checkpointer = checkpointer
+
+    @property
+    def capabilities(self) -> RunnerCapabilities:
+        """Cycles and gates yes; async nodes, interrupts and streaming no."""
+        return _CAPABILITIES
+
+    def __repr__(self) -> str:
+        return "SyncRunner()" if self.cache is None else f"SyncRunner(cache={self.cache!r})"
+
+    # ------------------------------------------------------------------ public API
+    def run(
+        self,
+        graph: Graph,
+        values: dict[str, Any] | None = None,
+        *,
+        select: Any = UNSET,
+        on_missing: str = "ignore",
+        on_internal_override: Any = None,
+        entrypoint: str | None = None,
+        max_iterations: float | None = None,
+        error_handling: str = "raise",
+        event_processors: Sequence[EventProcessor] | None = None,
+        parent_span_id: str | None = None,
+        checkpoint: Any = None,
+        workflow_id: str | None = None,
+        override_workflow: bool = False,
+        fork_from: str | None = None,
+        retry_from: str | None = None,
+        session_id: str | None = None,
+        **input_values: Any,
+    ) -> RunResult:
+        """Execute ``graph`` once and return its :class:`RunResult`.
+
+        With ``error_handling="raise"`` (default) a node's own exception propagates unchanged;
+        with ``"continue"`` the result is FAILED and holds the values computed before it.
+        """
+        check_common_options(
+            select=select, entrypoint=entrypoint, on_missing=on_missing,
+            error_handling=error_handling, max_iterations=max_iterations,
+        )
+        _check_lineage_options(workflow_id, fork_from, retry_from, checkpoint)
+        merged = merge_values(
+            values, input_values, method="run", own_options=RUN_OPTIONS,
+            other_method="map", other_options=MAP_OPTIONS,
+        )
+        check_structure_cached(self, graph)
+        parts = partition_values(graph, merged)
+        check_missing(graph, parts)
+        check_defaults_copyable(graph, parts)
+        emitter = make_emitter(event_processors)
+        info = RunInfo(
+            graph_name=graph.name,
+            emitter=emitter,
+            max_iterations=max_iterations or self.default_max_iterations,
+            error_handling=error_handling,
+            on_missing=on_missing,
+            parent_span_id=parent_span_id,
+            workflow_id=workflow_id,
+            session_id=session_id,
+        )
+        try:
+            return self._execute(graph, parts, info)
+        finally:
+            if emitter is not None:
+                emitter.shutdown()
+
+    def map(
+        self,
+        graph: Graph,
+        values: dict[str, Any] | None = None,
+        *,
+        map_over: str | Sequence[str],
+        map_mode: str = "zip",
+        clone: bool | Sequence[str] = False,
+        select: Any = UNSET,
+        on_missing: str = "ignore",
+        on_internal_override: Any = None,
+        entrypoint: str | None = None,
+        error_handling: str = "raise",
+        event_processors: Sequence[EventProcessor] | None = None,
+        parent_span_id: str | None = None,
+        workflow_id: str | None = None,
+        session_id: str | None = None,
+        **input_values: Any,
+    ) -> MapResult:
+        """Execute ``graph`` once per item of the ``map_over`` inputs, in order.
+
+        Non-mapped values are shared by every item (``clone=`` deep-copies them per item).
+        """
+        check_common_options(
+            select=select, entrypoint=entrypoint, on_missing=on_missing,
+            error_handling=error_handling,
+        )
+        _check_lineage_options(workflow_id, None, None, None)
+        names = normalize_map_over(map_over)
+        merged = merge_values(
+            values, input_values, method="map", own_options=MAP_OPTIONS,
+            other_method="run", other_options=RUN_OPTIONS,
+        )
+        check_structure_cached(self, graph)
+        _reject_interrupts_in_map(graph)
+        items = expand_items(merged, names, map_mode, clone)
+        emitter = make_emitter(event_processors)
+        try:
+            return self._map(
+                graph, items, names, map_mode,
+                emitter=emitter, error_handling=error_handling, on_missing=on_missing,
+                parent_span_id=parent_span_id, workflow_id=workflow_id, session_id=session_id,
+                max_iterations=self.default_max_iterations,
+            )
+        finally:
+            if emitter is not None:
+                emitter.shutdown()
+
+    # ------------------------------------------------------------------ map
+    def _map(
+        self,
+        graph: Graph,
+        items: list[dict[str, Any]],
+        names: tuple[str, ...],
+        map_mode: str,
+        *,
+        emitter: Emitter | None,
+        error_handling: str,
+        on_missing: str,
+        parent_span_id: str | None,
+        workflow_id: str | None,
+        session_id: str | None,
+        max_iterations: float,
+    ) -> MapResult:
+        if not items:
+            return MapResult((), None, 0.0, names, map_mode, graph.name)
+        start = perf_counter()
+        map_run_id = new_run_id()
+        map_span = new_span_id()
+        if emitter is not None:
+            emitter.emit(
+                RunStartEvent, run_id=map_run_id, span_id=map_span, parent_span_id=parent_span_id,
+                graph_name=graph.name, is_map=True, map_size=len(items),
+                workflow_id=workflow_id, session_id=session_id,
+            )
+        results: list[RunResult] = []
+        failure: BaseException | None = None
+        try:
+            for index, item in enumerate(items):
+                info = RunInfo(
+                    graph_name=graph.name, emitter=emitter, max_iterations=max_iterations,
+                    error_handling=error_handling, on_missing=on_missing,
+                    parent_span_id=map_span, workflow_id=workflow_id, session_id=session_id,
+                    item_index=index,
+                )
+                try:
+                    parts = partition_values(graph, item)
+                    check_missing(graph, parts)
+                    check_defaults_copyable(graph, parts)
+                except Exception as exc:
+                    if error_handling == "raise":
+                        raise
+                    results.append(_failed_before_start(info, exc))
+                    continue
+                results.append(self._execute(graph, parts, info))
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            if emitter is not None:
+                status = RunStatus.FAILED if failure is not None else _aggregate(results)
+                emitter.emit(
+                    RunEndEvent, run_id=map_run_id, span_id=map_span,
+                    parent_span_id=parent_span_id, graph_name=graph.name, status=status,
+                    error=_error_text(failure), duration_ms=_ms(start), is_map=True,
+                    workflow_id=workflow_id, session_id=session_id,
+                )
+        return MapResult(tuple(results), map_run_id, _ms(start), names, map_mode, graph.name)
+
+    # ------------------------------------------------------------------ one run
+    def _execute(self, graph: Graph, parts: PartitionedValues, info: RunInfo) -> RunResult:
+        engine = engine_for(graph)
+        state = engine.new_state(parts.provided, parts.answers, parts.scoped)
+        emitter = info.emitter
+        start = perf_counter()
+        if emitter is not None:
+            emitter.emit(
+                RunStartEvent, span_id=info.span_id, parent_span_id=info.parent_span_id,
+                graph_name=info.graph_name, **info.event_fields(),
+            )
+        status = RunStatus.COMPLETED
+        error: BaseException | None = None
+        pause = None
+        try:
+            self._drive(engine, state, info)
+            values = engine.output_values(state)
+            if info.on_missing != "ignore":
+                _check_selected_present(graph, values, info.on_missing)
+        except PauseSignal as signal:
+            status, pause = RunStatus.PAUSED, signal.pause
+            values = engine.output_values(state)
+        except Exception as exc:
+            values = engine.output_values(state)
+            if emitter is not None:
+                self._emit_run_end(info, RunStatus.FAILED, exc, start)
+            if info.error_handling == "raise":
+                raise
+            return RunResult(
+                values, RunStatus.FAILED, info.run_id, graph_name=info.graph_name,
+                workflow_id=info.workflow_id, session_id=info.session_id,
+                span_id=info.span_id, error=exc,
+            )
+        if emitter is not None:
+            self._emit_run_end(info, status, error, start)
+        return RunResult(
+            values, status, info.run_id, graph_name=info.graph_name,
+            workflow_id=info.workflow_id, session_id=info.session_id, span_id=info.span_id,
+            pause=pause,
+        )
+
+    def _emit_run_end(
+        self, info: RunInfo, status: RunStatus, error: BaseException | None, start: float
+    ) -> None:
+        assert info.emitter is not None
+        info.emitter.emit(
+            RunEndEvent, span_id=info.span_id, parent_span_id=info.parent_span_id,
+            graph_name=info.graph_name, status=status, error=_error_text(error),
+            duration_ms=_ms(start), **info.event_fields(),
+        )
+
+    def _drive(self, engine: Engine, state: RunState, info: RunInfo) -> None:
+        """The superstep loop: ask the engine for a batch, run it in order, commit."""
+        fast = info.emitter is None and self.cache is None
+        next_batch = engine.next_batch
+        collect = engine.collect
+        commit = engine.commit
+        limit = info.max_iterations
+        while True:
+            batch = next_batch(state, limit)
+            if not batch:
+                return
+            if info.emitter is not None:
+                info.emitter.emit(
+                    SuperstepStartEvent, span_id=info.span_id, parent_span_id=info.parent_span_id,
+                    graph_name=info.graph_name, superstep=state.superstep, **info.event_fields(),
+                )
+            outcomes: list[NodeOutcome] = []
+            try:
+                for np in batch:
+                    kwargs = collect(state, np)
+                    if fast and np.kind == FUNCTION:
+                        outcomes.append((np, map_outputs(np, np.func(**kwargs)), None))
+                    else:
+                        outcomes.append(self._execute_node(np, kwargs, state, info))
+            except BaseException:
+                # SyncRunner stops the superstep at the failing node; earlier siblings count (R9)
+                try:
+                    commit(state, outcomes)
+                except Exception:
+                    pass
+                raise
+            commit(state, outcomes)
+
+    # ------------------------------------------------------------------ one node
+    def _execute_node(
+        self, np: NodePlan, kwargs: dict[str, Any], state: RunState, info: RunInfo
+    ) -> NodeOutcome:
+        emitter = info.emitter
+        if emitter is None:
+            return self._call(np, kwargs, state, info, None)
+        span = new_span_id()
+        fields = info.event_fields()
+        emitter.emit(
+            NodeStartEvent, span_id=span, parent_span_id=info.span_id, node_name=np.name,
+            graph_name=info.graph_name, superstep=state.superstep, **fields,
+        )
+        start = perf_counter()
+        try:
+            outcome = self._call(np, kwargs, state, info, span)
+        except PauseSignal:
+            raise
+        except Exception as exc:
+            emitter.emit(
+                NodeErrorEvent, span_id=span, parent_span_id=info.span_id, node_name=np.name,
+                graph_name=info.graph_name, error=_error_text(exc),
+                error_type=type(exc).__name__, superstep=state.superstep, **fields,
+            )
+            raise
+        if np.gate_plan is not None:
+            emitter.emit(
+                RouteDecisionEvent, span_id=span, parent_span_id=info.span_id,
+                node_name=np.name, graph_name=info.graph_name,
+                decision=_decision_label(np, outcome[2], state), node_span_id=span, **fields,
+            )
+        emitter.emit(
+            NodeEndEvent, span_id=span, parent_span_id=info.span_id, node_name=np.name,
+            graph_name=info.graph_name, duration_ms=_ms(start), cached=False,
+            superstep=state.superstep, **fields,
+        )
+        return outcome
+
+    def _call(
+        self,
+        np: NodePlan,
+        kwargs: dict[str, Any],
+        state: RunState,
+        info: RunInfo,
+        span: str | None,
+    ) -> NodeOutcome:
+        kind = np.kind
+        if kind == FUNCTION:
+            return (np, map_outputs(np, np.func(**kwargs)), None)
+        if kind == ROUTE or kind == IFELSE:
+            return (np, {}, resolve_decision(np, np.func(**kwargs)))
+        if kind == GENERATOR:
+            return (np, map_outputs(np, self._drain(np, kwargs, state, info, span)), None)
+        if kind == GRAPH:
+            return (np, self._run_graph_node(np, kwargs, state, info, span), None)
+        raise IncompatibleRunnerError(
+            f"Node {np.name!r} is an interrupt, but SyncRunner doesn't support interrupts. Use "
+            "AsyncRunner instead.",
+            node_name=np.name,
+            capability="supports_interrupts",
+        )
+
+    def _drain(
+        self, np: NodePlan, kwargs: dict[str, Any], state: RunState, info: RunInfo, span: str | None
+    ) -> Any:
+        """GN2: consume a sync generator fully; one StreamingChunkEvent per chunk."""
+        emitter = info.emitter
+        chunks: list[Any] = []
+        for chunk in np.func(**kwargs):
+            if emitter is not None:
+                emitter.emit(
+                    StreamingChunkEvent, span_id=span, parent_span_id=info.span_id,
+                    node_name=np.name, graph_name=info.graph_name, chunk=chunk,
+                    index=len(chunks), **info.event_fields(),
+                )
+            chunks.append(chunk)
+        return join_chunks(np, chunks)
+
+    def _run_graph_node(
+        self, np: NodePlan, kwargs: dict[str, Any], state: RunState, info: RunInfo, span: str | None
+    ) -> dict[str, Any]:
+        """R11, R12, R14: run the inner graph on its resolved runner, outputs back by name."""
+        gn = np.node
+        runner = gn.runner if gn.runner is not None else self
+        values = child_values(gn, kwargs, state)
+        parent_span = span if span is not None else info.span_id
+        if isinstance(runner, SyncRunner):
+            return runner._run_child(gn, values, info, parent_span)
+        processors = nested_processors(info.emitter)
+        returns_coroutine = runner.capabilities.returns_coroutine
+        if gn.map_config is None:
+            result = call_from_sync(
+                returns_coroutine,
+                lambda: runner.run(
+                    gn.graph, values, event_processors=processors, parent_span_id=parent_span,
+                    workflow_id=info.workflow_id, session_id=info.session_id,
+                ),
+            )
+            return single_outputs(gn, result)
+        params, mode, error_handling = gn.map_config
+        result = call_from_sync(
+            returns_coroutine,
+            lambda: runner.map(
+                gn.graph, values, map_over=[gn.inner_input(p) for p in params], map_mode=mode,
+                clone=gn.map_clone, error_handling=error_handling, event_processors=processors,
+                parent_span_id=parent_span, workflow_id=info.workflow_id,
+                session_id=info.session_id,
+            ),
+        )
+        return mapped_outputs(gn, result)
+
+    def _run_child(
+        self, gn: Any, values: dict[str, Any], info: RunInfo, parent_span: str
+    ) -> dict[str, Any]:
+        """A nested graph on a SyncRunner: no re-validation, same emitter, no shutdown."""
+        graph = gn.graph
+        if gn.map_config is None:
+            parts = partition_values(graph, values)
+            check_missing(graph, parts)
+            child = RunInfo(
+                graph_name=graph.name, emitter=info.emitter, max_iterations=info.max_iterations,
+                error_handling="raise", on_missing="ignore", parent_span_id=parent_span,
+                workflow_id=info.workflow_id, session_id=info.session_id,
+            )
+            return single_outputs(gn, self._execute(graph, parts, child))
+        params, mode, error_handling = gn.map_config
+        names = tuple(gn.inner_input(p) for p in params)
+        items = expand_items(values, names, mode, gn.map_clone)
+        result = self._map(
+            graph, items, names, mode, emitter=info.emitter, error_handling=error_handling,
+            on_missing="ignore", parent_span_id=parent_span, workflow_id=info.workflow_id,
+            session_id=info.session_id, max_iterations=info.max_iterations,
+        )
+        return mapped_outputs(gn, result)
+
+
+def _check_lineage_options(
+    workflow_id: str | None, fork_from: str | None, retry_from: str | None, checkpoint: Any
+) -> None:
+    if workflow_id is not None and "/" in workflow_id:
+        raise ValueError(
+            f"workflow_id {workflow_id!r} contains '/', which is reserved for child runs "
+            "('<parent>/<child>'). Use another separator."
+        )
+    if fork_from is not None or retry_from is not None or checkpoint is not None:
+        which = "fork_from" if fork_from is not None else (
+            "retry_from" if retry_from is not None else "checkpoint"
+        )
+        raise ValueError(
+            f"{which}= needs a checkpointer: create the runner with checkpointer=... to fork or "
+            "retry persisted runs."
+        )
+
+
+def _reject_interrupts_in_map(graph: Graph) -> None:
+    if graph.has_interrupts:
+        raise GraphConfigError(
+            f"Graph {graph.name or '(unnamed)'} contains interrupts, and map() cannot pause for "
+            "human input per item. Call run() for each item instead and handle result.pause."
+        )
+
+
+def _check_selected_present(graph: Graph, values: dict[str, Any], on_missing: str) -> None:
+    selected = graph.selected
+    if not selected:
+        return
+    missing = [name for name in selected if name not in values]
+    if not missing:
+        return
+    listed = ", ".join(map(repr, missing))
+    if on_missing == "warn":
+        warnings.warn(f"Selected outputs were not produced: {listed}", UserWarning, stacklevel=5)
+    else:
+        raise ValueError(
+            f"Selected outputs were not produced: {listed}. The nodes producing them did not run "
+            "(not routed to, or their inputs never appeared)."
+        )
+
+
+def _decision_label(np: NodePlan, decision: Any, state: RunState) -> Any:
+    """The decision as users think of it: a target name, END, a list, or None (GT13)."""
+    if decision is END:
+        return END
+    names = [state_node_name(np, i) for i in decision]
+    if getattr(np.node, "multi_target", False):
+        return names
+    return names[0] if names else None
+
+
+def state_node_name(np: NodePlan, index: int) -> str:
+    for name, target in np.gate_plan.by_name.items():  # type: ignore[union-attr]
+        if target == index and name is not END:
+            return name  # type: ignore[no-any-return]
+    return str(index)
+
+
+def _failed_before_start(info: RunInfo, exc: BaseException) -> RunResult:
+    return RunResult(
+        {}, RunStatus.FAILED, info.run_id, graph_name=info.graph_name,
+        workflow_id=info.workflow_id, session_id=info.session_id, span_id=info.span_id,
+        error=exc,
+    )
+
+
+def _aggregate(results: list[RunResult]) -> RunStatus:
+    statuses = {r.status for r in results}
+    if RunStatus.FAILED in statuses:
+        return RunStatus.FAILED
+    if RunStatus.PAUSED in statuses:
+        return RunStatus.PAUSED
+    return RunStatus.COMPLETED
+
+
+def _error_text(exc: BaseException | None) -> str | None:
+    return None if exc is None else f"{type(exc).__name__}: {exc}"
+
+
+def _ms(start: float) -> float:
+    return (perf_counter() - start) * 1000.0
