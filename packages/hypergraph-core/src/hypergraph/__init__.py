@@ -5,8 +5,6 @@ Runners, caches and processors that live in plugin packages (``AsyncRunner``, ``
 access; importing this package loads no plugin.
 """
 
-from typing import Any
-
 from hypergraph.events import (
     AsyncEventProcessor,
     BaseEvent,
@@ -58,6 +56,7 @@ from hypergraph.nodes import (
     node,
     route,
 )
+from hypergraph.plugins import lazy_exports as _lazy_exports
 from hypergraph.runners import (
     BaseRunner,
     ErrorHandling,
@@ -130,17 +129,5 @@ __all__ = [
     "route",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Resolve plugin-provided names (``AsyncRunner``, ``DiskCache``, ...) on first use."""
-    from hypergraph.plugins import resolve_export
-
-    value = resolve_export(name, "hypergraph")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    from hypergraph.plugins import export_names
-
-    return sorted(set(globals()) | set(__all__) | set(export_names("hypergraph")))
+# AsyncRunner, DaftRunner, DBOSAsyncRunner, DiskCache, ...: resolved through the plugin registry
+__getattr__, __dir__ = _lazy_exports("hypergraph", globals())

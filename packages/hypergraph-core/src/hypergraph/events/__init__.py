@@ -4,8 +4,6 @@
 registry, so importing this module never imports ``rich`` or OpenTelemetry.
 """
 
-from typing import Any
-
 from hypergraph.events.processor import AsyncEventProcessor, EventProcessor, TypedEventProcessor
 from hypergraph.events.types import (
     BaseEvent,
@@ -22,6 +20,7 @@ from hypergraph.events.types import (
     StreamingChunkEvent,
     SuperstepStartEvent,
 )
+from hypergraph.plugins import lazy_exports as _lazy_exports
 
 __all__ = [
     "AsyncEventProcessor",
@@ -34,8 +33,6 @@ __all__ = [
     "NodeEndEvent",
     "NodeErrorEvent",
     "NodeStartEvent",
-    "OpenTelemetryProcessor",
-    "RichProgressProcessor",
     "RouteDecisionEvent",
     "RunEndEvent",
     "RunStartEvent",
@@ -44,14 +41,5 @@ __all__ = [
     "TypedEventProcessor",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    from hypergraph.plugins import resolve_export
-
-    value = resolve_export(name, "hypergraph.events")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+# RichProgressProcessor, OpenTelemetryProcessor: resolved through the plugin registry
+__getattr__, __dir__ = _lazy_exports(__name__, globals())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from hypergraph.exceptions import GraphConfigError
 from hypergraph.nodes._base import HyperNode

@@ -4,10 +4,7 @@
 lazily through the plugin registry.
 """
 
-from typing import Any
-
-from hypergraph.runners.base import BaseRunner
-from hypergraph.runners.capabilities import RunnerCapabilities
+from hypergraph.plugins import lazy_exports as _lazy_exports
 from hypergraph.results import (
     ErrorHandling,
     MapResult,
@@ -16,6 +13,8 @@ from hypergraph.results import (
     RunResult,
     RunStatus,
 )
+from hypergraph.runners.base import BaseRunner
+from hypergraph.runners.capabilities import RunnerCapabilities
 from hypergraph.runners.sync import SyncRunner
 
 __all__ = [
@@ -30,10 +29,5 @@ __all__ = [
     "SyncRunner",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    from hypergraph.plugins import resolve_export
-
-    value = resolve_export(name, "hypergraph")
-    globals()[name] = value
-    return value
+# AsyncRunner, DaftRunner, DBOSAsyncRunner: resolved through the plugin registry
+__getattr__, __dir__ = _lazy_exports("hypergraph", globals())

@@ -1,0 +1,26 @@
+"""Core's own plugin: registers the implementations that ship inside ``hypergraph-core``.
+
+Core's built-ins go through the same ``hypergraph`` entry-point group and hooks as any third-party
+plugin (``[project.entry-points.hypergraph] core = "hypergraph._builtin_plugin"``), so the kernel
+has no back door. Like every plugin module it only names targets; it imports none of them.
+
+Each built-in is added here as it lands: ``InMemoryCache`` in
+``hypergraph_register_cache_backends``, the in-memory checkpointer in
+``hypergraph_register_checkpointers`` and ``RichProgressProcessor`` (needs the ``progress``
+extra) in ``hypergraph_register_event_processors``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hypergraph.plugins import hookimpl
+from hypergraph.runners.capabilities import RunnerCapabilities
+
+__all__ = ["hypergraph_register_runners"]
+
+
+@hookimpl
+def hypergraph_register_runners(register: Callable[..., None]) -> None:
+    """Register ``SyncRunner``, whose capabilities are all the defaults."""
+    register("SyncRunner", "hypergraph.runners.sync:SyncRunner", capabilities=RunnerCapabilities())

@@ -1,0 +1,262 @@
+"""The runner contract: behaviours every hypergraph runner must show, as pytest tests.
+
+A runner plugin subclasses :class:`RunnerContract` in its own test suite and provides the
+``runner`` fixture::
+
+    from hypergraph.testing import RunnerContract
+
+    class TestMyRunner(RunnerContract):
+        @pytest.fixture
+        def runner(self):
+            return MyRunner()
+
+Features a runner does not declare in its capabilities are not skipped: the contract checks
+that the runner *rejects* them with ``IncompatibleRunnerError`` before running anything.
+Runners whose ``run()`` returns a coroutine are driven with ``asyncio.run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from hypergraph import (
+    END,
+    EventProcessor,
+    FunctionNode,
+    Graph,
+    GraphNode,
+    IfElseNode,
+    IncompatibleRunnerError,
+    MissingInputError,
+    RouteNode,
+    RunnerCapabilities,
+    RunStatus,
+    interrupt,
+    node,
+    route,
+)
+from hypergraph.events import NodeStartEvent, RunEndEvent, RunStartEvent
+
+__all__ = ["RunnerContract"]
+
+
+@node(output_name="doubled")
+def double(x: int) -> int:
+    return x * 2
+
+
+@node(output_name="result")
+def add_one(doubled: int) -> int:
+    return doubled + 1
+
+
+@node(output_name="count")
+def increment(count: int) -> int:
+    return count + 1
+
+
+@route(targets=["increment", END])
+def until_five(count: int) -> object:
+    return END if count >= 5 else "increment"
+
+
+@node(output_name="y")
+def fails_on_two(x: int) -> int:
+    if x == 2:
+        raise ValueError("x must not be 2")
+    return x
+
+
+@node(output_name="numbers")
+def count_up(n: int):  # type: ignore[no-untyped-def]
+    yield from range(n)
+
+
+@node(output_name="total")
+def total_of(numbers: list[int]) -> int:
+    return sum(numbers)
+
+
+@node(output_name="slow")
+async def async_double(x: int) -> int:
+    await asyncio.sleep(0)
+    return x * 2
+
+
+@node(output_name="draft")
+def make_draft(query: str) -> str:
+    return f"Draft: {query}"
+
+
+@interrupt(output_name="decision")
+def approval(draft: str) -> None:
+    return None
+
+
+@node(output_name="final")
+def finalize(decision: str) -> str:
+    return f"final:{decision}"
+
+
+class RunnerContract:
+    """Seed behaviours, checked against the ``runner`` fixture a subclass provides."""
+
+    @pytest.fixture
+    def runner(self) -> Any:  # pragma: no cover - must be overridden
+        raise NotImplementedError("Provide a `runner` fixture returning the runner under test")
+
+    # -- helpers ------------------------------------------------------------------------
+    @staticmethod
+    def run(runner: Any, graph: Graph, values: dict[str, Any] | None = None, **options: Any) -> Any:
+        outcome = runner.run(graph, values, **options)
+        return asyncio.run(outcome) if runner.capabilities.returns_coroutine else outcome
+
+    @staticmethod
+    def map(runner: Any, graph: Graph, values: dict[str, Any], **options: Any) -> Any:
+        outcome = runner.map(graph, values, **options)
+        return asyncio.run(outcome) if runner.capabilities.returns_coroutine else outcome
+
+    # -- interface ----------------------------------------------------------------------
+    def test_declares_runner_capabilities(self, runner: Any) -> None:
+        """A runner exposes a RunnerCapabilities value."""
+        assert isinstance(runner.capabilities, RunnerCapabilities)
+
+    def test_supports_the_basic_node_types(self, runner: Any) -> None:
+        """Function nodes, nested graphs and both gate kinds are executable node types."""
+        types = set(runner.supported_node_types)
+        assert {FunctionNode, GraphNode} <= types
+        if runner.capabilities.supports_gates:
+            assert {RouteNode, IfElseNode} <= types
+
+    def test_default_max_iterations_is_1000(self, runner: Any) -> None:
+        """The default iteration budget for cyclic regions is 1000."""
+        assert runner.default_max_iterations == 1000
+
+    # -- run ----------------------------------------------------------------------------
+    def test_quick_start_doubles(self, runner: Any) -> None:
+        """The quick start: one node, one input, one output."""
+        result = self.run(runner, Graph([double]), {"x": 5})
+        assert result["doubled"] == 10
+        assert result.status == RunStatus.COMPLETED
+
+    def test_outputs_flow_to_inputs_by_name(self, runner: Any) -> None:
+        """An output named like a parameter feeds that parameter."""
+        result = self.run(runner, Graph([double, add_one]), {"x": 5})
+        assert dict(result.values) == {"doubled": 10, "result": 11}
+
+    def test_keyword_inputs_merge_with_values(self, runner: Any) -> None:
+        """Inputs may be given as keyword shorthand."""
+        assert self.run(runner, Graph([double]), x=4)["doubled"] == 8
+
+    def test_missing_input_is_reported_before_running(self, runner: Any) -> None:
+        """A required input that is absent raises MissingInputError naming it."""
+        with pytest.raises(MissingInputError, match="'x'"):
+            self.run(runner, Graph([double]), {})
+
+    def test_node_failure_reraises_the_original_exception(self, runner: Any) -> None:
+        """In raise mode a node's own exception propagates, unwrapped."""
+        with pytest.raises(ValueError, match="x must not be 2"):
+            self.run(runner, Graph([fails_on_two]), {"x": 2})
+
+    def test_continue_mode_returns_a_failed_result(self, runner: Any) -> None:
+        """In continue mode the result is FAILED and carries the exception."""
+        result = self.run(runner, Graph([fails_on_two]), {"x": 2}, error_handling="continue")
+        assert result.status == RunStatus.FAILED
+        assert isinstance(result.error, ValueError)
+
+    def test_generators_are_drained_into_lists(self, runner: Any) -> None:
+        """A generator node's value is the list of what it yielded."""
+        result = self.run(runner, Graph([count_up, total_of]), {"n": 4})
+        assert result["numbers"] == [0, 1, 2, 3]
+        assert result["total"] == 6
+
+    def test_nested_graph_runs_as_a_node(self, runner: Any) -> None:
+        """A graph wrapped with as_node() is one node of its parent."""
+        inner = Graph([double], name="inner")
+        result = self.run(runner, Graph([inner.as_node(), add_one], name="outer"), {"x": 3})
+        assert result["result"] == 7
+
+    def test_processors_see_run_and_node_events(self, runner: Any) -> None:
+        """Typed on_* methods of a plain EventProcessor subclass are called."""
+        seen: list[str] = []
+
+        class Recorder(EventProcessor):
+            def on_run_start(self, event: RunStartEvent) -> None:
+                seen.append("run_start")
+
+            def on_node_start(self, event: NodeStartEvent) -> None:
+                seen.append(event.node_name)
+
+            def on_run_end(self, event: RunEndEvent) -> None:
+                seen.append("run_end")
+
+        if runner.capabilities.supports_distributed and not runner.capabilities.supports_cycles:
+            return  # columnar runners ignore processors by design (SPEC EV10)
+        self.run(runner, Graph([double]), {"x": 1}, event_processors=[Recorder()])
+        assert seen == ["run_start", "double", "run_end"]
+
+    # -- features gated by capabilities ---------------------------------------------------
+    def test_cycles_run_or_are_rejected(self, runner: Any) -> None:
+        """A counting loop reaches 5, or the runner rejects cycles up front."""
+        graph = Graph([increment, until_five], entrypoint="increment")
+        if not runner.capabilities.supports_cycles:
+            with pytest.raises(IncompatibleRunnerError, match="cycles"):
+                self.run(runner, graph, {"count": 0})
+            return
+        assert self.run(runner, graph, {"count": 0})["count"] == 5
+
+    def test_async_nodes_run_or_are_rejected(self, runner: Any) -> None:
+        """An async node runs, or the runner rejects it and suggests AsyncRunner."""
+        graph = Graph([async_double])
+        if not runner.capabilities.supports_async_nodes:
+            with pytest.raises(IncompatibleRunnerError, match="async nodes"):
+                self.run(runner, graph, {"x": 2})
+            return
+        assert self.run(runner, graph, {"x": 2})["slow"] == 4
+
+    def test_interrupts_pause_or_are_rejected(self, runner: Any) -> None:
+        """An interrupt pauses the run, or the runner rejects it up front."""
+        graph = Graph([make_draft, approval, finalize])
+        if not runner.capabilities.supports_interrupts:
+            with pytest.raises(IncompatibleRunnerError, match="interrupts"):
+                self.run(runner, graph, {"query": "hi"})
+            return
+        paused = self.run(runner, graph, {"query": "hi"})
+        assert paused.status == RunStatus.PAUSED
+        assert paused.pause.response_key == "decision"
+        resumed = self.run(runner, graph, {"query": "hi", "decision": "yes"})
+        assert resumed["final"] == "final:yes"
+
+    # -- map ----------------------------------------------------------------------------
+    def test_map_runs_once_per_item(self, runner: Any) -> None:
+        """map() over a list gives one result per item, in order."""
+        results = self.map(runner, Graph([double]), {"x": [1, 2, 3]}, map_over="x")
+        assert [r["doubled"] for r in results] == [2, 4, 6]
+
+    def test_map_product_mode_combines_every_pair(self, runner: Any) -> None:
+        """product mode runs the Cartesian product, first name outermost."""
+
+        @node(output_name="sum")
+        def add(a: int, b: int) -> int:
+            return a + b
+
+        results = self.map(
+            runner, Graph([add]), {"a": [1, 2], "b": [10, 20]}, map_over=["a", "b"],
+            map_mode="product",
+        )
+        assert [r["sum"] for r in results] == [11, 21, 12, 22]
+
+    def test_map_continue_keeps_failures_in_place(self, runner: Any) -> None:
+        """In continue mode failed items are FAILED results at their index."""
+        results = self.map(
+            runner, Graph([fails_on_two]), {"x": [1, 2, 3]}, map_over="x",
+            error_handling="continue",
+        )
+        assert [r.status for r in results] == [
+            RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.COMPLETED,
+        ]
+        assert results["y"] == [1, None, 3]
+        assert results.status == RunStatus.FAILED
