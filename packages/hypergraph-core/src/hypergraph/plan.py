@@ -80,13 +80,16 @@ class NodePlan:
 class GatePlan:
     """Where a gate may route, as node indices (END kept as the sentinel)."""
 
-    __slots__ = ("by_name", "gate_targets", "targets")
+    __slots__ = ("by_name", "gate_targets", "name_of", "targets")
 
     def __init__(self, targets: tuple[int, ...], by_name: dict[Any, Any], gate_targets: tuple[int, ...]):
         self.targets = targets
         # decision value (target name or END) -> node index, or END, or None if inactive
         self.by_name = by_name
         self.gate_targets = gate_targets
+        self.name_of: dict[int, str] = {
+            index: name for name, index in by_name.items() if isinstance(index, int)
+        }
 
 
 class ComponentPlan:

@@ -157,11 +157,13 @@ class Engine:
         i = 0
         for name in np.inputs:
             w = writers.get(name)
-            if w is None or (w >= 0 and w not in producers[i]):
-                if fallbacks[i][0] == NO_FALLBACK and name not in state.provided and not (
-                    name in state.scoped.get(np.name, ())
-                ):
-                    return False
+            if (
+                (w is None or (w >= 0 and w not in producers[i]))
+                and fallbacks[i][0] == NO_FALLBACK
+                and name not in state.provided
+                and name not in state.scoped.get(np.name, ())
+            ):
+                return False
             i += 1
         if exec_count[n] == 0:
             return True

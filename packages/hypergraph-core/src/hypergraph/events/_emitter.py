@@ -8,6 +8,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from hypergraph.events.processor import AsyncEventProcessor
+
 if TYPE_CHECKING:
     from hypergraph.events.processor import EventProcessor
     from hypergraph.events.types import BaseEvent
@@ -45,6 +47,32 @@ class Emitter:
                     processor, type(event).__name__, exc_info=True,
                 )
         return event
+
+    async def emit_async(self, event_type: type[BaseEvent], **fields: Any) -> BaseEvent:
+        """Like :meth:`emit`, awaiting ``on_event_async`` of async processors (EV6)."""
+        event = event_type(timestamp=time.time(), **fields)
+        for processor in self.processors:
+            try:
+                if isinstance(processor, AsyncEventProcessor):
+                    await processor.on_event_async(event)
+                else:
+                    processor.on_event(event)
+            except Exception:
+                logger.warning(
+                    "Event processor %r failed on %s; continuing without it for this event",
+                    processor, type(event).__name__, exc_info=True,
+                )
+        return event
+
+    async def shutdown_async(self) -> None:
+        for processor in self.processors:
+            try:
+                if isinstance(processor, AsyncEventProcessor):
+                    await processor.shutdown_async()
+                else:
+                    processor.shutdown()
+            except Exception:
+                logger.warning("Event processor %r failed in shutdown()", processor, exc_info=True)
 
     def shutdown(self) -> None:
         for processor in self.processors:

@@ -78,9 +78,13 @@ class Graph:
         for n in self._nodes.values():
             _check_identifier(n.name, f"Node name {n.name!r}")
             for out in n.outputs:
-                if isinstance(n, GraphNode) and n.namespaced and out.startswith(n.name + "."):
+                what = f"Output name {out!r} of node {n.name!r}"
+                if isinstance(n, GraphNode) and "." in out and "/" not in out:
+                    # a nesting path ("gn.x", "outer.inner.x"): every segment must be valid
+                    for segment in out.split("."):
+                        _check_identifier(segment, f"{what} (segment {segment!r})")
                     continue
-                _check_identifier(out, f"Output name {out!r} of node {n.name!r}")
+                _check_identifier(out, what)
 
     def _validate_gates(self) -> None:
         for gate in self._nodes.values():
@@ -203,58 +207,79 @@ class Graph:
                     )
 
     def _validate_producers(self) -> None:
+        """G9: several producers of one name must be exclusive or ordered."""
         contested = {name: p for name, p in self._producers.items() if len(p) > 1}
         if not contested:
             return
         index = {name: i for i, name in enumerate(self._nodes)}
         succ_all = self._successors(index)
+        branches = self._exclusive_branches(index, succ_all)
+        succ_cache: dict[frozenset[str], list[list[int]]] = {}
         for value, names in contested.items():
-            succ_other = self._successors(index, skip_value=value)
             for i, a in enumerate(names):
                 for b in names[i + 1 :]:
-                    if self._exclusive(a, b, index, succ_all):
-                        continue
                     ia, ib = index[a], index[b]
-                    succ = succ_all if self._explicit else succ_other
+                    if any(_different_branches(ia, ib, gate) for gate in branches):
+                        continue
+                    if self._explicit:
+                        succ = succ_all
+                    else:
+                        # a path only through values both produce does not order them
+                        shared = frozenset(v for v, ps in contested.items() if a in ps and b in ps)
+                        if shared not in succ_cache:
+                            succ_cache[shared] = self._successors(index, skip_values=shared)
+                        succ = succ_cache[shared]
                     if ib in reach([ia], succ) or ia in reach([ib], succ):
                         continue
                     raise GraphConfigError(
                         f"Multiple nodes produce {value!r}: {a!r} and {b!r}, and nothing decides "
-                        f"which one runs. Put them on exclusive branches of one @ifelse/@route "
-                        f"gate, order them with an edge, or rename one output "
-                        f"(.rename_outputs({value}='...'))."
+                        f"which one runs.{self._multi_target_hint(a, b)} Put them on exclusive "
+                        f"branches of one @ifelse/@route gate, order them with an edge, or rename "
+                        f"one output (.rename_outputs({value}='...'))."
                     )
 
-    def _successors(self, index: dict[str, int], skip_value: str | None = None) -> list[list[int]]:
+    def _multi_target_hint(self, a: str, b: str) -> str:
+        for gate in self._nodes.values():
+            if isinstance(gate, RouteNode) and gate.multi_target:
+                if a in gate.node_targets and b in gate.node_targets:
+                    return (
+                        f" Both are targets of {gate.name!r}, whose multi_target=True lets them "
+                        "run together."
+                    )
+        return ""
+
+    def _successors(
+        self, index: dict[str, int], skip_values: frozenset[str] = frozenset()
+    ) -> list[list[int]]:
         succ: list[list[int]] = [[] for _ in index]
         for src, dst, names in self._data_edges:
-            if skip_value is not None and set(names) == {skip_value}:
+            if skip_values and set(names) <= skip_values:
                 continue
             succ[index[src]].append(index[dst])
         for src, dst in self._order_edges + self._control_edges:
             succ[index[src]].append(index[dst])
         return succ
 
-    def _exclusive(self, a: str, b: str, index: dict[str, int], succ: list[list[int]]) -> bool:
-        """True if ``a`` and ``b`` lie on different branches of one single-choice gate."""
+    def _exclusive_branches(
+        self, index: dict[str, int], succ: list[list[int]]
+    ) -> list[list[set[int]]]:
+        """Per single-choice gate: each target plus the nodes reachable only through it."""
+        result: list[list[set[int]]] = []
         for gate in self._nodes.values():
-            if isinstance(gate, RouteNode) and gate.multi_target:
-                continue
             if not isinstance(gate, RouteNode | IfElseNode):
                 continue
-            targets = [index[t] for t in gate.node_targets]
+            if isinstance(gate, RouteNode) and gate.multi_target:
+                continue
             gi = index[gate.name]
-            reaches = [reach([t], succ, blocked=gi) for t in targets]
+            reaches = [reach([index[t]], succ, blocked=gi) for t in gate.node_targets]
+            if len(reaches) < 2:
+                continue
             branches = []
             for k, r in enumerate(reaches):
                 others = set().union(*(reaches[j] for j in range(len(reaches)) if j != k))
                 branches.append(r - others)
-            ia, ib = index[a], index[b]
-            owner_a = [k for k, br in enumerate(branches) if ia in br]
-            owner_b = [k for k, br in enumerate(branches) if ib in br]
-            if owner_a and owner_b and owner_a[0] != owner_b[0]:
-                return True
-        return False
+            result.append(branches)
+        return result
 
     def _checked_entrypoints(self, names: Sequence[str]) -> tuple[str, ...]:
         result = list(self._entrypoints)
@@ -295,6 +320,7 @@ class Graph:
                 raise ValueError(f"{key!r} given both in the mapping and as a keyword to bind()")
             merged[key] = value
         valid = self.inputs.all
+        merged = self._flatten_scoped(merged, valid)
         for key in merged:
             if "." in key:
                 self._check_scoped_key(key)
@@ -315,6 +341,23 @@ class Graph:
         clone = self._derive()
         clone._bound.update(merged)
         return clone
+
+    def _flatten_scoped(self, values: dict[str, Any], valid: tuple[str, ...]) -> dict[str, Any]:
+        """Turn ``{"gn": {"x": 1}}`` into ``{"gn.x": 1}`` (the nested form of G14), recursively."""
+        from hypergraph.nodes.graph_node import GraphNode
+
+        flat: dict[str, Any] = {}
+        for key, value in values.items():
+            node = self._nodes.get(key)
+            if key not in valid and isinstance(node, GraphNode) and isinstance(value, Mapping):
+                inner = node.graph
+                for sub_key, sub_value in inner._flatten_scoped(
+                    dict(value), inner.inputs.all
+                ).items():
+                    flat[f"{key}.{sub_key}"] = sub_value
+            else:
+                flat[key] = value
+        return flat
 
     def unbind(self, *names: str) -> Graph:
         """A new graph without the bindings of ``names``."""
@@ -363,22 +406,24 @@ class Graph:
                     "them. Choose other entrypoints or another selection."
                 )
 
-    def _check_scoped_key(self, key: str) -> None:
+    def _check_scoped_key(self, key: str, full_key: str | None = None) -> None:
         from hypergraph.nodes.graph_node import GraphNode
 
+        full_key = full_key or key
         head, _, rest = key.partition(".")
         node = self._nodes.get(head)
         if not isinstance(node, GraphNode):
             raise ValueError(
-                f"Key {key!r} addresses {head!r}, which is not a nested graph node of this graph."
+                f"Key {full_key!r} addresses {head!r}, which is not a nested graph node of "
+                f"{'this graph' if full_key == key else 'its graph'}. Dotted keys address inputs "
+                "of nested graphs: 'graph_node.input'."
             )
         inner = node.graph
-        sub_head = rest.split(".", 1)[0]
         if "." in rest:
-            inner._check_scoped_key(rest)
-        elif sub_head not in inner.inputs.all and sub_head not in inner.interrupt_outputs:
+            inner._check_scoped_key(rest, full_key)
+        elif rest not in inner.inputs.all and rest not in inner.interrupt_outputs:
             raise ValueError(
-                f"Key {key!r}: nested graph {head!r} has no input {sub_head!r}. Its inputs: "
+                f"Key {full_key!r}: nested graph {head!r} has no input {rest!r}. Its inputs: "
                 f"{', '.join(map(repr, inner.inputs.all)) or '(none)'}."
             )
 
@@ -604,6 +649,12 @@ def _check_identifier(name: str, what: str) -> None:
         raise GraphConfigError(f"{what} is not a valid Python identifier{reserved}. Rename it.")
     if keyword.iskeyword(name):
         raise GraphConfigError(f"{what} is a Python keyword. Rename it.")
+
+
+def _different_branches(a: int, b: int, branches: list[set[int]]) -> bool:
+    owner_a = next((k for k, br in enumerate(branches) if a in br), None)
+    owner_b = next((k for k, br in enumerate(branches) if b in br), None)
+    return owner_a is not None and owner_b is not None and owner_a != owner_b
 
 
 def _same_value(a: Any, b: Any) -> bool:

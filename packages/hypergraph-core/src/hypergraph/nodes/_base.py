@@ -32,7 +32,7 @@ class HyperNode:
     _param_of: dict[str, str]
     # graph-facing input name -> default value (absent when the input has no default)
     _defaults: dict[str, Any]
-    # old name -> new name, for RenameError hints ("'x' was renamed to 'y'")
+    # original name -> current name, for RenameError hints ("'x' was renamed to 'y'")
     _renamed_inputs: dict[str, str]
     _renamed_outputs: dict[str, str]
 
@@ -85,31 +85,37 @@ class HyperNode:
         return clone
 
     def rename_inputs(self, mapping: Mapping[str, str] | None = None, /, **kwargs: str) -> Self:
-        """A copy whose input ports are renamed ``old -> new``; the function is unchanged."""
+        """A copy whose input ports are renamed ``old -> new``; the function is unchanged.
+
+        All renames of one call apply at once, so ``rename_inputs(a="b", b="a")`` swaps.
+        """
         renames = _merge_renames(mapping, kwargs)
-        clone = self._copy()
-        for old, new in renames.items():
-            if old not in clone.inputs:
+        for old in renames:
+            if old not in self.inputs:
                 raise RenameError(_rename_message(self, "input", old, self.inputs, self._renamed_inputs))
-            clone.inputs = tuple(new if n == old else n for n in clone.inputs)
-            clone._param_of = {(new if k == old else k): v for k, v in clone._param_of.items()}
-            if old in clone._defaults:
-                clone._defaults[new] = clone._defaults.pop(old)
-            clone._renamed_inputs[old] = new
+        new_inputs = tuple(renames.get(n, n) for n in self.inputs)
+        _check_unique(self, "input", new_inputs)
+        clone = self._copy()
+        clone.inputs = new_inputs
+        clone._param_of = {renames.get(k, k): v for k, v in self._param_of.items()}
+        clone._defaults = {renames.get(k, k): v for k, v in self._defaults.items()}
+        clone._renamed_inputs = _record_renames(self._renamed_inputs, renames)
         clone._after_input_rename(renames)
         return clone
 
     def rename_outputs(self, mapping: Mapping[str, str] | None = None, /, **kwargs: str) -> Self:
-        """A copy whose output ports are renamed ``old -> new``."""
+        """A copy whose output ports are renamed ``old -> new`` (all at once, like inputs)."""
         renames = _merge_renames(mapping, kwargs)
-        clone = self._copy()
-        for old, new in renames.items():
-            if old not in clone.outputs:
+        for old in renames:
+            if old not in self.outputs:
                 raise RenameError(
                     _rename_message(self, "output", old, self.outputs, self._renamed_outputs)
                 )
-            clone.outputs = tuple(new if n == old else n for n in clone.outputs)
-            clone._renamed_outputs[old] = new
+        new_outputs = tuple(renames.get(n, n) for n in self.outputs)
+        _check_unique(self, "output", new_outputs)
+        clone = self._copy()
+        clone.outputs = new_outputs
+        clone._renamed_outputs = _record_renames(self._renamed_outputs, renames)
         clone._after_output_rename(renames)
         return clone
 
@@ -139,11 +145,30 @@ def _merge_renames(mapping: Mapping[str, str] | None, kwargs: dict[str, str]) ->
     return merged
 
 
+def _record_renames(history: dict[str, str], renames: dict[str, str]) -> dict[str, str]:
+    """History ``original -> current`` after applying ``renames`` (chains collapse)."""
+    updated = {old: renames.get(cur, cur) for old, cur in history.items()}
+    for old, new in renames.items():
+        updated.setdefault(old, new)
+    # a name that is current again is no longer "renamed away"
+    return {old: cur for old, cur in updated.items() if old != cur}
+
+
+def _check_unique(node: HyperNode, kind: str, names: tuple[str, ...]) -> None:
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise RenameError(
+            f"Cannot rename {kind}s of node {node.name!r}: the result has two {kind}s named "
+            f"{duplicates[0]!r}. Current {kind}s: "
+            f"{', '.join(repr(c) for c in getattr(node, kind + 's'))}."
+        )
+
+
 def _rename_message(
     node: HyperNode, kind: str, old: str, current: tuple[str, ...], history: dict[str, str]
 ) -> str:
     message = f"Cannot rename {kind} {old!r} of node {node.name!r}: it has no {kind} {old!r}."
     if old in history:
-        message += f" {old!r} was already renamed to {history[old]!r}."
+        message += f" {old!r} was renamed to {history[old]!r}; rename {history[old]!r} instead."
     message += f" Current {kind}s: {', '.join(repr(c) for c in current) or '(none)'}."
     return message

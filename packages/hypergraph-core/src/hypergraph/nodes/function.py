@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import os
+import re
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, overload
@@ -50,19 +53,56 @@ def inspect_function(func: Callable[..., Any], kind: str) -> tuple[tuple[str, ..
 
 
 def definition_hash_of(func: Callable[..., Any]) -> str:
-    """SHA-256 of the function's source; a stable fallback when source is unavailable (N6)."""
+    """SHA-256 of the function's source; a stable fallback when source is unavailable (N6).
+
+    Never raises: functions built with ``exec``, lambdas typed into a REPL and builtins all hash.
+    """
     try:
         text = inspect.getsource(func)
     except (OSError, TypeError):
-        code = getattr(func, "__code__", None)
-        if code is not None:
-            closure = tuple(
-                repr(cell.cell_contents) for cell in (getattr(func, "__closure__", None) or ())
-            )
-            text = repr((code.co_code, code.co_consts, getattr(func, "__defaults__", None), closure))
-        else:
-            text = f"{getattr(func, '__module__', '?')}:{getattr(func, '__qualname__', repr(func))}"
+        text = _fallback_text(func)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _fallback_text(func: Callable[..., Any]) -> str:
+    """Bytecode + defaults + closure, else ``module:qualname``; stable across processes."""
+    identity = f"{getattr(func, '__module__', '?')}:{getattr(func, '__qualname__', '?')}"
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return identity if identity != "?:?" else _stable_repr(func)
+    closure = tuple(_cell_text(cell) for cell in (getattr(func, "__closure__", None) or ()))
+    defaults = (getattr(func, "__defaults__", None), getattr(func, "__kwdefaults__", None))
+    return "\n".join(
+        (identity, _code_text(code), _stable_repr(defaults), _stable_repr(closure))
+    )
+
+
+def _code_text(code: Any) -> str:
+    """A code object's behaviour-relevant parts; nested code objects recurse (no addresses)."""
+    consts = tuple(
+        _code_text(c) if inspect.iscode(c) else _stable_repr(c) for c in code.co_consts
+    )
+    return repr(
+        (code.co_name, code.co_code.hex(), consts, code.co_names, code.co_varnames,
+         code.co_freevars, code.co_cellvars, code.co_argcount, code.co_kwonlyargcount)
+    )
+
+
+def _cell_text(cell: Any) -> str:
+    try:
+        contents = cell.cell_contents
+    except ValueError:  # a closure variable that was never assigned
+        return "<empty cell>"
+    return _stable_repr(contents)
+
+
+def _stable_repr(value: Any) -> str:
+    """``repr`` without memory addresses (they change between processes); never raises."""
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__module__}.{type(value).__qualname__}>"
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
 
 
 def normalize_outputs(output_name: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
@@ -89,6 +129,17 @@ def _generator_join(annotation: Any) -> GeneratorJoin:
     if annotation is bytes or annotation == "bytes":
         return "bytes"
     return "list"
+
+
+def _user_stacklevel() -> int:
+    """The ``warnings`` stacklevel of the first caller outside ``hypergraph.nodes``."""
+    package_dir = os.path.dirname(__file__)
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(package_dir):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 class FunctionNode(HyperNode):
@@ -137,7 +188,7 @@ class FunctionNode(HyperNode):
                 f"Function {self.name!r} has a return annotation but no output_name, so its "
                 f"return value will be discarded. Add @node(output_name='...') to keep it.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=_user_stacklevel(),
             )
 
     @property

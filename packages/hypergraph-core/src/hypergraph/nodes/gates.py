@@ -124,6 +124,9 @@ class RouteNode(GateNode):
         if isinstance(targets, Mapping):
             self.descriptions = dict(targets)
             target_list = list(targets)
+        elif isinstance(targets, str):  # one target (END is a str too), not its characters
+            self.descriptions = {}
+            target_list = [targets]
         else:
             self.descriptions = {}
             target_list = list(targets)

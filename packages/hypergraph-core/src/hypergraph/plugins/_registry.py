@@ -99,6 +99,7 @@ class PluginRegistry:
     def __init__(self, *, autoload: bool = True) -> None:
         self._autoload = autoload
         self._lock = threading.RLock()
+        self._loading = False
         self._clear()
 
     def _clear(self) -> None:
@@ -211,14 +212,19 @@ class PluginRegistry:
         if self._loaded:
             return
         with self._lock:
-            if self._loaded:
+            if self._loaded or self._loading:
+                # _loading: a plugin module being imported looked a name up; it sees what is
+                # registered so far instead of starting a second scan.
                 return
+            self._loading = True
             try:
                 self._load_entry_points()
             except BaseException:
                 # Leave nothing half-loaded: the next lookup starts over and fails the same way.
                 self._clear()
                 raise
+            finally:
+                self._loading = False
             self._loaded = True
 
     def _load_entry_points(self) -> None:

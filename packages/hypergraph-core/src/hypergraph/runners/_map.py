@@ -28,25 +28,32 @@ def expand_items(
     map_over: tuple[str, ...],
     map_mode: str,
     clone: bool | Sequence[str],
+    labels: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """One values dict per item; broadcast values shared or deep-copied per ``clone``."""
+    """One values dict per item; broadcast values shared or deep-copied per ``clone``.
+
+    ``labels`` maps names to what the caller calls them in error messages (the outer port of a
+    renamed, mapped GraphNode).
+    """
+    shown = labels or {}
     if map_mode not in _MODES:
         raise ValueError(f"map_mode must be one of {', '.join(map(repr, _MODES))}; got {map_mode!r}")
     columns = []
     for name in map_over:
         if name not in values:
             raise ValueError(
-                f"map_over names {name!r}, but no value for {name!r} was provided. Pass a list: "
-                f"values={{{name!r}: [...]}}."
+                f"map_over names {shown.get(name, name)!r}, but no value for {shown.get(name, name)!r} was "
+                f"provided. Pass a list: values={{{shown.get(name, name)!r}: [...]}}."
             )
         column = values[name]
         if not isinstance(column, list | tuple):
             raise TypeError(
-                f"map_over input {name!r} must be a list or tuple, got {type(column).__name__}."
+                f"map_over input {shown.get(name, name)!r} must be a list or tuple, got "
+                f"{type(column).__name__}."
             )
         columns.append(column)
     if map_mode == "zip":
-        lengths = {name: len(col) for name, col in zip(map_over, columns, strict=True)}
+        lengths = {shown.get(name, name): len(col) for name, col in zip(map_over, columns, strict=True)}
         if len(set(lengths.values())) > 1:
             shown = ", ".join(f"{k}={v}" for k, v in lengths.items())
             raise ValueError(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -17,10 +19,27 @@ __all__ = [
     "UNSET",
     "PartitionedValues",
     "check_common_options",
+    "check_keywords",
     "check_structure",
     "merge_values",
     "partition_values",
+    "user_stacklevel",
 ]
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside hypergraph.
+
+    Called only when a warning is issued, so runs that warn nothing never walk the stack.
+    """
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 class _Unset:
@@ -107,6 +126,22 @@ def merge_values(
     return merged
 
 
+def check_keywords(graph: Graph, kwargs: dict[str, Any]) -> None:
+    """X14: keyword shorthand must name an input (typos in keywords are errors, not warnings)."""
+    if not kwargs:
+        return
+    accepted = graph.inputs.all
+    for key in kwargs:
+        if key in accepted or key in graph.interrupt_outputs:
+            continue
+        if isinstance(graph._nodes.get(key), GraphNode) or _nested_answer_owners(graph, key):
+            continue
+        raise ValueError(
+            f"Unknown input keyword {key!r} for graph {graph.name or '(unnamed)'}. Accepted input "
+            f"keywords: {', '.join(map(repr, accepted)) or '(none)'}."
+        )
+
+
 class PartitionedValues:
     """The caller's values sorted by role: inputs, interrupt answers, nested-scoped values."""
 
@@ -137,10 +172,9 @@ def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
             continue
         head, dot, rest = key.partition(".")
         target = nodes.get(head)
-        if isinstance(target, GraphNode) and not target.namespaced:
-            if dot:
-                parts.scoped.setdefault(head, {})[rest] = value
-                continue
+        if dot and isinstance(target, GraphNode) and not target.namespaced:
+            parts.scoped.setdefault(head, {})[rest] = value
+            continue
         if isinstance(target, GraphNode) and isinstance(value, Mapping) and not dot:
             # {"gn": {"x": 1}} is the nested form of "gn.x" (G14)
             for inner_key, inner_value in value.items():
@@ -166,7 +200,7 @@ def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
             f"{', '.join(map(repr, unknown))}. Valid inputs: "
             f"{', '.join(map(repr, spec.all)) or '(none)'}.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
     return parts
 

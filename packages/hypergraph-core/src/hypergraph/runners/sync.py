@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Sequence
 from time import perf_counter
@@ -23,6 +24,7 @@ from hypergraph.events.types import (
 from hypergraph.exceptions import GraphConfigError, IncompatibleRunnerError
 from hypergraph.nodes.gates import END
 from hypergraph.plan import FUNCTION, GENERATOR, GRAPH, IFELSE, ROUTE
+from hypergraph.results import MapResult, RunResult, RunStatus
 from hypergraph.runners._context import RunInfo, make_emitter, nested_processors, new_run_id
 from hypergraph.runners._graph_node import PauseSignal, child_values, mapped_outputs, single_outputs
 from hypergraph.runners._map import expand_items, normalize_map_over
@@ -32,14 +34,15 @@ from hypergraph.runners._options import (
     PartitionedValues,
     check_common_options,
     check_defaults_copyable,
+    check_keywords,
     check_missing,
     check_structure_cached,
     merge_values,
     partition_values,
+    user_stacklevel,
 )
 from hypergraph.runners.base import BaseRunner
 from hypergraph.runners.capabilities import RunnerCapabilities
-from hypergraph.results import MapResult, RunResult, RunStatus
 
 if TYPE_CHECKING:
     from hypergraph.engine import Engine, NodeOutcome, RunState
@@ -123,6 +126,7 @@ class SyncRunner(BaseRunner):
             values, input_values, method="run", own_options=RUN_OPTIONS,
             other_method="map", other_options=MAP_OPTIONS,
         )
+        check_keywords(graph, input_values)
         check_structure_cached(self, graph)
         parts = partition_values(graph, merged)
         check_missing(graph, parts)
@@ -177,6 +181,7 @@ class SyncRunner(BaseRunner):
             values, input_values, method="map", own_options=MAP_OPTIONS,
             other_method="run", other_options=RUN_OPTIONS,
         )
+        check_keywords(graph, input_values)
         check_structure_cached(self, graph)
         _reject_interrupts_in_map(graph)
         items = expand_items(merged, names, map_mode, clone)
@@ -330,10 +335,8 @@ class SyncRunner(BaseRunner):
                         outcomes.append(self._execute_node(np, kwargs, state, info))
             except BaseException:
                 # SyncRunner stops the superstep at the failing node; earlier siblings count (R9)
-                try:
+                with contextlib.suppress(Exception):
                     commit(state, outcomes)
-                except Exception:
-                    pass
                 raise
             commit(state, outcomes)
 
@@ -386,7 +389,7 @@ class SyncRunner(BaseRunner):
         kind = np.kind
         if kind == FUNCTION:
             return (np, map_outputs(np, np.func(**kwargs)), None)
-        if kind == ROUTE or kind == IFELSE:
+        if kind in (ROUTE, IFELSE):
             return (np, {}, resolve_decision(np, np.func(**kwargs)))
         if kind == GENERATOR:
             return (np, map_outputs(np, self._drain(np, kwargs, state, info, span)), None)
@@ -407,8 +410,9 @@ class SyncRunner(BaseRunner):
         chunks: list[Any] = []
         for chunk in np.func(**kwargs):
             if emitter is not None:
+                # the chunk's parent is the node span (EV3)
                 emitter.emit(
-                    StreamingChunkEvent, span_id=span, parent_span_id=info.span_id,
+                    StreamingChunkEvent, span_id=new_span_id(), parent_span_id=span,
                     node_name=np.name, graph_name=info.graph_name, chunk=chunk,
                     index=len(chunks), **info.event_fields(),
                 )
@@ -464,7 +468,8 @@ class SyncRunner(BaseRunner):
             return single_outputs(gn, self._execute(graph, parts, child))
         params, mode, error_handling = gn.map_config
         names = tuple(gn.inner_input(p) for p in params)
-        items = expand_items(values, names, mode, gn.map_clone)
+        labels = {gn.inner_input(p): p for p in params}
+        items = expand_items(values, names, mode, gn.map_clone, labels)
         result = self._map(
             graph, items, names, mode, emitter=info.emitter, error_handling=error_handling,
             on_missing="ignore", parent_span_id=parent_span, workflow_id=info.workflow_id,
@@ -508,7 +513,10 @@ def _check_selected_present(graph: Graph, values: dict[str, Any], on_missing: st
         return
     listed = ", ".join(map(repr, missing))
     if on_missing == "warn":
-        warnings.warn(f"Selected outputs were not produced: {listed}", UserWarning, stacklevel=5)
+        warnings.warn(
+            f"Selected outputs were not produced: {listed}", UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     else:
         raise ValueError(
             f"Selected outputs were not produced: {listed}. The nodes producing them did not run "

@@ -1,0 +1,225 @@
+"""Building blocks for runners: the steps every runner shares, so plugins never fork them.
+
+SyncRunner and AsyncRunner are written with these, and a third-party runner can be too: option
+checks, input normalization, structural validation, per-run ids and events, nested graph
+nodes, interrupts, and result assembly. The scheduling itself is :mod:`hypergraph.engine`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+from hypergraph.exceptions import GraphConfigError
+from hypergraph.nodes.gates import END
+from hypergraph.results import PauseInfo, RunResult, RunStatus
+from hypergraph.runners._context import RunInfo, make_emitter, nested_processors, new_run_id
+from hypergraph.runners._graph_node import (
+    NestedProcessor,
+    PauseSignal,
+    child_values,
+    mapped_outputs,
+    single_outputs,
+)
+from hypergraph.runners._map import expand_items, normalize_map_over
+from hypergraph.runners._options import (
+    UNSET,
+    PartitionedValues,
+    check_common_options,
+    check_defaults_copyable,
+    check_missing,
+    check_structure,
+    check_structure_cached,
+    merge_values,
+    partition_values,
+)
+
+if TYPE_CHECKING:
+    from hypergraph.graph import Graph
+    from hypergraph.plan import NodePlan
+
+__all__ = [
+    "MAP_OPTIONS",
+    "RUN_OPTIONS",
+    "UNSET",
+    "NestedProcessor",
+    "PartitionedValues",
+    "PauseSignal",
+    "RunInfo",
+    "aggregate_status",
+    "check_common_options",
+    "check_defaults_copyable",
+    "check_lineage_options",
+    "check_missing",
+    "check_selected_present",
+    "check_structure",
+    "check_structure_cached",
+    "child_values",
+    "decision_label",
+    "elapsed_ms",
+    "error_text",
+    "expand_items",
+    "failed_before_start",
+    "interrupt_outputs",
+    "make_emitter",
+    "mapped_outputs",
+    "merge_values",
+    "nested_processors",
+    "new_run_id",
+    "normalize_map_over",
+    "partition_values",
+    "pause_info",
+    "reject_checkpointer",
+    "reject_interrupts_in_map",
+    "run_result",
+    "single_outputs",
+]
+
+RUN_OPTIONS = (
+    "select", "on_missing", "on_internal_override", "entrypoint", "max_iterations",
+    "error_handling", "event_processors", "parent_span_id", "checkpoint", "workflow_id",
+    "override_workflow", "fork_from", "retry_from", "session_id",
+)
+"""Keyword-only options of ``run()`` common to all runners (reserved as input keywords)."""
+
+MAP_OPTIONS = (
+    "map_over", "map_mode", "clone", "select", "on_missing", "on_internal_override",
+    "entrypoint", "error_handling", "event_processors", "parent_span_id", "workflow_id",
+    "session_id",
+)
+"""Keyword-only options of ``map()`` common to all runners (reserved as input keywords)."""
+
+
+def reject_checkpointer(checkpointer: Any) -> None:
+    """Persistence is not part of this release: say so at construction, not mid-run."""
+    if checkpointer is not None:
+        raise NotImplementedError(
+            "Checkpointing is not available in this release of hypergraph; run without "
+            "checkpointer= (workflow_id is still echoed on results)."
+        )
+
+
+def check_lineage_options(
+    workflow_id: str | None, fork_from: str | None, retry_from: str | None, checkpoint: Any
+) -> None:
+    """ER9, CP2: '/' is reserved in workflow ids; fork/retry need a checkpointer."""
+    if workflow_id is not None and "/" in workflow_id:
+        raise ValueError(
+            f"workflow_id {workflow_id!r} contains '/', which is reserved for child runs "
+            "('<parent>/<child>'). Use another separator."
+        )
+    for name, value in (("fork_from", fork_from), ("retry_from", retry_from), ("checkpoint", checkpoint)):
+        if value is not None:
+            raise ValueError(
+                f"{name}= needs a checkpointer: create the runner with checkpointer=... to fork "
+                "or retry persisted runs."
+            )
+
+
+def reject_interrupts_in_map(graph: Graph) -> None:
+    """MP10: map() cannot pause per item."""
+    if graph.has_interrupts:
+        raise GraphConfigError(
+            f"Graph {graph.name or '(unnamed)'} contains interrupts, and map() cannot pause for "
+            "human input per item. Call run() for each item instead and handle result.pause."
+        )
+
+
+def check_selected_present(graph: Graph, values: dict[str, Any], on_missing: str) -> None:
+    """X22: selected outputs absent from the final state warn or fail, per ``on_missing``."""
+    selected = graph.selected
+    if not selected:
+        return
+    missing = [name for name in selected if name not in values]
+    if not missing:
+        return
+    listed = ", ".join(map(repr, missing))
+    if on_missing == "warn":
+        warnings.warn(f"Selected outputs were not produced: {listed}", UserWarning, stacklevel=5)
+    else:
+        raise ValueError(
+            f"Selected outputs were not produced: {listed}. The nodes producing them did not run "
+            "(not routed to, or their inputs never appeared)."
+        )
+
+
+def decision_label(np: NodePlan, decision: Any) -> Any:
+    """A gate's decision as users think of it: a target name, END, a list, or None (GT13)."""
+    if decision is END:
+        return END
+    gate_plan = np.gate_plan
+    assert gate_plan is not None
+    names = [gate_plan.name_of[i] for i in decision]
+    if getattr(np.node, "multi_target", False):
+        return names
+    return names[0] if names else None
+
+
+def pause_info(np: NodePlan, kwargs: dict[str, Any]) -> PauseInfo:
+    """HI4: what a pausing interrupt shows the caller (values by graph-facing input name)."""
+    by_input = {name: kwargs[param] for name, param in zip(np.inputs, np.params, strict=True)}
+    outputs = np.outputs
+    return PauseInfo(
+        node_name=np.name,
+        output_param=outputs[0],
+        value=by_input[np.inputs[0]] if np.inputs else None,
+        output_params=outputs if len(outputs) > 1 else None,
+        values=by_input if len(by_input) > 1 else None,
+    )
+
+
+def interrupt_outputs(np: NodePlan, returned: Any) -> dict[str, Any]:
+    """HI2: a handler's non-None return answers the interrupt itself."""
+    outputs = np.outputs
+    if len(outputs) == 1:
+        return {outputs[0]: returned}
+    if not isinstance(returned, dict) or set(returned) != set(outputs):
+        got = set(returned) if isinstance(returned, dict) else set()
+        missing = sorted(set(outputs) - got)
+        extra = sorted(got - set(outputs))
+        raise ValueError(
+            f"Interrupt {np.name!r} has outputs {outputs!r}; its handler must return None (to "
+            f"pause) or a dict with exactly those keys. Missing: {missing}; extra: {extra}."
+        )
+    return {name: returned[name] for name in outputs}
+
+
+def run_result(
+    info: RunInfo,
+    values: dict[str, Any],
+    status: RunStatus,
+    *,
+    error: BaseException | None = None,
+    pause: PauseInfo | None = None,
+) -> RunResult:
+    """The RunResult of the run described by ``info``."""
+    return RunResult(
+        values, status, info.run_id, graph_name=info.graph_name, workflow_id=info.workflow_id,
+        session_id=info.session_id, span_id=info.span_id, error=error, pause=pause,
+    )
+
+
+def failed_before_start(info: RunInfo, exc: BaseException) -> RunResult:
+    """A map item that failed validation (missing input, ...) in continue mode (MP8)."""
+    return run_result(info, {}, RunStatus.FAILED, error=exc)
+
+
+def aggregate_status(results: list[RunResult]) -> RunStatus:
+    """MP7: FAILED over PAUSED over COMPLETED."""
+    statuses = {r.status for r in results}
+    if RunStatus.FAILED in statuses:
+        return RunStatus.FAILED
+    if RunStatus.PAUSED in statuses:
+        return RunStatus.PAUSED
+    return RunStatus.COMPLETED
+
+
+def error_text(exc: BaseException | None) -> str | None:
+    """``"<Type>: <message>"`` as events carry it."""
+    return None if exc is None else f"{type(exc).__name__}: {exc}"
+
+
+def elapsed_ms(start: float) -> float:
+    """Milliseconds since ``start`` (a ``perf_counter()`` reading)."""
+    return (perf_counter() - start) * 1000.0
