@@ -531,6 +531,32 @@ def test_producers_ordered_only_through_the_contested_name_are_rejected():
         Graph([first, again])
 
 
+def test_producers_ordered_only_through_several_shared_names_are_rejected():
+    """A path carrying only names both nodes produce does not order them either."""
+
+    @node(output_name=("answer", "draft"))
+    def first(question):
+        return "a", "d"
+
+    @node(output_name=("answer", "draft"))
+    def again(answer, draft):
+        return answer, draft
+
+    with pytest.raises(GraphConfigError, match=r"(?s)'answer'.*'first'.*'again'"):
+        Graph([first, again])
+
+
+def test_multi_target_conflict_message_names_the_route():
+    """The multi_target rejection explains that the route lets both targets run."""
+
+    @route(targets=["fast", "careful"], multi_target=True)
+    def pick(question):
+        return ["fast"]
+
+    with pytest.raises(GraphConfigError, match=r"(?s)'pick'.*multi_target"):
+        Graph([pick, fast, careful])
+
+
 def test_explicit_edge_orders_producers():
     """In explicit-edge mode a declared path between producers resolves the conflict."""
     graph = Graph([fast, careful, show], edges=[(fast, careful), (careful, show)])
@@ -825,7 +851,7 @@ def test_bind_rejects_a_dotted_key_for_an_unknown_nested_input():
     """A dotted key naming no input of the nested graph is a ValueError."""
     outer = Graph([Graph([double], name="inner").as_node(), add_one])
 
-    with pytest.raises(ValueError, match="'inner.nope'"):
+    with pytest.raises(ValueError, match=r"'inner\.nope'"):
         outer.bind({"inner.nope": 3})
 
 

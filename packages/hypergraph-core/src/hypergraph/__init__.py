@@ -5,6 +5,7 @@ Runners, caches and processors that live in plugin packages (``AsyncRunner``, ``
 access; importing this package loads no plugin.
 """
 
+from hypergraph.cache import CacheBackend, InMemoryCache, MemoryCache
 from hypergraph.events import (
     AsyncEventProcessor,
     BaseEvent,
@@ -76,6 +77,7 @@ __all__ = [
     "AsyncEventProcessor",
     "BaseEvent",
     "BaseRunner",
+    "CacheBackend",
     "CacheHitEvent",
     "CacheMissEvent",
     "ConflictError",
@@ -95,10 +97,12 @@ __all__ = [
     "IncompatibleRunnerError",
     "InfiniteLoopError",
     "InputOverrideRequiresForkError",
+    "InMemoryCache",
     "InputSpec",
     "InterruptEvent",
     "InterruptNode",
     "MapResult",
+    "MemoryCache",
     "MissingInputError",
     "MissingPluginError",
     "NodeEndEvent",

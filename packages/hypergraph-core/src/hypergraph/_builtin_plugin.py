@@ -17,10 +17,27 @@ from collections.abc import Callable
 from hypergraph.plugins import hookimpl
 from hypergraph.runners.capabilities import RunnerCapabilities
 
-__all__ = ["hypergraph_register_runners"]
+__all__ = [
+    "hypergraph_register_cache_backends",
+    "hypergraph_register_event_processors",
+    "hypergraph_register_runners",
+]
 
 
 @hookimpl
 def hypergraph_register_runners(register: Callable[..., None]) -> None:
     """Register ``SyncRunner``, whose capabilities are all the defaults."""
     register("SyncRunner", "hypergraph.runners.sync:SyncRunner", capabilities=RunnerCapabilities())
+
+
+@hookimpl
+def hypergraph_register_cache_backends(register: Callable[..., None]) -> None:
+    """Register ``InMemoryCache`` and its alias ``MemoryCache``."""
+    register("InMemoryCache", "hypergraph.cache.memory:InMemoryCache")
+    register("MemoryCache", "hypergraph.cache.memory:MemoryCache")
+
+
+@hookimpl
+def hypergraph_register_event_processors(register: Callable[..., None]) -> None:
+    """Register ``RichProgressProcessor``; importing it needs ``rich`` (the ``progress`` extra)."""
+    register("RichProgressProcessor", "hypergraph.events.rich_progress:RichProgressProcessor")

@@ -120,7 +120,9 @@ class Plan:
         "needs_entrypoint",
         "nodes",
         "output_names",
+        "schedule",
         "selected",
+        "total",
         "uncopyable",
     )
 
@@ -137,6 +139,10 @@ class Plan:
         self.needs_entrypoint: tuple[str, ...] = ()
         # (node, param) pairs whose default cannot be deep-copied (X12)
         self.uncopyable: tuple[tuple[str, str], ...] = ()
+        # True when every active node is certain to run exactly once and write every output
+        self.total = False
+        # for total plans: the batch of every superstep, precomputed
+        self.schedule: tuple[tuple[NodePlan, ...], ...] | None = None
 
 
 def _kind_of(node: HyperNode) -> int:
@@ -344,4 +350,35 @@ def build_plan(graph: Graph) -> Plan:
             missing_entry.append(", ".join(node_plans[m].name for m in cp.nodes))
     plan.needs_entrypoint = tuple(missing_entry)
     plan.uncopyable = tuple((np.name, p) for np in node_plans for p in np.uncopyable_defaults)
+    plan.total = _is_total(plan)
+    if plan.total:
+        plan.schedule = _static_schedule(plan)
     return plan
+
+
+def _is_total(plan: Plan) -> bool:
+    """No gate, cycle or interrupt, and nested graphs always produce all their outputs.
+
+    Then, once required inputs are checked, every node is ready exactly when its predecessors
+    have run, so the supersteps can be computed up front.
+    """
+    if plan.has_gates or plan.has_interrupts or any(c.cyclic for c in plan.components):
+        return False
+    for np in plan.nodes:
+        if np.kind == INTERRUPT:
+            return False
+        if np.kind == GRAPH and np.node.map_config is None and not np.node.graph.plan.total:
+            return False
+    return True
+
+
+def _static_schedule(plan: Plan) -> tuple[tuple[NodePlan, ...], ...]:
+    """Supersteps of a total plan: a node runs one superstep after its latest predecessor."""
+    step = [0] * len(plan.components)
+    for cp in plan.components:  # topological order
+        for s in cp.succ:
+            step[s] = max(step[s], step[cp.index] + 1)
+    batches: dict[int, list[NodePlan]] = {}
+    for np in plan.nodes:
+        batches.setdefault(step[np.component], []).append(np)
+    return tuple(tuple(batches[k]) for k in range(len(batches)))

@@ -25,12 +25,15 @@ NodeOutcome = tuple[NodePlan, dict[str, Any], Any]
 class Engine:
     """Drives one plan; holds no run state of its own, so one engine serves every run."""
 
-    __slots__ = ("components", "nodes", "plan")
+    __slots__ = ("components", "initial_pending", "initial_runnable", "nodes", "plan", "schedule")
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.nodes = plan.nodes
         self.components = plan.components
+        self.schedule = plan.schedule
+        self.initial_runnable = [c.index for c in plan.components if c.n_preds == 0]
+        self.initial_pending = [c.n_preds for c in plan.components]
 
     # ------------------------------------------------------------------ state
     def new_state(
@@ -47,8 +50,8 @@ class Engine:
             writers=dict.fromkeys(provided, SEED),
             consumed=[None] * n,
             exec_count=[0] * n,
-            runnable=[c.index for c in self.components if c.n_preds == 0],
-            pending_preds=[c.n_preds for c in self.components],
+            runnable=list(self.initial_runnable),
+            pending_preds=list(self.initial_pending),
             provided=provided,
             answers=dict(answers or {}),
             scoped=scoped or {},
@@ -58,12 +61,18 @@ class Engine:
     # ------------------------------------------------------------------ scheduling
     def next_batch(self, state: RunState, max_iterations: float) -> list[NodePlan]:
         """The nodes to run in superstep ``state.superstep``; empty when the run is quiescent."""
+        schedule = self.schedule
+        if schedule is not None:
+            step = state.superstep
+            return schedule[step] if step < len(schedule) else ()  # type: ignore[return-value]
         components = self.components
         heap = state.runnable
-        heapify(heap)
+        if len(heap) > 1:
+            heapify(heap)
         state.runnable = still = []
         batch: list[NodePlan] = []
         finishing: list[int] = []
+        looping: list[int] = []
         while heap:
             c = heappop(heap)
             cp = components[c]
@@ -74,6 +83,8 @@ class Engine:
                     finishing.append(c)
                 else:
                     still.append(c)
+                    if cp.cyclic:
+                        looping.append(c)
             else:
                 self._complete(state, c, heap)
         if not batch:
@@ -81,8 +92,10 @@ class Engine:
             return batch
         if self.plan.has_interrupts:
             batch = self._interrupt_alone(state, batch, finishing)
+            looping = list(dict.fromkeys(np.component for np in batch if components[np.component].cyclic))
         state.finishing = finishing
-        self._count_iterations(state, batch, max_iterations)
+        if looping:
+            self._count_iterations(state, looping, max_iterations)
         return batch
 
     def _interrupt_alone(
@@ -100,18 +113,15 @@ class Engine:
                 state.runnable.append(c)
         return [first]
 
-    def _count_iterations(self, state: RunState, batch: list[NodePlan], limit: float) -> None:
-        seen: set[int] = set()
-        for np in batch:
-            c = np.component
-            if c in seen or not self.components[c].cyclic:
-                continue
-            seen.add(c)
-            count = state.iterations.get(c, 0) + 1
+    def _count_iterations(self, state: RunState, looping: list[int], limit: float) -> None:
+        """X19: each cyclic component may contribute to at most ``limit`` supersteps."""
+        iterations = state.iterations
+        for c in looping:
+            count = iterations.get(c, 0) + 1
             if count > limit:
                 names = [self.nodes[m].name for m in self.components[c].nodes]
                 raise InfiniteLoopError(limit, names)
-            state.iterations[c] = count
+            iterations[c] = count
 
     def _complete(self, state: RunState, c: int, heap: list[int]) -> None:
         pending = state.pending_preds
@@ -125,18 +135,25 @@ class Engine:
         if cp.single:
             np = nodes[cp.nodes[0]]
             return [np] if self._is_ready(state, np) else []
-        ready_gates = [g for g in cp.gates if self._is_ready(state, nodes[g])]
-        blocked: set[int] = set()
-        decisions = state.decisions
-        for g in ready_gates:
-            # a gate about to re-decide drops its stale verdict (GT8); END stays
-            if g in decisions and decisions[g] is not END:
-                del decisions[g]
-            blocked.update(nodes[g].gate_plan.targets)  # gate first (GT9)
-        ready = [nodes[g] for g in ready_gates if g not in blocked]
-        ready.extend(
-            nodes[m] for m in cp.others if m not in blocked and self._is_ready(state, nodes[m])
-        )
+        is_ready = self._is_ready
+        ready: list[NodePlan] = []
+        blocked: tuple[int, ...] | set[int] = ()
+        if cp.gates:
+            decisions = state.decisions
+            ready_gates = [g for g in cp.gates if is_ready(state, nodes[g])]
+            if ready_gates:
+                blocked = set()
+                for g in ready_gates:
+                    # a gate about to re-decide drops its stale verdict (GT8); END stays
+                    if g in decisions and decisions[g] is not END:
+                        del decisions[g]
+                    blocked.update(nodes[g].gate_plan.targets)  # type: ignore[union-attr]  # GT9
+                ready = [nodes[g] for g in ready_gates if g not in blocked]
+        for m in cp.others:
+            if m not in blocked:
+                np = nodes[m]
+                if is_ready(state, np):
+                    ready.append(np)
         if len(ready) > 1:
             ready.sort(key=_index)
         return ready
@@ -241,16 +258,23 @@ class Engine:
     def commit(self, state: RunState, outcomes: list[NodeOutcome]) -> None:
         """Apply one superstep's results in node order (X5, X11, X24) and advance it."""
         exec_count = state.exec_count
+        if self.schedule is not None:
+            self._commit_total(state, outcomes)
+            return
         decisions = state.decisions
+        # X5/X24: stage every write first, so two writers of one name in a superstep conflict
         staged: dict[str, tuple[Any, NodePlan]] = {}
         for np, outputs, decision in outcomes:
-            exec_count[np.index] += 1
+            index = np.index
+            exec_count[index] += 1
             for g in np.gates:
                 pending = decisions.get(g)
-                if pending is not None and pending is not END and np.index in pending:
-                    pending.remove(np.index)
+                if pending is not None and pending is not END and index in pending:
+                    pending.remove(index)
             if np.gate_plan is not None:
                 self._record_decision(state, np, decision)
+            if not outputs:
+                continue
             for name, value in outputs.items():
                 if name in staged:
                     other_value, other = staged[name]
@@ -272,6 +296,26 @@ class Engine:
         for c in state.finishing:
             self._complete(state, c, state.runnable)
         state.finishing = []
+        state.superstep += 1
+
+    def _commit_total(self, state: RunState, outcomes: list[NodeOutcome]) -> None:
+        """Commit for precomputed schedules: no gates, no loops, no same-superstep conflicts."""
+        exec_count = state.exec_count
+        values = state.values
+        versions = state.versions
+        writers = state.writers
+        for np, outputs, _ in outcomes:
+            index = np.index
+            exec_count[index] += 1
+            for name, value in outputs.items():
+                if name in values:
+                    if not _changed(values[name], value):
+                        continue
+                    versions[name] += 1
+                else:
+                    versions[name] = 1
+                values[name] = value
+                writers[name] = index
         state.superstep += 1
 
     def _record_decision(self, state: RunState, np: NodePlan, decision: Any) -> None:

@@ -240,12 +240,16 @@ class Graph:
 
     def _multi_target_hint(self, a: str, b: str) -> str:
         for gate in self._nodes.values():
-            if isinstance(gate, RouteNode) and gate.multi_target:
-                if a in gate.node_targets and b in gate.node_targets:
-                    return (
-                        f" Both are targets of {gate.name!r}, whose multi_target=True lets them "
-                        "run together."
-                    )
+            if (
+                isinstance(gate, RouteNode)
+                and gate.multi_target
+                and a in gate.node_targets
+                and b in gate.node_targets
+            ):
+                return (
+                    f" Both are targets of {gate.name!r}, whose multi_target=True lets them "
+                    "run together."
+                )
         return ""
 
     def _successors(
@@ -634,7 +638,9 @@ class Graph:
         return f"Graph({label}nodes={list(self._nodes)!r})"
 
 
-_SCOPE_CACHES = frozenset({"_active_names", "inputs", "_plan", "_engine", "_checked"})
+_SCOPE_CACHES = frozenset(
+    {"_active_names", "inputs", "_plan", "_engine", "_checked", "_value_roles"}
+)
 
 
 def _sha(text: str) -> str:
@@ -661,7 +667,10 @@ def _same_value(a: Any, b: Any) -> bool:
     if a is b:
         return True
     try:
-        return bool(a == b)
+        equal = a == b
+        if not isinstance(equal, bool) and hasattr(equal, "__iter__"):  # array-like results
+            return all(equal)
+        return bool(equal)
     except Exception:
         return False
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from hypergraph.events._emitter import Emitter, new_span_id
+from hypergraph.events._emitter import Emitter
 from hypergraph.runners._graph_node import NestedProcessor
 
 if TYPE_CHECKING:
@@ -74,8 +74,9 @@ class RunInfo:
         self.workflow_id = workflow_id
         self.session_id = session_id
         self.item_index = item_index
-        self.run_id = new_run_id()
-        self.span_id = new_span_id()
+        ids = os.urandom(14).hex()
+        self.run_id = "run-" + ids[:12]
+        self.span_id = ids[12:]
 
     def event_fields(self) -> dict[str, Any]:
         """Fields every event of this run carries."""

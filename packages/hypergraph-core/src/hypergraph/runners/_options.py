@@ -156,12 +156,16 @@ class PartitionedValues:
 def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
     """X13, X14, G14, HI3: route each key to its role, rejecting internal values."""
     parts = PartitionedValues()
+    inputs, answer_keys, bound_scoped = _value_roles(graph)
+    if bound_scoped:
+        parts.scoped = {head: dict(scoped) for head, scoped in bound_scoped.items()}
     if not values:
         return parts
+    if inputs.issuperset(values):
+        parts.provided = dict(values)
+        return parts
     spec = graph.inputs
-    inputs = set(spec.all)
     nodes = graph._nodes
-    answer_keys = set(graph.interrupt_outputs)
     unknown: list[str] = []
     for key, value in values.items():
         if key in inputs:
@@ -203,6 +207,24 @@ def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
             stacklevel=user_stacklevel(),
         )
     return parts
+
+
+def _value_roles(
+    graph: Graph,
+) -> tuple[frozenset[str], frozenset[str], dict[str, dict[str, Any]]]:
+    """Input names, interrupt answer keys and dotted bound values of a graph, computed once."""
+    try:
+        return graph.__dict__["_value_roles"]  # type: ignore[no-any-return]
+    except KeyError:
+        pass
+    bound_scoped: dict[str, dict[str, Any]] = {}
+    for key, value in graph._bound.items():
+        head, dot, rest = key.partition(".")
+        if dot:
+            bound_scoped.setdefault(head, {})[rest] = value
+    roles = (frozenset(graph.inputs.all), frozenset(graph.interrupt_outputs), bound_scoped)
+    graph.__dict__["_value_roles"] = roles
+    return roles
 
 
 def _nested_answer_owners(graph: Graph, key: str) -> list[str]:

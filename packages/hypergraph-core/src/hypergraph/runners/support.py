@@ -28,11 +28,13 @@ from hypergraph.runners._options import (
     PartitionedValues,
     check_common_options,
     check_defaults_copyable,
+    check_keywords,
     check_missing,
     check_structure,
     check_structure_cached,
     merge_values,
     partition_values,
+    user_stacklevel,
 )
 
 if TYPE_CHECKING:
@@ -50,6 +52,7 @@ __all__ = [
     "aggregate_status",
     "check_common_options",
     "check_defaults_copyable",
+    "check_keywords",
     "check_lineage_options",
     "check_missing",
     "check_selected_present",
@@ -74,6 +77,7 @@ __all__ = [
     "reject_interrupts_in_map",
     "run_result",
     "single_outputs",
+    "user_stacklevel",
 ]
 
 RUN_OPTIONS = (
@@ -136,7 +140,10 @@ def check_selected_present(graph: Graph, values: dict[str, Any], on_missing: str
         return
     listed = ", ".join(map(repr, missing))
     if on_missing == "warn":
-        warnings.warn(f"Selected outputs were not produced: {listed}", UserWarning, stacklevel=5)
+        warnings.warn(
+            f"Selected outputs were not produced: {listed}", UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     else:
         raise ValueError(
             f"Selected outputs were not produced: {listed}. The nodes producing them did not run "

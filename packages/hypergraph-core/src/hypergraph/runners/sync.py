@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import warnings
 from collections.abc import Sequence
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+import hypergraph.runners.support as support
 from hypergraph.engine import engine_for
 from hypergraph.engine.execution import join_chunks, map_outputs, resolve_decision
 from hypergraph.events._emitter import Emitter, new_span_id
@@ -21,28 +21,33 @@ from hypergraph.events.types import (
     StreamingChunkEvent,
     SuperstepStartEvent,
 )
-from hypergraph.exceptions import GraphConfigError, IncompatibleRunnerError
-from hypergraph.nodes.gates import END
+from hypergraph.exceptions import IncompatibleRunnerError
 from hypergraph.plan import FUNCTION, GENERATOR, GRAPH, IFELSE, ROUTE
 from hypergraph.results import MapResult, RunResult, RunStatus
-from hypergraph.runners._context import RunInfo, make_emitter, nested_processors, new_run_id
-from hypergraph.runners._graph_node import PauseSignal, child_values, mapped_outputs, single_outputs
-from hypergraph.runners._map import expand_items, normalize_map_over
 from hypergraph.runners._nesting import call_from_sync
-from hypergraph.runners._options import (
+from hypergraph.runners.base import BaseRunner
+from hypergraph.runners.capabilities import RunnerCapabilities
+from hypergraph.runners.support import (
     UNSET,
     PartitionedValues,
+    PauseSignal,
+    RunInfo,
     check_common_options,
     check_defaults_copyable,
     check_keywords,
     check_missing,
     check_structure_cached,
+    child_values,
+    expand_items,
+    make_emitter,
+    mapped_outputs,
     merge_values,
+    nested_processors,
+    new_run_id,
+    normalize_map_over,
     partition_values,
-    user_stacklevel,
+    single_outputs,
 )
-from hypergraph.runners.base import BaseRunner
-from hypergraph.runners.capabilities import RunnerCapabilities
 
 if TYPE_CHECKING:
     from hypergraph.engine import Engine, NodeOutcome, RunState
@@ -54,16 +59,8 @@ __all__ = ["SyncRunner"]
 
 _CAPABILITIES = RunnerCapabilities()
 
-RUN_OPTIONS = (
-    "select", "on_missing", "on_internal_override", "entrypoint", "max_iterations",
-    "error_handling", "event_processors", "parent_span_id", "checkpoint", "workflow_id",
-    "override_workflow", "fork_from", "retry_from", "session_id",
-)
-MAP_OPTIONS = (
-    "map_over", "map_mode", "clone", "select", "on_missing", "on_internal_override",
-    "entrypoint", "error_handling", "event_processors", "parent_span_id", "workflow_id",
-    "session_id",
-)
+RUN_OPTIONS = support.RUN_OPTIONS
+MAP_OPTIONS = support.MAP_OPTIONS
 
 
 class SyncRunner(BaseRunner):
@@ -74,11 +71,7 @@ class SyncRunner(BaseRunner):
     """
 
     def __init__(self, cache: Any = None, checkpointer: Any = None) -> None:
-        if checkpointer is not None:
-            raise NotImplementedError(
-                "Checkpointing is not available in this release of hypergraph-core; run without "
-                "checkpointer= (workflow_id is still echoed on results)."
-            )
+        support.reject_checkpointer(checkpointer)
         self.cache = cache
         self.checkpointer = checkpointer
 
@@ -121,7 +114,7 @@ class SyncRunner(BaseRunner):
             select=select, entrypoint=entrypoint, on_missing=on_missing,
             error_handling=error_handling, max_iterations=max_iterations,
         )
-        _check_lineage_options(workflow_id, fork_from, retry_from, checkpoint)
+        support.check_lineage_options(workflow_id, fork_from, retry_from, checkpoint)
         merged = merge_values(
             values, input_values, method="run", own_options=RUN_OPTIONS,
             other_method="map", other_options=MAP_OPTIONS,
@@ -175,7 +168,7 @@ class SyncRunner(BaseRunner):
             select=select, entrypoint=entrypoint, on_missing=on_missing,
             error_handling=error_handling,
         )
-        _check_lineage_options(workflow_id, None, None, None)
+        support.check_lineage_options(workflow_id, None, None, None)
         names = normalize_map_over(map_over)
         merged = merge_values(
             values, input_values, method="map", own_options=MAP_OPTIONS,
@@ -183,7 +176,7 @@ class SyncRunner(BaseRunner):
         )
         check_keywords(graph, input_values)
         check_structure_cached(self, graph)
-        _reject_interrupts_in_map(graph)
+        support.reject_interrupts_in_map(graph)
         items = expand_items(merged, names, map_mode, clone)
         emitter = make_emitter(event_processors)
         try:
@@ -241,7 +234,7 @@ class SyncRunner(BaseRunner):
                 except Exception as exc:
                     if error_handling == "raise":
                         raise
-                    results.append(_failed_before_start(info, exc))
+                    results.append(support.failed_before_start(info, exc))
                     continue
                 results.append(self._execute(graph, parts, info))
         except BaseException as exc:
@@ -249,14 +242,14 @@ class SyncRunner(BaseRunner):
             raise
         finally:
             if emitter is not None:
-                status = RunStatus.FAILED if failure is not None else _aggregate(results)
+                status = RunStatus.FAILED if failure is not None else support.aggregate_status(results)
                 emitter.emit(
                     RunEndEvent, run_id=map_run_id, span_id=map_span,
                     parent_span_id=parent_span_id, graph_name=graph.name, status=status,
-                    error=_error_text(failure), duration_ms=_ms(start), is_map=True,
+                    error=support.error_text(failure), duration_ms=support.elapsed_ms(start), is_map=True,
                     workflow_id=workflow_id, session_id=session_id,
                 )
-        return MapResult(tuple(results), map_run_id, _ms(start), names, map_mode, graph.name)
+        return MapResult(tuple(results), map_run_id, support.elapsed_ms(start), names, map_mode, graph.name)
 
     # ------------------------------------------------------------------ one run
     def _execute(self, graph: Graph, parts: PartitionedValues, info: RunInfo) -> RunResult:
@@ -276,7 +269,7 @@ class SyncRunner(BaseRunner):
             self._drive(engine, state, info)
             values = engine.output_values(state)
             if info.on_missing != "ignore":
-                _check_selected_present(graph, values, info.on_missing)
+                support.check_selected_present(graph, values, info.on_missing)
         except PauseSignal as signal:
             status, pause = RunStatus.PAUSED, signal.pause
             values = engine.output_values(state)
@@ -286,18 +279,10 @@ class SyncRunner(BaseRunner):
                 self._emit_run_end(info, RunStatus.FAILED, exc, start)
             if info.error_handling == "raise":
                 raise
-            return RunResult(
-                values, RunStatus.FAILED, info.run_id, graph_name=info.graph_name,
-                workflow_id=info.workflow_id, session_id=info.session_id,
-                span_id=info.span_id, error=exc,
-            )
+            return support.run_result(info, values, RunStatus.FAILED, error=exc)
         if emitter is not None:
-            self._emit_run_end(info, status, error, start)
-        return RunResult(
-            values, status, info.run_id, graph_name=info.graph_name,
-            workflow_id=info.workflow_id, session_id=info.session_id, span_id=info.span_id,
-            pause=pause,
-        )
+            self._emit_run_end(info, status, None, start)
+        return support.run_result(info, values, status, pause=pause)
 
     def _emit_run_end(
         self, info: RunInfo, status: RunStatus, error: BaseException | None, start: float
@@ -305,8 +290,8 @@ class SyncRunner(BaseRunner):
         assert info.emitter is not None
         info.emitter.emit(
             RunEndEvent, span_id=info.span_id, parent_span_id=info.parent_span_id,
-            graph_name=info.graph_name, status=status, error=_error_text(error),
-            duration_ms=_ms(start), **info.event_fields(),
+            graph_name=info.graph_name, status=status, error=support.error_text(error),
+            duration_ms=support.elapsed_ms(start), **info.event_fields(),
         )
 
     def _drive(self, engine: Engine, state: RunState, info: RunInfo) -> None:
@@ -361,7 +346,7 @@ class SyncRunner(BaseRunner):
         except Exception as exc:
             emitter.emit(
                 NodeErrorEvent, span_id=span, parent_span_id=info.span_id, node_name=np.name,
-                graph_name=info.graph_name, error=_error_text(exc),
+                graph_name=info.graph_name, error=support.error_text(exc),
                 error_type=type(exc).__name__, superstep=state.superstep, **fields,
             )
             raise
@@ -369,11 +354,11 @@ class SyncRunner(BaseRunner):
             emitter.emit(
                 RouteDecisionEvent, span_id=span, parent_span_id=info.span_id,
                 node_name=np.name, graph_name=info.graph_name,
-                decision=_decision_label(np, outcome[2], state), node_span_id=span, **fields,
+                decision=support.decision_label(np, outcome[2]), node_span_id=span, **fields,
             )
         emitter.emit(
             NodeEndEvent, span_id=span, parent_span_id=info.span_id, node_name=np.name,
-            graph_name=info.graph_name, duration_ms=_ms(start), cached=False,
+            graph_name=info.graph_name, duration_ms=support.elapsed_ms(start), cached=False,
             superstep=state.superstep, **fields,
         )
         return outcome
@@ -478,89 +463,3 @@ class SyncRunner(BaseRunner):
         return mapped_outputs(gn, result)
 
 
-def _check_lineage_options(
-    workflow_id: str | None, fork_from: str | None, retry_from: str | None, checkpoint: Any
-) -> None:
-    if workflow_id is not None and "/" in workflow_id:
-        raise ValueError(
-            f"workflow_id {workflow_id!r} contains '/', which is reserved for child runs "
-            "('<parent>/<child>'). Use another separator."
-        )
-    if fork_from is not None or retry_from is not None or checkpoint is not None:
-        which = "fork_from" if fork_from is not None else (
-            "retry_from" if retry_from is not None else "checkpoint"
-        )
-        raise ValueError(
-            f"{which}= needs a checkpointer: create the runner with checkpointer=... to fork or "
-            "retry persisted runs."
-        )
-
-
-def _reject_interrupts_in_map(graph: Graph) -> None:
-    if graph.has_interrupts:
-        raise GraphConfigError(
-            f"Graph {graph.name or '(unnamed)'} contains interrupts, and map() cannot pause for "
-            "human input per item. Call run() for each item instead and handle result.pause."
-        )
-
-
-def _check_selected_present(graph: Graph, values: dict[str, Any], on_missing: str) -> None:
-    selected = graph.selected
-    if not selected:
-        return
-    missing = [name for name in selected if name not in values]
-    if not missing:
-        return
-    listed = ", ".join(map(repr, missing))
-    if on_missing == "warn":
-        warnings.warn(
-            f"Selected outputs were not produced: {listed}", UserWarning,
-            stacklevel=user_stacklevel(),
-        )
-    else:
-        raise ValueError(
-            f"Selected outputs were not produced: {listed}. The nodes producing them did not run "
-            "(not routed to, or their inputs never appeared)."
-        )
-
-
-def _decision_label(np: NodePlan, decision: Any, state: RunState) -> Any:
-    """The decision as users think of it: a target name, END, a list, or None (GT13)."""
-    if decision is END:
-        return END
-    names = [state_node_name(np, i) for i in decision]
-    if getattr(np.node, "multi_target", False):
-        return names
-    return names[0] if names else None
-
-
-def state_node_name(np: NodePlan, index: int) -> str:
-    for name, target in np.gate_plan.by_name.items():  # type: ignore[union-attr]
-        if target == index and name is not END:
-            return name  # type: ignore[no-any-return]
-    return str(index)
-
-
-def _failed_before_start(info: RunInfo, exc: BaseException) -> RunResult:
-    return RunResult(
-        {}, RunStatus.FAILED, info.run_id, graph_name=info.graph_name,
-        workflow_id=info.workflow_id, session_id=info.session_id, span_id=info.span_id,
-        error=exc,
-    )
-
-
-def _aggregate(results: list[RunResult]) -> RunStatus:
-    statuses = {r.status for r in results}
-    if RunStatus.FAILED in statuses:
-        return RunStatus.FAILED
-    if RunStatus.PAUSED in statuses:
-        return RunStatus.PAUSED
-    return RunStatus.COMPLETED
-
-
-def _error_text(exc: BaseException | None) -> str | None:
-    return None if exc is None else f"{type(exc).__name__}: {exc}"
-
-
-def _ms(start: float) -> float:
-    return (perf_counter() - start) * 1000.0

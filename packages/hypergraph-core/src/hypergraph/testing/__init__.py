@@ -1,8 +1,10 @@
 """Conformance suites a plugin runs in its own CI (needs pytest).
 
 - :class:`RunnerContract`: what every runner must do (or explicitly reject).
+- :class:`CacheContract`: what every cache backend must do.
 """
 
+from hypergraph.testing.cache_contract import CacheContract
 from hypergraph.testing.runner_contract import RunnerContract
 
-__all__ = ["RunnerContract"]
+__all__ = ["CacheContract", "RunnerContract"]
