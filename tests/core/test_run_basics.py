@@ -669,3 +669,10 @@ def test_consumer_with_default_waits_for_its_producer():
         return x
 
     assert SyncRunner().run(Graph([produce, consume]))["y"] == 42
+
+
+def test_inputs_keyword_is_a_deprecated_alias_of_values() -> None:
+    """The design docs' runner.run(graph, inputs={...}) still works, with a DeprecationWarning."""
+    with pytest.warns(DeprecationWarning, match="values="):
+        result = SyncRunner().run(Graph([double]), inputs={"x": 5})
+    assert result["doubled"] == 10

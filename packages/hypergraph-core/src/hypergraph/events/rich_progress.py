@@ -109,8 +109,7 @@ class _Row:
         """How many times this row's work is expected to finish (grows past it in cycles)."""
         if self.kind == "map":
             return self.total
-        finished = self.root().status is not None
-        if self.map_row is None or finished:
+        if self.map_row is None:
             return max(self.started, 1)
         return max(self.map_row.expected(), self.started)
 
@@ -185,7 +184,7 @@ class RichProgressProcessor(EventProcessor):
                 row.total += event.map_size or 0
                 row.running += 1
                 self._spans[event.span_id] = _SpanRef(row, "map", parent.items)
-            elif parent.kind == "map":
+            elif parent.kind in ("root", "map") and parent.row.kind == "map":
                 index = event.item_index if event.item_index is not None else -1
                 items = (*parent.items, (parent.row, index))
                 self._spans[event.span_id] = _SpanRef(parent.row, "item", items)
@@ -402,10 +401,14 @@ class RichProgressProcessor(EventProcessor):
             status = Text("⏸ paused", style="yellow")
         elif row.failed and (row.kind == "map" or row.map_row is not None):
             status = Text(f"✗ {row.failed} failed", style="red")
-        elif row.failed or failed:
+        elif row.failed:
             status = Text(f"✗ {row.error or 'failed'}", style="red")
+        elif failed:
+            status = Text("✗ failed", style="red")  # the summary line carries the error
         elif running:
             status = Text("running", style="cyan")
+        elif row.map_row is not None and root.status is None:
+            status = Text("")  # between items of a map still running: not done yet
         else:
             status = Text("✓", style="green")
         if row.cached:

@@ -95,7 +95,18 @@ def merge_values(
     other_method: str,
     other_options: Iterable[str],
 ) -> dict[str, Any]:
-    """X15: merge ``values`` and keyword shorthand; option-named keywords are errors."""
+    """X15: merge ``values`` and keyword shorthand; option-named keywords are errors.
+
+    ``inputs={...}`` (the name older docs use for ``values``) is accepted with a
+    DeprecationWarning; it is removed from ``kwargs`` so later keyword checks don't see it.
+    """
+    if values is None and isinstance(kwargs.get("inputs"), Mapping):
+        warnings.warn(
+            f"{method}(inputs=...) is deprecated; pass the same dict as values=... instead.",
+            DeprecationWarning,
+            stacklevel=user_stacklevel(),
+        )
+        values = kwargs.pop("inputs")
     if values is not None and not isinstance(values, Mapping):
         raise TypeError(f"values must be a dict of input values, got {type(values).__name__}")
     merged = dict(values) if values else {}

@@ -263,7 +263,6 @@ class SyncRunner(BaseRunner):
                 graph_name=info.graph_name, **info.event_fields(),
             )
         status = RunStatus.COMPLETED
-        error: BaseException | None = None
         pause = None
         try:
             self._drive(engine, state, info)

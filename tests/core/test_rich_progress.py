@@ -1,0 +1,276 @@
+"""RichProgressProcessor: plain lines off a terminal, nested live bars on one (SPEC EV11)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import subprocess
+import sys
+import sysconfig
+import textwrap
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from hypergraph import AsyncRunner, Graph, SyncRunner, node
+from hypergraph.events import RichProgressProcessor
+
+
+@node(output_name="text")
+def clean(doc: str) -> str:
+    if doc == "bad":
+        raise ValueError("not UTF-8")
+    return doc.lower()
+
+
+@node(output_name="tokens")
+def tokenize(text: str) -> list[str]:
+    return text.split()
+
+
+@node(output_name="count")
+def count(tokens: list[str]) -> int:
+    return len(tokens)
+
+
+preprocess = Graph([clean, tokenize], name="preprocess")
+pipeline = Graph([preprocess.as_node(), count], name="ingest")
+flat = Graph([clean, tokenize], name="flat")
+
+
+def plain(run) -> list[str]:
+    """Run with a non-TTY processor; return its lines with durations replaced by ``<t>``."""
+    buffer = io.StringIO()
+    run(RichProgressProcessor(force_mode="non-tty", console=Console(file=buffer, width=200)))
+    return [
+        re.sub(r"\d+(\.\d+)? ?(ms|s)\b", "<t>", line) for line in buffer.getvalue().splitlines()
+    ]
+
+
+def final_frame(run, *, transient: bool = False) -> str:
+    """Run with a TTY processor on a recording terminal; return the last frame it drew."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=120, color_system=None)
+    run(RichProgressProcessor(force_mode="tty", transient=transient, console=console))
+    # each redraw first erases the previous frame's lines; the text after the last erase is final
+    return buffer.getvalue().rsplit("\x1b[2K", 1)[-1].replace("\x1b[?25h", "").replace(
+        "\x1b[?25l", ""
+    )
+
+
+def test_non_tty_prints_a_line_when_each_node_starts_and_ends():
+    """Off a terminal every node of a run gets a start line and an end line with its duration."""
+    lines = plain(lambda p: SyncRunner().run(flat, {"doc": "A b"}, event_processors=[p]))
+    assert lines == [
+        "▶ flat",
+        "▶ flat › clean",
+        "✓ flat › clean (<t>)",
+        "▶ flat › tokenize",
+        "✓ flat › tokenize (<t>)",
+        "✓ flat completed in <t>",
+    ]
+
+
+def test_non_tty_names_nested_nodes_by_their_path():
+    """A node of a nested graph is named by the path of graphs above it."""
+    lines = plain(lambda p: SyncRunner().run(pipeline, {"doc": "A b"}, event_processors=[p]))
+    assert "▶ ingest › preprocess › tokenize" in lines
+    assert "✓ ingest › preprocess (<t>)" in lines
+
+
+def test_non_tty_failure_line_names_the_node_and_the_error():
+    """A failing node prints one line with its path and the error text."""
+    lines = plain(
+        lambda p: SyncRunner().run(
+            flat, {"doc": "bad"}, error_handling="continue", event_processors=[p]
+        )
+    )
+    assert lines[-2:] == [
+        "✗ flat › clean failed: ValueError: not UTF-8",
+        "✗ flat failed after <t>: ValueError: not UTF-8",
+    ]
+
+
+def test_non_tty_map_progress_is_printed_only_at_thresholds():
+    """A 20-item map reports its progress at exactly 10, 25, 50, 75 and 100 %."""
+    lines = plain(
+        lambda p: SyncRunner().map(
+            flat, {"doc": ["x"] * 20}, map_over="doc", event_processors=[p]
+        )
+    )
+    assert [line for line in lines if line.startswith("🗺️")] == [
+        "🗺️ flat: 2/20 items (10%)",
+        "🗺️ flat: 5/20 items (25%)",
+        "🗺️ flat: 10/20 items (50%)",
+        "🗺️ flat: 15/20 items (75%)",
+        "🗺️ flat: 20/20 items (100%)",
+    ]
+
+
+def test_non_tty_small_map_reports_each_crossing_once():
+    """When one item crosses several thresholds, a single line reports the real percentage."""
+    lines = plain(
+        lambda p: SyncRunner().map(flat, {"doc": ["x"] * 3}, map_over="doc", event_processors=[p])
+    )
+    assert [line for line in lines if line.startswith("🗺️")] == [
+        "🗺️ flat: 1/3 items (33%)",
+        "🗺️ flat: 2/3 items (66%)",
+        "🗺️ flat: 3/3 items (100%)",
+    ]
+
+
+def test_non_tty_map_items_report_only_failures_with_their_index():
+    """Inside a map, nodes print nothing but failures, which name the failing item."""
+    lines = plain(
+        lambda p: SyncRunner().map(
+            pipeline, {"doc": ["a", "b", "bad", "c"]}, map_over="doc",
+            error_handling="continue", event_processors=[p],
+        )
+    )
+    assert lines == [
+        "▶ ingest (map over 4 items)",
+        "🗺️ ingest: 1/4 items (25%)",
+        "🗺️ ingest: 2/4 items (50%)",
+        "✗ ingest[2] › preprocess › clean failed: ValueError: not UTF-8",
+        "✗ ingest[2] › preprocess failed: ValueError: not UTF-8",
+        "🗺️ ingest: 3/4 items (75%), 1 failed",
+        "🗺️ ingest: 4/4 items (100%), 1 failed",
+        "✗ ingest failed after <t> (4 items: 3 ok, 1 failed)",
+    ]
+
+
+def test_auto_mode_off_a_terminal_prints_plain_lines():
+    """``force_mode="auto"`` with a console that is not a terminal prints lines, not bars."""
+    buffer = io.StringIO()
+    processor = RichProgressProcessor(console=Console(file=buffer))
+    SyncRunner().run(flat, {"doc": "a"}, event_processors=[processor])
+    assert buffer.getvalue().splitlines()[0] == "▶ flat"
+
+
+def test_tty_draws_a_row_per_run_and_node_indented_by_depth_with_icons():
+    """The run's row is unindented, its nodes are 📦 at depth 1 and nested nodes 🌳 at depth 2."""
+    frame = final_frame(lambda p: SyncRunner().run(pipeline, {"doc": "A b"}, event_processors=[p]))
+    labels = [re.match(r" *(\S+ )?\w+", line).group(0) for line in frame.splitlines()]
+    assert labels == [
+        "ingest",
+        "  📦 preprocess",
+        "    🌳 clean",
+        "    🌳 tokenize",
+        "  📦 count",
+    ]
+
+
+def test_tty_map_bar_shows_completed_total_and_failed_count():
+    """A map row shows 🗺️, items done out of the total, and how many failed."""
+    frame = final_frame(
+        lambda p: SyncRunner().map(
+            pipeline, {"doc": ["a", "bad", "c"]}, map_over="doc",
+            error_handling="continue", event_processors=[p],
+        )
+    )
+    map_line = frame.splitlines()[0]
+    assert map_line.startswith("🗺️ ingest")
+    assert "3/3 ✗ 1 failed" in map_line
+
+
+def test_tty_rows_under_a_map_count_their_runs_against_the_item_total():
+    """A node that ran for two of three items (the third failed upstream) shows 2/3 and ✓."""
+    frame = final_frame(
+        lambda p: SyncRunner().map(
+            pipeline, {"doc": ["a", "bad", "c"]}, map_over="doc",
+            error_handling="continue", event_processors=[p],
+        )
+    )
+    count_line = next(line for line in frame.splitlines() if "📦 count" in line)
+    assert re.search(r" 2/3 ✓ ", count_line)
+
+
+def test_tty_failed_node_is_marked_with_its_error_type():
+    """The failing node's row and the GraphNode above it carry ✗ and the error type."""
+    frame = final_frame(
+        lambda p: SyncRunner().run(
+            pipeline, {"doc": "bad"}, error_handling="continue", event_processors=[p]
+        )
+    )
+    rows = {line.split("━")[0].strip(): line for line in frame.splitlines()}
+    assert "✗ ValueError" in rows["🌳 clean"]
+    assert "✗ ValueError" in rows["📦 preprocess"]
+    assert "✗ failed" in rows["ingest"]
+
+
+def test_transient_display_leaves_a_one_line_summary():
+    """With ``transient=True`` the bars are erased and one summary line is printed."""
+    frame = final_frame(
+        lambda p: SyncRunner().run(flat, {"doc": "a"}, event_processors=[p]), transient=True
+    )
+    assert re.fullmatch(r"✓ flat completed in \S+ ms\n", frame)
+
+
+def test_concurrent_async_map_reports_every_item():
+    """Items finishing concurrently under AsyncRunner are all counted, thresholds in order."""
+
+    @node(output_name="y")
+    async def slow_double(x: int) -> int:
+        await asyncio.sleep(0)
+        return x * 2
+
+    lines = plain(
+        lambda p: asyncio.run(
+            AsyncRunner().map(
+                Graph([slow_double], name="double"), {"x": list(range(40))}, map_over="x",
+                event_processors=[p],
+            )
+        )
+    )
+    assert [line for line in lines if line.startswith("🗺️")] == [
+        "🗺️ double: 4/40 items (10%)",
+        "🗺️ double: 10/40 items (25%)",
+        "🗺️ double: 20/40 items (50%)",
+        "🗺️ double: 30/40 items (75%)",
+        "🗺️ double: 40/40 items (100%)",
+    ]
+
+
+def test_force_mode_must_be_auto_tty_or_non_tty():
+    """An unknown ``force_mode`` is rejected when the processor is built."""
+    with pytest.raises(ValueError, match="force_mode"):
+        RichProgressProcessor(force_mode="fancy")  # type: ignore[arg-type]
+
+
+def test_is_resolved_through_the_plugin_registry():
+    """``hypergraph.events.RichProgressProcessor`` is core's registered implementation."""
+    import hypergraph.events
+    from hypergraph.events.rich_progress import RichProgressProcessor as Implementation
+
+    assert hypergraph.events.RichProgressProcessor is Implementation
+
+
+def test_without_rich_the_import_names_the_progress_extra(tmp_path: Path):
+    """Where ``rich`` is not installed, importing the processor raises ``MissingPluginError``."""
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.lower().startswith("rich"):
+            (site / entry.name).symlink_to(entry)
+    code = f"""
+        import site, sys
+        site.addsitedir({str(site)!r})
+        try:
+            from hypergraph.events import RichProgressProcessor
+        except ImportError as error:
+            print(type(error).__name__)
+            print(error)
+        print("rich" in sys.modules)
+    """
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", textwrap.dedent(code)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.stdout.splitlines() == [
+        "MissingPluginError",
+        "RichProgressProcessor is provided by 'rich', which is not installed. Install it with "
+        '`pip install rich` (or `pip install "hypergraph-core[progress]"`).',
+        "False",
+    ], done.stderr
