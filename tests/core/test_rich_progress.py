@@ -65,10 +65,10 @@ def test_non_tty_prints_a_line_when_each_node_starts_and_ends():
     lines = plain(lambda p: SyncRunner().run(flat, {"doc": "A b"}, event_processors=[p]))
     assert lines == [
         "▶ flat",
-        "▶ flat › clean",
-        "✓ flat › clean (<t>)",
-        "▶ flat › tokenize",
-        "✓ flat › tokenize (<t>)",
+        "▶ flat/clean",
+        "✓ flat/clean (<t>)",
+        "▶ flat/tokenize",
+        "✓ flat/tokenize (<t>)",
         "✓ flat completed in <t>",
     ]
 
@@ -76,8 +76,8 @@ def test_non_tty_prints_a_line_when_each_node_starts_and_ends():
 def test_non_tty_names_nested_nodes_by_their_path():
     """A node of a nested graph is named by the path of graphs above it."""
     lines = plain(lambda p: SyncRunner().run(pipeline, {"doc": "A b"}, event_processors=[p]))
-    assert "▶ ingest › preprocess › tokenize" in lines
-    assert "✓ ingest › preprocess (<t>)" in lines
+    assert "▶ ingest/preprocess/tokenize" in lines
+    assert "✓ ingest/preprocess (<t>)" in lines
 
 
 def test_non_tty_failure_line_names_the_node_and_the_error():
@@ -88,7 +88,7 @@ def test_non_tty_failure_line_names_the_node_and_the_error():
         )
     )
     assert lines[-2:] == [
-        "✗ flat › clean failed: ValueError: not UTF-8",
+        "✗ flat/clean failed: ValueError: not UTF-8",
         "✗ flat failed after <t>: ValueError: not UTF-8",
     ]
 
@@ -133,8 +133,8 @@ def test_non_tty_map_items_report_only_failures_with_their_index():
         "▶ ingest (map over 4 items)",
         "🗺️ ingest: 1/4 items (25%)",
         "🗺️ ingest: 2/4 items (50%)",
-        "✗ ingest[2] › preprocess › clean failed: ValueError: not UTF-8",
-        "✗ ingest[2] › preprocess failed: ValueError: not UTF-8",
+        "✗ ingest[2]/preprocess/clean failed: ValueError: not UTF-8",
+        "✗ ingest[2]/preprocess failed: ValueError: not UTF-8",
         "🗺️ ingest: 3/4 items (75%), 1 failed",
         "🗺️ ingest: 4/4 items (100%), 1 failed",
         "✗ ingest failed after <t> (4 items: 3 ok, 1 failed)",

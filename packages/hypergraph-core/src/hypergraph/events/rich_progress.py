@@ -330,7 +330,7 @@ class RichProgressProcessor(EventProcessor):
             index = indexes.get(id(current))
             parts.append(current.name if index is None else f"{current.name}[{index}]")
             current = current.parent
-        return " › ".join(reversed(parts))
+        return "/".join(reversed(parts))
 
     @staticmethod
     def _summary(row: _Row) -> str:

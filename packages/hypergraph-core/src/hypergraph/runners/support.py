@@ -11,6 +11,7 @@ import warnings
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from hypergraph.engine.execution import resolve_decision
 from hypergraph.exceptions import GraphConfigError
 from hypergraph.nodes.gates import END
 from hypergraph.results import PauseInfo, RunResult, RunStatus
@@ -38,6 +39,8 @@ from hypergraph.runners._options import (
 )
 
 if TYPE_CHECKING:
+    from hypergraph.cache import CacheLookup
+    from hypergraph.engine import NodeOutcome
     from hypergraph.graph import Graph
     from hypergraph.plan import NodePlan
 
@@ -50,6 +53,7 @@ __all__ = [
     "PauseSignal",
     "RunInfo",
     "aggregate_status",
+    "cached_outcome",
     "check_common_options",
     "check_defaults_copyable",
     "check_keywords",
@@ -161,6 +165,12 @@ def decision_label(np: NodePlan, decision: Any) -> Any:
     if getattr(np.node, "multi_target", False):
         return names
     return names[0] if names else None
+
+
+def cached_outcome(np: NodePlan, lookup: CacheLookup) -> NodeOutcome:
+    """A cache hit as the engine's outcome: stored outputs, and a gate's decision re-resolved."""
+    decision = resolve_decision(np, lookup.decision) if np.gate_plan is not None else None
+    return (np, dict(lookup.outputs or {}), decision)
 
 
 def pause_info(np: NodePlan, kwargs: dict[str, Any]) -> PauseInfo:

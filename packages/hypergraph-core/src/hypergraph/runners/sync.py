@@ -8,10 +8,13 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import hypergraph.runners.support as support
+from hypergraph.cache import CacheLookup, NodeCache
 from hypergraph.engine import engine_for
 from hypergraph.engine.execution import join_chunks, map_outputs, resolve_decision
 from hypergraph.events._emitter import Emitter, new_span_id
 from hypergraph.events.types import (
+    CacheHitEvent,
+    CacheMissEvent,
     NodeEndEvent,
     NodeErrorEvent,
     NodeStartEvent,
@@ -73,6 +76,7 @@ class SyncRunner(BaseRunner):
     def __init__(self, cache: Any = None, checkpointer: Any = None) -> None:
         support.reject_checkpointer(checkpointer)
         self.cache = cache
+        self._node_cache = NodeCache(cache) if cache is not None else None
         self.checkpointer = checkpointer
 
     @property
@@ -295,7 +299,7 @@ class SyncRunner(BaseRunner):
 
     def _drive(self, engine: Engine, state: RunState, info: RunInfo) -> None:
         """The superstep loop: ask the engine for a batch, run it in order, commit."""
-        fast = info.emitter is None and self.cache is None
+        fast = info.emitter is None and self._node_cache is None
         next_batch = engine.next_batch
         collect = engine.collect
         commit = engine.commit
@@ -328,18 +332,37 @@ class SyncRunner(BaseRunner):
     def _execute_node(
         self, np: NodePlan, kwargs: dict[str, Any], state: RunState, info: RunInfo
     ) -> NodeOutcome:
+        node_cache = self._node_cache
+        lookup = node_cache.lookup(np.node, kwargs) if node_cache is not None else None
         emitter = info.emitter
         if emitter is None:
-            return self._call(np, kwargs, state, info, None)
+            if lookup is None:
+                return self._call(np, kwargs, state, info, None)
+            return self._call_cached(np, kwargs, state, info, None, lookup)
         span = new_span_id()
         fields = info.event_fields()
         emitter.emit(
             NodeStartEvent, span_id=span, parent_span_id=info.span_id, node_name=np.name,
             graph_name=info.graph_name, superstep=state.superstep, **fields,
         )
+        if lookup is not None:
+            if lookup.hit:
+                emitter.emit(
+                    CacheHitEvent, span_id=span, parent_span_id=info.span_id, node_name=np.name,
+                    graph_name=info.graph_name, cache_key=lookup.key, **fields,
+                )
+            else:
+                emitter.emit(
+                    CacheMissEvent, span_id=span, parent_span_id=info.span_id,
+                    node_name=np.name, graph_name=info.graph_name, cache_key=lookup.key or "",
+                    reason=lookup.reason, **fields,
+                )
         start = perf_counter()
         try:
-            outcome = self._call(np, kwargs, state, info, span)
+            if lookup is None:
+                outcome = self._call(np, kwargs, state, info, span)
+            else:
+                outcome = self._call_cached(np, kwargs, state, info, span, lookup)
         except PauseSignal:
             raise
         except Exception as exc:
@@ -355,11 +378,34 @@ class SyncRunner(BaseRunner):
                 node_name=np.name, graph_name=info.graph_name,
                 decision=support.decision_label(np, outcome[2]), node_span_id=span, **fields,
             )
+        cached = lookup is not None and lookup.hit
         emitter.emit(
             NodeEndEvent, span_id=span, parent_span_id=info.span_id, node_name=np.name,
-            graph_name=info.graph_name, duration_ms=support.elapsed_ms(start), cached=False,
-            superstep=state.superstep, **fields,
+            graph_name=info.graph_name, duration_ms=0.0 if cached else support.elapsed_ms(start),
+            cached=cached, superstep=state.superstep, **fields,
         )
+        return outcome
+
+    def _call_cached(
+        self,
+        np: NodePlan,
+        kwargs: dict[str, Any],
+        state: RunState,
+        info: RunInfo,
+        span: str | None,
+        lookup: CacheLookup,
+    ) -> NodeOutcome:
+        """CA3/CA4/GT14: replay a hit; on a miss run the node and store what succeeded."""
+        assert self._node_cache is not None
+        if lookup.hit:
+            return support.cached_outcome(np, lookup)
+        if np.gate_plan is not None:
+            raw = np.func(**kwargs)
+            outcome: NodeOutcome = (np, {}, resolve_decision(np, raw))
+            self._node_cache.store(lookup, {}, raw)
+            return outcome
+        outcome = self._call(np, kwargs, state, info, span)
+        self._node_cache.store(lookup, outcome[1])
         return outcome
 
     def _call(
