@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import hypergraph.runners.support as support
 from hypergraph.engine import engine_for
 from hypergraph.engine.execution import join_chunks, map_outputs, resolve_decision
 from hypergraph.events import (
@@ -29,11 +30,9 @@ from hypergraph.events._emitter import Emitter, new_span_id
 from hypergraph.nodes.interrupt import InterruptNode
 from hypergraph.plan import FUNCTION, GENERATOR, GRAPH, IFELSE, INTERRUPT, ROUTE
 from hypergraph.results import MapResult, PauseInfo, RunResult, RunStatus
-import hypergraph.runners.support as support
 from hypergraph.runners._nesting import call_from_async
 from hypergraph.runners.base import BaseRunner
 from hypergraph.runners.capabilities import RunnerCapabilities
-
 from hypergraph_async.limiter import Limiter, active_limiter, use_limiter
 from hypergraph_async.plugin import ASYNC_CAPABILITIES
 from hypergraph_async.stream import RunIterator
@@ -166,12 +165,8 @@ class AsyncRunner(BaseRunner):
         support.check_structure_cached(self, graph)
         support.reject_interrupts_in_map(graph)
         items = support.expand_items(merged, names, map_mode, clone)
-        if max_concurrency is None and active_limiter() is None and len(items) > FAN_OUT_GUARD:
-            raise ValueError(
-                f"map() of {len(items)} items with no max_concurrency would start them all at "
-                f"once (limit {FAN_OUT_GUARD}). Pass max_concurrency=..., e.g. "
-                "await runner.map(..., max_concurrency=100)."
-            )
+        if max_concurrency is None:
+            _check_fan_out(len(items), "map()")
         emitter = support.make_emitter(event_processors)
         try:
             async with use_limiter(max_concurrency) as limiter:
@@ -446,8 +441,9 @@ class AsyncRunner(BaseRunner):
 
         async def on_chunk(chunk: Any) -> None:
             if emitter is not None:
+                # the chunk's parent is the node span (EV3), as in SyncRunner
                 await _emit(
-                    emitter, StreamingChunkEvent, span_id=span, parent_span_id=info.span_id,
+                    emitter, StreamingChunkEvent, span_id=new_span_id(), parent_span_id=span,
                     node_name=np.name, graph_name=info.graph_name, chunk=chunk,
                     index=len(chunks), **info.event_fields(),
                 )
@@ -537,6 +533,7 @@ class AsyncRunner(BaseRunner):
         params, mode, error_handling = gn.map_config
         names = tuple(gn.inner_input(p) for p in params)
         items = support.expand_items(values, names, mode, gn.map_clone)
+        _check_fan_out(len(items), f"Nested map {gn.name!r}")
         result = await self._map(
             graph, items, names, mode, limiter=active_limiter(), emitter=info.emitter,
             error_handling=error_handling, on_missing="ignore", parent_span_id=parent_span,
@@ -549,6 +546,16 @@ class AsyncRunner(BaseRunner):
 def _is_async_work(np: NodePlan) -> bool:
     """AC1: what runs concurrently (everything else runs inline after it)."""
     return np.is_async or np.kind == GRAPH
+
+
+def _check_fan_out(count: int, what: str) -> None:
+    """MP12: without a shared budget, refuse to start more than FAN_OUT_GUARD items at once."""
+    if count > FAN_OUT_GUARD and active_limiter() is None:
+        raise ValueError(
+            f"{what} of {count} items with no max_concurrency would start them all at once "
+            f"(limit {FAN_OUT_GUARD}). Pass max_concurrency=... to the top-level run() or map(), "
+            "e.g. await runner.map(..., max_concurrency=100)."
+        )
 
 
 def _check_max_concurrency(value: int | None) -> None:

@@ -2,8 +2,12 @@
 
 The run executes in a background task; its events are queued by a private processor and
 yielded in emission order, ending with the run's own ``RunEndEvent``. Leaving early cancels the
-run: deterministically with ``async with`` or ``aclose()``, and when the iterator is dropped
-after a ``break`` through asyncio's async-generator finalizer.
+run: deterministically with ``async with`` or ``aclose()``, and after a plain ``break`` through
+asyncio's async-generator finalizer as soon as the loop lets go of the generator.
+
+The event generator deliberately holds no reference to its :class:`RunIterator` (they share a
+small :class:`_Outcome` instead): a reference cycle would keep an abandoned generator alive
+until the garbage collector ran, and the run would go on in the background meanwhile.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ __all__ = ["RunIterator"]
 
 _DONE = object()
 
+Starter = Callable[[list[EventProcessor]], Awaitable[RunResult]]
+
 
 class _QueueProcessor(EventProcessor):
     """Puts every event on the iterator's queue."""
@@ -31,18 +37,30 @@ class _QueueProcessor(EventProcessor):
         self.queue.put_nowait(event)
 
 
+class _Outcome:
+    """What the generator and its RunIterator share: the run's task and, at the end, its result."""
+
+    __slots__ = ("result", "task")
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[RunResult] | None = None
+        self.result: RunResult | None = None
+
+
 class RunIterator:
     """Async iterator (and async context manager) over the events of one run.
 
     After the last event, :attr:`result` holds the run's :class:`RunResult`.
     """
 
-    def __init__(self, start: Callable[[list[EventProcessor]], Awaitable[RunResult]]) -> None:
-        self._start = start
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._task: asyncio.Task[RunResult] | None = None
-        self._events: AsyncGenerator[BaseEvent, None] = self._generate()
-        self.result: RunResult | None = None
+    def __init__(self, start: Starter) -> None:
+        self._outcome = _Outcome()
+        self._events: AsyncGenerator[BaseEvent, None] = _generate(start, self._outcome)
+
+    @property
+    def result(self) -> RunResult | None:
+        """The run's result once the last event was yielded; ``None`` before that."""
+        return self._outcome.result
 
     def __aiter__(self) -> AsyncGenerator[BaseEvent, None]:
         return self._events
@@ -59,31 +77,32 @@ class RunIterator:
     async def aclose(self) -> None:
         """Stop iterating; cancels the run if it is still going."""
         await self._events.aclose()
-        await self._cancel()
+        await _cancel(self._outcome.task)
 
-    async def _cancel(self) -> None:
-        task = self._task
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
-    async def _generate(self) -> AsyncGenerator[BaseEvent, None]:
-        queue = self._queue
-        task = asyncio.ensure_future(self._start([_QueueProcessor(queue)]))
-        self._task = task
-        task.add_done_callback(lambda _: queue.put_nowait(_DONE))
-        top_span: str | None = None
-        try:
-            while True:
-                item = await queue.get()
-                if item is _DONE:
-                    break
-                if top_span is None and isinstance(item, RunStartEvent):
-                    top_span = item.span_id
-                yield item
-                if isinstance(item, RunEndEvent) and item.span_id == top_span:
-                    break
-            self.result = await task
-        finally:
-            await self._cancel()
+async def _cancel(task: asyncio.Task[Any] | None) -> None:
+    if task is not None and not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _generate(start: Starter, outcome: _Outcome) -> AsyncGenerator[BaseEvent, None]:
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    task = asyncio.ensure_future(start([_QueueProcessor(queue)]))
+    outcome.task = task
+    task.add_done_callback(lambda _: queue.put_nowait(_DONE))
+    top_span: str | None = None
+    try:
+        while True:
+            item = await queue.get()
+            if item is _DONE:
+                break
+            if top_span is None and isinstance(item, RunStartEvent):
+                top_span = item.span_id
+            yield item
+            if isinstance(item, RunEndEvent) and item.span_id == top_span:
+                break
+        outcome.result = await task
+    finally:
+        await _cancel(task)

@@ -1,0 +1,54 @@
+"""The examples in examples/ run as scripts and print what their docstrings promise."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run_example(name: str) -> str:
+    """Run one example with this interpreter; fail with its stderr if it exits non-zero."""
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_quickstart_runs_a_pipeline_and_a_batch() -> None:
+    """quickstart.py completes a run, answers from the corpus and summarizes a 3-item batch."""
+    out = run_example("quickstart.py").splitlines()
+    assert "status: RunStatus.COMPLETED" in out
+    assert any(line.startswith("reply:  From 'gates'") for line in out)
+    assert any("(no reply: the gate chose END)" in line for line in out)
+    assert any(line.startswith("batch: 3 items (3 completed)") for line in out)
+
+
+def test_streaming_prints_tokens_then_the_final_text() -> None:
+    """streaming.py prints the streamed tokens, the node's end, the run's end and the joined text."""
+    out = run_example("streaming.py")
+    lines = out.splitlines()
+    text = "You asked: How does streaming work? Here is what I know."
+    assert lines[0].startswith(f"streaming: {text}")
+    assert any(line.startswith("[fake_llm finished in ") for line in lines)
+    assert "[run completed]" in lines
+    final = next(line for line in lines if line.startswith("final text: "))
+    assert final.removeprefix("final text: ") == lines[0].removeprefix("streaming: ")
+    assert "word count: 26" in lines
+
+
+def test_human_in_the_loop_pauses_and_resumes_flat_and_nested() -> None:
+    """human_in_the_loop.py pauses, shows the value, resumes by response_key, flat and nested."""
+    lines = run_example("human_in_the_loop.py").splitlines()
+    assert lines[:2] == ["== flat graph ==", "status: paused"]
+    assert "paused at 'approval'; answer with key 'decision'" in lines
+    assert "paused at 'review/editor_approval'; answer with key 'review.decision'" in lines
+    assert lines.count("status: completed") == 2
+    assert "issues: ['synergy', 'leverage']" in lines
+    posts = [line for line in lines if line.startswith("post: ")]
+    assert len(posts) == 2
+    assert all("[rewritten per reviewer: 'drop the buzzwords']" in p for p in posts)
