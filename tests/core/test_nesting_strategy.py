@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from hypergraph import Graph, RunnerCapabilities, SyncRunner, node
-from hypergraph.runners._nesting import NestedCall, call_from_async, call_from_sync, nested_call
 from hypergraph.runners.base import BaseRunner
+from hypergraph.runners.nesting import NestedCall, call_from_async, call_from_sync, nested_call
 
 
 @node(output_name="doubled")

@@ -19,7 +19,7 @@ from hypergraph import (
     node,
 )
 from hypergraph.events import NodeStartEvent, RunStartEvent
-from hypergraph.runners._nesting import NestedCall, nested_call
+from hypergraph.runners.nesting import NestedCall, nested_call
 
 
 def async_inner(where: list[tuple[int, bool]]) -> Graph:

@@ -13,26 +13,17 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import hypergraph.runners.support as support
+from hypergraph.cache import CacheLookup, NodeCache
 from hypergraph.engine import engine_for
 from hypergraph.engine.execution import join_chunks, map_outputs, resolve_decision
-from hypergraph.events import (
-    InterruptEvent,
-    NodeEndEvent,
-    NodeErrorEvent,
-    NodeStartEvent,
-    RouteDecisionEvent,
-    RunEndEvent,
-    RunStartEvent,
-    StreamingChunkEvent,
-    SuperstepStartEvent,
-)
-from hypergraph.events._emitter import Emitter, new_span_id
+from hypergraph.events._emitter import new_span_id
 from hypergraph.nodes.interrupt import InterruptNode
 from hypergraph.plan import FUNCTION, GENERATOR, GRAPH, IFELSE, INTERRUPT, ROUTE
 from hypergraph.results import MapResult, PauseInfo, RunResult, RunStatus
-from hypergraph.runners._nesting import call_from_async
+from hypergraph.runners import run_events as events
 from hypergraph.runners.base import BaseRunner
 from hypergraph.runners.capabilities import RunnerCapabilities
+from hypergraph.runners.nesting import call_from_async
 from hypergraph_async.limiter import Limiter, active_limiter, use_limiter
 from hypergraph_async.plugin import ASYNC_CAPABILITIES
 from hypergraph_async.stream import RunIterator
@@ -41,6 +32,7 @@ if TYPE_CHECKING:
     from hypergraph.engine import Engine, NodeOutcome, RunState
     from hypergraph.events import EventProcessor
     from hypergraph.graph import Graph
+    from hypergraph.nodes.graph_node import GraphNode
     from hypergraph.plan import NodePlan
 
 __all__ = ["AsyncRunner"]
@@ -66,6 +58,7 @@ class AsyncRunner(BaseRunner):
     def __init__(self, cache: Any = None, checkpointer: Any = None) -> None:
         support.reject_checkpointer(checkpointer)
         self.cache = cache
+        self._node_cache = NodeCache(cache) if cache is not None else None
         self.checkpointer = checkpointer
 
     @property
@@ -110,6 +103,7 @@ class AsyncRunner(BaseRunner):
             values, input_values, method="run", own_options=RUN_OPTIONS,
             other_method="map", other_options=MAP_OPTIONS,
         )
+        support.check_keywords(graph, input_values)
         support.check_structure_cached(self, graph)
         parts = support.partition_values(graph, merged)
         support.check_missing(graph, parts)
@@ -126,7 +120,7 @@ class AsyncRunner(BaseRunner):
                 return await self._execute(graph, parts, info)
         finally:
             if emitter is not None:
-                await _shutdown(emitter)
+                await emitter.shutdown_async()
 
     arun = run
 
@@ -162,23 +156,24 @@ class AsyncRunner(BaseRunner):
             values, input_values, method="map", own_options=MAP_OPTIONS,
             other_method="run", other_options=RUN_OPTIONS,
         )
+        support.check_keywords(graph, input_values)
         support.check_structure_cached(self, graph)
         support.reject_interrupts_in_map(graph)
         items = support.expand_items(merged, names, map_mode, clone)
         if max_concurrency is None:
             _check_fan_out(len(items), "map()")
         emitter = support.make_emitter(event_processors)
+        info = support.RunInfo(
+            graph_name=graph.name, emitter=emitter, max_iterations=self.default_max_iterations,
+            error_handling=error_handling, on_missing=on_missing, parent_span_id=parent_span_id,
+            workflow_id=workflow_id, session_id=session_id,
+        )
         try:
             async with use_limiter(max_concurrency) as limiter:
-                return await self._map(
-                    graph, items, names, map_mode, limiter=limiter, emitter=emitter,
-                    error_handling=error_handling, on_missing=on_missing,
-                    parent_span_id=parent_span_id, workflow_id=workflow_id,
-                    session_id=session_id, max_iterations=self.default_max_iterations,
-                )
+                return await self._map(graph, items, names, map_mode, info, limiter)
         finally:
             if emitter is not None:
-                await _shutdown(emitter)
+                await emitter.shutdown_async()
 
     amap = map
 
@@ -202,48 +197,37 @@ class AsyncRunner(BaseRunner):
         items: list[dict[str, Any]],
         names: tuple[str, ...],
         map_mode: str,
-        *,
+        info: support.RunInfo,
         limiter: Limiter | None,
-        emitter: Emitter | None,
-        error_handling: str,
-        on_missing: str,
-        parent_span_id: str | None,
-        workflow_id: str | None,
-        session_id: str | None,
-        max_iterations: float,
     ) -> MapResult:
+        """Items concurrently: all at once, or a window of ``limiter.limit`` workers (AC5, MP8)."""
         if not items:
             return MapResult((), None, 0.0, names, map_mode, graph.name)
         start = perf_counter()
-        map_run_id = support.new_run_id()
-        map_span = new_span_id()
+        emitter = info.emitter
         if emitter is not None:
-            await _emit(
-                emitter, RunStartEvent, run_id=map_run_id, span_id=map_span,
-                parent_span_id=parent_span_id, graph_name=graph.name, is_map=True,
-                map_size=len(items), workflow_id=workflow_id, session_id=session_id,
-            )
+            await emitter.send_async(events.run_start(info, map_size=len(items)))
         results: list[RunResult | None] = [None] * len(items)
+        raise_mode = info.error_handling == "raise"
         stop = False
 
         async def run_item(index: int) -> None:
             nonlocal stop
-            info = support.RunInfo(
-                graph_name=graph.name, emitter=emitter, max_iterations=max_iterations,
-                error_handling="continue", on_missing=on_missing, parent_span_id=map_span,
-                workflow_id=workflow_id, session_id=session_id, item_index=index,
-            )
+            item_info = info.item(index)
+            item_info.error_handling = "continue"  # collect every failure; re-raised below
             try:
                 parts = support.partition_values(graph, items[index])
                 support.check_missing(graph, parts)
                 support.check_defaults_copyable(graph, parts)
             except Exception as exc:
-                results[index] = support.failed_before_start(info, exc)
+                result = support.failed_before_start(item_info, exc)
             else:
-                results[index] = await self._execute(graph, parts, info)
-            if error_handling == "raise" and results[index].status is RunStatus.FAILED:  # type: ignore[union-attr]
+                result = await self._execute(graph, parts, item_info)
+            results[index] = result
+            if raise_mode and result.status is RunStatus.FAILED:
                 stop = True
 
+        failure: BaseException | None = None
         try:
             if limiter is None:
                 await asyncio.gather(*(run_item(i) for i in range(len(items))))
@@ -252,43 +236,38 @@ class AsyncRunner(BaseRunner):
 
                 async def worker() -> None:
                     for index in cursor:
-                        if stop:
+                        if stop:  # with a limit, stop starting items after a failure
                             return
                         await run_item(index)
 
-                workers = min(limiter.limit, len(items))
-                await asyncio.gather(*(worker() for _ in range(workers)))
+                await asyncio.gather(*(worker() for _ in range(min(limiter.limit, len(items)))))
             done = [r for r in results if r is not None]
-            if error_handling == "raise":
-                for r in done:
-                    if r.status is RunStatus.FAILED and r.error is not None:
-                        raise r.error
-            status = support.aggregate_status(done)
-            failure: BaseException | None = None
+            if raise_mode:
+                first = next((r for r in done if r.status is RunStatus.FAILED), None)
+                if first is not None and first.error is not None:
+                    raise first.error
         except BaseException as exc:
-            status, failure = RunStatus.FAILED, exc
+            failure = exc
             raise
         finally:
             if emitter is not None:
-                await _emit(
-                    emitter, RunEndEvent, run_id=map_run_id, span_id=map_span,
-                    parent_span_id=parent_span_id, graph_name=graph.name, status=status,
-                    error=support.error_text(failure), duration_ms=support.elapsed_ms(start),
-                    is_map=True, workflow_id=workflow_id, session_id=session_id,
+                finished = [r for r in results if r is not None]
+                status = RunStatus.FAILED if failure is not None else support.aggregate_status(finished)
+                await emitter.send_async(
+                    events.run_end(info, status, failure, support.elapsed_ms(start), is_map=True)
                 )
-        return MapResult(tuple(done), map_run_id, support.elapsed_ms(start), names, map_mode, graph.name)
+        return MapResult(tuple(done), info.run_id, support.elapsed_ms(start), names, map_mode, graph.name)
 
     # ------------------------------------------------------------------ one run
-    async def _execute(self, graph: Graph, parts: support.PartitionedValues, info: support.RunInfo) -> RunResult:
+    async def _execute(
+        self, graph: Graph, parts: support.PartitionedValues, info: support.RunInfo
+    ) -> RunResult:
         engine = engine_for(graph)
         state = engine.new_state(parts.provided, parts.answers, parts.scoped)
         emitter = info.emitter
         start = perf_counter()
         if emitter is not None:
-            await _emit(
-                emitter, RunStartEvent, span_id=info.span_id, parent_span_id=info.parent_span_id,
-                graph_name=info.graph_name, **info.event_fields(),
-            )
+            await emitter.send_async(events.run_start(info))
         status = RunStatus.COMPLETED
         pause: PauseInfo | None = None
         try:
@@ -302,37 +281,26 @@ class AsyncRunner(BaseRunner):
         except Exception as exc:
             values = engine.output_values(state)
             if emitter is not None:
-                await self._emit_run_end(info, RunStatus.FAILED, exc, start)
+                await emitter.send_async(
+                    events.run_end(info, RunStatus.FAILED, exc, support.elapsed_ms(start))
+                )
             if info.error_handling == "raise":
                 raise
             return support.run_result(info, values, RunStatus.FAILED, error=exc)
         if emitter is not None:
-            await self._emit_run_end(info, status, None, start)
+            await emitter.send_async(events.run_end(info, status, None, support.elapsed_ms(start)))
         return support.run_result(info, values, status, pause=pause)
-
-    async def _emit_run_end(
-        self, info: support.RunInfo, status: RunStatus, error: BaseException | None, start: float
-    ) -> None:
-        assert info.emitter is not None
-        await _emit(
-            info.emitter, RunEndEvent, span_id=info.span_id, parent_span_id=info.parent_span_id,
-            graph_name=info.graph_name, status=status, error=support.error_text(error),
-            duration_ms=support.elapsed_ms(start), **info.event_fields(),
-        )
 
     async def _drive(self, engine: Engine, state: RunState, info: support.RunInfo) -> None:
         """The superstep loop: async work concurrently, then sync work inline; commit in order."""
         limit = info.max_iterations
+        emitter = info.emitter
         while True:
             batch = engine.next_batch(state, limit)
             if not batch:
                 return
-            if info.emitter is not None:
-                await _emit(
-                    info.emitter, SuperstepStartEvent, span_id=info.span_id,
-                    parent_span_id=info.parent_span_id, graph_name=info.graph_name,
-                    superstep=state.superstep, **info.event_fields(),
-                )
+            if emitter is not None:
+                await emitter.send_async(events.superstep_start(info, state.superstep))
             if len(batch) == 1:
                 np = batch[0]
                 outcome = await self._execute_node(np, engine.collect(state, np), state, info)
@@ -365,44 +333,59 @@ class AsyncRunner(BaseRunner):
     async def _execute_node(
         self, np: NodePlan, kwargs: dict[str, Any], state: RunState, info: support.RunInfo
     ) -> NodeOutcome:
+        node_cache = self._node_cache
+        lookup = node_cache.lookup(np.node, kwargs) if node_cache is not None else None
         emitter = info.emitter
         if emitter is None:
-            return await self._call(np, kwargs, state, info, None)
+            if lookup is None:
+                return await self._call(np, kwargs, state, info, None)
+            return await self._call_cached(np, kwargs, state, info, None, lookup)
         span = new_span_id()
-        fields = info.event_fields()
-        await _emit(
-            emitter, NodeStartEvent, span_id=span, parent_span_id=info.span_id, node_name=np.name,
-            graph_name=info.graph_name, superstep=state.superstep, **fields,
-        )
+        step = state.superstep
+        await emitter.send_async(events.node_start(info, np, span, step))
+        if lookup is not None:
+            await emitter.send_async(events.cache_lookup(info, np, span, lookup))
         start = perf_counter()
         try:
-            outcome = await self._call(np, kwargs, state, info, span)
+            if lookup is None:
+                outcome = await self._call(np, kwargs, state, info, span)
+            else:
+                outcome = await self._call_cached(np, kwargs, state, info, span, lookup)
         except support.PauseSignal as signal:
             if np.kind == INTERRUPT:
-                await _emit(
-                    emitter, InterruptEvent, span_id=span, parent_span_id=info.span_id,
-                    node_name=np.name, graph_name=info.graph_name, value=signal.pause.value,
-                    response_param=signal.pause.response_param, **fields,
-                )
+                await emitter.send_async(events.interrupted(info, np, span, signal.pause))
             raise
         except Exception as exc:
-            await _emit(
-                emitter, NodeErrorEvent, span_id=span, parent_span_id=info.span_id,
-                node_name=np.name, graph_name=info.graph_name, error=support.error_text(exc),
-                error_type=type(exc).__name__, superstep=state.superstep, **fields,
-            )
+            await emitter.send_async(events.node_error(info, np, span, step, exc))
             raise
         if np.gate_plan is not None:
-            await _emit(
-                emitter, RouteDecisionEvent, span_id=span, parent_span_id=info.span_id,
-                node_name=np.name, graph_name=info.graph_name,
-                decision=support.decision_label(np, outcome[2]), node_span_id=span, **fields,
-            )
-        await _emit(
-            emitter, NodeEndEvent, span_id=span, parent_span_id=info.span_id, node_name=np.name,
-            graph_name=info.graph_name, duration_ms=support.elapsed_ms(start), cached=False,
-            superstep=state.superstep, **fields,
-        )
+            decision = support.decision_label(np, outcome[2])
+            await emitter.send_async(events.route_decision(info, np, span, decision))
+        cached = lookup is not None and lookup.hit
+        duration = 0.0 if cached else support.elapsed_ms(start)
+        await emitter.send_async(events.node_end(info, np, span, step, duration, cached))
+        return outcome
+
+    async def _call_cached(
+        self,
+        np: NodePlan,
+        kwargs: dict[str, Any],
+        state: RunState,
+        info: support.RunInfo,
+        span: str | None,
+        lookup: CacheLookup,
+    ) -> NodeOutcome:
+        """CA3/CA4/GT14: replay a hit; on a miss run the node and store what succeeded."""
+        assert self._node_cache is not None
+        if lookup.hit:
+            return support.cached_outcome(np, lookup)
+        if np.gate_plan is not None:
+            raw = np.func(**kwargs)
+            outcome: NodeOutcome = (np, {}, resolve_decision(np, raw))
+            self._node_cache.store(lookup, {}, raw)
+            return outcome
+        outcome = await self._call(np, kwargs, state, info, span)
+        self._node_cache.store(lookup, outcome[1])
         return outcome
 
     async def _call(
@@ -440,13 +423,8 @@ class AsyncRunner(BaseRunner):
         chunks: list[Any] = []
 
         async def on_chunk(chunk: Any) -> None:
-            if emitter is not None:
-                # the chunk's parent is the node span (EV3), as in SyncRunner
-                await _emit(
-                    emitter, StreamingChunkEvent, span_id=new_span_id(), parent_span_id=span,
-                    node_name=np.name, graph_name=info.graph_name, chunk=chunk,
-                    index=len(chunks), **info.event_fields(),
-                )
+            if emitter is not None and span is not None:
+                await emitter.send_async(events.chunk(info, np, span, chunk, len(chunks)))
             chunks.append(chunk)
 
         if not np.is_async:
@@ -493,53 +471,24 @@ class AsyncRunner(BaseRunner):
         parent_span = span if span is not None else info.span_id
         if isinstance(runner, AsyncRunner):
             return await runner._run_child(gn, values, info, parent_span)
-        processors = support.nested_processors(info.emitter)
-        returns_coroutine = runner.capabilities.returns_coroutine
-        if gn.map_config is None:
-            result = await call_from_async(
-                returns_coroutine,
-                lambda: runner.run(
-                    gn.graph, values, event_processors=processors, parent_span_id=parent_span,
-                    workflow_id=info.workflow_id, session_id=info.session_id,
-                ),
-            )
-            return support.single_outputs(gn, result)
-        params, mode, error_handling = gn.map_config
-        result = await call_from_async(
-            returns_coroutine,
-            lambda: runner.map(
-                gn.graph, values, map_over=[gn.inner_input(p) for p in params], map_mode=mode,
-                clone=gn.map_clone, error_handling=error_handling, event_processors=processors,
-                parent_span_id=parent_span, workflow_id=info.workflow_id,
-                session_id=info.session_id,
-            ),
-        )
-        return support.mapped_outputs(gn, result)
+        call = support.foreign_child_call(runner, gn, values, info, parent_span)
+        result = await call_from_async(runner.capabilities.returns_coroutine, call)
+        return support.child_outputs(gn, result)
 
     async def _run_child(
-        self, gn: Any, values: dict[str, Any], info: support.RunInfo, parent_span: str
+        self, gn: GraphNode, values: dict[str, Any], info: support.RunInfo, parent_span: str
     ) -> dict[str, Any]:
         """A nested graph on an AsyncRunner: shares the limiter and the emitter."""
         graph = gn.graph
         if gn.map_config is None:
             parts = support.partition_values(graph, values)
             support.check_missing(graph, parts)
-            child = support.RunInfo(
-                graph_name=graph.name, emitter=info.emitter, max_iterations=info.max_iterations,
-                error_handling="raise", on_missing="ignore", parent_span_id=parent_span,
-                workflow_id=info.workflow_id, session_id=info.session_id,
-            )
+            child = info.child(graph.name, parent_span)
             return support.single_outputs(gn, await self._execute(graph, parts, child))
-        params, mode, error_handling = gn.map_config
-        names = tuple(gn.inner_input(p) for p in params)
-        items = support.expand_items(values, names, mode, gn.map_clone)
+        names, mode, error_handling, items = support.nested_map_items(gn, values)
         _check_fan_out(len(items), f"Nested map {gn.name!r}")
-        result = await self._map(
-            graph, items, names, mode, limiter=active_limiter(), emitter=info.emitter,
-            error_handling=error_handling, on_missing="ignore", parent_span_id=parent_span,
-            workflow_id=info.workflow_id, session_id=info.session_id,
-            max_iterations=info.max_iterations,
-        )
+        map_info = info.child(graph.name, parent_span, error_handling)
+        result = await self._map(graph, items, names, mode, map_info, active_limiter())
         return support.mapped_outputs(gn, result)
 
 
@@ -563,11 +512,3 @@ def _check_max_concurrency(value: int | None) -> None:
         raise ValueError(
             f"max_concurrency must be None (unlimited) or an integer >= 1; got {value!r}"
         )
-
-
-async def _emit(emitter: Emitter, event_type: type, **fields: Any) -> None:
-    await emitter.emit_async(event_type, **fields)
-
-
-async def _shutdown(emitter: Emitter) -> None:
-    await emitter.shutdown_async()

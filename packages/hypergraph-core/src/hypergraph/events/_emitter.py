@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hypergraph.events.processor import AsyncEventProcessor
 
@@ -36,21 +35,16 @@ class Emitter:
     def __init__(self, processors: Sequence[EventProcessor]) -> None:
         self.processors = tuple(processors)
 
-    def emit(self, event_type: type[BaseEvent], **fields: Any) -> BaseEvent:
-        event = event_type(timestamp=time.time(), **fields)
+    def send(self, event: BaseEvent) -> None:
+        """Deliver ``event`` to every processor's ``on_event``."""
         for processor in self.processors:
             try:
                 processor.on_event(event)
             except Exception:
-                logger.warning(
-                    "Event processor %r failed on %s; continuing without it for this event",
-                    processor, type(event).__name__, exc_info=True,
-                )
-        return event
+                _log_failure(processor, event)
 
-    async def emit_async(self, event_type: type[BaseEvent], **fields: Any) -> BaseEvent:
-        """Like :meth:`emit`, awaiting ``on_event_async`` of async processors (EV6)."""
-        event = event_type(timestamp=time.time(), **fields)
+    async def send_async(self, event: BaseEvent) -> None:
+        """Like :meth:`send`, awaiting ``on_event_async`` of async processors (EV6)."""
         for processor in self.processors:
             try:
                 if isinstance(processor, AsyncEventProcessor):
@@ -58,11 +52,7 @@ class Emitter:
                 else:
                     processor.on_event(event)
             except Exception:
-                logger.warning(
-                    "Event processor %r failed on %s; continuing without it for this event",
-                    processor, type(event).__name__, exc_info=True,
-                )
-        return event
+                _log_failure(processor, event)
 
     async def shutdown_async(self) -> None:
         for processor in self.processors:
@@ -80,3 +70,10 @@ class Emitter:
                 processor.shutdown()
             except Exception:
                 logger.warning("Event processor %r failed in shutdown()", processor, exc_info=True)
+
+
+def _log_failure(processor: EventProcessor, event: BaseEvent) -> None:
+    logger.warning(
+        "Event processor %r failed on %s; continuing without it for this event",
+        processor, type(event).__name__, exc_info=True,
+    )

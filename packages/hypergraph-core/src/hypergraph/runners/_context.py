@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hypergraph.events._emitter import Emitter
 from hypergraph.runners._graph_node import NestedProcessor
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from hypergraph.events.processor import EventProcessor
 
 __all__ = ["RunInfo", "make_emitter", "new_run_id", "nested_processors"]
+
 
 
 def new_run_id() -> str:
@@ -78,11 +79,19 @@ class RunInfo:
         self.run_id = "run-" + ids[:12]
         self.span_id = ids[12:]
 
-    def event_fields(self) -> dict[str, Any]:
-        """Fields every event of this run carries."""
-        return {
-            "run_id": self.run_id,
-            "workflow_id": self.workflow_id,
-            "item_index": self.item_index,
-            "session_id": self.session_id,
-        }
+    def item(self, index: int) -> RunInfo:
+        """The info of item ``index`` of the map this info describes (its span is the parent)."""
+        return RunInfo(
+            graph_name=self.graph_name, emitter=self.emitter, max_iterations=self.max_iterations,
+            error_handling=self.error_handling, on_missing=self.on_missing,
+            parent_span_id=self.span_id, workflow_id=self.workflow_id,
+            session_id=self.session_id, item_index=index,
+        )
+
+    def child(self, graph_name: str | None, parent_span_id: str, error_handling: str = "raise") -> RunInfo:
+        """The info of a nested run (or nested map) started by a node of this run."""
+        return RunInfo(
+            graph_name=graph_name, emitter=self.emitter, max_iterations=self.max_iterations,
+            error_handling=error_handling, on_missing="ignore", parent_span_id=parent_span_id,
+            workflow_id=self.workflow_id, session_id=self.session_id,
+        )

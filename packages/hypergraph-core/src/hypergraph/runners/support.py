@@ -39,9 +39,12 @@ from hypergraph.runners._options import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from hypergraph.cache import CacheLookup
     from hypergraph.engine import NodeOutcome
     from hypergraph.graph import Graph
+    from hypergraph.nodes.graph_node import GraphNode
     from hypergraph.plan import NodePlan
 
 __all__ = [
@@ -62,17 +65,20 @@ __all__ = [
     "check_selected_present",
     "check_structure",
     "check_structure_cached",
+    "child_outputs",
     "child_values",
     "decision_label",
     "elapsed_ms",
     "error_text",
     "expand_items",
     "failed_before_start",
+    "foreign_child_call",
     "interrupt_outputs",
     "make_emitter",
     "mapped_outputs",
     "merge_values",
     "nested_processors",
+    "nested_map_items",
     "new_run_id",
     "normalize_map_over",
     "partition_values",
@@ -171,6 +177,47 @@ def cached_outcome(np: NodePlan, lookup: CacheLookup) -> NodeOutcome:
     """A cache hit as the engine's outcome: stored outputs, and a gate's decision re-resolved."""
     decision = resolve_decision(np, lookup.decision) if np.gate_plan is not None else None
     return (np, dict(lookup.outputs or {}), decision)
+
+
+def foreign_child_call(
+    runner: Any, gn: GraphNode, values: dict[str, Any], info: RunInfo, parent_span: str
+) -> Callable[[], Any]:
+    """The public ``run()``/``map()`` call of a nested graph on another runner (R12, R14).
+
+    Returns a zero-argument callable giving the result (or a coroutine, for async runners),
+    ready for ``call_from_sync``/``call_from_async``. The caller's processors are forwarded
+    without their shutdown (EV5, EV9).
+    """
+    processors = nested_processors(info.emitter)
+    common = {
+        "event_processors": processors, "parent_span_id": parent_span,
+        "workflow_id": info.workflow_id, "session_id": info.session_id,
+    }
+    if gn.map_config is None:
+        return lambda: runner.run(gn.graph, values, **common)
+    params, mode, error_handling = gn.map_config
+    return lambda: runner.map(
+        gn.graph, values, map_over=[gn.inner_input(p) for p in params], map_mode=mode,
+        clone=gn.map_clone, error_handling=error_handling, **common,
+    )
+
+
+def child_outputs(gn: GraphNode, result: Any) -> dict[str, Any]:
+    """Outer outputs of a nested run (RunResult) or nested map (MapResult)."""
+    if gn.map_config is None:
+        return single_outputs(gn, result)
+    return mapped_outputs(gn, result)
+
+
+def nested_map_items(
+    gn: GraphNode, values: dict[str, Any]
+) -> tuple[tuple[str, ...], str, str, list[dict[str, Any]]]:
+    """A mapped graph node's inner map: (map_over names, mode, error handling, items) (MP11)."""
+    assert gn.map_config is not None
+    params, mode, error_handling = gn.map_config
+    names = tuple(gn.inner_input(p) for p in params)
+    labels = {gn.inner_input(p): p for p in params}
+    return names, mode, error_handling, expand_items(values, names, mode, gn.map_clone, labels)
 
 
 def pause_info(np: NodePlan, kwargs: dict[str, Any]) -> PauseInfo:

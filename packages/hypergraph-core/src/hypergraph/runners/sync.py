@@ -11,25 +11,14 @@ import hypergraph.runners.support as support
 from hypergraph.cache import CacheLookup, NodeCache
 from hypergraph.engine import engine_for
 from hypergraph.engine.execution import join_chunks, map_outputs, resolve_decision
-from hypergraph.events._emitter import Emitter, new_span_id
-from hypergraph.events.types import (
-    CacheHitEvent,
-    CacheMissEvent,
-    NodeEndEvent,
-    NodeErrorEvent,
-    NodeStartEvent,
-    RouteDecisionEvent,
-    RunEndEvent,
-    RunStartEvent,
-    StreamingChunkEvent,
-    SuperstepStartEvent,
-)
+from hypergraph.events._emitter import new_span_id
 from hypergraph.exceptions import IncompatibleRunnerError
 from hypergraph.plan import FUNCTION, GENERATOR, GRAPH, IFELSE, ROUTE
 from hypergraph.results import MapResult, RunResult, RunStatus
-from hypergraph.runners._nesting import call_from_sync
+from hypergraph.runners import run_events as events
 from hypergraph.runners.base import BaseRunner
 from hypergraph.runners.capabilities import RunnerCapabilities
+from hypergraph.runners.nesting import call_from_sync
 from hypergraph.runners.support import (
     UNSET,
     PartitionedValues,
@@ -45,8 +34,6 @@ from hypergraph.runners.support import (
     make_emitter,
     mapped_outputs,
     merge_values,
-    nested_processors,
-    new_run_id,
     normalize_map_over,
     partition_values,
     single_outputs,
@@ -56,6 +43,7 @@ if TYPE_CHECKING:
     from hypergraph.engine import Engine, NodeOutcome, RunState
     from hypergraph.events.processor import EventProcessor
     from hypergraph.graph import Graph
+    from hypergraph.nodes.graph_node import GraphNode
     from hypergraph.plan import NodePlan
 
 __all__ = ["SyncRunner"]
@@ -183,13 +171,13 @@ class SyncRunner(BaseRunner):
         support.reject_interrupts_in_map(graph)
         items = expand_items(merged, names, map_mode, clone)
         emitter = make_emitter(event_processors)
+        info = RunInfo(
+            graph_name=graph.name, emitter=emitter, max_iterations=self.default_max_iterations,
+            error_handling=error_handling, on_missing=on_missing, parent_span_id=parent_span_id,
+            workflow_id=workflow_id, session_id=session_id,
+        )
         try:
-            return self._map(
-                graph, items, names, map_mode,
-                emitter=emitter, error_handling=error_handling, on_missing=on_missing,
-                parent_span_id=parent_span_id, workflow_id=workflow_id, session_id=session_id,
-                max_iterations=self.default_max_iterations,
-            )
+            return self._map(graph, items, names, map_mode, info)
         finally:
             if emitter is not None:
                 emitter.shutdown()
@@ -201,59 +189,42 @@ class SyncRunner(BaseRunner):
         items: list[dict[str, Any]],
         names: tuple[str, ...],
         map_mode: str,
-        *,
-        emitter: Emitter | None,
-        error_handling: str,
-        on_missing: str,
-        parent_span_id: str | None,
-        workflow_id: str | None,
-        session_id: str | None,
-        max_iterations: float,
+        info: RunInfo,
     ) -> MapResult:
+        """Items one after another, in index order (MP5); ``info`` describes the map itself."""
         if not items:
             return MapResult((), None, 0.0, names, map_mode, graph.name)
         start = perf_counter()
-        map_run_id = new_run_id()
-        map_span = new_span_id()
+        emitter = info.emitter
         if emitter is not None:
-            emitter.emit(
-                RunStartEvent, run_id=map_run_id, span_id=map_span, parent_span_id=parent_span_id,
-                graph_name=graph.name, is_map=True, map_size=len(items),
-                workflow_id=workflow_id, session_id=session_id,
-            )
+            emitter.send(events.run_start(info, map_size=len(items)))
         results: list[RunResult] = []
         failure: BaseException | None = None
         try:
             for index, item in enumerate(items):
-                info = RunInfo(
-                    graph_name=graph.name, emitter=emitter, max_iterations=max_iterations,
-                    error_handling=error_handling, on_missing=on_missing,
-                    parent_span_id=map_span, workflow_id=workflow_id, session_id=session_id,
-                    item_index=index,
-                )
+                item_info = info.item(index)
                 try:
                     parts = partition_values(graph, item)
                     check_missing(graph, parts)
                     check_defaults_copyable(graph, parts)
                 except Exception as exc:
-                    if error_handling == "raise":
+                    if info.error_handling == "raise":
                         raise
-                    results.append(support.failed_before_start(info, exc))
+                    results.append(support.failed_before_start(item_info, exc))
                     continue
-                results.append(self._execute(graph, parts, info))
+                results.append(self._execute(graph, parts, item_info))
         except BaseException as exc:
             failure = exc
             raise
         finally:
             if emitter is not None:
                 status = RunStatus.FAILED if failure is not None else support.aggregate_status(results)
-                emitter.emit(
-                    RunEndEvent, run_id=map_run_id, span_id=map_span,
-                    parent_span_id=parent_span_id, graph_name=graph.name, status=status,
-                    error=support.error_text(failure), duration_ms=support.elapsed_ms(start), is_map=True,
-                    workflow_id=workflow_id, session_id=session_id,
+                emitter.send(
+                    events.run_end(info, status, failure, support.elapsed_ms(start), is_map=True)
                 )
-        return MapResult(tuple(results), map_run_id, support.elapsed_ms(start), names, map_mode, graph.name)
+        return MapResult(
+            tuple(results), info.run_id, support.elapsed_ms(start), names, map_mode, graph.name
+        )
 
     # ------------------------------------------------------------------ one run
     def _execute(self, graph: Graph, parts: PartitionedValues, info: RunInfo) -> RunResult:
@@ -262,10 +233,7 @@ class SyncRunner(BaseRunner):
         emitter = info.emitter
         start = perf_counter()
         if emitter is not None:
-            emitter.emit(
-                RunStartEvent, span_id=info.span_id, parent_span_id=info.parent_span_id,
-                graph_name=info.graph_name, **info.event_fields(),
-            )
+            emitter.send(events.run_start(info))
         status = RunStatus.COMPLETED
         pause = None
         try:
@@ -279,27 +247,18 @@ class SyncRunner(BaseRunner):
         except Exception as exc:
             values = engine.output_values(state)
             if emitter is not None:
-                self._emit_run_end(info, RunStatus.FAILED, exc, start)
+                emitter.send(events.run_end(info, RunStatus.FAILED, exc, support.elapsed_ms(start)))
             if info.error_handling == "raise":
                 raise
             return support.run_result(info, values, RunStatus.FAILED, error=exc)
         if emitter is not None:
-            self._emit_run_end(info, status, None, start)
+            emitter.send(events.run_end(info, status, None, support.elapsed_ms(start)))
         return support.run_result(info, values, status, pause=pause)
-
-    def _emit_run_end(
-        self, info: RunInfo, status: RunStatus, error: BaseException | None, start: float
-    ) -> None:
-        assert info.emitter is not None
-        info.emitter.emit(
-            RunEndEvent, span_id=info.span_id, parent_span_id=info.parent_span_id,
-            graph_name=info.graph_name, status=status, error=support.error_text(error),
-            duration_ms=support.elapsed_ms(start), **info.event_fields(),
-        )
 
     def _drive(self, engine: Engine, state: RunState, info: RunInfo) -> None:
         """The superstep loop: ask the engine for a batch, run it in order, commit."""
-        fast = info.emitter is None and self._node_cache is None
+        emitter = info.emitter
+        fast = emitter is None and self._node_cache is None
         next_batch = engine.next_batch
         collect = engine.collect
         commit = engine.commit
@@ -308,11 +267,8 @@ class SyncRunner(BaseRunner):
             batch = next_batch(state, limit)
             if not batch:
                 return
-            if info.emitter is not None:
-                info.emitter.emit(
-                    SuperstepStartEvent, span_id=info.span_id, parent_span_id=info.parent_span_id,
-                    graph_name=info.graph_name, superstep=state.superstep, **info.event_fields(),
-                )
+            if emitter is not None:
+                emitter.send(events.superstep_start(info, state.superstep))
             outcomes: list[NodeOutcome] = []
             try:
                 for np in batch:
@@ -340,23 +296,10 @@ class SyncRunner(BaseRunner):
                 return self._call(np, kwargs, state, info, None)
             return self._call_cached(np, kwargs, state, info, None, lookup)
         span = new_span_id()
-        fields = info.event_fields()
-        emitter.emit(
-            NodeStartEvent, span_id=span, parent_span_id=info.span_id, node_name=np.name,
-            graph_name=info.graph_name, superstep=state.superstep, **fields,
-        )
+        step = state.superstep
+        emitter.send(events.node_start(info, np, span, step))
         if lookup is not None:
-            if lookup.hit:
-                emitter.emit(
-                    CacheHitEvent, span_id=span, parent_span_id=info.span_id, node_name=np.name,
-                    graph_name=info.graph_name, cache_key=lookup.key, **fields,
-                )
-            else:
-                emitter.emit(
-                    CacheMissEvent, span_id=span, parent_span_id=info.span_id,
-                    node_name=np.name, graph_name=info.graph_name, cache_key=lookup.key or "",
-                    reason=lookup.reason, **fields,
-                )
+            emitter.send(events.cache_lookup(info, np, span, lookup))
         start = perf_counter()
         try:
             if lookup is None:
@@ -366,24 +309,13 @@ class SyncRunner(BaseRunner):
         except PauseSignal:
             raise
         except Exception as exc:
-            emitter.emit(
-                NodeErrorEvent, span_id=span, parent_span_id=info.span_id, node_name=np.name,
-                graph_name=info.graph_name, error=support.error_text(exc),
-                error_type=type(exc).__name__, superstep=state.superstep, **fields,
-            )
+            emitter.send(events.node_error(info, np, span, step, exc))
             raise
         if np.gate_plan is not None:
-            emitter.emit(
-                RouteDecisionEvent, span_id=span, parent_span_id=info.span_id,
-                node_name=np.name, graph_name=info.graph_name,
-                decision=support.decision_label(np, outcome[2]), node_span_id=span, **fields,
-            )
+            emitter.send(events.route_decision(info, np, span, support.decision_label(np, outcome[2])))
         cached = lookup is not None and lookup.hit
-        emitter.emit(
-            NodeEndEvent, span_id=span, parent_span_id=info.span_id, node_name=np.name,
-            graph_name=info.graph_name, duration_ms=0.0 if cached else support.elapsed_ms(start),
-            cached=cached, superstep=state.superstep, **fields,
-        )
+        duration = 0.0 if cached else support.elapsed_ms(start)
+        emitter.send(events.node_end(info, np, span, step, duration, cached))
         return outcome
 
     def _call_cached(
@@ -422,7 +354,7 @@ class SyncRunner(BaseRunner):
         if kind in (ROUTE, IFELSE):
             return (np, {}, resolve_decision(np, np.func(**kwargs)))
         if kind == GENERATOR:
-            return (np, map_outputs(np, self._drain(np, kwargs, state, info, span)), None)
+            return (np, map_outputs(np, self._drain(np, kwargs, info, span)), None)
         if kind == GRAPH:
             return (np, self._run_graph_node(np, kwargs, state, info, span), None)
         raise IncompatibleRunnerError(
@@ -432,20 +364,13 @@ class SyncRunner(BaseRunner):
             capability="supports_interrupts",
         )
 
-    def _drain(
-        self, np: NodePlan, kwargs: dict[str, Any], state: RunState, info: RunInfo, span: str | None
-    ) -> Any:
+    def _drain(self, np: NodePlan, kwargs: dict[str, Any], info: RunInfo, span: str | None) -> Any:
         """GN2: consume a sync generator fully; one StreamingChunkEvent per chunk."""
         emitter = info.emitter
         chunks: list[Any] = []
         for chunk in np.func(**kwargs):
-            if emitter is not None:
-                # the chunk's parent is the node span (EV3)
-                emitter.emit(
-                    StreamingChunkEvent, span_id=new_span_id(), parent_span_id=span,
-                    node_name=np.name, graph_name=info.graph_name, chunk=chunk,
-                    index=len(chunks), **info.event_fields(),
-                )
+            if emitter is not None and span is not None:
+                emitter.send(events.chunk(info, np, span, chunk, len(chunks)))
             chunks.append(chunk)
         return join_chunks(np, chunks)
 
@@ -459,52 +384,19 @@ class SyncRunner(BaseRunner):
         parent_span = span if span is not None else info.span_id
         if isinstance(runner, SyncRunner):
             return runner._run_child(gn, values, info, parent_span)
-        processors = nested_processors(info.emitter)
-        returns_coroutine = runner.capabilities.returns_coroutine
-        if gn.map_config is None:
-            result = call_from_sync(
-                returns_coroutine,
-                lambda: runner.run(
-                    gn.graph, values, event_processors=processors, parent_span_id=parent_span,
-                    workflow_id=info.workflow_id, session_id=info.session_id,
-                ),
-            )
-            return single_outputs(gn, result)
-        params, mode, error_handling = gn.map_config
-        result = call_from_sync(
-            returns_coroutine,
-            lambda: runner.map(
-                gn.graph, values, map_over=[gn.inner_input(p) for p in params], map_mode=mode,
-                clone=gn.map_clone, error_handling=error_handling, event_processors=processors,
-                parent_span_id=parent_span, workflow_id=info.workflow_id,
-                session_id=info.session_id,
-            ),
-        )
-        return mapped_outputs(gn, result)
+        call = support.foreign_child_call(runner, gn, values, info, parent_span)
+        result = call_from_sync(runner.capabilities.returns_coroutine, call)
+        return support.child_outputs(gn, result)
 
     def _run_child(
-        self, gn: Any, values: dict[str, Any], info: RunInfo, parent_span: str
+        self, gn: GraphNode, values: dict[str, Any], info: RunInfo, parent_span: str
     ) -> dict[str, Any]:
         """A nested graph on a SyncRunner: no re-validation, same emitter, no shutdown."""
         graph = gn.graph
         if gn.map_config is None:
             parts = partition_values(graph, values)
             check_missing(graph, parts)
-            child = RunInfo(
-                graph_name=graph.name, emitter=info.emitter, max_iterations=info.max_iterations,
-                error_handling="raise", on_missing="ignore", parent_span_id=parent_span,
-                workflow_id=info.workflow_id, session_id=info.session_id,
-            )
-            return single_outputs(gn, self._execute(graph, parts, child))
-        params, mode, error_handling = gn.map_config
-        names = tuple(gn.inner_input(p) for p in params)
-        labels = {gn.inner_input(p): p for p in params}
-        items = expand_items(values, names, mode, gn.map_clone, labels)
-        result = self._map(
-            graph, items, names, mode, emitter=info.emitter, error_handling=error_handling,
-            on_missing="ignore", parent_span_id=parent_span, workflow_id=info.workflow_id,
-            session_id=info.session_id, max_iterations=info.max_iterations,
-        )
-        return mapped_outputs(gn, result)
-
-
+            return single_outputs(gn, self._execute(graph, parts, info.child(graph.name, parent_span)))
+        names, mode, error_handling, items = support.nested_map_items(gn, values)
+        map_info = info.child(graph.name, parent_span, error_handling)
+        return mapped_outputs(gn, self._map(graph, items, names, mode, map_info))
