@@ -159,11 +159,16 @@ class Engine:
         return ready
 
     def _is_ready(self, state: RunState, np: NodePlan) -> bool:
+        """X6: activated, started up, inputs available, and something new to do."""
         n = np.index
         exec_count = state.exec_count
-        if np.gates and not self._activated(state, np):
-            return False
-        if np.startup_preds and not (np.is_entry and exec_count[n] == 0):
+        ran = exec_count[n] != 0
+        named = False
+        if np.gates:
+            named = self._named_by_decision(state, np)
+            if not named and not self._first_pass(state, np):
+                return False
+        if np.startup_preds and (ran or not np.is_entry):
             nodes = self.nodes
             for p in np.startup_preds:
                 if exec_count[p] == 0 and (not nodes[p].gates or self._activated(state, nodes[p])):
@@ -182,9 +187,7 @@ class Engine:
             ):
                 return False
             i += 1
-        if exec_count[n] == 0:
-            return True
-        if np.gates and self._named_by_decision(state, np):
+        if not ran or named:
             return True
         consumed = state.consumed[n]
         versions = state.versions
@@ -205,21 +208,25 @@ class Engine:
 
     def _activated(self, state: RunState, np: NodePlan) -> bool:
         """GT8: some controlling gate names this node, or grants first-pass permission."""
-        decisions = state.decisions
+        return self._named_by_decision(state, np) or self._first_pass(state, np)
+
+    def _first_pass(self, state: RunState, np: NodePlan) -> bool:
+        """GT8b: a gate with no decision that never ran lets a never-run node go once."""
         exec_count = state.exec_count
+        if exec_count[np.index]:
+            return False
+        decisions = state.decisions
         for g in np.gates:
-            decision = decisions.get(g)
-            if decision is None:
-                if exec_count[g] == 0 and exec_count[np.index] == 0 and g not in state.cut_off:
-                    return True
-            elif decision is not END and np.index in decision:
+            if g not in decisions and exec_count[g] == 0 and g not in state.cut_off:
                 return True
         return False
 
     def _named_by_decision(self, state: RunState, np: NodePlan) -> bool:
+        decisions = state.decisions
+        n = np.index
         for g in np.gates:
-            decision = state.decisions.get(g)
-            if decision is not None and decision is not END and np.index in decision:
+            decision = decisions.get(g)
+            if decision is not None and decision is not END and n in decision:
                 return True
         return False
 
@@ -262,6 +269,9 @@ class Engine:
             self._commit_total(state, outcomes)
             return
         decisions = state.decisions
+        if len(outcomes) == 1:
+            self._commit_one(state, outcomes[0])
+            return
         # X5/X24: stage every write first, so two writers of one name in a superstep conflict
         staged: dict[str, tuple[Any, NodePlan]] = {}
         for np, outputs, decision in outcomes:
@@ -298,6 +308,42 @@ class Engine:
         state.finishing = []
         state.superstep += 1
 
+    def _commit_one(self, state: RunState, outcome: NodeOutcome) -> None:
+        """A superstep of one node: nothing to stage, nothing can conflict."""
+        np, outputs, decision = outcome
+        index = np.index
+        state.exec_count[index] += 1
+        if np.gates:
+            decisions = state.decisions
+            for g in np.gates:
+                pending = decisions.get(g)
+                if pending is not None and pending is not END and index in pending:
+                    pending.remove(index)
+        if np.gate_plan is not None:
+            self._record_decision(state, np, decision)
+        if outputs:
+            self._write(state, index, outputs)
+        for c in state.finishing:
+            self._complete(state, c, state.runnable)
+        state.finishing = []
+        state.superstep += 1
+
+    @staticmethod
+    def _write(state: RunState, index: int, outputs: dict[str, Any]) -> None:
+        """X11: store outputs, bumping a version only when the value changed."""
+        values = state.values
+        versions = state.versions
+        writers = state.writers
+        for name, value in outputs.items():
+            if name in values:
+                if not _changed(values[name], value):
+                    continue
+                versions[name] += 1
+            else:
+                versions[name] = 1
+            values[name] = value
+            writers[name] = index
+
     def _commit_total(self, state: RunState, outcomes: list[NodeOutcome]) -> None:
         """Commit for precomputed schedules: no gates, no loops, no same-superstep conflicts."""
         exec_count = state.exec_count
@@ -307,6 +353,7 @@ class Engine:
         for np, outputs, _ in outcomes:
             index = np.index
             exec_count[index] += 1
+            # X11, inlined: this loop is the whole commit of a total plan
             for name, value in outputs.items():
                 if name in values:
                     if not _changed(values[name], value):
