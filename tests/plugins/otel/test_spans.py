@@ -265,3 +265,19 @@ def test_one_processor_traces_consecutive_runs_as_separate_traces(tracing):
     roots = tracing.tree().roots()
     assert len(roots) == 2
     assert roots[0].context.trace_id != roots[1].context.trace_id
+
+
+def test_cache_hit_is_an_event_on_the_node_span_marked_cached(tracing):
+    """A cache hit adds ``hypergraph.cache.hit`` to the node span, whose ``cached`` is True."""
+    from hypergraph import InMemoryCache
+
+    @node(output_name="tripled", cache=True)
+    def triple(x: int) -> int:
+        return x * 3
+
+    runner = SyncRunner(cache=InMemoryCache())
+    runner.run(Graph([triple], name="warm"), {"x": 2})
+    runner.run(Graph([triple], name="hit"), {"x": 2}, event_processors=[tracing.processor()])
+    span = tracing.tree().named("triple")
+    assert [e.name for e in span.events] == ["hypergraph.cache.hit"]
+    assert attrs_of(span)["hypergraph.cached"] is True

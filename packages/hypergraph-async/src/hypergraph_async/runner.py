@@ -400,13 +400,7 @@ class AsyncRunner(BaseRunner):
         if kind == FUNCTION:
             if not np.is_async:
                 return (np, map_outputs(np, np.func(**kwargs)), None)
-            limiter = active_limiter()
-            if limiter is None:
-                value = await np.func(**kwargs)
-            else:
-                async with limiter.semaphore:
-                    value = await np.func(**kwargs)
-            return (np, map_outputs(np, value), None)
+            return (np, map_outputs(np, await _leaf(np.func, kwargs)), None)
         if kind in (ROUTE, IFELSE):
             return (np, {}, resolve_decision(np, np.func(**kwargs)))
         if kind == GENERATOR:
@@ -447,15 +441,7 @@ class AsyncRunner(BaseRunner):
         outputs = np.outputs
         if all(name in answers for name in outputs):
             return {name: answers.pop(name) for name in outputs}
-        if np.is_async:
-            limiter = active_limiter()
-            if limiter is None:
-                returned = await np.func(**kwargs)
-            else:
-                async with limiter.semaphore:
-                    returned = await np.func(**kwargs)
-        else:
-            returned = np.func(**kwargs)
+        returned = await _leaf(np.func, kwargs) if np.is_async else np.func(**kwargs)
         if returned is None:
             raise support.PauseSignal(support.pause_info(np, kwargs))
         return support.interrupt_outputs(np, returned)
@@ -490,6 +476,15 @@ class AsyncRunner(BaseRunner):
         map_info = info.child(graph.name, parent_span, error_handling)
         result = await self._map(graph, items, names, mode, map_info, active_limiter())
         return support.mapped_outputs(gn, result)
+
+
+async def _leaf(func: Any, kwargs: dict[str, Any]) -> Any:
+    """Await one leaf execution, holding a permit of the shared budget if there is one (AC4)."""
+    limiter = active_limiter()
+    if limiter is None:
+        return await func(**kwargs)
+    async with limiter.semaphore:
+        return await func(**kwargs)
 
 
 def _is_async_work(np: NodePlan) -> bool:

@@ -74,26 +74,11 @@ class PauseInfo:
         return ".".join([*path, output])
 
 
-class OutputValues(dict):  # type: ignore[type-arg]
-    """A run's outputs: a dict that can also be *called* (``result.values()``), as some docs do."""
+class _StatusFlags:
+    """``completed`` / ``failed`` / ``paused`` read off a ``status`` attribute."""
 
-    def __call__(self) -> ValuesView[Any]:
-        return dict.values(self)
-
-
-@attrs.frozen(eq=False)
-class RunResult:
-    """Outputs and outcome of one run. Dict-like over its output values."""
-
-    values: OutputValues = attrs.field(converter=OutputValues)
+    __slots__ = ()
     status: RunStatus
-    run_id: str
-    graph_name: str | None = None
-    workflow_id: str | None = None
-    session_id: str | None = None
-    span_id: str | None = None
-    error: BaseException | None = None
-    pause: PauseInfo | None = None
 
     @property
     def completed(self) -> bool:
@@ -106,6 +91,28 @@ class RunResult:
     @property
     def paused(self) -> bool:
         return self.status is RunStatus.PAUSED
+
+
+class OutputValues(dict):  # type: ignore[type-arg]
+    """A run's outputs: a dict that can also be *called* (``result.values()``), as some docs do."""
+
+    def __call__(self) -> ValuesView[Any]:
+        return dict.values(self)
+
+
+@attrs.frozen(eq=False)
+class RunResult(_StatusFlags):
+    """Outputs and outcome of one run. Dict-like over its output values."""
+
+    values: OutputValues = attrs.field(converter=OutputValues)
+    status: RunStatus
+    run_id: str
+    graph_name: str | None = None
+    workflow_id: str | None = None
+    session_id: str | None = None
+    span_id: str | None = None
+    error: BaseException | None = None
+    pause: PauseInfo | None = None
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -134,7 +141,7 @@ class RunResult:
 
 
 @attrs.frozen(eq=False)
-class MapResult(Sequence[RunResult]):
+class MapResult(_StatusFlags, Sequence[RunResult]):
     """Per-item results of ``map()`` plus batch metadata; a read-only sequence.
 
     ``result["name"]`` collects one output across items (``None`` where an item lacks it).
@@ -156,18 +163,6 @@ class MapResult(Sequence[RunResult]):
         if RunStatus.PAUSED in statuses:
             return RunStatus.PAUSED
         return RunStatus.COMPLETED
-
-    @property
-    def completed(self) -> bool:
-        return self.status is RunStatus.COMPLETED
-
-    @property
-    def failed(self) -> bool:
-        return self.status is RunStatus.FAILED
-
-    @property
-    def paused(self) -> bool:
-        return self.status is RunStatus.PAUSED
 
     @property
     def failures(self) -> list[RunResult]:

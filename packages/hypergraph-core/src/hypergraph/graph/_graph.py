@@ -652,7 +652,11 @@ def _check_identifier(name: str, what: str) -> None:
         reserved = " ('.' and '/' are reserved for nesting)" if isinstance(name, str) and (
             "." in name or "/" in name
         ) else ""
-        raise GraphConfigError(f"{what} is not a valid Python identifier{reserved}. Rename it.")
+        hint = (
+            " Lambdas have no usable name: pass node(..., name='...') or use .with_name('...')."
+            if name == "<lambda>" else " Rename it (e.g. .with_name('...'))."
+        )
+        raise GraphConfigError(f"{what} is not a valid Python identifier{reserved}.{hint}")
     if keyword.iskeyword(name):
         raise GraphConfigError(f"{what} is a Python keyword. Rename it.")
 

@@ -8,7 +8,7 @@ from typing import Any, Self
 
 from hypergraph.exceptions import RenameError
 
-__all__ = ["HyperNode"]
+__all__ = ["CallableNode", "HyperNode"]
 
 _NO_DEFAULT = object()
 
@@ -172,3 +172,21 @@ def _rename_message(
         message += f" {old!r} was renamed to {history[old]!r}; rename {history[old]!r} instead."
     message += f" Current {kind}s: {', '.join(repr(c) for c in current) or '(none)'}."
     return message
+
+
+class CallableNode(HyperNode):
+    """A node backed by one user function (function nodes, gates, interrupts).
+
+    Calling the node calls the function directly, with no framework behaviour (SPEC N5).
+    """
+
+    func: Any
+    _definition_hash: str
+
+    @property
+    def definition_hash(self) -> str:
+        """SHA-256 hex digest of the function's source; renames do not change it (N6)."""
+        return self._definition_hash
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)

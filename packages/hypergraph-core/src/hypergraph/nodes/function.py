@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, overload
 
-from hypergraph.nodes._base import HyperNode
+from hypergraph.nodes._base import CallableNode
 
 __all__ = ["FunctionNode", "node"]
 
@@ -142,7 +142,7 @@ def _user_stacklevel() -> int:
     return level
 
 
-class FunctionNode(HyperNode):
+class FunctionNode(CallableNode):
     """A node that calls a plain function (sync, async, generator or async generator).
 
     The execution mode is detected once, here (SPEC N5). Calling the node calls the function
@@ -191,13 +191,7 @@ class FunctionNode(HyperNode):
                 stacklevel=_user_stacklevel(),
             )
 
-    @property
-    def definition_hash(self) -> str:
-        """SHA-256 hex digest of the function's source; renames do not change it."""
-        return self._definition_hash
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.func(*args, **kwargs)
 
     def __repr__(self) -> str:
         fname = getattr(self.func, "__name__", "?")

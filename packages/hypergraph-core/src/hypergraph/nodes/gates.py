@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from hypergraph.nodes._base import HyperNode
+from hypergraph.nodes._base import CallableNode
 from hypergraph.nodes.function import definition_hash_of, inspect_function
 
 __all__ = ["END", "GateNode", "IfElseNode", "RouteNode", "branch", "ifelse", "route"]
@@ -42,7 +42,7 @@ END: Final = _End()
 """Route target that stops the paths a gate controls."""
 
 
-class GateNode(HyperNode):
+class GateNode(CallableNode):
     """A node whose function returns a routing decision instead of data.
 
     The decision lives in run state only: gates have no outputs (SPEC GT7).
@@ -78,18 +78,12 @@ class GateNode(HyperNode):
 
     is_gate = True
 
-    @property
-    def definition_hash(self) -> str:
-        """SHA-256 of the routing function's source."""
-        return self._definition_hash
 
     @property
     def node_targets(self) -> list[str]:
         """Targets that are nodes (everything but END)."""
         return [t for t in self.targets if t is not END]
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.func(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name}, targets={self.targets!r})"

@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hypergraph.nodes._base import HyperNode
+from hypergraph.nodes._base import CallableNode
 from hypergraph.nodes.function import definition_hash_of, inspect_function, normalize_outputs
 
 __all__ = ["InterruptNode", "interrupt"]
@@ -14,7 +14,7 @@ __all__ = ["InterruptNode", "interrupt"]
 _REQUIRED = object()
 
 
-class InterruptNode(HyperNode):
+class InterruptNode(CallableNode):
     """Calls its handler; a non-``None`` return answers automatically, ``None`` pauses the run.
 
     On resume the answer arrives as a value for the node's output (SPEC HI2, HI3). Interrupts
@@ -50,13 +50,7 @@ class InterruptNode(HyperNode):
         self._definition_hash = definition_hash_of(func)
         self._apply_initial_renames(rename_inputs)
 
-    @property
-    def definition_hash(self) -> str:
-        """SHA-256 of the handler's source."""
-        return self._definition_hash
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.func(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"InterruptNode({self.name}, outputs={self.outputs!r})"
