@@ -12,6 +12,7 @@ from typing import Any
 from cattrs.preconf.json import JsonConverter
 from cattrs.preconf.json import make_converter as _make_json_converter
 
+from hypergraph.engine.state import Decision
 from hypergraph.nodes.gates import END
 from hypergraph.results import OutputValues
 
@@ -25,11 +26,12 @@ def make_converter(*, with_plugins: bool = True) -> JsonConverter:
     converter.register_structure_hook(OutputValues, lambda value, _: OutputValues(value))
     converter.register_unstructure_hook(type(END), lambda _: {"__hypergraph__": "END"})
     converter.register_structure_hook(type(END), _structure_end)
+    converter.register_structure_hook(Decision, _structure_decision)
     converter.register_unstructure_hook(BaseException, _unstructure_error)
     if with_plugins:
-        from hypergraph.plugins import get_plugin_manager
+        from hypergraph.plugins import configure_converter
 
-        get_plugin_manager().hook.hypergraph_configure_converter(converter=converter)
+        configure_converter(converter)
     return converter
 
 
@@ -37,6 +39,10 @@ def _structure_end(value: Any, _: Any) -> Any:
     if value == {"__hypergraph__": "END"}:
         return END
     raise ValueError(f"Expected the END marker, got {value!r}")
+
+
+def _structure_decision(value: Any, _: Any) -> Any:
+    return END if value == {"__hypergraph__": "END"} else [int(v) for v in value]
 
 
 def _unstructure_error(exc: BaseException) -> dict[str, str]:

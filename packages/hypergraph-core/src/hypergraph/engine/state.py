@@ -11,7 +11,12 @@ from typing import Any
 
 import attrs
 
-__all__ = ["SEED", "RunState"]
+from hypergraph.nodes.gates import _End
+
+__all__ = ["SEED", "Decision", "RunState"]
+
+Decision = list[int] | _End
+"""A gate's pending decision: target node indices still to run, or END."""
 
 SEED = -1
 """Writer index of values the caller provided (SPEC X8a: an original input seed)."""
@@ -29,7 +34,7 @@ class RunState:
     consumed: list[tuple[int, ...] | None] = attrs.field(factory=list)
     exec_count: list[int] = attrs.field(factory=list)
     # gate index -> pending target indices, or END
-    decisions: dict[int, Any] = attrs.field(factory=dict)
+    decisions: dict[int, Decision] = attrs.field(factory=dict)
     cut_off: set[int] = attrs.field(factory=set)
     superstep: int = 0
     # cyclic component index -> supersteps it contributed nodes to (SPEC X19)
