@@ -9,14 +9,14 @@ from pathlib import Path
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def run_example(name: str) -> str:
+def run_example(name: str, *args: str) -> str:
     """Run one example with this interpreter; fail with its stderr if it exits non-zero."""
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=120,
-        check=False,
+        [sys.executable, str(EXAMPLES / name), *args], capture_output=True, text=True,
+        timeout=120, check=False,
     )
     assert done.returncode == 0, done.stderr
-    return done.stdout
+    return done.stdout + done.stderr
 
 
 def test_quickstart_runs_a_pipeline_and_a_batch() -> None:
@@ -52,3 +52,21 @@ def test_human_in_the_loop_pauses_and_resumes_flat_and_nested() -> None:
     posts = [line for line in lines if line.startswith("post: ")]
     assert len(posts) == 2
     assert all("[rewritten per reviewer: 'drop the buzzwords']" in p for p in posts)
+
+
+def test_caching_example_shows_hits_misses_and_reasons() -> None:
+    """caching.py reports each hit and miss, with the miss reasons, for both backends."""
+    out = run_example("caching.py")
+    assert "(first time seen)" in out
+    assert "(input changed: 'text')" in out
+    assert out.rstrip().endswith(
+        "ok: embed ran once per distinct input; norm (not cached) ran every time"
+    )
+
+
+def test_progress_example_in_log_mode_reports_thresholds_and_the_failure() -> None:
+    """progress.py --plain prints map progress at the thresholds and the failing item."""
+    out = run_example("progress.py", "--plain")
+    assert "🗺️ ingest: 30/30 items (100%), 1 failed" in out
+    assert "✗ ingest[17]/preprocess/clean failed: ValueError: doc-17 is not valid UTF-8" in out
+    assert "batch: 30 items (29 completed, 1 failed)" in out
