@@ -70,3 +70,12 @@ def test_progress_example_in_log_mode_reports_thresholds_and_the_failure() -> No
     assert "🗺️ ingest: 30/30 items (100%), 1 failed" in out
     assert "✗ ingest[17]/preprocess/clean failed: ValueError: doc-17 is not valid UTF-8" in out
     assert "batch: 30 items (29 completed, 1 failed)" in out
+
+
+def test_agent_loop_iterates_until_the_gate_says_end() -> None:
+    """agent_loop.py loops write/critique until every rule is met, logging each decision."""
+    lines = run_example("agent_loop.py").splitlines()
+    decisions = [line.strip() for line in lines if "good_enough ->" in line]
+    assert decisions == ["good_enough -> write"] * 3 + ["good_enough -> END"]
+    assert "status: RunStatus.COMPLETED" in lines
+    assert lines[-1].startswith("final draft: Post about hypergraph (")
