@@ -314,8 +314,8 @@ class AsyncRunner(BaseRunner):
                     *(self._execute_node(batch[i], kwargs[i], state, info) for i in concurrent),
                     return_exceptions=True,
                 )
-                for i, outcome in zip(concurrent, done, strict=True):
-                    slots[i] = outcome
+                for i, finished in zip(concurrent, done, strict=True):
+                    slots[i] = finished
             for i, np in enumerate(batch):
                 if slots[i] is None:
                     try:

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import attrs
 
+from hypergraph.runners.capabilities import RunnerCapabilities
+
 USAGE = """\
 usage: python -m hypergraph <command>
 
@@ -18,7 +20,7 @@ commands:
 _HEADER = ("distribution", "version", "entry point", "name", "kind", "capabilities")
 
 
-def _capability_flags(capabilities: object) -> str:
+def _capability_flags(capabilities: RunnerCapabilities | None) -> str:
     if capabilities is None:
         return ""
     flags = [

@@ -55,14 +55,15 @@ class NodePlan:
 
     def __init__(self, index: int, node: HyperNode) -> None:
         self.index = index
-        self.node = node
+        # typed Any: which attributes exist depends on ``kind`` (gates, graph nodes, ...)
+        self.node: Any = node
         self.name = node.name
         self.inputs: tuple[str, ...] = node.inputs
         self.params: tuple[str, ...] = tuple(node._param_of[i] for i in node.inputs)
         self.outputs: tuple[str, ...] = node.outputs
         self.is_async = node.is_async
         self.kind = _kind_of(node)
-        self.func = getattr(node, "func", None)
+        self.func: Any = getattr(node, "func", None)
         self.producers: tuple[frozenset[int], ...] = ()
         self.self_ignored: tuple[bool, ...] = ()
         self.fallbacks: tuple[tuple[int, Any], ...] = ()

@@ -155,7 +155,7 @@ class MapResult(_StatusFlags, Sequence[RunResult]):
     graph_name: str | None = None
 
     @property
-    def status(self) -> RunStatus:
+    def status(self) -> RunStatus:  # type: ignore[override]
         """FAILED if any item failed, else PAUSED if any paused, else COMPLETED (SPEC MP7)."""
         statuses = {r.status for r in self.results}
         if RunStatus.FAILED in statuses:

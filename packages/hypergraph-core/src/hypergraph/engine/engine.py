@@ -279,7 +279,7 @@ class Engine:
             exec_count[index] += 1
             for g in np.gates:
                 pending = decisions.get(g)
-                if pending is not None and pending is not END and index in pending:
+                if isinstance(pending, list) and index in pending:
                     pending.remove(index)
             if np.gate_plan is not None:
                 self._record_decision(state, np, decision)
@@ -317,7 +317,7 @@ class Engine:
             decisions = state.decisions
             for g in np.gates:
                 pending = decisions.get(g)
-                if pending is not None and pending is not END and index in pending:
+                if isinstance(pending, list) and index in pending:
                     pending.remove(index)
         if np.gate_plan is not None:
             self._record_decision(state, np, decision)

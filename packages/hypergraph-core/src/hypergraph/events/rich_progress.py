@@ -74,7 +74,7 @@ class _Row:
         self.name = name
         self.kind = kind  # "graph" (a top-level run), "map" or "node"
         self.parent = parent
-        self.depth = 0 if parent is None else parent.depth + 1
+        self.depth: int = 0 if parent is None else parent.depth + 1
         self.children: dict[str, _Row] = {}
         # the nearest map this row's work is part of: its item count is this row's expected total
         self.map_row: _Row | None = None

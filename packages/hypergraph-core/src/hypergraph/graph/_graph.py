@@ -7,7 +7,7 @@ import hashlib
 import keyword
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from hypergraph.exceptions import GraphConfigError
 from hypergraph.graph._analysis import reach, topological_components
@@ -125,15 +125,15 @@ class Graph:
                     data_edges.append((src, dst.name, tuple(names)))
         else:
             for spec in edges:
-                src, dst, names = self._parse_edge(spec)
-                if not names:
-                    order_edges.append((src, dst))
+                source, target, carried = self._parse_edge(spec)
+                if not carried:
+                    order_edges.append((source, target))
                     continue
-                data_edges.append((src, dst, names))
-                for param in names:
-                    wired[dst].setdefault(param, []).append(src)
-                    if src == dst:
-                        explicit_self.add((src, param))
+                data_edges.append((source, target, carried))
+                for param in carried:
+                    wired[target].setdefault(param, []).append(source)
+                    if source == target:
+                        explicit_self.add((source, param))
         control_edges = [
             (g.name, t) for g in nodes.values() if isinstance(g, GateNode) for t in g.node_targets
         ]
@@ -438,9 +438,9 @@ class Graph:
         runner: BaseRunner | None = None,
         namespaced: bool = False,
         map_over: str | Sequence[str] | None = None,
-        map_mode: str = "zip",
-        error_handling: str = "raise",
-        clone: bool | Sequence[str] = False,
+        map_mode: Literal["zip", "product"] = "zip",
+        error_handling: Literal["raise", "continue"] = "raise",
+        clone: bool | list[str] = False,
     ) -> GraphNode:
         """Wrap this graph as a node of another graph (optionally mapped over inputs)."""
         from hypergraph.nodes.graph_node import GraphNode

@@ -9,6 +9,7 @@ import re
 import sys
 import warnings
 from collections.abc import Callable, Mapping
+from types import FrameType
 from typing import Any, Literal, overload
 
 from hypergraph.nodes._base import CallableNode
@@ -134,7 +135,7 @@ def _generator_join(annotation: Any) -> GeneratorJoin:
 def _user_stacklevel() -> int:
     """The ``warnings`` stacklevel of the first caller outside ``hypergraph.nodes``."""
     package_dir = os.path.dirname(__file__)
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     level = 1
     while frame is not None and frame.f_code.co_filename.startswith(package_dir):
         frame = frame.f_back

@@ -257,7 +257,7 @@ class PluginRegistry:
             self._log(
                 "loading entry point %r = %s from %s %s", ep.name, ep.value, distribution, version
             )
-            self._load_one(lambda ep=ep: ep.load(), distribution, version, ep.name, strict=is_core)
+            self._load_one(ep.load, distribution, version, ep.name, strict=is_core)
             core_loaded = core_loaded or is_core
         if not core_loaded:
             # Running from a source tree without installed metadata: core's plugin still loads,

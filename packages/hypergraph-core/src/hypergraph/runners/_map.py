@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = ["expand_items", "normalize_map_over"]
@@ -55,12 +55,12 @@ def expand_items(
     if map_mode == "zip":
         lengths = {shown.get(name, name): len(col) for name, col in zip(map_over, columns, strict=True)}
         if len(set(lengths.values())) > 1:
-            shown = ", ".join(f"{k}={v}" for k, v in lengths.items())
+            listed = ", ".join(f"{k}={v}" for k, v in lengths.items())
             raise ValueError(
-                f"map_mode='zip' needs lists of equal length; got {shown}. Use "
+                f"map_mode='zip' needs lists of equal length; got {listed}. Use "
                 "map_mode='product' for every combination."
             )
-        rows = zip(*columns, strict=True)
+        rows: Iterable[tuple[Any, ...]] = zip(*columns, strict=True)
     else:
         rows = itertools.product(*columns)
     broadcast = {k: v for k, v in values.items() if k not in map_over}

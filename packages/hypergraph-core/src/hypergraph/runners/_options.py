@@ -6,6 +6,7 @@ import os
 import sys
 import warnings
 from collections.abc import Iterable, Mapping
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from hypergraph.exceptions import GraphConfigError, IncompatibleRunnerError
@@ -34,7 +35,7 @@ def user_stacklevel() -> int:
 
     Called only when a warning is issued, so runs that warn nothing never walk the stack.
     """
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     level = 1
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back
