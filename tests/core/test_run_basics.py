@@ -676,3 +676,13 @@ def test_inputs_keyword_is_a_deprecated_alias_of_values() -> None:
     with pytest.warns(DeprecationWarning, match="values="):
         result = SyncRunner().run(Graph([double]), inputs={"x": 5})
     assert result["doubled"] == 10
+
+
+def test_an_input_literally_named_inputs_is_not_taken_for_the_alias() -> None:
+    """X15: with a graph input named ``inputs``, ``inputs={...}`` is that input's value."""
+
+    @node(output_name="n")
+    def count(inputs: dict) -> int:
+        return len(inputs)
+
+    assert SyncRunner().run(Graph([count]), inputs={"a": 1, "b": 2})["n"] == 2

@@ -321,3 +321,31 @@ def test_adding_the_same_plugin_twice_keeps_the_first():
         registry.add_plugin(plugin, distribution="once-dist", entry_point="again")
     assert registry.resolve("OnceRunner", "hypergraph") is RunnerCapabilities
     assert registry.plugin_manager.is_registered(plugin)
+
+
+def test_plugin_looking_up_an_export_at_import_time_is_told_why(run_python, fake_distribution):
+    """A plugin module that resolves a plugin name while plugins load gets a clear error, not a guess."""
+    path = fake_distribution("aa-eager", "aa", "from hypergraph import DiskCache\n")
+    done = run_python(
+        """
+        from hypergraph.plugins import list_plugins, resolve_export
+        print(resolve_export("SyncRunner", "hypergraph").__name__)
+        print([p.error for p in list_plugins() if p.distribution == "aa-eager"])
+        """,
+        path=path,
+    )
+    lines = done.stdout.splitlines()
+    assert lines[0] == "SyncRunner", done.stderr
+    assert "DiskCache was looked up while hypergraph was still loading its plugins" in lines[1]
+
+
+def test_submodules_of_lazy_modules_import_without_the_registry(run_python):
+    """``from hypergraph.runners import support`` imports the submodule; no plugin is loaded."""
+    done = run_python(
+        """
+        import sys
+        from hypergraph.runners import support
+        print(support.__name__, "hypergraph.plugins._registry" in sys.modules)
+        """
+    )
+    assert done.stdout.split() == ["hypergraph.runners.support", "False"], done.stderr

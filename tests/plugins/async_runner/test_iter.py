@@ -11,6 +11,7 @@ import pytest
 from hypergraph import AsyncRunner, Graph, RunStatus, interrupt, node
 from hypergraph.events import (
     BaseEvent,
+    EventProcessor,
     InterruptEvent,
     NodeEndEvent,
     NodeStartEvent,
@@ -243,3 +244,33 @@ def test_breaking_out_of_a_plain_async_for_cancels_the_run() -> None:
 
     asyncio.run(main())
     assert ran == []
+
+
+def test_a_cancelled_run_still_ends_its_span_for_other_processors() -> None:
+    """Leaving iter() early cancels the run; a user processor still sees its RunEndEvent."""
+    seen: list[object] = []
+
+    class Recorder(EventProcessor):
+        def on_run_end(self, event: RunEndEvent) -> None:
+            seen.append(event)
+
+    @node(output_name="a")
+    async def first(x: int) -> int:
+        return x
+
+    @node(output_name="b")
+    async def second(a: int) -> int:
+        await asyncio.sleep(10)
+        return a
+
+    async def main() -> None:
+        runner = AsyncRunner()
+        async with runner.iter(Graph([first, second]), {"x": 1}, event_processors=[Recorder()]) as events:
+            async for event in events:
+                if getattr(event, "node_name", None) == "second":
+                    break
+
+    asyncio.run(main())
+    (end,) = seen
+    assert end.status == "failed"
+    assert end.error.startswith("CancelledError")

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
-__all__ = ["Limiter", "active_limiter", "leaf_permit", "use_limiter"]
+__all__ = ["Limiter", "active_limiter", "use_limiter"]
 
 
 class Limiter:
@@ -51,14 +51,3 @@ async def use_limiter(max_concurrency: int | None) -> AsyncIterator[Limiter | No
         yield limiter
     finally:
         _LIMITER.reset(token)
-
-
-@asynccontextmanager
-async def leaf_permit() -> AsyncIterator[None]:
-    """Hold one permit of the active budget (if any) around a leaf execution."""
-    limiter = active_limiter()
-    if limiter is None:
-        yield
-        return
-    async with limiter.semaphore:
-        yield

@@ -100,7 +100,7 @@ class AsyncRunner(BaseRunner):
         _check_max_concurrency(max_concurrency)
         support.check_lineage_options(workflow_id, fork_from, retry_from, checkpoint)
         merged = support.merge_values(
-            values, input_values, method="run", own_options=RUN_OPTIONS,
+            graph, values, input_values, method="run", own_options=RUN_OPTIONS,
             other_method="map", other_options=MAP_OPTIONS,
         )
         support.check_keywords(graph, input_values)
@@ -153,7 +153,7 @@ class AsyncRunner(BaseRunner):
         support.check_lineage_options(workflow_id, None, None, None)
         names = support.normalize_map_over(map_over)
         merged = support.merge_values(
-            values, input_values, method="map", own_options=MAP_OPTIONS,
+            graph, values, input_values, method="map", own_options=MAP_OPTIONS,
             other_method="run", other_options=RUN_OPTIONS,
         )
         support.check_keywords(graph, input_values)
@@ -278,6 +278,13 @@ class AsyncRunner(BaseRunner):
         except support.PauseSignal as signal:
             status, pause = RunStatus.PAUSED, signal.pause
             values = engine.output_values(state)
+        except asyncio.CancelledError as exc:
+            # a cancelled run (e.g. iter() left early) still closes its span for processors
+            if emitter is not None:
+                await emitter.send_async(
+                    events.run_end(info, RunStatus.FAILED, exc, support.elapsed_ms(start))
+                )
+            raise
         except Exception as exc:
             values = engine.output_values(state)
             if emitter is not None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-import attrs
-
 from hypergraph.runners.capabilities import RunnerCapabilities
 
 USAGE = """\
@@ -23,12 +21,7 @@ _HEADER = ("distribution", "version", "entry point", "name", "kind", "capabiliti
 def _capability_flags(capabilities: RunnerCapabilities | None) -> str:
     if capabilities is None:
         return ""
-    flags = [
-        field.name
-        for field in attrs.fields(type(capabilities))
-        if getattr(capabilities, field.name) is True
-    ]
-    return ", ".join(flags) or "-"
+    return ", ".join(capabilities.enabled()) or "-"
 
 
 def plugin_rows() -> list[tuple[str, ...]]:

@@ -4,10 +4,8 @@ Core's built-ins go through the same ``hypergraph`` entry-point group and hooks 
 plugin (``[project.entry-points.hypergraph] core = "hypergraph._builtin_plugin"``), so the kernel
 has no back door. Like every plugin module it only names targets; it imports none of them.
 
-Each built-in is added here as it lands: ``InMemoryCache`` in
-``hypergraph_register_cache_backends``, the in-memory checkpointer in
-``hypergraph_register_checkpointers`` and ``RichProgressProcessor`` (needs the ``progress``
-extra) in ``hypergraph_register_event_processors``.
+It registers ``SyncRunner``, ``InMemoryCache`` (and its ``MemoryCache`` alias) and
+``RichProgressProcessor`` (which needs the ``progress`` extra).
 """
 
 from __future__ import annotations

@@ -47,6 +47,7 @@ class NodePlan:
         "node",
         "outputs",
         "params",
+        "pauses",
         "producers",
         "self_ignored",
         "startup_preds",
@@ -64,6 +65,8 @@ class NodePlan:
         self.is_async = node.is_async
         self.kind = _kind_of(node)
         self.func: Any = getattr(node, "func", None)
+        # may pause the run: an interrupt, or a nested graph holding one (runs alone, HI5)
+        self.pauses = self.kind == INTERRUPT or (self.kind == GRAPH and self.node.graph.has_interrupts)
         self.producers: tuple[frozenset[int], ...] = ()
         self.self_ignored: tuple[bool, ...] = ()
         self.fallbacks: tuple[tuple[int, Any], ...] = ()
@@ -320,7 +323,7 @@ def build_plan(graph: Graph) -> Plan:
         np.gate_plan = GatePlan(tuple(targets), by_name, gate_targets)
     for np in node_plans:
         np.gates = tuple(controllers[np.index])
-        if np.kind == INTERRUPT or (np.kind == GRAPH and np.node.graph.has_interrupts):
+        if np.pauses:
             plan.has_interrupts = True
     # components in topological order
     comps: list[ComponentPlan] = []

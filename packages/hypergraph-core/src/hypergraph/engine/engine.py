@@ -14,7 +14,7 @@ from typing import Any
 from hypergraph.engine.state import SEED, RunState
 from hypergraph.exceptions import ConflictError, InfiniteLoopError
 from hypergraph.nodes.gates import END
-from hypergraph.plan import COPY_DEFAULT, INTERRUPT, NO_FALLBACK, ComponentPlan, NodePlan, Plan
+from hypergraph.plan import COPY_DEFAULT, NO_FALLBACK, ComponentPlan, NodePlan, Plan
 
 __all__ = ["Engine", "NodeOutcome"]
 
@@ -101,8 +101,12 @@ class Engine:
     def _interrupt_alone(
         self, state: RunState, batch: list[NodePlan], finishing: list[int]
     ) -> list[NodePlan]:
-        """A ready interrupt runs alone in its superstep (SPEC HI5)."""
-        interrupts = [np for np in batch if np.kind == INTERRUPT]
+        """A ready interrupt runs alone in its superstep (SPEC HI5).
+
+        Nested graphs that contain interrupts count too, so a pause never commits siblings'
+        work that a resume would then redo.
+        """
+        interrupts = [np for np in batch if np.pauses]
         if not interrupts:
             return batch
         first = min(interrupts, key=lambda np: np.index)

@@ -27,6 +27,8 @@ This module imports neither pluggy nor the registry until one of its functions i
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +108,13 @@ def lazy_exports(
     A resolved name is cached in ``module_globals``, so each is looked up once.
     """
 
+    module_name = module_globals["__name__"]
+
     def __getattr__(name: str) -> Any:
+        # `from hypergraph.runners import support` asks for a submodule first: import it
+        # rather than consulting (and perhaps loading) the plugin registry.
+        if not name.startswith("_") and importlib.util.find_spec(f"{module_name}.{name}"):
+            return importlib.import_module(f"{module_name}.{name}")
         value = resolve_export(name, namespace)
         module_globals[name] = value
         return value

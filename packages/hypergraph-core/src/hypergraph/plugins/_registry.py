@@ -173,6 +173,13 @@ class PluginRegistry:
         self._ensure_loaded()
         found = self._exports.get(key)
         known = known_export(name, namespace)
+        if found is None and self._loading:
+            # only the loading thread gets here (it holds the re-entrant lock)
+            raise PluginLoadError(
+                f"{name} was looked up while hypergraph was still loading its plugins, from code "
+                "that runs when a plugin module is imported. A plugin module should only register "
+                f"names; look {name} up inside the function that needs it instead."
+            )
         if found is None:
             if known is not None:
                 raise self._unregistered_known(known)
@@ -452,10 +459,7 @@ def _version_of(distribution: str) -> str:
 def _true_flags(capabilities: RunnerCapabilities | None) -> str:
     if capabilities is None:
         return ""
-    flags = [
-        a.name for a in attrs.fields(RunnerCapabilities) if getattr(capabilities, a.name) is True
-    ]
-    return "[" + ", ".join(flags) + "]"
+    return "[" + ", ".join(capabilities.enabled()) + "]"
 
 
 def _make_registration(kind: Kind, name: Any, target: Any, capabilities: Any) -> Registration:

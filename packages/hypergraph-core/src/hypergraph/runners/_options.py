@@ -88,6 +88,7 @@ def check_common_options(
 
 
 def merge_values(
+    graph: Graph,
     values: Mapping[str, Any] | None,
     kwargs: dict[str, Any],
     *,
@@ -99,9 +100,14 @@ def merge_values(
     """X15: merge ``values`` and keyword shorthand; option-named keywords are errors.
 
     ``inputs={...}`` (the name older docs use for ``values``) is accepted with a
-    DeprecationWarning; it is removed from ``kwargs`` so later keyword checks don't see it.
+    DeprecationWarning, unless the graph has an input literally named ``inputs``; it is removed
+    from ``kwargs`` so later keyword checks don't see it.
     """
-    if values is None and isinstance(kwargs.get("inputs"), Mapping):
+    if (
+        values is None
+        and isinstance(kwargs.get("inputs"), Mapping)
+        and "inputs" not in graph.inputs.all
+    ):
         warnings.warn(
             f"{method}(inputs=...) is deprecated; pass the same dict as values=... instead.",
             DeprecationWarning,
@@ -142,15 +148,15 @@ def check_keywords(graph: Graph, kwargs: dict[str, Any]) -> None:
     """X14: keyword shorthand must name an input (typos in keywords are errors, not warnings)."""
     if not kwargs:
         return
-    accepted = graph.inputs.all
+    inputs, answer_keys, _ = _value_roles(graph)
     for key in kwargs:
-        if key in accepted or key in graph.interrupt_outputs:
+        if key in inputs or key in answer_keys:
             continue
         if isinstance(graph._nodes.get(key), GraphNode) or _nested_answer_owners(graph, key):
             continue
         raise ValueError(
             f"Unknown input keyword {key!r} for graph {graph.name or '(unnamed)'}. Accepted input "
-            f"keywords: {', '.join(map(repr, accepted)) or '(none)'}."
+            f"keywords: {', '.join(map(repr, graph.inputs.all)) or '(none)'}."
         )
 
 

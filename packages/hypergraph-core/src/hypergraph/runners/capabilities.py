@@ -41,6 +41,10 @@ class RunnerCapabilities:
         body = "".join(f"    {name}={getattr(self, name)!r},\n" for name in shown + extra)
         return f"RunnerCapabilities(\n{body})"
 
+    def enabled(self) -> tuple[str, ...]:
+        """Names of the flags that are True, in declaration order."""
+        return tuple(a.name for a in RunnerCapabilities.__attrs_attrs__ if getattr(self, a.name) is True)
+
     def validate_graph(self, graph: Graph, runner_name: str | None = None) -> None:
         """Raise ``IncompatibleRunnerError`` for the first feature of ``graph`` this runner lacks.
 

@@ -108,7 +108,7 @@ class SyncRunner(BaseRunner):
         )
         support.check_lineage_options(workflow_id, fork_from, retry_from, checkpoint)
         merged = merge_values(
-            values, input_values, method="run", own_options=RUN_OPTIONS,
+            graph, values, input_values, method="run", own_options=RUN_OPTIONS,
             other_method="map", other_options=MAP_OPTIONS,
         )
         check_keywords(graph, input_values)
@@ -163,7 +163,7 @@ class SyncRunner(BaseRunner):
         support.check_lineage_options(workflow_id, None, None, None)
         names = normalize_map_over(map_over)
         merged = merge_values(
-            values, input_values, method="map", own_options=MAP_OPTIONS,
+            graph, values, input_values, method="map", own_options=MAP_OPTIONS,
             other_method="run", other_options=RUN_OPTIONS,
         )
         check_keywords(graph, input_values)
