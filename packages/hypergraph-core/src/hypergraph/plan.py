@@ -66,7 +66,9 @@ class NodePlan:
         self.kind = _kind_of(node)
         self.func: Any = getattr(node, "func", None)
         # may pause the run: an interrupt, or a nested graph holding one (runs alone, HI5)
-        self.pauses = self.kind == INTERRUPT or (self.kind == GRAPH and self.node.graph.has_interrupts)
+        self.pauses = self.kind == INTERRUPT or (
+            isinstance(node, GraphNode) and node.graph.has_interrupts
+        )
         self.producers: tuple[frozenset[int], ...] = ()
         self.self_ignored: tuple[bool, ...] = ()
         self.fallbacks: tuple[tuple[int, Any], ...] = ()
