@@ -110,6 +110,7 @@ class PluginRegistry:
         self._plugins: list[PluginInfo] = []
         self._exports: dict[tuple[str, str], tuple[Registration, PluginInfo]] = {}
         self._failures: list[tuple[PluginInfo, BaseException]] = []
+        self._conflicts: dict[tuple[str, str], DuplicatePluginError] = {}
         self._skipped: list[_Skipped] = []
         self._resolved: dict[tuple[str, str], Any] = {}
 
@@ -171,6 +172,8 @@ class PluginRegistry:
         if key in self._resolved:
             return self._resolved[key]
         self._ensure_loaded()
+        if key in self._conflicts:
+            raise self._conflicts[key]
         found = self._exports.get(key)
         known = known_export(name, namespace)
         if found is None and self._loading:
@@ -321,6 +324,14 @@ class PluginRegistry:
             )
         except PluginLoadError as error:
             self._fail(error, distribution, version, entry_point, strict=strict)
+        except DuplicatePluginError as error:
+            # The contested name now belongs to nobody: asking for it raises this error, while
+            # every other name (SyncRunner included) keeps working.
+            self._conflicts[error.export] = error  # type: ignore[attr-defined]
+            logger.warning("%s", error)
+            self._failures.append(
+                (PluginInfo(distribution, version, entry_point, error=str(error)), error)
+            )
 
     def _fail(
         self,
@@ -350,11 +361,13 @@ class PluginRegistry:
             key = (registration.namespace, registration.name)
             if key in claimed:
                 _, first = claimed[key]
-                raise DuplicatePluginError(
+                error = DuplicatePluginError(
                     f"{registration.name} (in {registration.namespace}) is registered by both "
                     f"{self._who(first)} and {self._who(info)}. Uninstall one of them, or "
                     f"choose which plugins load with {ENV_ONLY}=<entry point names>."
                 )
+                error.export = key  # type: ignore[attr-defined]
+                raise error
             claimed[key] = (registration, info)
             registrations.append(registration)
             self._log(
