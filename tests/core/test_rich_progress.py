@@ -233,6 +233,53 @@ def test_concurrent_async_map_reports_every_item():
     ]
 
 
+@node(output_name="waited")
+async def wait_a_bit(x: int) -> int:
+    await asyncio.sleep(0.05)
+    return x
+
+
+@node(output_name="after")
+async def after_wait(waited: int) -> int:
+    return waited + 1
+
+
+@node(output_name="y")
+async def quick(x: int) -> int:
+    return x * 2
+
+
+def two_runs_at_once(processor: RichProgressProcessor) -> None:
+    """A slow and a fast run on one AsyncRunner, gathered, sharing ``processor``."""
+    runner = AsyncRunner()
+
+    async def both() -> None:
+        await asyncio.gather(
+            runner.run(Graph([wait_a_bit, after_wait], name="slow"), {"x": 1},
+                       event_processors=[processor]),
+            runner.run(Graph([quick], name="fast"), {"x": 1}, event_processors=[processor]),
+        )
+
+    asyncio.run(both())
+
+
+def test_non_tty_concurrent_runs_sharing_a_processor_each_print_their_summary():
+    """The fast run's shutdown does not wipe the slow run: both summaries are printed."""
+    lines = plain(two_runs_at_once)
+    assert lines.index("✓ fast completed in <t>") < lines.index("✓ slow completed in <t>")
+    assert lines[-3:] == [
+        "▶ slow/after_wait",
+        "✓ slow/after_wait (<t>)",
+        "✓ slow completed in <t>",
+    ]
+
+
+def test_tty_concurrent_runs_sharing_a_processor_leave_both_summaries():
+    """One live display for both runs stops when the last ends; both summaries stay, in order."""
+    frame = final_frame(two_runs_at_once, transient=True)
+    assert re.fullmatch(r"✓ slow completed in \S+ ms\n✓ fast completed in \S+ ms\n", frame)
+
+
 def test_force_mode_must_be_auto_tty_or_non_tty():
     """An unknown ``force_mode`` is rejected when the processor is built."""
     with pytest.raises(ValueError, match="force_mode"):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from opentelemetry.sdk.trace import ReadableSpan
 
 from hypergraph import AsyncRunner, Graph, RunStatus, SyncRunner, interrupt, node
+from hypergraph.events import RunEndEvent, RunStartEvent
 
 
 @node(output_name="doubled")
@@ -121,3 +123,107 @@ def test_pause_is_an_event_on_the_interrupt_span_and_ends_the_run(tracing):
     }
     assert attrs_of(tree.named("approval"))["hypergraph.run.outcome"] == "paused"
     assert attrs_of(tree.named("review"))["hypergraph.run.outcome"] == "paused"
+
+
+@node(output_name="waited")
+async def wait_a_bit(x: int) -> int:
+    await asyncio.sleep(0.05)
+    return x
+
+
+@node(output_name="after")
+async def after_wait(waited: int) -> int:
+    return waited + 1
+
+
+def _runs_and_their_nodes(tree, run_names: tuple[str, ...]) -> None:
+    """Each run span completed and every node span hangs directly under its own run's span."""
+    runs = {name: tree.named(name) for name in run_names}
+    for run in runs.values():
+        assert attrs_of(run)["hypergraph.run.outcome"] == "completed"
+    nodes = [s for s in tree.spans if attrs_of(s)["hypergraph.span.role"] == "node"]
+    assert nodes
+    for span in nodes:
+        own_run = runs[attrs_of(span)["hypergraph.graph_name"]]
+        assert span.parent is not None
+        assert span.parent.span_id == own_run.context.span_id, span.name
+    assert sorted(s.name for s in tree.roots()) == sorted(run_names)
+
+
+def test_concurrent_top_level_runs_sharing_a_processor_keep_their_spans(tracing):
+    """The first run's shutdown ends nothing of a run still going on the same processor."""
+    processor = tracing.processor()
+    runner = AsyncRunner()
+
+    async def both() -> None:
+        await asyncio.gather(
+            runner.run(Graph([wait_a_bit, after_wait], name="slow"), {"x": 1},
+                       event_processors=[processor]),
+            runner.run(Graph([double], name="fast"), {"x": 1}, event_processors=[processor]),
+        )
+
+    asyncio.run(both())
+    tree = tracing.tree()
+    _runs_and_their_nodes(tree, ("slow", "fast"))
+    assert tree.shape(tree.named("slow")) == ("slow", [("wait_a_bit", []), ("after_wait", [])])
+    assert "hypergraph.run.outcome" not in attrs_of(tree.named("wait_a_bit"))
+
+
+def test_runs_in_two_threads_sharing_a_processor_keep_their_spans(tracing):
+    """A SyncRunner run finishing in one thread leaves another thread's run untouched."""
+    started, release = threading.Event(), threading.Event()
+
+    @node(output_name="waited")
+    def hold(x: int) -> int:
+        started.set()
+        assert release.wait(timeout=10)
+        return x
+
+    @node(output_name="after")
+    def after_hold(waited: int) -> int:
+        return waited + 1
+
+    processor = tracing.processor()
+    worker = threading.Thread(
+        target=SyncRunner().run,
+        args=(Graph([hold, after_hold], name="held"), {"x": 1}),
+        kwargs={"event_processors": [processor]},
+    )
+    worker.start()
+    assert started.wait(timeout=10)
+    SyncRunner().run(Graph([double_sync], name="quick"), {"x": 1}, event_processors=[processor])
+    release.set()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    _runs_and_their_nodes(tracing.tree(), ("held", "quick"))
+
+
+def test_an_interrupted_runs_shutdown_ends_only_its_own_spans(tracing):
+    """A run that never reported its end is ended by its own shutdown, not by another's."""
+    processor = tracing.processor()
+
+    async def interrupted(cut_done: asyncio.Event) -> None:
+        processor.on_event(RunStartEvent(run_id="a", span_id="a", timestamp=1.0, graph_name="cut"))
+        processor.shutdown()  # no RunEndEvent: a KeyboardInterrupt or a cancellation
+        cut_done.set()
+
+    async def going(cut_done: asyncio.Event) -> None:
+        processor.on_event(
+            RunStartEvent(run_id="b", span_id="b", timestamp=1.0, graph_name="going")
+        )
+        await cut_done.wait()
+        assert [s.name for s in tracing.tree().spans] == ["cut"]
+        processor.on_event(
+            RunEndEvent(run_id="b", span_id="b", timestamp=2.0, graph_name="going",
+                        status=RunStatus.COMPLETED, duration_ms=1000.0)
+        )
+        processor.shutdown()
+
+    async def both() -> None:
+        cut_done = asyncio.Event()
+        await asyncio.gather(going(cut_done), interrupted(cut_done))
+
+    asyncio.run(both())
+    tree = tracing.tree()
+    assert attrs_of(tree.named("cut"))["hypergraph.run.outcome"] == "unfinished"
+    assert attrs_of(tree.named("going"))["hypergraph.run.outcome"] == "completed"

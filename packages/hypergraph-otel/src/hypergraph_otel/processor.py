@@ -13,6 +13,7 @@ of the node's span.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -57,6 +58,19 @@ def _attribute(value: Any) -> AttributeValue:
     return str(value)
 
 
+def _caller() -> tuple[int, asyncio.Task[Any] | None]:
+    """Who is calling: the thread and, inside an event loop, the task.
+
+    A runner emits a top-level run's ``RunStartEvent`` and calls ``shutdown()`` for it from the
+    same thread and task, so this pairs each ``shutdown()`` with the run it belongs to.
+    """
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no event loop running in this thread
+        task = None
+    return threading.get_ident(), task
+
+
 def _message(error: str, error_type: str) -> str:
     """``"ValueError: boom"`` -> ``"boom"`` (event error texts are ``"<Type>: <message>"``)."""
     prefix = f"{error_type}: "
@@ -77,7 +91,11 @@ class OpenTelemetryProcessor(EventProcessor):
     Span names are the graph's name (``"graph"`` when unnamed), ``"<graph>.item"`` for map items,
     and the node's name for nodes. Attributes carry the ``hypergraph.`` prefix. Route decisions,
     cache hits, superstep starts and pauses are span events; a failing node's span gets status
-    ``ERROR`` and an ``exception`` event. Safe to use from several threads.
+    ``ERROR`` and an ``exception`` event.
+
+    Safe to use from several threads, and to share between top-level runs going on at the same
+    time (``asyncio.gather`` of two runs, or runs in two threads): each run's spans are kept
+    apart, and ``shutdown()`` at the end of one run leaves the others' open spans alone.
     """
 
     def __init__(
@@ -93,7 +111,15 @@ class OpenTelemetryProcessor(EventProcessor):
         self._extra = dict(extra_attributes or {})
         self._set_success_status = set_success_status
         self._parent_context = parent_context
-        self._lock = threading.Lock()
+        # Held only around dict bookkeeping and ``tracer.start_span``; never while a span is ended
+        # or annotated (``span.end`` runs the exporting span processors). ``start_span`` calls
+        # the sampler and every ``SpanProcessor.on_start`` with our lock held, which cannot
+        # deadlock: no SDK lock is held while those run (``Span.start`` releases its own lock
+        # before ``on_start``; the SDK's own processors do nothing in ``on_start``), and a thread
+        # waiting for our lock holds no SDK lock, since none of our hooks waits for our lock while
+        # inside the SDK. Reentrant, so a callback that feeds events back into this processor on
+        # the same thread does not block on itself.
+        self._lock = threading.RLock()
         # hypergraph span id -> its open OTel span, its role, its parent's id (when that span is
         # ours) and the open spans started under it (dicts as ordered sets: O(1) removal, so a
         # map with many items stays cheap)
@@ -101,6 +127,11 @@ class OpenTelemetryProcessor(EventProcessor):
         self._roles: dict[str, str] = {}
         self._parents: dict[str, str] = {}
         self._children: dict[str, dict[str, None]] = {}
+        # top-level runs (a RunStartEvent whose parent is not one of our spans) not ended yet, and
+        # per caller (thread, task) the top-level runs whose ``shutdown()`` has not come yet, in
+        # start order: a run started inside a node of another, in the same task, ends first
+        self._running: set[str] = set()
+        self._owed: dict[tuple[int, asyncio.Task[Any] | None], list[str]] = {}
 
     # -- runs and maps --------------------------------------------------------------------------
 
@@ -118,11 +149,12 @@ class OpenTelemetryProcessor(EventProcessor):
         attributes[PREFIX + "is_map"] = event.is_map
         if event.map_size is not None:
             attributes[PREFIX + "map_size"] = event.map_size
-        self._open(event, name, role, attributes)
+        self._open(event, name, role, attributes, top_level_run=True)
 
     def on_run_end(self, event: RunEndEvent) -> None:
         with self._lock:
             span = self._spans.get(event.span_id)
+            self._running.discard(event.span_id)  # paused counts as ended
         if span is None:
             return
         outcome = RunStatus(event.status).value
@@ -202,10 +234,29 @@ class OpenTelemetryProcessor(EventProcessor):
     # -- lifecycle ------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """End every span still open (a run that never reported its end), marked unfinished."""
+        """Called after each top-level run or map: end what that run left open, as unfinished.
+
+        The run is the caller's latest top-level run (same thread and task). If it never
+        reported its end (``KeyboardInterrupt``, cancellation), its span and every span under it
+        end marked ``unfinished``. Runs still going on other threads or tasks are left alone;
+        once no top-level run is going, every span still open is ended as ``unfinished``.
+        """
+        caller = _caller()
         with self._lock:
-            roots = [span_id for span_id in self._spans if span_id not in self._parents]
-        for span_id in roots:
+            owed = self._owed.get(caller)
+            run = owed.pop() if owed else None
+            if not owed:
+                self._owed.pop(caller, None)
+            interrupted = run is not None and run in self._running
+            if interrupted:
+                self._running.discard(run)
+            leftovers: list[str] = []
+            if not self._running:
+                self._owed.clear()
+                leftovers = [span_id for span_id in self._spans if span_id not in self._parents]
+        if interrupted and run is not None:
+            self._close(run, None, "unfinished")
+        for span_id in leftovers:
             self._close(span_id, None, "unfinished")
 
     # -- helpers --------------------------------------------------------------------------------
@@ -223,7 +274,13 @@ class OpenTelemetryProcessor(EventProcessor):
         return attributes
 
     def _open(
-        self, event: BaseEvent, name: str, role: str, attributes: dict[str, AttributeValue]
+        self,
+        event: BaseEvent,
+        name: str,
+        role: str,
+        attributes: dict[str, AttributeValue],
+        *,
+        top_level_run: bool = False,
     ) -> None:
         with self._lock:
             parent = self._spans.get(event.parent_span_id or "")
@@ -240,6 +297,9 @@ class OpenTelemetryProcessor(EventProcessor):
             if parent is not None and event.parent_span_id is not None:
                 self._parents[event.span_id] = event.parent_span_id
                 self._children.setdefault(event.parent_span_id, {})[event.span_id] = None
+            elif top_level_run:
+                self._running.add(event.span_id)
+                self._owed.setdefault(_caller(), []).append(event.span_id)
 
     def _close(self, span_id: str, end_time: int | None, outcome: str | None = None) -> None:
         """End ``span_id`` and, first, any span under it still open.

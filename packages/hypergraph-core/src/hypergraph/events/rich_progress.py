@@ -12,9 +12,10 @@ It never changes execution and holds no reference to graphs or values.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from typing import Literal
+from typing import Any, Literal
 
 from rich.console import Console, RenderableType
 from rich.live import Live
@@ -125,6 +126,19 @@ class _SpanRef:
         self.items = items  # (map row, item index) for every map item this span is inside
 
 
+def _caller() -> tuple[int, asyncio.Task[Any] | None]:
+    """Who is calling: the thread and, inside an event loop, the task.
+
+    A runner emits a top-level run's ``RunStartEvent`` and calls ``shutdown()`` for it from the
+    same thread and task, so this pairs each ``shutdown()`` with the run it belongs to.
+    """
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no event loop running in this thread
+        task = None
+    return threading.get_ident(), task
+
+
 class RichProgressProcessor(EventProcessor):
     """Live progress bars for runs, nodes and maps; plain log lines when not on a terminal.
 
@@ -137,7 +151,9 @@ class RichProgressProcessor(EventProcessor):
     and a map's progress only when it crosses 10, 25, 50, 75 and 100 %. Nodes inside map items
     report only failures, so a large map stays readable in CI logs.
 
-    ``console`` defaults to a Rich console on stderr. Safe to use from several threads.
+    ``console`` defaults to a Rich console on stderr. Safe to use from several threads, and to
+    share between top-level runs going on at the same time (``asyncio.gather`` of two runs, or
+    runs in two threads): each gets its own row, and the display stops when the last one ends.
     """
 
     def __init__(
@@ -163,6 +179,9 @@ class RichProgressProcessor(EventProcessor):
         self._spans: dict[str, _SpanRef] = {}
         self._roots: list[_Row] = []
         self._live: Live | None = None
+        # per caller (thread, task): its top-level runs whose ``shutdown()`` has not come yet, in
+        # start order (a run started inside a node of another, in the same task, ends first)
+        self._owed: dict[tuple[int, asyncio.Task[Any] | None], list[_Row]] = {}
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -175,6 +194,7 @@ class RichProgressProcessor(EventProcessor):
                 row.total = event.map_size or 0
                 row.running = 1
                 self._roots.append(row)
+                self._owed.setdefault(_caller(), []).append(row)
                 self._spans[event.span_id] = _SpanRef(row, "root", ())
                 if not self._tty:
                     suffix = f" (map over {event.map_size} items)" if event.is_map else ""
@@ -253,20 +273,57 @@ class RichProgressProcessor(EventProcessor):
                 self._line(f"✗ {self._path(ref.row, ref.items)} failed: {event.error}")
 
     def shutdown(self) -> None:
-        """Stop the live display and forget every run; called once per top-level run or map.
+        """Forget the caller's latest top-level run; called once per top-level run or map.
 
-        Normally the display already stopped when the run ended; this also restores the terminal
-        when a run was interrupted before it could report its end (``KeyboardInterrupt``).
+        The run is the caller's latest top-level run (same thread and task); a run that never
+        reported its end (``KeyboardInterrupt``, cancellation) loses its row. Runs still going on
+        other threads or tasks keep theirs. Once no top-level run is going, the live display
+        stops (normally it already did when the last run ended; this also restores the terminal
+        after an interrupted run) and every run is forgotten.
         """
+        caller = _caller()
         with self._live_lock:
-            live, self._live = self._live, None
-            if live is not None:
-                live.stop()
             with self._state_lock:
-                self._roots = []
-                self._spans.clear()
+                owed = self._owed.get(caller)
+                row = owed.pop() if owed else None
+                if not owed:
+                    self._owed.pop(caller, None)
+                if any(root.status is None and root is not row for root in self._roots):
+                    # other runs are going: forget only this one (a finished run's row stays on
+                    # the display until they end)
+                    if row is not None and (row.status is None or not self._tty):
+                        self._forget([row])
+                    return
+                live, self._live = self._live, None
+                ended = list(self._roots)
+            if live is not None:
+                live.stop()  # not under _state_lock: the refresh thread takes it to draw
+                if self._transient:
+                    for root in ended:
+                        if root.status is not None:  # not the interrupted run
+                            self._line(self._summary(root))
+            with self._state_lock:
+                if any(root.status is None and root is not row for root in self._roots):
+                    self._forget(ended)  # a run started meanwhile: keep it
+                else:
+                    self._roots = []
+                    self._spans.clear()
+                    self._owed.clear()
 
     # -- bookkeeping ----------------------------------------------------------------------------
+
+    def _forget(self, rows: list[_Row]) -> None:
+        """Drop top-level ``rows``, their spans and their pending shutdowns (under _state_lock)."""
+        gone = {id(row) for row in rows}
+        self._roots = [root for root in self._roots if id(root) not in gone]
+        for span_id in [k for k, ref in self._spans.items() if id(ref.row.root()) in gone]:
+            del self._spans[span_id]
+        for caller in list(self._owed):
+            left = [row for row in self._owed[caller] if id(row) not in gone]
+            if left:
+                self._owed[caller] = left
+            else:
+                del self._owed[caller]
 
     def _end_node(self, event: BaseEvent) -> _SpanRef | None:
         ref = self._spans.pop(event.span_id, None)
