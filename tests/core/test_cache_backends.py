@@ -36,6 +36,13 @@ from hypergraph.plugins import list_plugins
 HASH = "0" * 64
 
 
+class ExplodingPickle:
+    """An input whose pickling fails with an exception pickle itself never raises."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise RuntimeError("cannot reduce me")
+
+
 @node(output_name="embedding", cache=True)
 def embed(text: str) -> list[float]:
     return [float(len(text))]
@@ -128,6 +135,38 @@ def test_bounded_cache_never_exceeds_max_size_under_threads():
     assert len(cache) == 10
 
 
+def test_hits_are_independent_copies_of_the_stored_value():
+    """Mutating what ``get`` returned, or the object given to ``set``, never changes the entry."""
+    cache = InMemoryCache()
+    value = {"items": [1, 2]}
+    cache.set("a", value)
+    value["items"].append("changed by the producer")
+    hit, first = cache.get("a")
+    assert hit and first == {"items": [1, 2]}
+    first["items"].append("changed by a consumer")
+    assert cache.get("a") == (True, {"items": [1, 2]})
+    assert cache.get("a")[1] is not cache.get("a")[1]
+
+
+def test_an_unpicklable_value_is_skipped_with_a_warning(caplog):
+    """Like DiskCache: a value pickle rejects is logged, not stored, and nothing is raised."""
+    cache = InMemoryCache()
+    with caplog.at_level(logging.WARNING, logger="hypergraph.cache"):
+        cache.set("a", {"bad": threading.Lock()})
+    assert "cannot be pickled" in caplog.text
+    assert len(cache) == 0
+    assert cache.get("a") == (False, None)
+
+
+def test_a_value_whose_reduce_raises_anything_is_skipped(caplog):
+    """Any exception from pickling, not only the usual TypeError, skips the value."""
+    cache = InMemoryCache()
+    with caplog.at_level(logging.WARNING, logger="hypergraph.cache"):
+        cache.set("a", ExplodingPickle())
+    assert "RuntimeError" in caplog.text
+    assert len(cache) == 0
+
+
 @pytest.mark.parametrize("size", [0, -1, True])
 def test_max_size_must_be_a_positive_int(size):
     """``max_size`` of zero, a negative number or a bool is rejected."""
@@ -209,6 +248,30 @@ def test_fingerprint_of_an_unpicklable_value_is_none():
     """A value that cannot be pickled has no fingerprint."""
     assert fingerprint(lambda: None) is None
     assert fingerprint("x") == hashlib.sha256(pickle.dumps("x", protocol=5)).hexdigest()
+
+
+def test_an_input_whose_reduce_raises_runtime_error_has_no_key(caplog):
+    """CA2: any exception while pickling the inputs means "run uncached", with a warning."""
+    with caplog.at_level(logging.WARNING, logger="hypergraph.cache"):
+        key = cache_key(HASH, {"thing": ExplodingPickle()}, node_name="embed")
+    assert key is None
+    assert "'thing'" in caplog.text and "'embed'" in caplog.text
+    assert "RuntimeError: cannot reduce me" in caplog.text
+
+
+def test_fingerprint_of_a_value_whose_reduce_raises_is_none():
+    """``fingerprint`` treats every pickling exception as "cannot be fingerprinted"."""
+    assert fingerprint(ExplodingPickle()) is None
+
+
+def test_lookup_of_an_input_whose_reduce_raises_is_unkeyable(caplog):
+    """Through ``NodeCache``: no exception, reason ``UNKEYABLE``, a warning naming the node."""
+    nodes = NodeCache(InMemoryCache())
+    with caplog.at_level(logging.WARNING, logger="hypergraph.cache"):
+        lookup = nodes.lookup(embed, {"text": ExplodingPickle()})
+    assert lookup is not None
+    assert (lookup.key, lookup.hit, lookup.reason) == (None, False, UNKEYABLE)
+    assert "node 'embed'" in caplog.text
 
 
 # ---------------------------------------------------------------------------- which nodes
@@ -363,16 +426,84 @@ def test_an_evicted_entry_has_no_explanation():
     assert again.reason is None
 
 
-def test_explanations_compare_with_the_last_lookup_even_after_a_hit():
-    """After a hit on new inputs, a miss is explained against that hit's inputs."""
+def test_explanations_compare_with_the_previous_execution_not_with_hits():
+    """A hit is not recorded: a later miss is compared with the node's previous execution."""
     nodes = NodeCache(InMemoryCache())
-    for text in ("a", "b"):
-        lookup = nodes.lookup(embed, {"text": text})
+    for q, context in (("what?", "c"), ("why?", "d")):
+        lookup = nodes.lookup(answer, {"q": q, "context": context})
         assert lookup is not None
-        nodes.store(lookup, {"embedding": [1.0]})
-    assert nodes.lookup(embed, {"text": "a"}).hit
-    lookup = nodes.lookup(embed, {"text": "c"})
-    assert lookup is not None and lookup.reason == "input changed: 'text'"
+        nodes.store(lookup, {"answer": "x"})
+    hit = nodes.lookup(answer, {"q": "what?", "context": "c"})
+    assert hit is not None and hit.hit
+    lookup = nodes.lookup(answer, {"q": "what?", "context": "e"})
+    # compared with ("why?", "d"), the last execution; not with the hit ("what?", "c")
+    assert lookup is not None and lookup.reason == "input changed: 'context', 'q'"
+
+
+def test_hits_compute_no_fingerprints(monkeypatch):
+    """Fingerprints (one more pickle per input) are only computed for misses."""
+    import hypergraph.cache.node_cache as node_cache_module
+
+    fingerprinted: list[object] = []
+
+    def counting(value: object) -> str | None:
+        fingerprinted.append(value)
+        return fingerprint(value)
+
+    monkeypatch.setattr(node_cache_module, "fingerprint", counting)
+    nodes = NodeCache(InMemoryCache())
+    miss = nodes.lookup(answer, {"q": "what?", "context": "c"})
+    assert miss is not None and not miss.hit
+    assert len(fingerprinted) == 2
+    nodes.store(miss, {"answer": "x"})
+    fingerprinted.clear()
+    for _ in range(3):
+        hit = nodes.lookup(answer, {"q": "what?", "context": "c"})
+        assert hit is not None and hit.hit
+    assert fingerprinted == []
+
+
+def test_same_named_nodes_with_different_code_are_told_apart():
+    """Two graphs with an ``embed`` each: after both ran, misses name the changed input.
+
+    Only the first execution of the second definition reads "code changed"; from then on each
+    definition is compared with its own previous execution.
+    """
+
+    @node(output_name="embedding", cache=True, name="embed")
+    def other_embed(text: str) -> list[float]:
+        return [0.0]
+
+    nodes = NodeCache(InMemoryCache())
+    reasons = [
+        lookup.reason
+        for the_node, text in [
+            (embed, "a"), (other_embed, "a"), (embed, "b"), (other_embed, "b"), (embed, "b"),
+        ]
+        if (lookup := nodes.lookup(the_node, {"text": text})) is not None
+    ]
+    assert reasons == [
+        FIRST_TIME, CODE_CHANGED, "input changed: 'text'", "input changed: 'text'", None
+    ]
+
+
+def test_code_changed_needs_no_record_for_the_current_definition():
+    """Going back to a definition seen before compares inputs instead of saying "code changed"."""
+    explainer = MissExplainer()
+    assert explainer.observe("n", "1" * 64, {"x": "a"}) == FIRST_TIME
+    assert explainer.observe("n", "2" * 64, {"x": "a"}) == CODE_CHANGED
+    assert explainer.observe("n", "1" * 64, {"x": "b"}) == "input changed: 'x'"
+    assert explainer.observe("n", "2" * 64, {"x": "a"}) is None
+
+
+def test_forget_drops_every_definition_of_a_node():
+    """After ``forget`` the node is new again, whichever definition comes next."""
+    explainer = MissExplainer()
+    explainer.observe("n", "1" * 64, {"x": "a"})
+    explainer.observe("n", "2" * 64, {"x": "a"})
+    explainer.forget("n")
+    assert len(explainer) == 0
+    assert explainer.observe("n", "2" * 64, {"x": "a"}) == FIRST_TIME
 
 
 def test_explanations_can_be_turned_off():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import Any
 
@@ -99,16 +100,48 @@ def test_hit_events_come_in_documented_order() -> None:
 
 
 def test_miss_events_say_why() -> None:
-    """CA4 and the miss explanation: first time seen, then which input changed."""
+    """CA4 and the miss explanation, each compared with the node's previous execution."""
     runner = SyncRunner(cache=InMemoryCache())
     recorder = Recorder()
     runner.run(Graph([embed]), {"text": "a"}, event_processors=[recorder])
     runner.run(Graph([embed]), {"text": "b"}, event_processors=[recorder])
+    runner.run(Graph([embed]), {"text": "a"}, event_processors=[recorder])  # a hit
     misses = [e for e in recorder.events if isinstance(e, CacheMissEvent)]
     assert [m.reason for m in misses] == ["first time seen", "input changed: 'text'"]
     assert recorder.kinds("embed")[:3] == ["NodeStartEvent", "CacheMissEvent", "NodeEndEvent"]
     ends = [e for e in recorder.events if isinstance(e, NodeEndEvent)]
-    assert all(e.cached is False for e in ends)
+    assert [e.cached for e in ends] == [False, False, True]
+
+
+def test_map_items_are_compared_with_the_previous_item() -> None:
+    """Map items share the runner's explainer: item 2 differs from item 1 in its input."""
+    runner = SyncRunner(cache=InMemoryCache())
+    recorder = Recorder()
+    runner.map(Graph([embed]), {"text": ["a", "bb", "a"]}, map_over="text",
+               event_processors=[recorder])
+    misses = [e.reason for e in recorder.events if isinstance(e, CacheMissEvent)]
+    assert misses == ["first time seen", "input changed: 'text'"]
+    assert calls["embed"] == 2
+
+
+def test_same_named_nodes_of_two_graphs_do_not_keep_saying_code_changed() -> None:
+    """Two graphs, each with its own ``embed``: "code changed" only for the second's first run."""
+
+    @node(output_name="embedding", cache=True, name="embed")
+    def embed_v2(text: str) -> list[float]:
+        return [0.0]
+
+    runner = SyncRunner(cache=InMemoryCache())
+    recorder = Recorder()
+    for graph, text in [
+        (Graph([embed]), "a"), (Graph([embed_v2]), "a"),
+        (Graph([embed]), "b"), (Graph([embed_v2]), "b"),
+    ]:
+        runner.run(graph, {"text": text}, event_processors=[recorder])
+    misses = [e.reason for e in recorder.events if isinstance(e, CacheMissEvent)]
+    assert misses == [
+        "first time seen", "code changed", "input changed: 'text'", "input changed: 'text'"
+    ]
 
 
 def test_changed_code_misses_and_says_so() -> None:
@@ -219,3 +252,73 @@ def test_renamed_inputs_take_part_in_the_key() -> None:
     assert calls["embed"] == 1
     runner.run(Graph([embed.rename_inputs(text="query")]), {"query": "a"})
     assert calls["embed"] == 2
+
+
+class ExplodingPickle:
+    """An input whose ``__reduce__`` raises something pickle itself never would."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise RuntimeError("cannot reduce me")
+
+
+def test_an_input_that_fails_to_pickle_with_any_error_runs_uncached(caplog: pytest.LogCaptureFixture) -> None:
+    """CA2: the node runs and returns its value, a warning is logged, nothing is stored."""
+
+    @node(output_name="label", cache=True)
+    def describe(thing: object) -> str:
+        calls["describe"] += 1
+        return type(thing).__name__
+
+    backend = InMemoryCache()
+    runner = SyncRunner(cache=backend)
+    recorder = Recorder()
+    with caplog.at_level(logging.WARNING, logger="hypergraph.cache"):
+        first = runner.run(Graph([describe]), {"thing": ExplodingPickle()},
+                           event_processors=[recorder])
+        second = runner.run(Graph([describe]), {"thing": ExplodingPickle()})
+    assert first["label"] == second["label"] == "ExplodingPickle"
+    assert calls["describe"] == 2
+    assert len(backend) == 0
+    assert "'describe'" in caplog.text and "RuntimeError: cannot reduce me" in caplog.text
+    miss = next(e for e in recorder.events if isinstance(e, CacheMissEvent))
+    assert miss.reason == "inputs cannot be pickled"
+
+
+def test_a_consumer_mutating_a_cached_value_does_not_change_the_next_hit() -> None:
+    """InMemoryCache hits are fresh copies: a downstream node appending to the list sees 103 each time."""
+
+    @node(output_name="numbers", cache=True)
+    def numbers(n: int) -> list[int]:
+        calls["numbers"] += 1
+        return [n]
+
+    @node(output_name="total")
+    def total(numbers: list[int]) -> int:
+        numbers.append(100)  # a careless consumer mutates its input
+        return sum(numbers)
+
+    runner = SyncRunner(cache=InMemoryCache())
+    graph = Graph([numbers, total])
+    totals = [runner.run(graph, {"n": 3})["total"] for _ in range(3)]
+    assert totals == [103, 103, 103]
+    assert calls["numbers"] == 1
+
+
+def test_unpicklable_outputs_are_not_cached_and_the_run_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    """Both backends need picklable outputs: otherwise a warning, no entry, the node runs again."""
+    import threading
+
+    @node(output_name="lock", cache=True)
+    def make_lock(x: int) -> object:
+        calls["make_lock"] += 1
+        return threading.Lock()
+
+    backend = InMemoryCache()
+    runner = SyncRunner(cache=backend)
+    with caplog.at_level(logging.WARNING, logger="hypergraph.cache"):
+        runner.run(Graph([make_lock]), {"x": 1})
+        result = runner.run(Graph([make_lock]), {"x": 1})
+    assert result["lock"] is not None
+    assert calls["make_lock"] == 2
+    assert len(backend) == 0
+    assert "cannot be pickled" in caplog.text

@@ -81,6 +81,121 @@ def test_anything_but_a_lowercase_hex_key_is_refused(cache_dir, key):
         cache.set(key, "value")
 
 
+# ---------------------------------------------------------------------------- a planted key
+posix_only = pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX ownership and modes")
+OTHER_UID = 12345
+
+
+def plant_key(cache_dir: Path, mode: int = 0o600) -> Path:
+    """Write a known 32-byte key into ``cache_dir``, as an attacker sharing the folder could."""
+    cache_dir.mkdir(mode=0o700, exist_ok=True)
+    key_file = cache_dir / "hmac.key"
+    key_file.write_bytes(b"k" * 32)
+    key_file.chmod(mode)
+    return key_file
+
+
+@posix_only
+@pytest.mark.parametrize("mode", [0o666, 0o644, 0o640, 0o602])
+def test_a_key_others_can_read_or_write_is_refused(cache_dir, mode):
+    """A key with any group/other permission bit may be known to someone else: refused."""
+    key_file = plant_key(cache_dir, mode)
+    with pytest.raises(PermissionError) as caught:
+        DiskCache(cache_dir)
+    message = str(caught.value)
+    assert str(key_file) in message and "chmod 600" in message
+
+
+@posix_only
+def test_a_folder_others_can_write_is_refused_even_if_it_exists(cache_dir):
+    """``mkdir(mode=0o700, exist_ok=True)`` does not tighten a folder: it is checked instead."""
+    cache_dir.mkdir()
+    cache_dir.chmod(0o777)
+    with pytest.raises(PermissionError) as caught:
+        DiskCache(cache_dir)
+    message = str(caught.value)
+    assert str(cache_dir) in message and f"chmod 700 {cache_dir}" in message
+    assert not (cache_dir / "hmac.key").exists()
+
+
+@posix_only
+def test_a_group_writable_folder_is_refused(cache_dir):
+    """Group write is enough to plant a key: refused too."""
+    cache_dir.mkdir()
+    cache_dir.chmod(0o770)
+    with pytest.raises(PermissionError, match="writable by group or others"):
+        DiskCache(cache_dir)
+
+
+@posix_only
+def test_a_symlinked_key_is_refused_even_if_the_target_looks_private(cache_dir, tmp_path):
+    """The key is opened with O_NOFOLLOW: a symlink is refused, wherever it points."""
+    target = plant_key(tmp_path / "elsewhere")
+    cache_dir.mkdir(mode=0o700)
+    (cache_dir / "hmac.key").symlink_to(target)
+    with pytest.raises(PermissionError, match="symbolic link"):
+        DiskCache(cache_dir)
+
+
+@posix_only
+def test_a_dangling_symlink_as_key_is_refused_and_not_followed(cache_dir, tmp_path):
+    """A dangling symlink is not followed to create the key at the attacker's chosen path."""
+    target = tmp_path / "attacker-controlled"
+    cache_dir.mkdir(mode=0o700)
+    (cache_dir / "hmac.key").symlink_to(target)
+    with pytest.raises(PermissionError, match="symbolic link"):
+        DiskCache(cache_dir)
+    assert not target.exists()
+
+
+@posix_only
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs root to chown")
+def test_a_key_owned_by_someone_else_is_refused(cache_dir):
+    """A private-looking key that another user owns could be that user's: refused."""
+    key_file = plant_key(cache_dir)
+    os.chown(key_file, OTHER_UID, -1)
+    with pytest.raises(PermissionError, match=f"owned by uid {OTHER_UID}"):
+        DiskCache(cache_dir)
+
+
+@posix_only
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs root to chown")
+def test_a_folder_owned_by_someone_else_is_refused(cache_dir):
+    """A folder another user owns (hence controls) is refused even with mode 0700."""
+    cache_dir.mkdir(mode=0o700)
+    os.chown(cache_dir, OTHER_UID, -1)
+    with pytest.raises(PermissionError, match=f"owned by uid {OTHER_UID}"):
+        DiskCache(cache_dir)
+
+
+@posix_only
+def test_forged_entries_under_a_planted_key_are_never_unpickled(cache_dir, tmp_path):
+    """The attack end to end: known key + entries signed with it + a shared folder -> refused."""
+    import hmac as hmac_module
+
+    plant_key(cache_dir, 0o666)
+    key = key_for("planted")
+    marker = tmp_path / "marker"
+    payload = pickle.dumps(MarkerBomb(marker))
+    signature = hmac_module.new(b"k" * 32, b"HGC1" + key.encode() + payload, "sha256").digest()
+    path = entry_path(cache_dir, key)
+    path.parent.mkdir()
+    path.write_bytes(b"HGC1" + signature + payload)
+    with pytest.raises(PermissionError):
+        DiskCache(cache_dir).get(key)
+    assert not marker.exists()
+
+
+def test_an_existing_private_folder_and_key_are_accepted(cache_dir, run_python):
+    """The normal path: a folder and key made by an earlier process are trusted and shared."""
+    run_python(
+        "from hypergraph import DiskCache\n"
+        f"DiskCache({str(cache_dir)!r}).set({key_for('mine')!r}, 'kept')"
+    )
+    assert stat.S_IMODE(cache_dir.stat().st_mode) == 0o700
+    assert DiskCache(cache_dir).get(key_for("mine")) == (True, "kept")
+
+
 # ---------------------------------------------------------------------------- persistence
 def test_entries_persist_across_processes(cache_dir, run_python):
     """A value written by another process is a hit here."""
@@ -277,9 +392,10 @@ def test_an_unpicklable_value_is_skipped_with_a_warning(cache_dir, caplog):
 
 def test_a_corrupt_signing_key_is_reported(cache_dir):
     """A signing key of the wrong length stops construction with a message saying what to do."""
-    cache_dir.mkdir()
+    cache_dir.mkdir(mode=0o700)
     key_file = cache_dir / "hmac.key"
     key_file.write_bytes(b"short")
+    key_file.chmod(0o600)
     stamp = key_file.stat().st_mtime - 3600  # an old file: not one still being written
     os.utime(key_file, (stamp, stamp))
     with pytest.raises(ValueError, match="Delete the cache folder"):

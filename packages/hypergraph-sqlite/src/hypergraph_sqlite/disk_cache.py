@@ -12,6 +12,14 @@ copied under another name is rejected too. ``get`` checks the signature with
 file is never unpickled; it is deleted and reported as a miss. Anyone who can read ``hmac.key``
 can forge entries, so the key is as sensitive as the code you run: keep the folder private.
 
+Because a planted key would let anyone forge "signed" entries, the key is only trusted when no
+one else could have written it: ``DiskCache`` refuses (``PermissionError``, naming the path and
+the fix) a ``cache_dir`` that is not owned by the current user or is writable by group or others,
+and a ``hmac.key`` that is a symlink (it is opened with ``O_NOFOLLOW``), is not a regular file,
+is not owned by the current user or is readable or writable by group or others. A folder this
+class creates is 0700 and its key 0600, so the normal path never trips these checks; an existing
+folder is checked, not silently tightened.
+
 Why one file per entry with ``os.replace`` rather than SQLite in WAL mode: entries are independent
 blobs that are written once and read many times, which needs no transactions. Writing to a
 temporary file in the same folder and renaming it over the entry is atomic on POSIX and Windows,
@@ -28,12 +36,14 @@ key that won.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hmac
 import logging
 import os
 import pickle
 import re
 import secrets
+import stat
 import tempfile
 import time
 from hashlib import sha256
@@ -50,6 +60,10 @@ _MAGIC = b"HGC1"
 _SIGNATURE_BYTES = sha256().digest_size
 _HEADER = len(_MAGIC) + _SIGNATURE_BYTES
 _VALID_KEY = re.compile(r"[0-9a-f]{3,128}")
+# POSIX only: on Windows the ownership and mode checks are skipped (NTFS uses ACLs instead).
+_POSIX_PERMISSIONS = hasattr(os, "getuid")
+# O_NONBLOCK: a FIFO planted as the key must not hang the open.
+_KEY_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 class DiskCache:
@@ -60,11 +74,16 @@ class DiskCache:
     else raises ``ValueError``, so a key can never name a path outside the folder. Values that
     cannot be pickled are skipped with a warning on the ``hypergraph.cache.disk`` logger. Safe for
     concurrent threads and processes sharing one folder.
+
+    Raises ``PermissionError`` when ``cache_dir`` or its ``hmac.key`` could have been written by
+    someone else (see the module docstring): use a private folder, or ``chmod 700`` the folder
+    and ``chmod 600`` the key, or delete the key to have a new one made.
     """
 
     def __init__(self, cache_dir: str | os.PathLike[str] = "~/.cache/hypergraph") -> None:
         self.cache_dir = Path(cache_dir).expanduser()
         self.cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _check_private_folder(self.cache_dir)
         self._secret = _load_or_create_secret(self.cache_dir / KEY_FILE)
 
     def get(self, key: str) -> tuple[bool, Any]:
@@ -159,9 +178,27 @@ def _evict(path: Path, inode: int) -> None:
             os.unlink(path)
 
 
+def _check_private_folder(folder: Path) -> None:
+    """Refuse a cache folder that another user owns or that group or others may write to."""
+    if not _POSIX_PERMISSIONS:
+        return
+    info = os.stat(folder)
+    problems = []
+    if info.st_uid != os.getuid():
+        problems.append(f"is owned by uid {info.st_uid}, not by you (uid {os.getuid()})")
+    if info.st_mode & 0o022:
+        problems.append(f"is writable by group or others (mode {stat.S_IMODE(info.st_mode):o})")
+    if problems:
+        raise PermissionError(
+            f"Refusing to use the cache folder {folder}: it {' and '.join(problems)}, so someone "
+            f"else could plant the signing key and make this process unpickle their data. Use a "
+            f"private folder of your own, or fix this one with `chmod 700 {folder}` (as its owner)."
+        )
+
+
 def _load_or_create_secret(path: Path) -> bytes:
     """Read the signing key, creating it first if no process has yet."""
-    if not path.exists():
+    if not os.path.lexists(path):
         fd, tmp = tempfile.mkstemp(prefix=".tmp-key-", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as file:
@@ -193,14 +230,52 @@ def _create_exclusively(path: Path) -> None:
 
 def _read_secret(path: Path) -> bytes:
     while True:
-        secret = path.read_bytes()
+        secret, info = _read_private_key(path)
         if len(secret) == _SECRET_BYTES:
             return secret
         # A short key younger than a second is still being written by another process (only
         # possible on the exclusive-create fallback); anything else is damage.
-        if time.time() - path.stat().st_mtime > 1.0:
+        if time.time() - info.st_mtime > 1.0:
             raise ValueError(
                 f"The cache signing key {path} is corrupt ({len(secret)} bytes instead of "
                 f"{_SECRET_BYTES}). Delete the cache folder {path.parent} to start afresh."
             )
         time.sleep(0.01)
+
+
+def _read_private_key(path: Path) -> tuple[bytes, os.stat_result]:
+    """Read the key file without following a symlink, after checking no one else could write it.
+
+    The checks run on the opened file (``fstat``), so the file cannot be swapped in between.
+    """
+    fix = (
+        f"Delete {path} to have a new key made, or use a private cache folder of your own "
+        f"(`chmod 700 {path.parent}`, `chmod 600 {path}`)."
+    )
+    try:
+        fd = os.open(path, _KEY_OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise PermissionError(
+                f"Refusing to use the cache signing key {path}: it is a symbolic link, which "
+                f"may point at a key someone else chose. {fix}"
+            ) from exc
+        raise
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        problems = []
+        if not stat.S_ISREG(info.st_mode):
+            problems.append("is not a regular file")
+        if _POSIX_PERMISSIONS and info.st_uid != os.getuid():
+            problems.append(f"is owned by uid {info.st_uid}, not by you (uid {os.getuid()})")
+        if _POSIX_PERMISSIONS and info.st_mode & 0o077:
+            problems.append(
+                f"is accessible to group or others (mode {stat.S_IMODE(info.st_mode):o})"
+            )
+        if problems:
+            raise PermissionError(
+                f"Refusing to use the cache signing key {path}: it {' and '.join(problems)}, so "
+                f"it may be known to someone who could then make this process unpickle their "
+                f"data. {fix}"
+            )
+        return file.read(), info

@@ -25,24 +25,24 @@ logger = logging.getLogger("hypergraph.cache")
 #: Pinned, so that a new Python's default protocol does not silently change every key.
 KEY_PICKLE_PROTOCOL = 5
 
-# Everything pickle raises for "this object cannot be pickled" (a lock, a lambda, a generator,
-# an object whose __reduce__ fails, a structure too deep to walk).
-_UNPICKLABLE = (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError)
 
-
-def cache_key(definition_hash: str, inputs: Mapping[str, Any]) -> str | None:
+def cache_key(
+    definition_hash: str, inputs: Mapping[str, Any], *, node_name: str | None = None
+) -> str | None:
     """SHA-256 hex of ``definition_hash`` followed by the pickle of the sorted ``(name, value)`` pairs.
 
     ``inputs`` are keyed by the node's graph-facing input names (after renames). Returns ``None``
-    and logs a warning on the ``hypergraph.cache`` logger when an input cannot be pickled: the
-    node then runs uncached.
+    and logs a warning on the ``hypergraph.cache`` logger (naming ``node_name`` when given, and
+    the inputs) when the inputs cannot be pickled — for *any* exception pickling raises, e.g. a
+    lock, a lambda, or an object whose ``__reduce__`` fails: the node then runs uncached.
     """
     try:
         data = pickle.dumps(sorted(inputs.items()), protocol=KEY_PICKLE_PROTOCOL)
-    except _UNPICKLABLE as exc:
+    except Exception as exc:
         logger.warning(
-            "Cannot compute a cache key: an input of %s cannot be pickled (%s: %s); "
+            "Cannot compute a cache key%s: an input of %s cannot be pickled (%s: %s); "
             "the node runs uncached.",
+            f" for node {node_name!r}" if node_name is not None else "",
             ", ".join(repr(name) for name in sorted(inputs)) or "(none)",
             type(exc).__name__,
             exc,
@@ -54,9 +54,9 @@ def cache_key(definition_hash: str, inputs: Mapping[str, Any]) -> str | None:
 
 
 def fingerprint(value: Any) -> str | None:
-    """SHA-256 hex of the pickle of one value, or ``None`` when it cannot be pickled."""
+    """SHA-256 hex of the pickle of one value, or ``None`` when it cannot be pickled (any error)."""
     try:
         data = pickle.dumps(value, protocol=KEY_PICKLE_PROTOCOL)
-    except _UNPICKLABLE:
+    except Exception:
         return None
     return hashlib.sha256(data).hexdigest()

@@ -55,7 +55,9 @@ class CacheLookup:
     - ``hit``: the result was found; ``outputs`` (named by *this* node's outputs) and
       ``decision`` (gates) replace calling the function.
     - ``reason``: on a miss, why — ``"first time seen"``, ``"code changed"``,
-      ``"input changed: 'q'"``, ``UNKEYABLE`` — or ``None`` when unknown.
+      ``"input changed: 'q'"`` (each compared with the previous *execution* of the same node by
+      this runner, see ``hypergraph.cache.explain``), ``UNKEYABLE``, a backend failure — or
+      ``None`` when unknown.
     """
 
     key: str | None
@@ -74,7 +76,10 @@ def is_cacheable(node: HyperNode) -> bool:
 
 
 def node_identity(node: HyperNode) -> Hashable:
-    """How the miss explainer recognises "the same node" across runs and graphs: name + inputs."""
+    """How the miss explainer recognises "the same node" across runs and graphs: name + inputs.
+
+    The explainer further separates records by ``definition_hash`` (see ``MissExplainer``).
+    """
     return (node.name, node.inputs)
 
 
@@ -84,8 +89,10 @@ class NodeCache:
     Create one per runner (per backend) and keep it for the runner's lifetime, so explanations
     compare against earlier runs, nested graphs and map items (CA8). Thread-safe.
 
-    ``explain_misses=False`` skips the per-input fingerprints (one extra pickle of every input
-    per lookup) and leaves every ``reason`` ``None`` except ``UNKEYABLE``.
+    Hits cost one pickle of the inputs (the key). A miss additionally fingerprints each input
+    for the explanation (see ``hypergraph.cache.explain`` for what a reason means);
+    ``explain_misses=False`` skips that and leaves every ``reason`` ``None`` except ``UNKEYABLE``
+    and backend failures.
     """
 
     def __init__(
@@ -109,10 +116,9 @@ class NodeCache:
             return None
         inputs = _inputs_by_name(node, kwargs)
         definition_hash = node.definition_hash
-        key = cache_key(definition_hash, inputs)
+        key = cache_key(definition_hash, inputs, node_name=node.name)
         if key is None:
             return CacheLookup(key=None, hit=False, reason=UNKEYABLE)
-        reason = self._explain(node, definition_hash, inputs)
         try:
             found, value = self.backend.get(key)
         except Exception as exc:
@@ -120,13 +126,18 @@ class NodeCache:
                 "Cache backend %r failed to read the entry of node %r (%s: %s); running it.",
                 self.backend, node.name, type(exc).__name__, exc,
             )
+            self._explain(node, definition_hash, inputs)  # still an execution to compare with
             return CacheLookup(key=key, hit=False, reason=f"cache read failed: {type(exc).__name__}")
         if found:
             outputs = _outputs_for(node, value)
             if outputs is not None:
+                # A hit is not recorded by the explainer: no fingerprints are computed for it.
                 return CacheLookup(key=key, hit=True, outputs=outputs, decision=value.decision)
-            reason = "cached entry does not fit the node's outputs"
-        return CacheLookup(key=key, hit=False, reason=reason)
+            self._explain(node, definition_hash, inputs)
+            return CacheLookup(
+                key=key, hit=False, reason="cached entry does not fit the node's outputs"
+            )
+        return CacheLookup(key=key, hit=False, reason=self._explain(node, definition_hash, inputs))
 
     def store(self, lookup: CacheLookup, outputs: Mapping[str, Any], decision: Any = None) -> None:
         """Store a successful execution's ``outputs`` (and a gate's raw ``decision``) under ``lookup.key``.
