@@ -13,7 +13,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import hypergraph.runners.support as support
-from hypergraph.cache import CacheLookup, NodeCache
+from hypergraph.cache import CacheBackend, CacheLookup, NodeCache
 from hypergraph.engine import engine_for
 from hypergraph.engine.execution import join_chunks, map_outputs, resolve_decision
 from hypergraph.events._emitter import new_span_id
@@ -55,7 +55,7 @@ class AsyncRunner(BaseRunner):
         InterruptNode
     }
 
-    def __init__(self, cache: Any = None, checkpointer: Any = None) -> None:
+    def __init__(self, cache: CacheBackend | None = None, checkpointer: object = None) -> None:
         support.reject_checkpointer(checkpointer)
         self.cache = cache
         self._node_cache = NodeCache(cache) if cache is not None else None

@@ -8,7 +8,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import hypergraph.runners.support as support
-from hypergraph.cache import CacheLookup, NodeCache
+from hypergraph.cache import CacheBackend, CacheLookup, NodeCache
 from hypergraph.engine import engine_for
 from hypergraph.engine.execution import join_chunks, map_outputs, resolve_decision
 from hypergraph.events._emitter import new_span_id
@@ -61,7 +61,7 @@ class SyncRunner(BaseRunner):
     name another runner). Async nodes and interrupts need AsyncRunner.
     """
 
-    def __init__(self, cache: Any = None, checkpointer: Any = None) -> None:
+    def __init__(self, cache: CacheBackend | None = None, checkpointer: object = None) -> None:
         support.reject_checkpointer(checkpointer)
         self.cache = cache
         self._node_cache = NodeCache(cache) if cache is not None else None
