@@ -81,13 +81,13 @@ class InfiniteLoopError(HypergraphError):
         shown = int(max_iterations) if max_iterations == int(max_iterations) else max_iterations
         message = (
             f"Reached max_iterations ({shown}): graph execution exceeded {shown} iterations in a "
-            "cyclic region"
+            "cyclic region; the graph may loop forever, or max_iterations must be raised."
         )
         if self.region:
-            message += f" ({', '.join(self.region)})"
+            message += f" Cyclic region: {', '.join(self.region)}."
         message += (
-            "; the graph may loop forever, or max_iterations must be raised. Add a termination "
-            "condition with @route/@ifelse returning END, or pass a larger max_iterations."
+            " Add a termination condition with @route/@ifelse returning END, or pass a larger "
+            "max_iterations."
         )
         super().__init__(message)
 

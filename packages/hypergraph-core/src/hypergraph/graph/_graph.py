@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from hypergraph.exceptions import GraphConfigError
 from hypergraph.graph._analysis import reach, topological_components
+from hypergraph.graph._strict_types import check_strict_types
 from hypergraph.graph.input_spec import InputSpec
 from hypergraph.nodes._base import HyperNode
 from hypergraph.nodes.gates import GateNode, IfElseNode, RouteNode
@@ -67,6 +68,8 @@ class Graph:
         self._build_edges(edges)
         self._validate_defaults()
         self._validate_producers()
+        if strict_types:
+            check_strict_types(self)
         if entrypoint is not None:
             names = (entrypoint,) if isinstance(entrypoint, str) else tuple(entrypoint)
             self._entrypoints = self._checked_entrypoints(names)

@@ -1,0 +1,145 @@
+"""``Graph(strict_types=True)``: every data edge must connect compatible annotations.
+
+The check reads annotations once, at construction (SPEC G16, ER1). An output type is the
+function's return annotation (a tuple annotation is split across several outputs; a drained
+generator is ``str``/``bytes``/``list``; an interrupt's ``X | None`` is ``X``). Nested graph
+ports take the types of the inner nodes behind them.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import TYPE_CHECKING, Any, Union
+
+from hypergraph.exceptions import GraphConfigError
+
+if TYPE_CHECKING:
+    from hypergraph.graph._graph import Graph
+    from hypergraph.nodes._base import HyperNode
+
+__all__ = ["check_strict_types"]
+
+_MISSING = object()
+
+
+def check_strict_types(graph: Graph) -> None:
+    """Raise ``GraphConfigError`` for the first data edge whose types are missing or disagree."""
+    nodes = graph._nodes
+    for src_name, dst_name, names in graph._data_edges:
+        src, dst = nodes[src_name], nodes[dst_name]
+        for value in names:
+            produced = output_type(src, value)
+            expected = input_type(dst, value)
+            if produced is _MISSING:
+                raise GraphConfigError(
+                    f"strict_types: output {value!r} of node {src_name!r} has no type annotation. "
+                    f"Annotate the function's return type, or build the graph without strict_types."
+                )
+            if expected is _MISSING:
+                raise GraphConfigError(
+                    f"strict_types: parameter {value!r} of node {dst_name!r} has no type "
+                    "annotation. Annotate it, or build the graph without strict_types."
+                )
+            if not compatible(produced, expected):
+                raise GraphConfigError(
+                    f"strict_types: node {src_name!r} produces {value!r} as {_show(produced)}, but "
+                    f"node {dst_name!r} expects {_show(expected)}. Fix the annotations, convert the "
+                    "value in a node between them, or build the graph without strict_types."
+                )
+
+
+def output_type(node: HyperNode, name: str) -> Any:
+    """The annotated type of output ``name`` of ``node`` (``_MISSING`` when unknown)."""
+    from hypergraph.nodes.graph_node import GraphNode
+
+    if isinstance(node, GraphNode):
+        inner_name = node.inner_output(name)
+        for inner in node.graph._nodes.values():
+            if inner_name in inner.outputs:
+                produced = output_type(inner, inner_name)
+                return list[produced] if node.map_config is not None else produced  # type: ignore[valid-type]
+        return _MISSING
+    func = getattr(node, "func", None)
+    if func is None:
+        return _MISSING
+    hints = _hints(func)
+    if "return" not in hints:
+        return _MISSING
+    returned = hints["return"]
+    if node.is_generator:
+        join = getattr(node, "generator_join", "list")
+        return {"str": str, "bytes": bytes}.get(join, list)
+    if node.is_interrupt:
+        returned = _without_none(returned)
+    index = node.outputs.index(name)
+    if len(node.outputs) == 1:
+        return returned
+    args = typing.get_args(returned)
+    if typing.get_origin(returned) is tuple and len(args) == len(node.outputs):
+        return args[index]
+    return _MISSING
+
+
+def input_type(node: HyperNode, name: str) -> Any:
+    """The annotated type of input port ``name`` of ``node`` (``_MISSING`` when unknown)."""
+    from hypergraph.nodes.graph_node import GraphNode
+
+    if isinstance(node, GraphNode):
+        inner_name = node.inner_input(name)
+        for inner in node.graph._nodes.values():
+            if inner_name in inner.inputs:
+                return input_type(inner, inner_name)
+        return _MISSING
+    func = getattr(node, "func", None)
+    if func is None:
+        return _MISSING
+    return _hints(func).get(node._param_of[name], _MISSING)
+
+
+def compatible(produced: Any, expected: Any) -> bool:
+    """True when a value annotated ``produced`` may be passed where ``expected`` is annotated."""
+    if expected in (Any, object) or produced is Any:
+        return True
+    expected_options = _union_members(expected)
+    return all(
+        any(_fits(option, target) for target in expected_options)
+        for option in _union_members(produced)
+    )
+
+
+def _fits(produced: Any, expected: Any) -> bool:
+    if expected in (Any, object) or produced == expected:
+        return True
+    produced_origin = typing.get_origin(produced) or produced
+    expected_origin = typing.get_origin(expected) or expected
+    if not (isinstance(produced_origin, type) and isinstance(expected_origin, type)):
+        return False
+    if not issubclass(produced_origin, expected_origin):
+        return False
+    expected_args = typing.get_args(expected)
+    return not expected_args or typing.get_args(produced) == expected_args
+
+
+def _union_members(annotation: Any) -> tuple[Any, ...]:
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
+
+
+def _without_none(annotation: Any) -> Any:
+    members = [m for m in _union_members(annotation) if m is not type(None)]
+    if len(members) == 1:
+        return members[0]
+    return Union[tuple(members)] if members else annotation  # noqa: UP007
+
+
+def _hints(func: Any) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(func)
+    except Exception:  # unresolvable forward references: compare what is written
+        return dict(getattr(func, "__annotations__", {}))
+
+
+def _show(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) or repr(annotation)
