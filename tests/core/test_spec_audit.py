@@ -1123,3 +1123,24 @@ def test_async_max_iterations_may_be_infinite():
     """X19: AsyncRunner accepts max_iterations=float('inf')."""
     graph = Graph([inc, chk], entrypoint="inc")
     assert asyncio.run(AsyncRunner().run(graph, count=0, max_iterations=float("inf")))["count"] == 5
+
+
+def test_infinite_loop_error_raised_by_a_run_has_the_documented_sentence() -> None:
+    """ER4: the error a run raises contains SPEC's sentence verbatim, then the region and a fix."""
+
+    @node(output_name="count")
+    def bump(count: int) -> int:
+        return count + 1
+
+    @route(targets=["bump", END])
+    def forever(count: int) -> object:
+        return "bump"
+
+    with pytest.raises(InfiniteLoopError) as info:
+        SyncRunner().run(Graph([bump, forever], entrypoint="bump"), count=0, max_iterations=3)
+    text = str(info.value)
+    assert text.startswith(
+        "Reached max_iterations (3): graph execution exceeded 3 iterations in a cyclic region; "
+        "the graph may loop forever, or max_iterations must be raised."
+    )
+    assert "Cyclic region: bump, forever." in text

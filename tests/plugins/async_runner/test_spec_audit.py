@@ -864,3 +864,82 @@ def test_interrupt_in_a_delegated_async_runner_child_pauses_and_resumes() -> Non
     resumed = asyncio.run(runner.run(graph, {"draft": "d", "review.decision": "ok"}))
     assert resumed.status == RunStatus.COMPLETED
     assert resumed["decision"] == "ok"
+
+
+def test_namespaced_nested_interrupt_resumes_with_its_response_key() -> None:
+    """HI3/HI6: pause.response_key ("review.decision") is an accepted runtime key that resumes the run."""
+
+    @interrupt(output_name="decision")
+    def ask(draft: str) -> None:
+        return None
+
+    graph = Graph([Graph([ask], name="review").as_node(namespaced=True)], name="app")
+    runner = AsyncRunner()
+    paused = asyncio.run(runner.run(graph, {"review.draft": "d"}))
+    assert paused.pause.response_key == "review.decision"
+    resumed = asyncio.run(runner.run(graph, {"review.draft": "d", "review.decision": "yes"}))
+    assert resumed.status == RunStatus.COMPLETED
+
+
+
+
+def test_dotted_answer_to_a_nested_interrupt_is_consumed_so_the_next_visit_asks_again() -> None:
+    """HI2: in a loop, the answer resolves one visit of the nested interrupt; the next visit pauses."""
+    seen: list[str] = []
+
+    @node(output_name="draft")
+    def write(query: str, decision: str = "") -> str:
+        return f"{query}:{decision}"
+
+    @interrupt(output_name="decision")
+    def ask(draft: str) -> None:
+        seen.append(draft)
+        return None
+
+    graph = Graph([write, Graph([ask], name="review").as_node()], entrypoint="write")
+    result = asyncio.run(AsyncRunner().run(graph, {"query": "q", "review.decision": "yes"}))
+
+    assert result.status == RunStatus.PAUSED
+    assert seen == ["q:yes"]
+
+
+def test_every_map_item_emits_its_own_run_start_and_end_even_when_it_fails_validation() -> None:
+    """EV8: every item emits its own RunStart/RunEnd (is_map=False), also a FAILED one."""
+
+    @node(output_name="s")
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    recorder = CountingShutdown()
+    SyncRunner().map(
+        Graph([add]), {"x": [1, 2]}, map_over="x", error_handling="continue",
+        event_processors=[recorder],
+    )
+    item_starts = [e for e in recorder.events if isinstance(e, RunStartEvent) and not e.is_map]
+
+    assert len(item_starts) == 2
+
+
+def test_iter_delivers_a_sync_runner_childs_events_while_the_child_still_runs() -> None:
+    """GN7/R14: a SyncRunner child's events (emitted in its worker thread) reach iter() at once."""
+    released = threading.Event()
+
+    @node(output_name="y")
+    def first(x: int) -> int:
+        return x + 1
+
+    @node(output_name="z")
+    def second(y: int) -> bool:
+        # waits for the consumer to see first's NodeEnd; times out if events are held back
+        return released.wait(timeout=5)
+
+    child = Graph([first, second], name="child").as_node(runner=SyncRunner())
+
+    async def main() -> Any:
+        events = AsyncRunner().iter(Graph([child], name="outer"), {"x": 1})
+        async for event in events:
+            if isinstance(event, NodeEndEvent) and event.node_name == "first":
+                released.set()
+        return events.result
+
+    assert asyncio.run(main())["z"] is True

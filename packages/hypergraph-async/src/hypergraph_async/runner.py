@@ -220,6 +220,9 @@ class AsyncRunner(BaseRunner):
                 support.check_missing(graph, parts)
                 support.check_defaults_copyable(graph, parts)
             except Exception as exc:
+                if emitter is not None:  # EV8: every item has its RunStart/RunEnd
+                    for event in events.not_started(item_info, exc):
+                        await emitter.send_async(event)
                 result = support.failed_before_start(item_info, exc)
             else:
                 result = await self._execute(graph, parts, item_info)
@@ -263,7 +266,9 @@ class AsyncRunner(BaseRunner):
         self, graph: Graph, parts: support.PartitionedValues, info: support.RunInfo
     ) -> RunResult:
         engine = engine_for(graph)
-        state = engine.new_state(parts.provided, parts.answers, parts.scoped)
+        state = engine.new_state(
+            parts.provided, parts.answers, parts.scoped, parts.nested_answers
+        )
         emitter = info.emitter
         start = perf_counter()
         if emitter is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
@@ -28,13 +29,22 @@ Starter = Callable[[list[EventProcessor]], Awaitable[RunResult]]
 
 
 class _QueueProcessor(EventProcessor):
-    """Puts every event on the iterator's queue."""
+    """Puts every event on the iterator's queue, from whichever thread emits it.
+
+    A SyncRunner child of the run executes in a worker thread (R14); its events are handed to
+    the loop with ``call_soon_threadsafe`` so they arrive as they happen.
+    """
 
     def __init__(self, queue: asyncio.Queue[Any]) -> None:
         self.queue = queue
+        self.loop = asyncio.get_running_loop()
+        self.loop_thread = threading.get_ident()
 
     def on_event(self, event: BaseEvent) -> None:
-        self.queue.put_nowait(event)
+        if threading.get_ident() == self.loop_thread:
+            self.queue.put_nowait(event)
+        else:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
 
 
 class _Outcome:

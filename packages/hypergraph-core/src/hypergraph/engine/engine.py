@@ -41,6 +41,7 @@ class Engine:
         provided: dict[str, Any],
         answers: dict[str, Any] | None = None,
         scoped: dict[str, dict[str, Any]] | None = None,
+        nested_answers: dict[str, dict[str, Any]] | None = None,
     ) -> RunState:
         """A fresh state with the caller's inputs seeded at version 1 (SPEC X11)."""
         n = len(self.nodes)
@@ -55,6 +56,7 @@ class Engine:
             provided=provided,
             answers=dict(answers or {}),
             scoped=scoped or {},
+            nested_answers=nested_answers or {},
         )
         return state
 

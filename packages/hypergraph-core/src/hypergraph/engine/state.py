@@ -49,3 +49,5 @@ class RunState:
     answers: dict[str, Any] = attrs.field(factory=dict)
     # nested graph node name -> values addressed to it with dotted keys (SPEC G14)
     scoped: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    # nested graph node name -> interrupt answers for its next run, used up once handed over
+    nested_answers: dict[str, dict[str, Any]] = attrs.field(factory=dict)

@@ -437,10 +437,12 @@ class PluginRegistry:
                     f"(entry point {skipped.entry_point!r}) from loading."
                 )
                 return missing
+        version = _installed_version(known.provider)
         return PluginLoadError(
-            f"{known.name} should be registered by {known.provider!r}, which is installed, but "
-            f"no loaded plugin registers it; the installed versions of {known.provider!r} and "
-            f"hypergraph-core may not match."
+            f"{known.name} is not provided by the installed {known.provider} {version}: that "
+            f"release does not register it (it may come in a newer one). Upgrade with "
+            f"`pip install -U {known.provider}`; `python -m hypergraph plugins` lists what the "
+            "installed plugins provide."
         )
 
     # -- helpers ------------------------------------------------------------------------------
@@ -467,6 +469,13 @@ def _version_of(distribution: str) -> str:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
+
+
+def _installed_version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "(unknown version)"
 
 
 def _true_flags(capabilities: RunnerCapabilities | None) -> str:

@@ -33,12 +33,17 @@ class PauseSignal(Exception):
 
 
 def child_values(gn: GraphNode, kwargs: dict[str, Any], state: RunState) -> dict[str, Any]:
-    """Inputs of the inner run: collected ports plus values addressed to ``gn`` by dotted keys."""
+    """Inputs of the inner run: collected ports, values addressed to ``gn`` by dotted keys, and
+    interrupt answers for it (handed over once: a later visit asks again, HI2)."""
     scoped = state.scoped.get(gn.name) if state.scoped else None
-    if not scoped:
+    answers = state.nested_answers.pop(gn.name, None) if state.nested_answers else None
+    if not scoped and not answers:
         return kwargs
     values = dict(kwargs)
-    values.update(scoped)
+    if scoped:
+        values.update(scoped)
+    if answers:
+        values.update(answers)
     return values
 
 

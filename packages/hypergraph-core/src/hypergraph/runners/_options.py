@@ -163,12 +163,14 @@ def check_keywords(graph: Graph, kwargs: dict[str, Any]) -> None:
 class PartitionedValues:
     """The caller's values sorted by role: inputs, interrupt answers, nested-scoped values."""
 
-    __slots__ = ("answers", "provided", "scoped")
+    __slots__ = ("answers", "nested_answers", "provided", "scoped")
 
     def __init__(self) -> None:
         self.provided: dict[str, Any] = {}
         self.answers: dict[str, Any] = {}
         self.scoped: dict[str, dict[str, Any]] = {}
+        # nested graph node name -> interrupt answers for its run, used up when handed over
+        self.nested_answers: dict[str, dict[str, Any]] = {}
 
 
 def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
@@ -194,9 +196,14 @@ def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
             continue
         head, dot, rest = key.partition(".")
         target = nodes.get(head)
-        if dot and isinstance(target, GraphNode) and not target.namespaced:
-            parts.scoped.setdefault(head, {})[rest] = value
-            continue
+        if dot and isinstance(target, GraphNode):
+            if _answers_interrupt(target.graph, rest):
+                # answers are handed to the nested run once, then used up (HI2, HI6)
+                parts.nested_answers.setdefault(head, {})[rest] = value
+                continue
+            if not target.namespaced:
+                parts.scoped.setdefault(head, {})[rest] = value
+                continue
         if isinstance(target, GraphNode) and isinstance(value, Mapping) and not dot:
             # {"gn": {"x": 1}} is the nested form of "gn.x" (G14)
             for inner_key, inner_value in value.items():
@@ -205,7 +212,7 @@ def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
         nested = _nested_answer_owners(graph, key)
         if nested:
             for owner in nested:
-                parts.scoped.setdefault(owner, {})[key] = value
+                parts.nested_answers.setdefault(owner, {})[key] = value
             continue
         producers = graph._active_producers(key)
         if producers:
@@ -243,6 +250,15 @@ def _value_roles(
     roles = (frozenset(graph.inputs.all), frozenset(graph.interrupt_outputs), bound_scoped)
     graph.__dict__["_value_roles"] = roles
     return roles
+
+
+def _answers_interrupt(graph: Graph, key: str) -> bool:
+    """True if ``key`` answers an interrupt of ``graph``, directly or at any nesting depth."""
+    if key in graph.interrupt_outputs or _nested_answer_owners(graph, key):
+        return True
+    head, dot, rest = key.partition(".")
+    node = graph._nodes.get(head)
+    return bool(dot) and isinstance(node, GraphNode) and _answers_interrupt(node.graph, rest)
 
 
 def _nested_answer_owners(graph: Graph, key: str) -> list[str]:

@@ -24,11 +24,12 @@ from hypergraph.events.types import (
     StreamingChunkEvent,
     SuperstepStartEvent,
 )
+from hypergraph.results import RunStatus
 
 if TYPE_CHECKING:
     from hypergraph.cache import CacheLookup
     from hypergraph.plan import NodePlan
-    from hypergraph.results import PauseInfo, RunStatus
+    from hypergraph.results import PauseInfo
     from hypergraph.runners._context import RunInfo
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "node_end",
     "node_error",
     "node_start",
+    "not_started",
     "route_decision",
     "run_end",
     "run_start",
@@ -142,3 +144,8 @@ def interrupted(info: RunInfo, np: NodePlan, span: str, pause: PauseInfo) -> Int
     return InterruptEvent(
         value=pause.value, response_param=pause.response_param, **_node_fields(info, np, span)
     )
+
+
+def not_started(info: RunInfo, error: BaseException) -> tuple[RunStartEvent, RunEndEvent]:
+    """A map item that failed validation before running: its RunStart and a FAILED RunEnd."""
+    return run_start(info), run_end(info, RunStatus.FAILED, error, 0.0)

@@ -210,6 +210,9 @@ class SyncRunner(BaseRunner):
                 except Exception as exc:
                     if info.error_handling == "raise":
                         raise
+                    if emitter is not None:  # EV8: every item has its RunStart/RunEnd
+                        for event in events.not_started(item_info, exc):
+                            emitter.send(event)
                     results.append(support.failed_before_start(item_info, exc))
                     continue
                 results.append(self._execute(graph, parts, item_info))
@@ -229,7 +232,9 @@ class SyncRunner(BaseRunner):
     # ------------------------------------------------------------------ one run
     def _execute(self, graph: Graph, parts: PartitionedValues, info: RunInfo) -> RunResult:
         engine = engine_for(graph)
-        state = engine.new_state(parts.provided, parts.answers, parts.scoped)
+        state = engine.new_state(
+            parts.provided, parts.answers, parts.scoped, parts.nested_answers
+        )
         emitter = info.emitter
         start = perf_counter()
         if emitter is not None:
