@@ -108,7 +108,8 @@ def test_pause_is_an_event_on_the_interrupt_span_and_ends_the_run(tracing):
 
     result = asyncio.run(
         AsyncRunner().run(
-            Graph([review], name="approval"), {"draft": "hello"},
+            Graph([review], name="approval"),
+            {"draft": "hello"},
             event_processors=[tracing.processor()],
         )
     )
@@ -157,8 +158,9 @@ def test_concurrent_top_level_runs_sharing_a_processor_keep_their_spans(tracing)
 
     async def both() -> None:
         await asyncio.gather(
-            runner.run(Graph([wait_a_bit, after_wait], name="slow"), {"x": 1},
-                       event_processors=[processor]),
+            runner.run(
+                Graph([wait_a_bit, after_wait], name="slow"), {"x": 1}, event_processors=[processor]
+            ),
             runner.run(Graph([double], name="fast"), {"x": 1}, event_processors=[processor]),
         )
 
@@ -214,8 +216,14 @@ def test_an_interrupted_runs_shutdown_ends_only_its_own_spans(tracing):
         await cut_done.wait()
         assert [s.name for s in tracing.tree().spans] == ["cut"]
         processor.on_event(
-            RunEndEvent(run_id="b", span_id="b", timestamp=2.0, graph_name="going",
-                        status=RunStatus.COMPLETED, duration_ms=1000.0)
+            RunEndEvent(
+                run_id="b",
+                span_id="b",
+                timestamp=2.0,
+                graph_name="going",
+                status=RunStatus.COMPLETED,
+                duration_ms=1000.0,
+            )
         )
         processor.shutdown()
 
@@ -227,3 +235,33 @@ def test_an_interrupted_runs_shutdown_ends_only_its_own_spans(tracing):
     tree = tracing.tree()
     assert attrs_of(tree.named("cut"))["hypergraph.run.outcome"] == "unfinished"
     assert attrs_of(tree.named("going"))["hypergraph.run.outcome"] == "completed"
+
+
+def test_concurrent_async_nodes_each_parent_their_own_inner_spans(tracing):
+    """Under gather, a span opened inside each async node is a child of that node's span."""
+    import asyncio as _asyncio
+
+    from hypergraph import AsyncRunner, Graph, node
+
+    tracer = tracing.provider.get_tracer("user-code")
+
+    @node(output_name="a")
+    async def left(x: int) -> int:
+        with tracer.start_as_current_span("left.inner"):
+            await _asyncio.sleep(0.01)
+        return x
+
+    @node(output_name="b")
+    async def right(x: int) -> int:
+        with tracer.start_as_current_span("right.inner"):
+            await _asyncio.sleep(0.01)
+        return x
+
+    _asyncio.run(
+        AsyncRunner().run(
+            Graph([left, right], name="pair"), {"x": 1}, event_processors=[tracing.processor()]
+        )
+    )
+    tree = tracing.tree()
+    assert tree.named("left.inner").parent.span_id == tree.named("left").context.span_id
+    assert tree.named("right.inner").parent.span_id == tree.named("right").context.span_id

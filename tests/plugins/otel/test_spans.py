@@ -41,7 +41,10 @@ def test_nested_run_spans_nest_run_node_child_run_child_node(tracing):
     SyncRunner().run(outer, {"x": 1}, event_processors=[tracing.processor()])
     tree = tracing.tree()
     (root,) = tree.roots()
-    assert tree.shape(root) == ("outer", [("inner", [("inner", [("double", [])])]), ("add_one", [])])
+    assert tree.shape(root) == (
+        "outer",
+        [("inner", [("inner", [("double", [])])]), ("add_one", [])],
+    )
 
 
 def test_map_spans_nest_map_items_and_nodes(tracing):
@@ -50,7 +53,8 @@ def test_map_spans_nest_map_items_and_nodes(tracing):
     tree = tracing.tree()
     (root,) = tree.roots()
     assert tree.shape(root) == (
-        "inner", [("inner.item", [("double", [])]), ("inner.item", [("double", [])])]
+        "inner",
+        [("inner.item", [("double", [])]), ("inner.item", [("double", [])])],
     )
     assert [attrs_of(s)["hypergraph.item_index"] for s in tree.children(root)] == [0, 1]
 
@@ -128,14 +132,19 @@ def test_failed_run_has_outcome_failed_and_error_status(tracing):
 def test_map_with_a_failed_item_marks_only_that_item_and_the_map(tracing):
     """One failing item makes its item span and the map span ERROR; the other item stays UNSET."""
     SyncRunner().map(
-        inner, {"x": [1, -1]}, map_over="x", error_handling="continue",
+        inner,
+        {"x": [1, -1]},
+        map_over="x",
+        error_handling="continue",
         event_processors=[tracing.processor()],
     )
     tree = tracing.tree()
     (root,) = tree.roots()
     ok, bad = tree.children(root)
     assert [ok.status.status_code, bad.status.status_code, root.status.status_code] == [
-        StatusCode.UNSET, StatusCode.ERROR, StatusCode.ERROR
+        StatusCode.UNSET,
+        StatusCode.ERROR,
+        StatusCode.ERROR,
     ]
 
 
@@ -206,16 +215,15 @@ def test_success_status_is_left_unset_by_default(tracing):
 
 def test_set_success_status_marks_completed_runs_and_nodes_ok(tracing):
     """With ``set_success_status=True`` completed runs and nodes are OK."""
-    SyncRunner().run(
-        inner, {"x": 1}, event_processors=[tracing.processor(set_success_status=True)]
-    )
+    SyncRunner().run(inner, {"x": 1}, event_processors=[tracing.processor(set_success_status=True)])
     assert {s.status.status_code for s in tracing.tree().spans} == {StatusCode.OK}
 
 
 def test_extra_attributes_are_on_every_span(tracing):
     """``extra_attributes`` are copied onto every span the processor opens."""
     SyncRunner().run(
-        outer, {"x": 1},
+        outer,
+        {"x": 1},
         event_processors=[tracing.processor(extra_attributes={"service.component": "rag"})],
     )
     assert {attrs_of(s)["service.component"] for s in tracing.tree().spans} == {"rag"}
@@ -232,9 +240,7 @@ def test_spans_use_the_given_tracer_name(tracing):
 def test_span_times_come_from_the_events(tracing):
     """A span starts at its start event's timestamp, so late delivery keeps real timings."""
     processor = tracing.processor()
-    processor.on_event(
-        RunStartEvent(run_id="r", span_id="run", timestamp=100.0, graph_name="g")
-    )
+    processor.on_event(RunStartEvent(run_id="r", span_id="run", timestamp=100.0, graph_name="g"))
     processor.shutdown()
     assert tracing.tree().named("g").start_time == 100_000_000_000
 
@@ -245,7 +251,11 @@ def test_shutdown_ends_spans_left_open_as_unfinished(tracing):
     processor.on_event(RunStartEvent(run_id="r", span_id="run", timestamp=1.0, graph_name="g"))
     processor.on_event(
         NodeStartEvent(
-            run_id="r", span_id="n", parent_span_id="run", timestamp=2.0, node_name="step",
+            run_id="r",
+            span_id="n",
+            parent_span_id="run",
+            timestamp=2.0,
+            node_name="step",
             graph_name="g",
         )
     )
@@ -253,7 +263,8 @@ def test_shutdown_ends_spans_left_open_as_unfinished(tracing):
     tree = tracing.tree()
     assert tree.shape(tree.named("g")) == ("g", [("step", [])])
     assert [attrs_of(tree.named(n))["hypergraph.run.outcome"] for n in ("g", "step")] == [
-        "unfinished", "unfinished"
+        "unfinished",
+        "unfinished",
     ]
 
 
@@ -281,3 +292,56 @@ def test_cache_hit_is_an_event_on_the_node_span_marked_cached(tracing):
     span = tracing.tree().named("triple")
     assert [e.name for e in span.events] == ["hypergraph.cache.hit"]
     assert attrs_of(span)["hypergraph.cached"] is True
+
+
+def test_spans_opened_inside_a_node_are_children_of_the_node_span(tracing):
+    """While a node runs its span is current, so user (or library) spans nest under it."""
+    tracer = tracing.provider.get_tracer("user-code")
+
+    @node(output_name="answer")
+    def ask(question: str) -> str:
+        with tracer.start_as_current_span("llm.call"):
+            return question.upper()
+
+    SyncRunner().run(
+        Graph([ask], name="qa"), {"question": "hi"}, event_processors=[tracing.processor()]
+    )
+    tree = tracing.tree()
+    assert tree.named("llm.call").parent.span_id == tree.named("ask").context.span_id
+    assert trace_current_span_is_invalid()
+
+
+def test_failing_node_leaves_no_span_current_afterwards(tracing):
+    """The node's context is detached on NodeErrorEvent too."""
+
+    @node(output_name="y")
+    def boom(x: int) -> int:
+        raise RuntimeError("no")
+
+    SyncRunner().run(
+        Graph([boom]), {"x": 1}, error_handling="continue", event_processors=[tracing.processor()]
+    )
+    assert trace_current_span_is_invalid()
+
+
+def trace_current_span_is_invalid() -> bool:
+    from opentelemetry import trace
+
+    return not trace.get_current_span().get_span_context().is_valid
+
+
+def test_a_run_started_inside_a_node_leaves_that_node_span_current(tracing):
+    """A separate top-level run inside a node (same processor) does not detach the outer node."""
+    tracer = tracing.provider.get_tracer("user-code")
+    processor = tracing.processor()
+
+    @node(output_name="y")
+    def outer_step(x: int) -> int:
+        SyncRunner().run(inner, {"x": x}, event_processors=[processor])
+        with tracer.start_as_current_span("after.inner.run"):
+            return x
+
+    SyncRunner().run(Graph([outer_step], name="outer2"), {"x": 1}, event_processors=[processor])
+    tree = tracing.tree()
+    assert tree.named("after.inner.run").parent.span_id == tree.named("outer_step").context.span_id
+    assert trace_current_span_is_invalid()

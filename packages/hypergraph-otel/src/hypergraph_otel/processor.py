@@ -6,9 +6,11 @@ it on the OTel span of ``parent_span_id``. A top-level run has no hypergraph par
 becomes a child of the caller's current OTel span (or of ``parent_context`` when given): a web
 request's trace continues into the graph.
 
-It does not activate spans as the current context while a node runs (events are notifications,
-not wrappers around the node call), so spans that user code opens inside a node are not children
-of the node's span.
+While a node runs, its span is the current OTel span: the runners emit a node's start and end
+events in the same context as the node's own code, so spans that user code (or an
+instrumented client library) opens inside a node become children of the node's span. The
+context is attached on ``NodeStartEvent`` and detached on ``NodeEndEvent``, ``NodeErrorEvent``
+or ``InterruptEvent``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
@@ -127,6 +130,10 @@ class OpenTelemetryProcessor(EventProcessor):
         self._roles: dict[str, str] = {}
         self._parents: dict[str, str] = {}
         self._children: dict[str, dict[str, None]] = {}
+        # per caller (thread, task): the contexts attached for running nodes, innermost last,
+        # and per top-level run how deep that stack was when it started
+        self._active: dict[tuple[int, asyncio.Task[Any] | None], list[tuple[str, object]]] = {}
+        self._marks: dict[str, int] = {}
         # top-level runs (a RunStartEvent whose parent is not one of our spans) not ended yet, and
         # per caller (thread, task) the top-level runs whose ``shutdown()`` has not come yet, in
         # start order: a run started inside a node of another, in the same task, ends first
@@ -180,8 +187,42 @@ class OpenTelemetryProcessor(EventProcessor):
         attributes[PREFIX + "node_name"] = event.node_name
         attributes[PREFIX + "superstep"] = event.superstep
         self._open(event, event.node_name, "node", attributes)
+        with self._lock:
+            span = self._spans.get(event.span_id)
+        if span is not None:
+            token = otel_context.attach(trace.set_span_in_context(span))
+            with self._lock:
+                self._active.setdefault(_caller(), []).append((event.span_id, token))
+
+    def _deactivate(self, span_id: str) -> None:
+        """Undo ``on_node_start``'s attach; the runners call this in the context the node ran in."""
+        caller = _caller()
+        with self._lock:
+            stack = self._active.get(caller, [])
+            for position in range(len(stack) - 1, -1, -1):
+                if stack[position][0] == span_id:
+                    token = stack.pop(position)[1]
+                    break
+            else:
+                return
+            if not stack:
+                self._active.pop(caller, None)
+        otel_context.detach(token)  # type: ignore[arg-type]
+
+    def _deactivate_above(self, mark: int) -> None:
+        """Detach what a stopped run's nodes left attached on this caller (innermost first)."""
+        caller = _caller()
+        with self._lock:
+            stack = self._active.get(caller, [])
+            left = stack[mark:]
+            del stack[mark:]
+            if not stack:
+                self._active.pop(caller, None)
+        for _, token in reversed(left):
+            otel_context.detach(token)  # type: ignore[arg-type]
 
     def on_node_end(self, event: NodeEndEvent) -> None:
+        self._deactivate(event.span_id)
         with self._lock:
             span = self._spans.get(event.span_id)
         if span is None:
@@ -193,6 +234,7 @@ class OpenTelemetryProcessor(EventProcessor):
         self._close(event.span_id, _ns(event.timestamp))
 
     def on_node_error(self, event: NodeErrorEvent) -> None:
+        self._deactivate(event.span_id)
         with self._lock:
             span = self._spans.get(event.span_id)
         if span is None:
@@ -219,6 +261,7 @@ class OpenTelemetryProcessor(EventProcessor):
         )
 
     def on_interrupt(self, event: InterruptEvent) -> None:
+        self._deactivate(event.span_id)
         span_id = event.span_id
         with self._lock:
             if span_id not in self._spans:
@@ -245,6 +288,7 @@ class OpenTelemetryProcessor(EventProcessor):
         with self._lock:
             owed = self._owed.get(caller)
             run = owed.pop() if owed else None
+            mark = self._marks.pop(run, None) if run is not None else None
             if not owed:
                 self._owed.pop(caller, None)
             interrupted = run is not None and run in self._running
@@ -253,7 +297,10 @@ class OpenTelemetryProcessor(EventProcessor):
             leftovers: list[str] = []
             if not self._running:
                 self._owed.clear()
+                self._marks.clear()
                 leftovers = [span_id for span_id in self._spans if span_id not in self._parents]
+        if mark is not None:
+            self._deactivate_above(mark)
         if interrupted and run is not None:
             self._close(run, None, "unfinished")
         for span_id in leftovers:
@@ -299,7 +346,10 @@ class OpenTelemetryProcessor(EventProcessor):
                 self._children.setdefault(event.parent_span_id, {})[event.span_id] = None
             elif top_level_run:
                 self._running.add(event.span_id)
-                self._owed.setdefault(_caller(), []).append(event.span_id)
+                caller = _caller()
+                self._owed.setdefault(caller, []).append(event.span_id)
+                # contexts attached below this mark belong to this run's nodes
+                self._marks[event.span_id] = len(self._active.get(caller, ()))
 
     def _close(self, span_id: str, end_time: int | None, outcome: str | None = None) -> None:
         """End ``span_id`` and, first, any span under it still open.
