@@ -100,3 +100,36 @@ def test_miss_reason_names_the_changed_input() -> None:
     asyncio.run(main())
     miss = next(e for e in recorder.events if isinstance(e, CacheMissEvent))
     assert miss.reason == "input changed: 'b'"
+
+
+def test_disk_cache_io_runs_off_the_event_loop(tmp_path: Any) -> None:
+    """A non-memory backend's get/set run in a worker thread, never on the loop's thread."""
+    import threading
+
+    from hypergraph import DiskCache
+
+    threads: list[int] = []
+
+    class WatchedDiskCache(DiskCache):  # type: ignore[misc, valid-type]
+        def get(self, key: str) -> tuple[bool, Any]:
+            threads.append(threading.get_ident())
+            return super().get(key)
+
+        def set(self, key: str, value: Any) -> None:
+            threads.append(threading.get_ident())
+            super().set(key, value)
+
+    @node(output_name="y", cache=True)
+    async def work(x: int) -> int:
+        return x + 1
+
+    runner = AsyncRunner(cache=WatchedDiskCache(tmp_path / "cache"))
+
+    async def main() -> tuple[int, int]:
+        loop_thread = threading.get_ident()
+        result = await runner.run(Graph([work]), {"x": 1})
+        return result["y"], loop_thread
+
+    value, loop_thread = asyncio.run(main())
+    assert value == 2
+    assert threads and loop_thread not in threads

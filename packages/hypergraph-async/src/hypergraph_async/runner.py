@@ -13,7 +13,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import hypergraph.runners.support as support
-from hypergraph.cache import CacheBackend, CacheLookup, NodeCache
+from hypergraph.cache import CacheBackend, CacheLookup, InMemoryCache, NodeCache
 from hypergraph.engine import engine_for
 from hypergraph.engine.execution import join_chunks, map_outputs, resolve_decision
 from hypergraph.events._emitter import new_span_id
@@ -59,6 +59,8 @@ class AsyncRunner(BaseRunner):
         support.reject_checkpointer(checkpointer)
         self.cache = cache
         self._node_cache = NodeCache(cache) if cache is not None else None
+        # backends other than the in-memory one may do I/O: keep it off the event loop
+        self._cache_blocks = cache is not None and not isinstance(cache, InMemoryCache)
         self.checkpointer = checkpointer
 
     @property
@@ -346,7 +348,7 @@ class AsyncRunner(BaseRunner):
         self, np: NodePlan, kwargs: dict[str, Any], state: RunState, info: support.RunInfo
     ) -> NodeOutcome:
         node_cache = self._node_cache
-        lookup = node_cache.lookup(np.node, kwargs) if node_cache is not None else None
+        lookup = await self._cache_lookup(np, kwargs) if node_cache is not None else None
         emitter = info.emitter
         if emitter is None:
             if lookup is None:
@@ -378,6 +380,22 @@ class AsyncRunner(BaseRunner):
         await emitter.send_async(events.node_end(info, np, span, step, duration, cached))
         return outcome
 
+    async def _cache_lookup(self, np: NodePlan, kwargs: dict[str, Any]) -> CacheLookup | None:
+        """Look up in memory inline; other backends (disk, network) in a worker thread."""
+        node_cache = self._node_cache
+        assert node_cache is not None
+        if self._cache_blocks and np.node.cache:
+            return await asyncio.to_thread(node_cache.lookup, np.node, kwargs)
+        return node_cache.lookup(np.node, kwargs)
+
+    async def _cache_store(self, lookup: CacheLookup, outputs: dict[str, Any], decision: Any = None) -> None:
+        node_cache = self._node_cache
+        assert node_cache is not None
+        if self._cache_blocks:
+            await asyncio.to_thread(node_cache.store, lookup, outputs, decision)
+        else:
+            node_cache.store(lookup, outputs, decision)
+
     async def _call_cached(
         self,
         np: NodePlan,
@@ -394,10 +412,10 @@ class AsyncRunner(BaseRunner):
         if np.gate_plan is not None:
             raw = np.func(**kwargs)
             outcome: NodeOutcome = (np, {}, resolve_decision(np, raw))
-            self._node_cache.store(lookup, {}, raw)
+            await self._cache_store(lookup, {}, raw)
             return outcome
         outcome = await self._call(np, kwargs, state, info, span)
-        self._node_cache.store(lookup, outcome[1])
+        await self._cache_store(lookup, outcome[1])
         return outcome
 
     async def _call(
