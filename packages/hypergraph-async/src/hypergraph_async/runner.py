@@ -95,34 +95,21 @@ class AsyncRunner(BaseRunner):
         **input_values: Any,
     ) -> RunResult:
         """Execute ``graph`` once; same options as ``SyncRunner.run`` plus ``max_concurrency``."""
-        support.check_common_options(
+        _check_max_concurrency(max_concurrency)
+        parts, info = support.prepare_run(
+            self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
             select=select, entrypoint=entrypoint, on_missing=on_missing,
             error_handling=error_handling, max_iterations=max_iterations,
-        )
-        _check_max_concurrency(max_concurrency)
-        support.check_lineage_options(workflow_id, fork_from, retry_from, checkpoint)
-        merged = support.merge_values(
-            graph, values, input_values, method="run", own_options=RUN_OPTIONS,
-            other_method="map", other_options=MAP_OPTIONS,
-        )
-        support.check_keywords(graph, input_values)
-        support.check_structure_cached(self, graph)
-        parts = support.partition_values(graph, merged)
-        support.check_missing(graph, parts)
-        support.check_defaults_copyable(graph, parts)
-        emitter = support.make_emitter(event_processors)
-        info = support.RunInfo(
-            graph_name=graph.name, emitter=emitter,
-            max_iterations=max_iterations or self.default_max_iterations,
-            error_handling=error_handling, on_missing=on_missing, parent_span_id=parent_span_id,
-            workflow_id=workflow_id, session_id=session_id,
+            event_processors=event_processors, parent_span_id=parent_span_id,
+            workflow_id=workflow_id, session_id=session_id, fork_from=fork_from,
+            retry_from=retry_from, checkpoint=checkpoint,
         )
         try:
             async with use_limiter(max_concurrency):
                 return await self._execute(graph, parts, info)
         finally:
-            if emitter is not None:
-                await emitter.shutdown_async()
+            if info.emitter is not None:
+                await info.emitter.shutdown_async()
 
     arun = run
 
@@ -147,35 +134,22 @@ class AsyncRunner(BaseRunner):
         **input_values: Any,
     ) -> MapResult:
         """Execute ``graph`` once per item, items concurrently (at most ``max_concurrency``)."""
-        support.check_common_options(
-            select=select, entrypoint=entrypoint, on_missing=on_missing,
-            error_handling=error_handling,
-        )
         _check_max_concurrency(max_concurrency)
-        support.check_lineage_options(workflow_id, None, None, None)
-        names = support.normalize_map_over(map_over)
-        merged = support.merge_values(
-            graph, values, input_values, method="map", own_options=MAP_OPTIONS,
-            other_method="run", other_options=RUN_OPTIONS,
-        )
-        support.check_keywords(graph, input_values)
-        support.check_structure_cached(self, graph)
-        support.reject_interrupts_in_map(graph)
-        items = support.expand_items(merged, names, map_mode, clone)
-        if max_concurrency is None:
-            _check_fan_out(len(items), "map()")
-        emitter = support.make_emitter(event_processors)
-        info = support.RunInfo(
-            graph_name=graph.name, emitter=emitter, max_iterations=self.default_max_iterations,
-            error_handling=error_handling, on_missing=on_missing, parent_span_id=parent_span_id,
+        items, names, info = support.prepare_map(
+            self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
+            map_over=map_over, map_mode=map_mode, clone=clone, select=select,
+            entrypoint=entrypoint, on_missing=on_missing, error_handling=error_handling,
+            event_processors=event_processors, parent_span_id=parent_span_id,
             workflow_id=workflow_id, session_id=session_id,
         )
+        if max_concurrency is None:
+            _check_fan_out(len(items), "map()")
         try:
             async with use_limiter(max_concurrency) as limiter:
                 return await self._map(graph, items, names, map_mode, info, limiter)
         finally:
-            if emitter is not None:
-                await emitter.shutdown_async()
+            if info.emitter is not None:
+                await info.emitter.shutdown_async()
 
     amap = map
 
@@ -218,9 +192,7 @@ class AsyncRunner(BaseRunner):
             item_info = info.item(index)
             item_info.error_handling = "continue"  # collect every failure; re-raised below
             try:
-                parts = support.partition_values(graph, items[index])
-                support.check_missing(graph, parts)
-                support.check_defaults_copyable(graph, parts)
+                parts = support.prepare_values(graph, items[index])
             except Exception as exc:
                 if emitter is not None:  # EV8: every item has its RunStart/RunEnd
                     for event in events.not_started(item_info, exc):
@@ -497,8 +469,7 @@ class AsyncRunner(BaseRunner):
         """A nested graph on an AsyncRunner: shares the limiter and the emitter."""
         graph = gn.graph
         if gn.map_config is None:
-            parts = support.partition_values(graph, values)
-            support.check_missing(graph, parts)
+            parts = support.prepare_values(graph, values)
             child = info.child(graph.name, parent_span)
             return support.single_outputs(gn, await self._execute(graph, parts, child))
         names, mode, error_handling, items = support.nested_map_items(gn, values)

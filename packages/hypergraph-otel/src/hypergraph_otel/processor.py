@@ -15,7 +15,6 @@ or ``InterruptEvent``.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -39,6 +38,7 @@ from hypergraph.events import (
     RunStartEvent,
     SuperstepStartEvent,
 )
+from hypergraph.events.processor import emitting_caller
 from hypergraph.results import RunStatus
 
 __all__ = ["OpenTelemetryProcessor"]
@@ -59,19 +59,6 @@ def _attribute(value: Any) -> AttributeValue:
     if isinstance(value, list | tuple):
         return [str(v) for v in value]
     return str(value)
-
-
-def _caller() -> tuple[int, asyncio.Task[Any] | None]:
-    """Who is calling: the thread and, inside an event loop, the task.
-
-    A runner emits a top-level run's ``RunStartEvent`` and calls ``shutdown()`` for it from the
-    same thread and task, so this pairs each ``shutdown()`` with the run it belongs to.
-    """
-    try:
-        task = asyncio.current_task()
-    except RuntimeError:  # no event loop running in this thread
-        task = None
-    return threading.get_ident(), task
 
 
 def _message(error: str, error_type: str) -> str:
@@ -132,13 +119,13 @@ class OpenTelemetryProcessor(EventProcessor):
         self._children: dict[str, dict[str, None]] = {}
         # per caller (thread, task): the contexts attached for running nodes, innermost last,
         # and per top-level run how deep that stack was when it started
-        self._active: dict[tuple[int, asyncio.Task[Any] | None], list[tuple[str, object]]] = {}
+        self._active: dict[tuple[int, Any], list[tuple[str, object]]] = {}
         self._marks: dict[str, int] = {}
         # top-level runs (a RunStartEvent whose parent is not one of our spans) not ended yet, and
         # per caller (thread, task) the top-level runs whose ``shutdown()`` has not come yet, in
         # start order: a run started inside a node of another, in the same task, ends first
         self._running: set[str] = set()
-        self._owed: dict[tuple[int, asyncio.Task[Any] | None], list[str]] = {}
+        self._owed: dict[tuple[int, Any], list[str]] = {}
 
     # -- runs and maps --------------------------------------------------------------------------
 
@@ -192,11 +179,11 @@ class OpenTelemetryProcessor(EventProcessor):
         if span is not None:
             token = otel_context.attach(trace.set_span_in_context(span))
             with self._lock:
-                self._active.setdefault(_caller(), []).append((event.span_id, token))
+                self._active.setdefault(emitting_caller(), []).append((event.span_id, token))
 
     def _deactivate(self, span_id: str) -> None:
         """Undo ``on_node_start``'s attach; the runners call this in the context the node ran in."""
-        caller = _caller()
+        caller = emitting_caller()
         with self._lock:
             stack = self._active.get(caller, [])
             for position in range(len(stack) - 1, -1, -1):
@@ -211,7 +198,7 @@ class OpenTelemetryProcessor(EventProcessor):
 
     def _deactivate_above(self, mark: int) -> None:
         """Detach what a stopped run's nodes left attached on this caller (innermost first)."""
-        caller = _caller()
+        caller = emitting_caller()
         with self._lock:
             stack = self._active.get(caller, [])
             left = stack[mark:]
@@ -284,7 +271,7 @@ class OpenTelemetryProcessor(EventProcessor):
         end marked ``unfinished``. Runs still going on other threads or tasks are left alone;
         once no top-level run is going, every span still open is ended as ``unfinished``.
         """
-        caller = _caller()
+        caller = emitting_caller()
         with self._lock:
             owed = self._owed.get(caller)
             run = owed.pop() if owed else None
@@ -346,7 +333,7 @@ class OpenTelemetryProcessor(EventProcessor):
                 self._children.setdefault(event.parent_span_id, {})[event.span_id] = None
             elif top_level_run:
                 self._running.add(event.span_id)
-                caller = _caller()
+                caller = emitting_caller()
                 self._owed.setdefault(caller, []).append(event.span_id)
                 # contexts attached below this mark belong to this run's nodes
                 self._marks[event.span_id] = len(self._active.get(caller, ()))

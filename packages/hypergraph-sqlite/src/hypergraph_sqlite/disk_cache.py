@@ -50,6 +50,8 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
+from hypergraph.cache.entries import dump_entry
+
 __all__ = ["DiskCache"]
 
 logger = logging.getLogger("hypergraph.cache.disk")
@@ -119,11 +121,8 @@ class DiskCache:
     def set(self, key: str, value: Any) -> None:
         """Store ``value`` under ``key`` atomically; an unpicklable value is skipped with a warning."""
         path = self._path(key)
-        try:
-            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:
-            logger.warning("Not caching entry %s: the value cannot be pickled (%s: %s).",
-                           key, type(exc).__name__, exc)
+        payload = dump_entry(key, value)
+        if payload is None:
             return
         data = _MAGIC + self._sign(key, payload) + payload
         try:

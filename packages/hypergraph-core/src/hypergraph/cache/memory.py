@@ -8,6 +8,8 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from hypergraph.cache.entries import dump_entry
+
 __all__ = ["InMemoryCache", "MemoryCache"]
 
 logger = logging.getLogger("hypergraph.cache.memory")
@@ -61,11 +63,8 @@ class InMemoryCache:
         Evicts the oldest entries beyond ``max_size``. A value that cannot be pickled is skipped
         with a warning; any previous entry under ``key`` is left as it was.
         """
-        try:
-            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:
-            logger.warning("Not caching entry %s: the value cannot be pickled (%s: %s).",
-                           key, type(exc).__name__, exc)
+        payload = dump_entry(key, value)
+        if payload is None:
             return
         with self._lock:
             self._entries[key] = payload

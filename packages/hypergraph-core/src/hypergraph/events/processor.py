@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hypergraph.events.types import (
@@ -20,7 +22,23 @@ if TYPE_CHECKING:
         SuperstepStartEvent,
     )
 
-__all__ = ["AsyncEventProcessor", "EventProcessor", "TypedEventProcessor"]
+__all__ = ["AsyncEventProcessor", "EventProcessor", "TypedEventProcessor", "emitting_caller"]
+
+
+def emitting_caller() -> tuple[int, Any]:
+    """Who is emitting: the thread and, inside an event loop, the asyncio task (else ``None``).
+
+    Runners emit a top-level run's ``RunStartEvent`` and call ``shutdown()`` for it from the
+    same thread and task, so stateful processors can pair each ``shutdown()`` with its run.
+    """
+    asyncio = sys.modules.get("asyncio")  # no loop can run if asyncio was never imported
+    task = None
+    if asyncio is not None:
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # no event loop running in this thread
+            task = None
+    return threading.get_ident(), task
 
 
 class EventProcessor:

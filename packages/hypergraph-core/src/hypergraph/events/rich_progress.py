@@ -12,7 +12,6 @@ It never changes execution and holds no reference to graphs or values.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from typing import Any, Literal
@@ -23,7 +22,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from hypergraph.events.processor import EventProcessor
+from hypergraph.events.processor import EventProcessor, emitting_caller
 from hypergraph.events.types import (
     BaseEvent,
     NodeEndEvent,
@@ -126,19 +125,6 @@ class _SpanRef:
         self.items = items  # (map row, item index) for every map item this span is inside
 
 
-def _caller() -> tuple[int, asyncio.Task[Any] | None]:
-    """Who is calling: the thread and, inside an event loop, the task.
-
-    A runner emits a top-level run's ``RunStartEvent`` and calls ``shutdown()`` for it from the
-    same thread and task, so this pairs each ``shutdown()`` with the run it belongs to.
-    """
-    try:
-        task = asyncio.current_task()
-    except RuntimeError:  # no event loop running in this thread
-        task = None
-    return threading.get_ident(), task
-
-
 class RichProgressProcessor(EventProcessor):
     """Live progress bars for runs, nodes and maps; plain log lines when not on a terminal.
 
@@ -181,7 +167,7 @@ class RichProgressProcessor(EventProcessor):
         self._live: Live | None = None
         # per caller (thread, task): its top-level runs whose ``shutdown()`` has not come yet, in
         # start order (a run started inside a node of another, in the same task, ends first)
-        self._owed: dict[tuple[int, asyncio.Task[Any] | None], list[_Row]] = {}
+        self._owed: dict[tuple[int, Any], list[_Row]] = {}
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -194,7 +180,7 @@ class RichProgressProcessor(EventProcessor):
                 row.total = event.map_size or 0
                 row.running = 1
                 self._roots.append(row)
-                self._owed.setdefault(_caller(), []).append(row)
+                self._owed.setdefault(emitting_caller(), []).append(row)
                 self._spans[event.span_id] = _SpanRef(row, "root", ())
                 if not self._tty:
                     suffix = f" (map over {event.map_size} items)" if event.is_map else ""
@@ -281,7 +267,7 @@ class RichProgressProcessor(EventProcessor):
         stops (normally it already did when the last run ended; this also restores the terminal
         after an interrupted run) and every run is forgotten.
         """
-        caller = _caller()
+        caller = emitting_caller()
         with self._live_lock:
             with self._state_lock:
                 owed = self._owed.get(caller)

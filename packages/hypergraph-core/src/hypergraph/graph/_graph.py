@@ -111,7 +111,6 @@ class Graph:
         wired: dict[str, dict[str, list[str]]] = {name: {} for name in nodes}
         data_edges: list[tuple[str, str, tuple[str, ...]]] = []
         order_edges: list[tuple[str, str]] = []
-        explicit_self: set[tuple[str, str]] = set()
         producers: dict[str, list[str]] = {}
         for n in nodes.values():
             for out in n.outputs:
@@ -135,8 +134,6 @@ class Graph:
                 data_edges.append((source, target, carried))
                 for param in carried:
                     wired[target].setdefault(param, []).append(source)
-                    if source == target:
-                        explicit_self.add((source, param))
         control_edges = [
             (g.name, t) for g in nodes.values() if isinstance(g, GateNode) for t in g.node_targets
         ]
@@ -144,7 +141,6 @@ class Graph:
         self._data_edges = data_edges
         self._order_edges = order_edges
         self._control_edges = control_edges
-        self._explicit_self = frozenset(explicit_self)
 
     def _parse_edge(self, spec: EdgeSpec) -> tuple[str, str, tuple[str, ...]]:
         if not isinstance(spec, tuple) or len(spec) not in (2, 3):

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import os
 import re
-import sys
 import warnings
 from collections.abc import Callable, Mapping
-from types import FrameType
 from typing import Any, Literal, overload
 
+from hypergraph._stack import user_stacklevel
 from hypergraph.nodes._base import CallableNode
 
 __all__ = ["FunctionNode", "node"]
@@ -132,17 +130,6 @@ def _generator_join(annotation: Any) -> GeneratorJoin:
     return "list"
 
 
-def _user_stacklevel() -> int:
-    """The ``warnings`` stacklevel of the first caller outside ``hypergraph.nodes``."""
-    package_dir = os.path.dirname(__file__)
-    frame: FrameType | None = sys._getframe(1)
-    level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(package_dir):
-        frame = frame.f_back
-        level += 1
-    return level
-
-
 class FunctionNode(CallableNode):
     """A node that calls a plain function (sync, async, generator or async generator).
 
@@ -189,7 +176,7 @@ class FunctionNode(CallableNode):
                 f"Function {self.name!r} has a return annotation but no output_name, so its "
                 f"return value will be discarded. Add @node(output_name='...') to keep it.",
                 UserWarning,
-                stacklevel=_user_stacklevel(),
+                stacklevel=user_stacklevel(),
             )
 
 

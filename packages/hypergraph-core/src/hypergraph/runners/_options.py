@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import warnings
 from collections.abc import Iterable, Mapping
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from hypergraph._stack import user_stacklevel
 from hypergraph.exceptions import GraphConfigError, IncompatibleRunnerError
 from hypergraph.nodes.graph_node import GraphNode
 
@@ -26,22 +24,6 @@ __all__ = [
     "partition_values",
     "user_stacklevel",
 ]
-
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
-def user_stacklevel() -> int:
-    """The ``stacklevel`` that points a warning at the first frame outside hypergraph.
-
-    Called only when a warning is issued, so runs that warn nothing never walk the stack.
-    """
-    frame: FrameType | None = sys._getframe(1)
-    level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-        level += 1
-    return level
-
 
 class _Unset:
     __slots__ = ()

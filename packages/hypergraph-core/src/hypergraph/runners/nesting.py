@@ -12,7 +12,6 @@ Adding a runner never means editing this table: it only declares its capabilitie
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import enum
 import threading
@@ -44,6 +43,8 @@ def call_from_sync(child_returns_coroutine: bool, call: Callable[[], Any]) -> An
     """Run ``call`` (which returns a result, or a coroutine if the child is async) from sync code."""
     if nested_call(False, child_returns_coroutine) is NestedCall.DIRECT:
         return call()
+    import asyncio  # only sync parents of async children need it; keeps `import hypergraph` light
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -53,6 +54,8 @@ def call_from_sync(child_returns_coroutine: bool, call: Callable[[], Any]) -> An
 
 async def call_from_async(child_returns_coroutine: bool, call: Callable[[], Any]) -> Any:
     """Run ``call`` from a coroutine without blocking the event loop."""
+    import asyncio
+
     if nested_call(True, child_returns_coroutine) is NestedCall.AWAIT:
         return await call()
     return await asyncio.to_thread(call)
@@ -78,6 +81,8 @@ def _run_in_helper_thread(call: Callable[[], Awaitable[T]]) -> T:
 
 
 def _run_coroutine(call: Callable[[], Awaitable[T]]) -> T:
+    import asyncio
+
     async def main() -> T:
         return await call()
 

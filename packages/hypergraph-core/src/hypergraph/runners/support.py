@@ -39,13 +39,15 @@ from hypergraph.runners._options import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping, Sequence
 
     from hypergraph.cache import CacheLookup
     from hypergraph.engine import NodeOutcome
+    from hypergraph.events.processor import EventProcessor
     from hypergraph.graph import Graph
     from hypergraph.nodes.graph_node import GraphNode
     from hypergraph.plan import NodePlan
+    from hypergraph.runners.base import BaseRunner
 
 __all__ = [
     "MAP_OPTIONS",
@@ -83,6 +85,9 @@ __all__ = [
     "normalize_map_over",
     "partition_values",
     "pause_info",
+    "prepare_map",
+    "prepare_run",
+    "prepare_values",
     "reject_checkpointer",
     "reject_interrupts_in_map",
     "run_result",
@@ -103,6 +108,101 @@ MAP_OPTIONS = (
     "session_id",
 )
 """Keyword-only options of ``map()`` common to all runners (reserved as input keywords)."""
+
+
+def prepare_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
+    """One run's (or map item's) values, sorted by role and checked: X13, X17, X12."""
+    parts = partition_values(graph, values)
+    check_missing(graph, parts)
+    check_defaults_copyable(graph, parts)
+    return parts
+
+
+def prepare_run(
+    runner: BaseRunner,
+    graph: Graph,
+    values: Mapping[str, Any] | None,
+    input_values: dict[str, Any],
+    *,
+    run_options: tuple[str, ...],
+    map_options: tuple[str, ...],
+    select: Any,
+    entrypoint: Any,
+    on_missing: str,
+    error_handling: str,
+    max_iterations: float | None,
+    event_processors: Sequence[EventProcessor] | None,
+    parent_span_id: str | None,
+    workflow_id: str | None,
+    session_id: str | None,
+    fork_from: str | None,
+    retry_from: str | None,
+    checkpoint: Any,
+) -> tuple[PartitionedValues, RunInfo]:
+    """Everything ``run()`` does before the first event, in SPEC X16's order."""
+    check_common_options(
+        select=select, entrypoint=entrypoint, on_missing=on_missing,
+        error_handling=error_handling, max_iterations=max_iterations,
+    )
+    check_lineage_options(workflow_id, fork_from, retry_from, checkpoint)
+    merged = merge_values(
+        graph, values, input_values, method="run", own_options=run_options,
+        other_method="map", other_options=map_options,
+    )
+    check_keywords(graph, input_values)
+    check_structure_cached(runner, graph)
+    parts = prepare_values(graph, merged)
+    info = RunInfo(
+        graph_name=graph.name, emitter=make_emitter(event_processors),
+        max_iterations=max_iterations or runner.default_max_iterations,
+        error_handling=error_handling, on_missing=on_missing, parent_span_id=parent_span_id,
+        workflow_id=workflow_id, session_id=session_id,
+    )
+    return parts, info
+
+
+def prepare_map(
+    runner: BaseRunner,
+    graph: Graph,
+    values: Mapping[str, Any] | None,
+    input_values: dict[str, Any],
+    *,
+    run_options: tuple[str, ...],
+    map_options: tuple[str, ...],
+    map_over: str | Sequence[str],
+    map_mode: str,
+    clone: bool | Sequence[str],
+    select: Any,
+    entrypoint: Any,
+    on_missing: str,
+    error_handling: str,
+    event_processors: Sequence[EventProcessor] | None,
+    parent_span_id: str | None,
+    workflow_id: str | None,
+    session_id: str | None,
+) -> tuple[list[dict[str, Any]], tuple[str, ...], RunInfo]:
+    """Everything ``map()`` does before the first event: the items, map_over names, map info."""
+    check_common_options(
+        select=select, entrypoint=entrypoint, on_missing=on_missing,
+        error_handling=error_handling,
+    )
+    check_lineage_options(workflow_id, None, None, None)
+    names = normalize_map_over(map_over)
+    merged = merge_values(
+        graph, values, input_values, method="map", own_options=map_options,
+        other_method="run", other_options=run_options,
+    )
+    check_keywords(graph, input_values)
+    check_structure_cached(runner, graph)
+    reject_interrupts_in_map(graph)
+    items = expand_items(merged, names, map_mode, clone)
+    info = RunInfo(
+        graph_name=graph.name, emitter=make_emitter(event_processors),
+        max_iterations=runner.default_max_iterations, error_handling=error_handling,
+        on_missing=on_missing, parent_span_id=parent_span_id, workflow_id=workflow_id,
+        session_id=session_id,
+    )
+    return items, names, info
 
 
 def reject_checkpointer(checkpointer: Any) -> None:

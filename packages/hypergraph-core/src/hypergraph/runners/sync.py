@@ -24,18 +24,8 @@ from hypergraph.runners.support import (
     PartitionedValues,
     PauseSignal,
     RunInfo,
-    check_common_options,
-    check_defaults_copyable,
-    check_keywords,
-    check_missing,
-    check_structure_cached,
     child_values,
-    expand_items,
-    make_emitter,
     mapped_outputs,
-    merge_values,
-    normalize_map_over,
-    partition_values,
     single_outputs,
 )
 
@@ -102,36 +92,19 @@ class SyncRunner(BaseRunner):
         With ``error_handling="raise"`` (default) a node's own exception propagates unchanged;
         with ``"continue"`` the result is FAILED and holds the values computed before it.
         """
-        check_common_options(
+        parts, info = support.prepare_run(
+            self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
             select=select, entrypoint=entrypoint, on_missing=on_missing,
             error_handling=error_handling, max_iterations=max_iterations,
-        )
-        support.check_lineage_options(workflow_id, fork_from, retry_from, checkpoint)
-        merged = merge_values(
-            graph, values, input_values, method="run", own_options=RUN_OPTIONS,
-            other_method="map", other_options=MAP_OPTIONS,
-        )
-        check_keywords(graph, input_values)
-        check_structure_cached(self, graph)
-        parts = partition_values(graph, merged)
-        check_missing(graph, parts)
-        check_defaults_copyable(graph, parts)
-        emitter = make_emitter(event_processors)
-        info = RunInfo(
-            graph_name=graph.name,
-            emitter=emitter,
-            max_iterations=max_iterations or self.default_max_iterations,
-            error_handling=error_handling,
-            on_missing=on_missing,
-            parent_span_id=parent_span_id,
-            workflow_id=workflow_id,
-            session_id=session_id,
+            event_processors=event_processors, parent_span_id=parent_span_id,
+            workflow_id=workflow_id, session_id=session_id, fork_from=fork_from,
+            retry_from=retry_from, checkpoint=checkpoint,
         )
         try:
             return self._execute(graph, parts, info)
         finally:
-            if emitter is not None:
-                emitter.shutdown()
+            if info.emitter is not None:
+                info.emitter.shutdown()
 
     def map(
         self,
@@ -156,31 +129,18 @@ class SyncRunner(BaseRunner):
 
         Non-mapped values are shared by every item (``clone=`` deep-copies them per item).
         """
-        check_common_options(
-            select=select, entrypoint=entrypoint, on_missing=on_missing,
-            error_handling=error_handling,
-        )
-        support.check_lineage_options(workflow_id, None, None, None)
-        names = normalize_map_over(map_over)
-        merged = merge_values(
-            graph, values, input_values, method="map", own_options=MAP_OPTIONS,
-            other_method="run", other_options=RUN_OPTIONS,
-        )
-        check_keywords(graph, input_values)
-        check_structure_cached(self, graph)
-        support.reject_interrupts_in_map(graph)
-        items = expand_items(merged, names, map_mode, clone)
-        emitter = make_emitter(event_processors)
-        info = RunInfo(
-            graph_name=graph.name, emitter=emitter, max_iterations=self.default_max_iterations,
-            error_handling=error_handling, on_missing=on_missing, parent_span_id=parent_span_id,
+        items, names, info = support.prepare_map(
+            self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
+            map_over=map_over, map_mode=map_mode, clone=clone, select=select,
+            entrypoint=entrypoint, on_missing=on_missing, error_handling=error_handling,
+            event_processors=event_processors, parent_span_id=parent_span_id,
             workflow_id=workflow_id, session_id=session_id,
         )
         try:
             return self._map(graph, items, names, map_mode, info)
         finally:
-            if emitter is not None:
-                emitter.shutdown()
+            if info.emitter is not None:
+                info.emitter.shutdown()
 
     # ------------------------------------------------------------------ map
     def _map(
@@ -204,9 +164,7 @@ class SyncRunner(BaseRunner):
             for index, item in enumerate(items):
                 item_info = info.item(index)
                 try:
-                    parts = partition_values(graph, item)
-                    check_missing(graph, parts)
-                    check_defaults_copyable(graph, parts)
+                    parts = support.prepare_values(graph, item)
                 except Exception as exc:
                     if info.error_handling == "raise":
                         raise
@@ -399,8 +357,7 @@ class SyncRunner(BaseRunner):
         """A nested graph on a SyncRunner: no re-validation, same emitter, no shutdown."""
         graph = gn.graph
         if gn.map_config is None:
-            parts = partition_values(graph, values)
-            check_missing(graph, parts)
+            parts = support.prepare_values(graph, values)
             return single_outputs(gn, self._execute(graph, parts, info.child(graph.name, parent_span)))
         names, mode, error_handling, items = support.nested_map_items(gn, values)
         map_info = info.child(graph.name, parent_span, error_handling)
