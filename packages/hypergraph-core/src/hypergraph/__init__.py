@@ -69,6 +69,7 @@ from hypergraph.runners import (
     RunStatus,
     SyncRunner,
 )
+from hypergraph.stateful import stateful
 
 __version__ = "0.1.0"
 
@@ -131,6 +132,7 @@ __all__ = [
     "interrupt",
     "node",
     "route",
+    "stateful",
 ]
 
 # AsyncRunner, DaftRunner, DBOSAsyncRunner, DiskCache, ...: resolved through the plugin registry

@@ -1,0 +1,217 @@
+"""From a graph to a flat program: one step per function node, wired by column name.
+
+Nested graph nodes are inlined (their inner nodes become steps whose private values live in
+columns prefixed ``<node>/``); a mapped nested graph stays one step that runs its inner program
+per item. Values the caller gives for every row are constants captured by the step, and
+``@stateful`` constants are re-created per worker instead of shipped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from hypergraph import FunctionNode, GraphNode, IncompatibleRunnerError
+from hypergraph.exceptions import GraphConfigError
+from hypergraph.stateful import is_stateful
+from hypergraph_daft._core import CONSTANT, COPY_DEFAULT
+
+if TYPE_CHECKING:
+    from hypergraph import Graph
+
+__all__ = ["Column", "Const", "Program", "Step", "compile_graph", "validate_for_daft"]
+
+
+class Column:
+    """A value read from a DataFrame column (or, inside a mapped step, from the item)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class Const:
+    """A value fixed for every row: deep-copied per use when ``copy``; ``key`` marks a resource."""
+
+    __slots__ = ("copy", "key", "value")
+
+    def __init__(self, value: Any, copy: bool = False, key: str | None = None) -> None:
+        self.value = value
+        self.copy = copy
+        self.key = key
+
+
+Source = Column | Const
+
+
+class Step:
+    """One function node (or one mapped nested graph) of the flat program."""
+
+    __slots__ = ("gn", "inner", "node", "np", "outputs", "params", "path", "sources")
+
+    def __init__(
+        self,
+        np: Any,
+        params: tuple[str, ...],
+        sources: tuple[Source, ...],
+        outputs: tuple[str, ...],
+        path: str,
+        inner: Program | None = None,
+    ) -> None:
+        self.np = np
+        self.node: Any = np.node
+        self.params = params
+        self.sources = sources
+        self.outputs = outputs
+        self.path = path
+        self.inner = inner
+        self.gn: GraphNode | None = np.node if inner is not None else None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Column names of the inputs read from columns, in parameter order."""
+        return tuple(s.name for s in self.sources if isinstance(s, Column))
+
+    @property
+    def resources(self) -> dict[str, type]:
+        """``@stateful`` constants this step (or its inner program) needs, by key."""
+        found = {s.key: type(s.value) for s in self.sources if isinstance(s, Const) and s.key}
+        if self.inner is not None:
+            found.update(self.inner.resources)
+        return found
+
+
+class Program:
+    """Steps in dependency order, and where each visible value of the graph ends up."""
+
+    __slots__ = ("outputs", "resources", "steps")
+
+    def __init__(self, steps: list[Step], outputs: dict[str, str]) -> None:
+        self.steps = tuple(steps)
+        # graph-facing value name -> column holding it
+        self.outputs = outputs
+        self.resources: dict[str, type] = {}
+        for step in steps:
+            self.resources.update(step.resources)
+
+
+def compile_graph(
+    graph: Graph,
+    env: dict[str, Source],
+    scoped: dict[str, dict[str, Any]] | None = None,
+) -> Program:
+    """The flat program of ``graph`` given a source for each provided input name."""
+    steps: list[Step] = []
+    outputs: dict[str, str] = {}
+    _flatten(graph, dict(env), {}, "", steps, outputs, scoped or {})
+    visible = graph.selected if graph.selected is not None else tuple(outputs)
+    return Program(steps, {name: outputs[name] for name in visible if name in outputs})
+
+
+def _flatten(
+    graph: Graph,
+    env: dict[str, Source],
+    rename: dict[str, str],
+    prefix: str,
+    steps: list[Step],
+    produced: dict[str, str],
+    scoped: dict[str, dict[str, Any]],
+) -> None:
+    """Append ``graph``'s steps; ``rename`` maps its exposed values to the parent's columns."""
+    plan = graph.plan
+    bound = graph.inputs.bound
+    for cp in plan.components:
+        np = plan.nodes[cp.nodes[0]]
+        node = np.node
+        if isinstance(node, GraphNode) and node.map_config is None:
+            inner_env: dict[str, Source] = {}
+            for port in node.inputs:
+                source = env.get(port)
+                if source is None and port in bound:
+                    source = _const(bound[port], False)
+                if source is not None:
+                    inner_env[node.inner_input(port)] = source
+            for key, value in scoped.get(node.name, {}).items():
+                inner_env[key] = _const(value, False)
+            inner_rename = {}
+            for port in node.outputs:
+                column = rename.get(port, prefix + port)
+                inner_rename[node.inner_output(port)] = column
+            inner_produced: dict[str, str] = {}
+            _flatten(
+                node.graph, inner_env, inner_rename, f"{prefix}{node.name}/", steps,
+                inner_produced, {},
+            )
+            for port in node.outputs:
+                column = inner_rename[node.inner_output(port)]
+                env[port] = Column(column)
+                produced[port] = column
+            continue
+        sources: list[Source] = []
+        for i, name in enumerate(np.inputs):
+            source = env.get(name)
+            if source is None:
+                kind, value = np.fallbacks[i]
+                if kind in (CONSTANT, COPY_DEFAULT):
+                    source = _const(value, kind == COPY_DEFAULT)
+                else:  # validated before compiling; a nested graph left it unset
+                    raise GraphConfigError(
+                        f"Node {prefix}{np.name!r} has no value for input {name!r}. Provide it "
+                        "or give the parameter a default."
+                    )
+            sources.append(source)
+        columns = tuple(rename.get(o, prefix + o) for o in np.outputs)
+        if not columns:  # a side-effect node still needs a column, or Daft prunes it
+            columns = (f"{prefix}{np.name}/__effect__",)
+        inner = None
+        params = np.params
+        if isinstance(node, GraphNode):
+            inner = _compile_mapped(node, sources)
+            params = tuple(node.inputs)
+        steps.append(Step(np, params, tuple(sources), columns, prefix + np.name, inner))
+        for output, column in zip(np.outputs, columns, strict=False):
+            env[output] = Column(column)
+            produced[output] = column
+
+
+def _compile_mapped(gn: GraphNode, sources: list[Source]) -> Program:
+    """A mapped nested graph's inner program: every provided port is read from the item."""
+    env: dict[str, Source] = {}
+    for port, _source in zip(gn.inputs, sources, strict=True):
+        inner = gn.inner_input(port)
+        env[inner] = Column(inner)
+    return compile_graph(gn.graph, env)
+
+
+def _const(value: Any, copy: bool) -> Const:
+    if is_stateful(value):
+        return Const(value, copy=False, key=f"{type(value).__qualname__}@{id(value):x}")
+    return Const(value, copy)
+
+
+def validate_for_daft(graph: Graph) -> None:
+    """What DaftRunner refuses beyond its capabilities: runner overrides and batch multi-outputs."""
+    for node in graph.nodes.values():
+        if isinstance(node, GraphNode):
+            if node.runner is not None:
+                raise IncompatibleRunnerError(
+                    f"Nested graph {node.name!r} names its own runner "
+                    f"({type(node.runner).__name__}), but DaftRunner translates the whole graph "
+                    "into one Daft plan. Remove runner= from as_node(), or run the outer graph "
+                    "with SyncRunner/AsyncRunner and give DaftRunner to the nested graph only.",
+                    node_name=node.name,
+                    capability="runner_override",
+                )
+            validate_for_daft(node.graph)
+        elif isinstance(node, FunctionNode) and getattr(node, "batch", False):
+            if len(node.outputs) != 1:
+                raise GraphConfigError(
+                    f"Batch node {node.name!r} declares {len(node.outputs)} outputs; DaftRunner "
+                    "runs batch=True nodes with one output column. Split it into one batch node "
+                    "per output."
+                )
+            if node.is_generator or node.is_async:
+                raise GraphConfigError(
+                    f"Batch node {node.name!r} is a generator or async function; batch=True "
+                    "nodes must be plain functions returning one value per row."
+                )

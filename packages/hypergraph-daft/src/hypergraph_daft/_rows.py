@@ -1,0 +1,149 @@
+"""Calling one step for one row in plain Python, and running a whole program for one item.
+
+The Daft UDFs call :func:`call_step` per row; a mapped nested graph runs its inner program per
+item with :func:`run_program`. Node exceptions propagate unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from hypergraph_daft._compile import Column, Const, Program, Step
+from hypergraph_daft._core import join_chunks, map_outputs, nested_map_items
+
+__all__ = ["Binder", "binder", "outputs_of", "run_program"]
+
+Binder = Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]
+
+
+def binder(step: Step) -> Binder:
+    """A function turning (column values in order, worker resources) into the call's kwargs."""
+    plan: list[tuple[str, int, Any]] = []  # (param, 0=column index / 1=const / 2=copy / 3=resource)
+    position = 0
+    for param, source in zip(step.params, step.sources, strict=True):
+        if isinstance(source, Column):
+            plan.append((param, 0, position))
+            position += 1
+        elif source.key is not None:
+            plan.append((param, 3, source.key))
+        elif source.copy:
+            plan.append((param, 2, source.value))
+        else:
+            plan.append((param, 1, source.value))
+    if all(kind == 0 for _, kind, _ in plan):
+        names = tuple(param for param, _, _ in plan)
+        return lambda args, resources: dict(zip(names, args, strict=False))
+    fixed = {param: value for param, kind, value in plan if kind == 1}
+    others = [(param, kind, value) for param, kind, value in plan if kind != 1]
+
+    def bind(args: tuple[Any, ...], resources: dict[str, Any]) -> dict[str, Any]:
+        kwargs = dict(fixed)
+        for param, kind, value in others:
+            if kind == 0:
+                kwargs[param] = args[value]
+            elif kind == 3:
+                kwargs[param] = resources[value]
+            else:
+                kwargs[param] = copy.deepcopy(value)
+        return kwargs
+
+    return bind
+
+
+def call_sync(step: Step, kwargs: dict[str, Any]) -> Any:
+    """The node's return value for one row (generators drained, coroutines run to completion)."""
+    np = step.np
+    if step.node.is_async:
+        return asyncio.run(call_async(step, kwargs))
+    value = np.func(**kwargs)
+    if step.node.is_generator:
+        return join_chunks(np, list(value))
+    return value
+
+
+async def call_async(step: Step, kwargs: dict[str, Any]) -> Any:
+    """Like :func:`call_sync` for async functions and async generators."""
+    np = step.np
+    if step.node.is_generator:
+        return join_chunks(np, [chunk async for chunk in np.func(**kwargs)])
+    return await np.func(**kwargs)
+
+
+def outputs_of(step: Step, value: Any) -> tuple[Any, ...]:
+    """The values of the step's output columns, in order (N7 checks included)."""
+    outputs = step.np.outputs
+    if not outputs:
+        return (None,)
+    if len(outputs) == 1:
+        return (value,)
+    named = map_outputs(step.np, value)
+    return tuple(named[o] for o in outputs)
+
+
+def run_mapped(step: Step, kwargs: dict[str, Any], resources: dict[str, Any]) -> tuple[Any, ...]:
+    """A mapped nested graph for one row: one list per output, ``None`` for failed items."""
+    gn = step.gn
+    inner = step.inner
+    assert gn is not None and inner is not None
+    values = {gn.inner_input(port): value for port, value in kwargs.items()}
+    _names, _mode, error_handling, items = nested_map_items(gn, values)
+    results: list[dict[str, Any] | None] = []
+    for item in items:
+        try:
+            results.append(run_program(inner, item, resources))
+        except Exception:
+            if error_handling == "raise":
+                raise
+            results.append(None)
+    columns = []
+    for port in gn.outputs:
+        column = inner.outputs.get(gn.inner_output(port))
+        columns.append(
+            [None if r is None or column is None else r.get(column) for r in results]
+        )
+    return tuple(columns) if columns else (None,)
+
+
+def run_program(program: Program, values: dict[str, Any], resources: dict[str, Any]) -> dict[str, Any]:
+    """Every step of ``program`` for one item, in plain Python; returns values by column."""
+    state = dict(values)
+    for step in program.steps:
+        kwargs = {}
+        for param, source in zip(step.params, step.sources, strict=True):
+            if isinstance(source, Column):
+                kwargs[param] = state[source.name]
+            else:
+                kwargs[param] = _const_value(source, resources)
+        if step.inner is not None:
+            produced = run_mapped(step, kwargs, resources)
+        elif getattr(step.node, "batch", False):
+            produced = (_call_batch_once(step, kwargs),)
+        else:
+            produced = outputs_of(step, call_sync(step, kwargs))
+        state.update(zip(step.outputs, produced, strict=True))
+    return state
+
+
+def _const_value(source: Const, resources: dict[str, Any]) -> Any:
+    if source.key is not None:
+        if source.key not in resources:
+            resources[source.key] = type(source.value)()
+        return resources[source.key]
+    return copy.deepcopy(source.value) if source.copy else source.value
+
+
+def _call_batch_once(step: Step, kwargs: dict[str, Any]) -> Any:
+    """A batch node inside a mapped nested graph: a one-row batch."""
+    from daft import DataType, Series
+
+    columns = {p for p, s in zip(step.params, step.sources, strict=True) if isinstance(s, Column)}
+    batch = {
+        p: Series.from_pylist([v], dtype=DataType.python()) if p in columns else v
+        for p, v in kwargs.items()
+    }
+    result = step.np.func(**batch)
+    values = result.to_pylist() if isinstance(result, Series) else list(result)
+    return values[0]
