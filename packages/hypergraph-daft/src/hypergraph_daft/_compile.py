@@ -18,7 +18,7 @@ from hypergraph_daft._core import CONSTANT, COPY_DEFAULT
 if TYPE_CHECKING:
     from hypergraph import Graph
 
-__all__ = ["Column", "Const", "Program", "Step", "compile_graph", "validate_for_daft"]
+__all__ = ["Column", "Const", "Program", "Step", "compile_graph", "constant", "validate_for_daft"]
 
 
 class Column:
@@ -128,11 +128,11 @@ def _flatten(
             for port in node.inputs:
                 source = env.get(port)
                 if source is None and port in bound:
-                    source = _const(bound[port], False)
+                    source = constant(bound[port], False)
                 if source is not None:
                     inner_env[node.inner_input(port)] = source
             for key, value in scoped.get(node.name, {}).items():
-                inner_env[key] = _const(value, False)
+                inner_env[key] = constant(value, False)
             inner_rename = {}
             for port in node.outputs:
                 column = rename.get(port, prefix + port)
@@ -153,7 +153,7 @@ def _flatten(
             if source is None:
                 kind, value = np.fallbacks[i]
                 if kind in (CONSTANT, COPY_DEFAULT):
-                    source = _const(value, kind == COPY_DEFAULT)
+                    source = constant(value, kind == COPY_DEFAULT)
                 else:  # validated before compiling; a nested graph left it unset
                     raise GraphConfigError(
                         f"Node {prefix}{np.name!r} has no value for input {name!r}. Provide it "
@@ -183,7 +183,8 @@ def _compile_mapped(gn: GraphNode, sources: list[Source]) -> Program:
     return compile_graph(gn.graph, env)
 
 
-def _const(value: Any, copy: bool) -> Const:
+def constant(value: Any, copy: bool = False) -> Const:
+    """A constant source; a ``@stateful`` instance becomes a per-worker resource instead."""
     if is_stateful(value):
         return Const(value, copy=False, key=f"{type(value).__qualname__}@{id(value):x}")
     return Const(value, copy)

@@ -32,6 +32,8 @@ _SIMPLE: dict[type, DataType] = {
     bool: DataType.bool(),
 }
 
+_BY_NAME = {t.__name__: t for t in _SIMPLE}
+
 
 class Failure:
     """A node's exception travelling through Daft as a value."""
@@ -75,6 +77,8 @@ def _return_dtype(step: Step, safe: bool) -> DataType:
     if safe or step.inner is not None or step.node.is_generator:
         return DataType.python()
     annotation = getattr(step.np.func, "__annotations__", {}).get("return")
+    if isinstance(annotation, str):  # postponed annotations: only the plain builtin names
+        annotation = _BY_NAME.get(annotation)
     return _SIMPLE.get(annotation, DataType.python()) if isinstance(annotation, type) else (
         DataType.python()
     )

@@ -25,7 +25,8 @@ from hypergraph import (
     RunStatus,
 )
 from hypergraph.runners.base import BaseRunner
-from hypergraph_daft._compile import Column, Const, Program, compile_graph, validate_for_daft
+from hypergraph.stateful import is_stateful
+from hypergraph_daft._compile import Column, Program, compile_graph, constant, validate_for_daft
 from hypergraph_daft._core import (
     MAP_OPTIONS,
     RUN_OPTIONS,
@@ -104,13 +105,19 @@ class DaftRunner(BaseRunner):
         check_keywords(graph, input_values)
         self._check(graph)
         parts = prepare_values(graph, merged)
-        provided = parts.provided
-        program = compile_graph(
-            graph, {name: Column(name) for name in provided}, parts.scoped
-        )
+        # one-row columns, except @stateful resources: those are rebuilt on the worker
+        env: dict[str, Any] = {}
+        data: dict[str, list[Any]] = {}
+        for name, value in parts.provided.items():
+            if is_stateful(value):
+                env[name] = constant(value)
+            else:
+                env[name] = Column(name)
+                data[name] = [value]
+        program = compile_graph(graph, env, parts.scoped)
         identity = (graph.name, workflow_id, session_id)
         try:
-            rows, failures = _execute(program, {k: [v] for k, v in provided.items()}, 1)
+            rows, failures = _execute(program, data, 1)
         except Exception as exc:
             if error_handling == "raise":
                 raise
@@ -182,7 +189,7 @@ class DaftRunner(BaseRunner):
             if name in columns:
                 env[name] = Column(name)
             else:
-                env[name] = Const(broadcast[name], name in cloned)
+                env[name] = constant(broadcast[name], name in cloned)
         program = compile_graph(graph, env, parts.scoped)
         results = self._collect_items(
             program, columns, size, error_handling, identity,
@@ -247,7 +254,7 @@ class DaftRunner(BaseRunner):
             if name in mapping.values():
                 env[name] = Column(name)
             else:
-                env[name] = Const(merged[name], name in cloned)
+                env[name] = constant(merged[name], name in cloned)
         program = compile_graph(graph, env, parts.scoped)
         frame = dataframe.select(*(col(c).alias(n) for c, n in mapping.items()))
         rows_in: list[dict[str, Any]] | None = None
@@ -298,7 +305,7 @@ class DaftRunner(BaseRunner):
         parts = prepare_values(graph, {**broadcast, **sample})
         env: dict[str, Any] = {}
         for name in parts.provided:
-            env[name] = Column(name) if name in columns else Const(broadcast[name], name in cloned)
+            env[name] = Column(name) if name in columns else constant(broadcast[name], name in cloned)
         program = compile_graph(graph, env, parts.scoped)
         data = dict(columns)
         for name in parts.provided:
