@@ -8,11 +8,11 @@ import os
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-import daft  # noqa: E402,F401  (the plugin's dependency must be installed, never skipped)
-import pytest  # noqa: E402
+import daft  # noqa: F401  (the plugin's dependency must be installed, never skipped)
+import pytest
 
-import hypergraph_daft  # noqa: E402,F401
-from hypergraph import DaftRunner  # noqa: E402
+import hypergraph_daft  # noqa: F401
+from hypergraph import DaftRunner
 
 
 @pytest.fixture

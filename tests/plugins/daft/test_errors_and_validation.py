@@ -151,7 +151,7 @@ def approval(draft: str) -> None:
 def test_cycles_are_refused_with_the_s2_message(runner: DaftRunner) -> None:
     """A cyclic graph is rejected before anything runs, in S2's words."""
     graph = Graph([increment, until_five], entrypoint="increment")
-    with pytest.raises(IncompatibleRunnerError, match="This graph has cycles, but DaftRunner doesn't support cycles."):
+    with pytest.raises(IncompatibleRunnerError, match=r"This graph has cycles, but DaftRunner doesn't support cycles\."):
         runner.run(graph, {"count": 0})
 
 
