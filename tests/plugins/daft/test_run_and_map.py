@@ -303,3 +303,27 @@ def test_keyword_inputs_and_option_names_follow_core_rules(runner: DaftRunner) -
         runner.run(Graph([double]), {"x": 1}, map_over="x")
     with pytest.raises(ValueError, match="max_iterations"):
         runner.map(Graph([double]), {"x": [1]}, map_over="x", max_iterations=3)
+
+
+def test_map_result_reads_like_any_map_result(runner: DaftRunner) -> None:
+    """Indexing, slicing, iteration, get() and summary() agree with the per-item results."""
+
+    @node(output_name="y")
+    def picky(x: int) -> int:
+        if x == 1:
+            raise ValueError("one")
+        return x * 10
+
+    results = runner.map(Graph([picky]), {"x": [0, 1, 2]}, map_over="x", error_handling="continue")
+    assert isinstance(results, MapResult)
+    assert len(results) == 3
+    assert [r.get("y") for r in results] == results["y"] == [0, None, 20]
+    assert results.get("y", -1) == [0, -1, 20]
+    assert results.get("missing") == [None, None, None]
+    assert results[-1]["y"] == 20
+    assert results[0] is results[0]
+    assert [r["y"] for r in results[0:3:2]] == [0, 20]
+    assert [r.status for r in results.failures] == [RunStatus.FAILED]
+    assert results.summary().startswith("3 items (2 completed, 1 failed)")
+    with pytest.raises(IndexError):
+        results[3]

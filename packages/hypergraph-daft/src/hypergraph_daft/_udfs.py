@@ -12,6 +12,7 @@ Two Daft behaviours shape this module (DEPENDENCIES §2):
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import daft
@@ -99,6 +100,9 @@ def step_expression(step: Step, safe: bool) -> Expression:
         impl = _row_impl(step, safe)
     columns = step.columns
     args = [col(c) for c in columns] if columns else [col(ROW)]
+    fast = None if resources or is_batch or is_async or not columns else _fast_row(step, safe)
+    if fast is not None:
+        return daft.func(fast, return_dtype=return_dtype)(*args)
     if not columns:
         impl = _drop_row_argument(impl, is_async)
     if resources:
@@ -108,6 +112,65 @@ def step_expression(step: Step, safe: bool) -> Expression:
     else:
         func = daft.func(_without_resources(impl, is_async), return_dtype=return_dtype, unnest=unnest)
     return func(*args)
+
+
+def _fast_row(step: Step, safe: bool) -> Any:
+    """The common case with one call per row and no dispatch: a plain single-output function
+    reading only columns. ``None`` when the step needs the general path."""
+    node = step.node
+    np = step.np
+    if step.inner is not None or len(np.outputs) != 1 or node.is_generator:
+        return None
+    if not all(isinstance(s, Column) for s in step.sources):
+        return None
+    func = np.func
+    name = step.path
+    params = step.params
+    if _positional(func, params):
+        call = func
+    else:
+        def call(*args: Any) -> Any:
+            return func(**dict(zip(params, args, strict=True)))
+
+    if not safe:
+        return call
+    if len(params) == 1:
+        def one(value: Any) -> Any:
+            if value.__class__ is Failure:
+                return value
+            try:
+                return call(value)
+            except Exception as exc:
+                return Failure(exc, name)
+
+        return one
+
+    def many(*args: Any) -> Any:
+        for value in args:
+            if value.__class__ is Failure:
+                return value
+        try:
+            return call(*args)
+        except Exception as exc:
+            return Failure(exc, name)
+
+    return many
+
+
+def _positional(func: Any, params: tuple[str, ...]) -> bool:
+    """True if ``func(*values)`` binds the values to ``params`` in order."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return False
+    leading = list(signature.parameters.values())[: len(params)]
+    return len(leading) == len(params) and all(
+        p.name == name and p.kind is p.POSITIONAL_OR_KEYWORD
+        for p, name in zip(leading, params, strict=True)
+    ) and all(
+        p.default is not p.empty or p.kind is p.KEYWORD_ONLY
+        for p in list(signature.parameters.values())[len(params):]
+    )
 
 
 def _pack(step: Step, produced: tuple[Any, ...]) -> Any:

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Mapping, Sequence
 from time import perf_counter
@@ -43,6 +42,7 @@ from hypergraph_daft._core import (
     reject_interrupts_in_map,
     user_stacklevel,
 )
+from hypergraph_daft._results import ColumnarResults, columnar_map_result
 from hypergraph_daft._udfs import ROW, Failure, column_of, step_expression
 from hypergraph_daft.plugin import DAFT_CAPABILITIES
 
@@ -117,7 +117,7 @@ class DaftRunner(BaseRunner):
         program = compile_graph(graph, env, parts.scoped)
         identity = (graph.name, workflow_id, session_id)
         try:
-            rows, failures = _execute(program, data, 1)
+            columns, failures, _ = _execute(program, data, 1)
         except Exception as exc:
             if error_handling == "raise":
                 raise
@@ -127,7 +127,7 @@ class DaftRunner(BaseRunner):
             if error_handling == "raise":
                 raise error
             return _result({}, RunStatus.FAILED, identity, error=error)
-        return _result(rows[0], RunStatus.COMPLETED, identity)
+        return _result({k: v[0] for k, v in columns.items()}, RunStatus.COMPLETED, identity)
 
     # -- map -----------------------------------------------------------------------------
     def map(
@@ -332,33 +332,18 @@ class DaftRunner(BaseRunner):
         identity: tuple[str | None, str | None, str | None],
         *,
         fallback: Any,
-    ) -> list[RunResult]:
+    ) -> ColumnarResults | list[RunResult]:
         try:
-            rows, failures = _execute(program, data, size)
+            columns, failures, count = _execute(program, data, size)
         except Exception:
             if error_handling == "raise":
                 raise
             # DF5: the columnar plan itself failed; run the items one by one instead
-            count = size if size is not None else len(data)  # type: ignore[arg-type]
-            return [fallback(i) for i in range(count)]
+            total = size if size is not None else data.count_rows()  # type: ignore[union-attr]
+            return [fallback(i) for i in range(total)]
         if failures and error_handling == "raise":
             raise failures[min(failures)]
-        ids = _run_ids(len(rows))
-        graph_name, workflow_id, session_id = identity
-        results = []
-        for i, row in enumerate(rows):
-            error = failures.get(i) if failures else None
-            if error is None:
-                results.append(RunResult(
-                    row, RunStatus.COMPLETED, ids[i], graph_name=graph_name,
-                    workflow_id=workflow_id, session_id=session_id,
-                ))
-            else:
-                results.append(RunResult(
-                    {}, RunStatus.FAILED, ids[i], graph_name=graph_name,
-                    workflow_id=workflow_id, session_id=session_id, error=error,
-                ))
-        return results
+        return ColumnarResults(columns, failures, count, identity)
 
 
 def _warn_processors(processors: Sequence[EventProcessor] | None) -> None:
@@ -449,12 +434,12 @@ def _frame(
 
 def _execute(
     program: Program, data: dict[str, list[Any]] | daft.DataFrame, size: int | None
-) -> tuple[list[dict[str, Any]], dict[int, BaseException]]:
-    """Collect the plan: per-row output values, and the first node failure of each failed row."""
+) -> tuple[dict[str, list[Any]], dict[int, BaseException], int]:
+    """Collect the plan: the visible outputs by name, each failed row's first node error, rows."""
     frame, added = _frame(program, data, size, safe=True)
     if not added:  # a graph without nodes
         count = size if size is not None else frame.count_rows()
-        return [{} for _ in range(count)], {}
+        return {}, {}, count
     collected = frame.select(*(col(c) for c in added)).collect().to_pydict()
     failures: dict[int, BaseException] = {}
     for step in program.steps:
@@ -462,20 +447,8 @@ def _execute(
         for i, value in enumerate(values):
             if value.__class__ is Failure and i not in failures:
                 failures[i] = value.error
-    outputs = program.outputs
-    names = list(outputs)
-    lists = [collected[outputs[n]] for n in names]
-    count = len(collected[added[0]])
-    if not names:
-        return [{} for _ in range(count)], failures
-    rows = [dict(zip(names, row, strict=True)) for row in zip(*lists, strict=True)]
-    return rows, failures
-
-
-def _run_ids(count: int) -> list[str]:
-    """``count`` run ids from one call to the OS random source."""
-    raw = os.urandom(6 * count).hex()
-    return ["run-" + raw[i : i + 12] for i in range(0, 12 * count, 12)]
+    columns = {name: collected[column] for name, column in program.outputs.items()}
+    return columns, failures, len(collected[added[0]])
 
 
 def _result(
@@ -493,7 +466,7 @@ def _result(
 
 
 def _map_result(
-    results: list[RunResult],
+    results: ColumnarResults | list[RunResult],
     names: tuple[str, ...],
     mode: str,
     graph: Graph,
@@ -501,12 +474,10 @@ def _map_result(
     *,
     empty: bool = False,
 ) -> MapResult:
+    duration = (perf_counter() - start) * 1000.0
+    if isinstance(results, ColumnarResults):
+        return columnar_map_result(results, new_run_id(), duration, names, mode, graph.name)
     return MapResult(
-        tuple(results),
-        None if empty else new_run_id(),
-        (perf_counter() - start) * 1000.0,
-        names,
-        mode,
+        tuple(results), None if empty else new_run_id(), duration, names, mode,
         graph_name=graph.name,
     )
-
