@@ -14,7 +14,7 @@ from typing import Any
 from hypergraph_daft._compile import Column, Const, Program, Step
 from hypergraph_daft._core import join_chunks, map_outputs, nested_map_items
 
-__all__ = ["Binder", "binder", "outputs_of", "run_program"]
+__all__ = ["Binder", "WorkerCache", "binder", "cached", "outputs_of", "run_program"]
 
 Binder = Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]
 
@@ -81,6 +81,54 @@ def outputs_of(step: Step, value: Any) -> tuple[Any, ...]:
         return (value,)
     named = map_outputs(step.np, value)
     return tuple(named[o] for o in outputs)
+
+
+class WorkerCache:
+    """The runner's node cache as a UDF sees it (SPEC DF7).
+
+    In-process (Daft's native runner) it is the runner's own cache. Shipped to another process
+    (Ray) an in-memory cache arrives empty, one per worker; other backends arrive as themselves.
+    """
+
+    __slots__ = ("node_cache",)
+
+    def __init__(self, node_cache: Any) -> None:
+        self.node_cache = node_cache
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        from hypergraph.cache import InMemoryCache, NodeCache
+
+        backend = self.node_cache.backend
+        if isinstance(backend, InMemoryCache):
+            return (_fresh_worker_cache, ())
+        return (WorkerCache, (NodeCache(backend, explain_misses=False),))
+
+
+def _fresh_worker_cache() -> WorkerCache:
+    from hypergraph.cache import InMemoryCache, NodeCache
+
+    return WorkerCache(NodeCache(InMemoryCache(), explain_misses=False))
+
+
+def cached(
+    step: Step, call: Callable[[dict[str, Any]], tuple[Any, ...]], cache: WorkerCache | None
+) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """``call`` behind the node cache when the node opted in and the runner has one (CA1)."""
+    if cache is None or not getattr(step.node, "cache", False):
+        return call
+    outputs = step.np.outputs
+
+    def with_cache(kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        node_cache = cache.node_cache
+        lookup = node_cache.lookup(step.node, kwargs)
+        if lookup is not None and lookup.hit:
+            return tuple(lookup.outputs[o] for o in outputs) if outputs else (None,)
+        produced = call(kwargs)
+        if lookup is not None:
+            node_cache.store(lookup, dict(zip(outputs, produced, strict=False)))
+        return produced
+
+    return with_cache
 
 
 def run_mapped(step: Step, kwargs: dict[str, Any], resources: dict[str, Any]) -> tuple[Any, ...]:

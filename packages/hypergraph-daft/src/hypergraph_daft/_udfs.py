@@ -19,7 +19,15 @@ import daft
 from daft import DataType, Expression, Series, col
 
 from hypergraph_daft._compile import Column, Step
-from hypergraph_daft._rows import binder, call_async, call_sync, outputs_of, run_mapped
+from hypergraph_daft._rows import (
+    WorkerCache,
+    binder,
+    cached,
+    call_async,
+    call_sync,
+    outputs_of,
+    run_mapped,
+)
 
 __all__ = ["ROW", "Failure", "column_of", "python_column", "step_expression"]
 
@@ -85,8 +93,10 @@ def _return_dtype(step: Step, safe: bool) -> DataType:
     )
 
 
-def step_expression(step: Step, safe: bool) -> Expression:
+def step_expression(step: Step, safe: bool, cache: WorkerCache | None = None) -> Expression:
     """The Daft expression computing ``step``'s output column(s)."""
+    if not getattr(step.node, "cache", False):
+        cache = None
     resources = step.resources
     return_dtype = _return_dtype(step, safe)
     unnest = len(step.outputs) > 1
@@ -95,12 +105,13 @@ def step_expression(step: Step, safe: bool) -> Expression:
     if is_batch:
         impl = _batch_impl(step, safe)
     elif is_async:
-        impl = _async_impl(step, safe)
+        impl = _async_impl(step, safe, cache)
     else:
-        impl = _row_impl(step, safe)
+        impl = _row_impl(step, safe, cache)
     columns = step.columns
     args = [col(c) for c in columns] if columns else [col(ROW)]
-    fast = None if resources or is_batch or is_async or not columns else _fast_row(step, safe)
+    general = resources or is_batch or is_async or not columns or cache is not None
+    fast = None if general else _fast_row(step, safe)
     if fast is not None:
         return daft.func(fast, return_dtype=return_dtype)(*args)
     if not columns:
@@ -186,19 +197,20 @@ def _failed(step: Step, failure: Failure) -> Any:
     return failure
 
 
-def _row_impl(step: Step, safe: bool) -> Any:
+def _row_impl(step: Step, safe: bool, cache: WorkerCache | None = None) -> Any:
     bind = binder(step)
-    multi = len(step.outputs) > 1
     name = step.path
     if step.inner is not None:
         def produce(args: tuple[Any, ...], resources: dict[str, Any]) -> tuple[Any, ...]:
             return run_mapped(step, bind(args, resources), resources)
-    elif not multi and step.np.outputs:
-        def produce(args: tuple[Any, ...], resources: dict[str, Any]) -> tuple[Any, ...]:
-            return (call_sync(step, bind(args, resources)),)
     else:
+        def run(kwargs: dict[str, Any]) -> tuple[Any, ...]:
+            return outputs_of(step, call_sync(step, kwargs))
+
+        call = cached(step, run, cache)
+
         def produce(args: tuple[Any, ...], resources: dict[str, Any]) -> tuple[Any, ...]:
-            return outputs_of(step, call_sync(step, bind(args, resources)))
+            return call(bind(args, resources))
 
     if not safe:
         def raw(resources: dict[str, Any], *args: Any) -> Any:
@@ -218,12 +230,21 @@ def _row_impl(step: Step, safe: bool) -> Any:
     return guarded
 
 
-def _async_impl(step: Step, safe: bool) -> Any:
+def _async_impl(step: Step, safe: bool, cache: WorkerCache | None = None) -> Any:
     bind = binder(step)
     name = step.path
+    use_cache = cache is not None
 
     async def produce(args: tuple[Any, ...], resources: dict[str, Any]) -> Any:
-        return _pack(step, outputs_of(step, await call_async(step, bind(args, resources))))
+        kwargs = bind(args, resources)
+        lookup = cache.node_cache.lookup(step.node, kwargs) if cache is not None else None
+        if lookup is not None and lookup.hit:
+            outputs = step.np.outputs
+            return _pack(step, tuple(lookup.outputs[o] for o in outputs) if outputs else (None,))
+        produced = outputs_of(step, await call_async(step, kwargs))
+        if use_cache and lookup is not None and cache is not None:
+            cache.node_cache.store(lookup, dict(zip(step.np.outputs, produced, strict=False)))
+        return _pack(step, produced)
 
     if not safe:
         async def raw(resources: dict[str, Any], *args: Any) -> Any:

@@ -23,6 +23,7 @@ from hypergraph import (
     RunResult,
     RunStatus,
 )
+from hypergraph.cache import NodeCache
 from hypergraph.runners.base import BaseRunner
 from hypergraph.stateful import is_stateful
 from hypergraph_daft._compile import Column, Program, compile_graph, constant, validate_for_daft
@@ -43,6 +44,7 @@ from hypergraph_daft._core import (
     user_stacklevel,
 )
 from hypergraph_daft._results import ColumnarResults, columnar_map_result
+from hypergraph_daft._rows import WorkerCache
 from hypergraph_daft._udfs import ROW, Failure, column_of, step_expression
 from hypergraph_daft.plugin import DAFT_CAPABILITIES
 
@@ -63,6 +65,7 @@ class DaftRunner(BaseRunner):
 
     def __init__(self, *, cache: CacheBackend | None = None) -> None:
         self.cache = cache
+        self._worker_cache = WorkerCache(NodeCache(cache)) if cache is not None else None
 
     @property
     def capabilities(self) -> RunnerCapabilities:
@@ -117,7 +120,7 @@ class DaftRunner(BaseRunner):
         program = compile_graph(graph, env, parts.scoped)
         identity = (graph.name, workflow_id, session_id)
         try:
-            columns, failures, _ = _execute(program, data, 1)
+            columns, failures, _ = _execute(program, data, 1, self._worker_cache)
         except Exception as exc:
             if error_handling == "raise":
                 raise
@@ -311,7 +314,7 @@ class DaftRunner(BaseRunner):
         for name in parts.provided:
             if name not in data:
                 data[name] = [broadcast[name]] * size
-        frame, _ = _frame(program, data, size, safe=False)
+        frame, _ = _frame(program, data, size, safe=False, cache=self._worker_cache)
         shown = list(data) + [c for c in program.outputs.values() if c not in data]
         return frame.select(*(col(c) for c in shown))
 
@@ -334,7 +337,7 @@ class DaftRunner(BaseRunner):
         fallback: Any,
     ) -> ColumnarResults | list[RunResult]:
         try:
-            columns, failures, count = _execute(program, data, size)
+            columns, failures, count = _execute(program, data, size, self._worker_cache)
         except Exception:
             if error_handling == "raise":
                 raise
@@ -408,7 +411,12 @@ def _dataframe_columns(
 
 
 def _frame(
-    program: Program, data: dict[str, list[Any]] | daft.DataFrame, size: int | None, *, safe: bool
+    program: Program,
+    data: dict[str, list[Any]] | daft.DataFrame,
+    size: int | None,
+    *,
+    safe: bool,
+    cache: WorkerCache | None = None,
 ) -> tuple[daft.DataFrame, list[str]]:
     """The DataFrame with every step's column added, and the names of those columns."""
     if isinstance(data, daft.DataFrame):
@@ -423,7 +431,7 @@ def _frame(
         frame = daft.from_pydict(series)  # type: ignore[arg-type]
     added: list[str] = []
     for step in program.steps:
-        expression = step_expression(step, safe)
+        expression = step_expression(step, safe, cache)
         if len(step.outputs) > 1:
             frame = frame.select(col("*"), expression)
         else:
@@ -433,10 +441,13 @@ def _frame(
 
 
 def _execute(
-    program: Program, data: dict[str, list[Any]] | daft.DataFrame, size: int | None
+    program: Program,
+    data: dict[str, list[Any]] | daft.DataFrame,
+    size: int | None,
+    cache: WorkerCache | None = None,
 ) -> tuple[dict[str, list[Any]], dict[int, BaseException], int]:
     """Collect the plan: the visible outputs by name, each failed row's first node error, rows."""
-    frame, added = _frame(program, data, size, safe=True)
+    frame, added = _frame(program, data, size, safe=True, cache=cache)
     if not added:  # a graph without nodes
         count = size if size is not None else frame.count_rows()
         return {}, {}, count
