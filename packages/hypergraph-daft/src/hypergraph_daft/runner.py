@@ -12,8 +12,14 @@ from collections.abc import Mapping, Sequence
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import daft
-from daft import col
+try:
+    import daft
+    from daft import col
+except ImportError as exc:  # SPEC DF1: say what to install, not just which module is missing
+    raise ImportError(
+        "DaftRunner needs the 'daft' package, which is not installed. Install it with "
+        '`pip install hypergraph-daft` (or `pip install "hypergraph-core[daft]"`).'
+    ) from exc
 
 from hypergraph import (
     FunctionNode,
@@ -321,10 +327,9 @@ class DaftRunner(BaseRunner):
     # -- shared ----------------------------------------------------------------------------
     def _check(self, graph: Graph) -> None:
         check_structure_cached(self, graph)
-        checked = graph.__dict__.setdefault("_checked", set())
-        if "daft" not in checked:
+        if not graph.__dict__.get("_daft_checked"):
             validate_for_daft(graph)
-            checked.add("daft")
+            graph.__dict__["_daft_checked"] = True
 
     def _collect_items(
         self,
