@@ -36,8 +36,8 @@ from hypergraph import DaftRunner, Graph, SyncRunner, node
 
 
 class Payload:
-    __slots__ = ("tag", "value")
-
+    # no __slots__: cloudpickle ships classes of __main__ by value to Ray workers, and slotted
+    # ones defined there do not survive the trip
     def __init__(self, value: int, tag: str) -> None:
         self.value = value
         self.tag = tag

@@ -1,4 +1,4 @@
-"""Everything hypergraph-daft takes from core, in one place.
+"""Everything hypergraph-daft takes from core's runner-building modules, in one place.
 
 Run/map option checks and value preparation come from ``hypergraph.runners.support`` today;
 when core publishes them as ``hypergraph.runtime`` only this module changes.
@@ -6,8 +6,10 @@ when core publishes them as ``hypergraph.runtime`` only this module changes.
 
 from __future__ import annotations
 
+from hypergraph.cache import InMemoryCache, NodeCache
 from hypergraph.engine.execution import join_chunks, map_outputs
 from hypergraph.plan import CONSTANT, COPY_DEFAULT, NO_FALLBACK
+from hypergraph.runners.base import BaseRunner
 from hypergraph.runners.support import (
     MAP_OPTIONS,
     RUN_OPTIONS,
@@ -28,6 +30,9 @@ from hypergraph.runners.support import (
 
 __all__ = [
     "CONSTANT",
+    "BaseRunner",
+    "InMemoryCache",
+    "NodeCache",
     "COPY_DEFAULT",
     "MAP_OPTIONS",
     "NO_FALLBACK",

@@ -12,7 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from hypergraph_daft._compile import Column, Const, Program, Step
-from hypergraph_daft._core import join_chunks, map_outputs, nested_map_items
+from hypergraph_daft._core import (
+    InMemoryCache,
+    NodeCache,
+    join_chunks,
+    map_outputs,
+    nested_map_items,
+)
 
 __all__ = ["Binder", "WorkerCache", "binder", "cached", "outputs_of", "run_program"]
 
@@ -96,8 +102,6 @@ class WorkerCache:
         self.node_cache = node_cache
 
     def __reduce__(self) -> tuple[Any, ...]:
-        from hypergraph.cache import InMemoryCache, NodeCache
-
         backend = self.node_cache.backend
         if isinstance(backend, InMemoryCache):
             return (_fresh_worker_cache, ())
@@ -105,8 +109,6 @@ class WorkerCache:
 
 
 def _fresh_worker_cache() -> WorkerCache:
-    from hypergraph.cache import InMemoryCache, NodeCache
-
     return WorkerCache(NodeCache(InMemoryCache(), explain_misses=False))
 
 

@@ -29,14 +29,14 @@ from hypergraph import (
     RunResult,
     RunStatus,
 )
-from hypergraph.cache import NodeCache
-from hypergraph.runners.base import BaseRunner
 from hypergraph.stateful import is_stateful
 from hypergraph_daft._compile import Column, Program, compile_graph, constant, validate_for_daft
 from hypergraph_daft._core import (
     MAP_OPTIONS,
     RUN_OPTIONS,
     UNSET,
+    BaseRunner,
+    NodeCache,
     check_common_options,
     check_keywords,
     check_lineage_options,
