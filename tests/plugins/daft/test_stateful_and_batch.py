@@ -85,25 +85,6 @@ def test_other_runners_treat_stateful_values_as_plain_values(construction_log: P
     assert constructions(construction_log) == 1
 
 
-def test_stateful_needs_a_zero_argument_constructor() -> None:
-    """A class that cannot be built without arguments is refused at decoration, naming them."""
-    with pytest.raises(TypeError, match=r"needs arguments \['path'\]"):
-
-        @stateful
-        class NeedsPath:
-            def __init__(self, path: str) -> None:
-                self.path = path
-
-
-def test_stateful_is_importable_from_core() -> None:
-    """`from hypergraph import stateful` is core's own marker."""
-    import hypergraph
-    from hypergraph.stateful import is_stateful
-
-    assert hypergraph.stateful is stateful
-    assert is_stateful(Model()) and not is_stateful(Model)
-
-
 def test_batch_nodes_receive_whole_series(runner: DaftRunner) -> None:
     """A batch=True node gets a daft.Series per column input and returns one value per row."""
     sizes: list[int] = []

@@ -34,7 +34,7 @@ def stateful(cls: T) -> T:
         ]
         if required:
             raise TypeError(
-                f"@stateful class {cls.__qualname__!r} needs arguments {required!r} to be "
+                f"@stateful class {cls.__name__!r} needs arguments {required!r} to be "
                 "constructed, but workers re-create it with no arguments. Give those parameters "
                 "defaults (or read them from the environment inside __init__)."
             )
