@@ -68,3 +68,10 @@ def test_failure_inside_the_daft_child_reaches_the_parent_with_its_type() -> Non
 def test_daft_runner_never_returns_a_coroutine() -> None:
     """returns_coroutine is False, so sync parents call it directly (R14)."""
     assert DaftRunner().capabilities.returns_coroutine is False
+
+
+def test_a_nested_graph_given_another_daft_runner_joins_the_same_plan() -> None:
+    """as_node(runner=DaftRunner()) inside a DaftRunner graph is inlined, not refused."""
+    gn = INNER.as_node(runner=DaftRunner())
+    results = DaftRunner().map(Graph([gn]), {"text": [" A ", "bb"]}, map_over="text")
+    assert results["length"] == [1, 2]

@@ -190,11 +190,14 @@ def constant(value: Any, copy: bool = False) -> Const:
     return Const(value, copy)
 
 
-def validate_for_daft(graph: Graph) -> None:
-    """What DaftRunner refuses beyond its capabilities: runner overrides and batch multi-outputs."""
+def validate_for_daft(graph: Graph, runner_type: type) -> None:
+    """What DaftRunner refuses beyond its capabilities: other runners inside, batch multi-outputs.
+
+    A nested graph given another DaftRunner is simply part of the same plan.
+    """
     for node in graph.nodes.values():
         if isinstance(node, GraphNode):
-            if node.runner is not None:
+            if node.runner is not None and not isinstance(node.runner, runner_type):
                 raise IncompatibleRunnerError(
                     f"Nested graph {node.name!r} names its own runner "
                     f"({type(node.runner).__name__}), but DaftRunner translates the whole graph "
@@ -203,7 +206,7 @@ def validate_for_daft(graph: Graph) -> None:
                     node_name=node.name,
                     capability="runner_override",
                 )
-            validate_for_daft(node.graph)
+            validate_for_daft(node.graph, runner_type)
         elif isinstance(node, FunctionNode) and getattr(node, "batch", False):
             if len(node.outputs) != 1:
                 raise GraphConfigError(

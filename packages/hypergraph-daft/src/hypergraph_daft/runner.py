@@ -328,7 +328,7 @@ class DaftRunner(BaseRunner):
     def _check(self, graph: Graph) -> None:
         check_structure_cached(self, graph)
         if not graph.__dict__.get("_daft_checked"):
-            validate_for_daft(graph)
+            validate_for_daft(graph, DaftRunner)
             graph.__dict__["_daft_checked"] = True
 
     def _collect_items(
