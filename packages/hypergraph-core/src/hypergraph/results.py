@@ -28,6 +28,8 @@ class RunStatus(str, Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     PAUSED = "paused"
+    # ended by cancellation or a signal (KeyboardInterrupt, SystemExit), not by a node error
+    STOPPED = "stopped"
 
     def __str__(self) -> str:
         return f"RunStatus.{self.name}"
@@ -113,6 +115,8 @@ class RunResult(_StatusFlags):
     span_id: str | None = None
     error: BaseException | None = None
     pause: PauseInfo | None = None
+    # the run's restorable state: pass it back as run(..., checkpoint=...) to continue (R2-4)
+    checkpoint: Any = attrs.field(default=None, repr=False)
 
     def __getitem__(self, key: str) -> Any:
         try:
