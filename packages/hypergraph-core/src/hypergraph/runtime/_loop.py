@@ -141,11 +141,15 @@ class RunLoop:
         pause: Any = None,
     ) -> RunResult:
         info = self.info
-        keep = self.keep_checkpoint or status is not RunStatus.COMPLETED
+        if status is not RunStatus.COMPLETED:
+            checkpoint: Any = self.snapshot()
+        else:
+            # a finished top-level run keeps its snapshot for a fork, computed only if asked for
+            checkpoint = self.snapshot if self.keep_checkpoint else None
         return RunResult(
             values, status, info.run_id, graph_name=info.graph_name,
             workflow_id=info.workflow_id, session_id=info.session_id, span_id=info.span_id,
-            error=error, pause=pause, checkpoint=self.snapshot() if keep else None,
+            error=error, pause=pause, checkpoint=checkpoint,
         )
 
     def _run_inline(self) -> None:
@@ -176,6 +180,9 @@ class RunLoop:
             if fast and _all_inline(batch):
                 self._inline(batch, finish_siblings)
                 continue
+            if fast and (len(batch) == 1 or not finish_siblings) and _all_nestable(batch):
+                yield from self._inline_nested(batch, finish_siblings)
+                continue
             tasks = [self._task(np) for np in batch]
             results = yield ExecuteBatch(tasks, self.task_steps)
             pause = self._commit(tasks, results)
@@ -194,6 +201,40 @@ class RunLoop:
             kwargs = collect(state, np)
             try:
                 if np.gate_plan is None:
+                    done.append((np, map_outputs(np, np.func(**kwargs)), None))
+                else:
+                    done.append((np, {}, resolve_decision(np, np.func(**kwargs))))
+            except Exception as exc:
+                if failure is None:
+                    failure = exc
+                failed.append(np)
+                if not finish_siblings:
+                    break
+        if failure is None:
+            engine.commit(state, done)
+            return
+        finished = {np.index for np, _, _ in done}
+        engine.commit_partial(state, done, [np for np in batch if np.index not in finished])
+        state.failed = {np.index for np in failed}
+        raise failure
+
+    def _inline_nested(self, batch: Sequence[NodePlan], finish_siblings: bool) -> Steps[None]:
+        """Like ``_inline``, with nested graphs on this runner run by ``yield from``."""
+        engine = self.engine
+        state = self.state
+        collect = engine.collect
+        done: list[Any] = []
+        failure: BaseException | None = None
+        failed: list[NodePlan] = []
+        for np in batch:
+            kwargs = collect(state, np)
+            try:
+                if np.kind is GRAPH:
+                    gn = np.node
+                    values = child_values(gn, kwargs, state)
+                    result = yield from child_steps(gn, values, self.info, self.info.span_id, self.driver)
+                    done.append((np, _child_outputs(gn, result), None))
+                elif np.gate_plan is None:
                     done.append((np, map_outputs(np, np.func(**kwargs)), None))
                 else:
                     done.append((np, {}, resolve_decision(np, np.func(**kwargs))))
@@ -346,17 +387,10 @@ class RunLoop:
             return child_call(runner, gn, values, info, parent_span, resumed)
 
         result = yield RunChild(task, gn.runner, steps, call)
-        if gn.map_config is not None:
-            return TaskOutcome(task, mapped_outputs(gn, result))
-        if result.status is RunStatus.PAUSED and result.pause is not None:
+        if gn.map_config is None and result.status is RunStatus.PAUSED and result.pause is not None:
             pause = attrs.evolve(result.pause, node_name=f"{gn.name}/{result.pause.node_name}")
             return TaskOutcome(task, pause=pause, child=result.checkpoint)
-        if result.status is RunStatus.FAILED and result.error is not None:
-            raise result.error
-        inner = result.values
-        return TaskOutcome(
-            task, {port: inner[name] for port, name in gn._output_of.items() if name in inner}
-        )
+        return TaskOutcome(task, _child_outputs(gn, result))
 
 
 class MapLoop:
@@ -501,6 +535,24 @@ def _resumed(checkpoint: RunSnapshot, engine: Any, graph: Graph, parts: Partitio
     for key, nested in parts.nested_answers.items():
         state.nested_answers.setdefault(key, {}).update(nested)
     return state
+
+
+def _child_outputs(gn: GraphNode, result: Any) -> dict[str, Any]:
+    """Outer outputs of a finished child run or map; a failed child raises its error (R11)."""
+    if gn.map_config is not None:
+        return mapped_outputs(gn, result)
+    if result.status is RunStatus.FAILED and result.error is not None:
+        raise result.error
+    inner = result.values
+    return {port: inner[name] for port, name in gn._output_of.items() if name in inner}
+
+
+def _all_nestable(batch: list[NodePlan]) -> bool:
+    """Plain nodes and nested graphs on the same runner that cannot pause."""
+    for np in batch:
+        if not (np.inline or (np.kind is GRAPH and np.node.runner is None and not np.pauses)):
+            return False
+    return True
 
 
 def _changed(old: Any, new: Any) -> bool:
