@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hypergraph import runtime
 from hypergraph.events import BaseEvent
-from hypergraph.plan import GENERATOR, GRAPH
 from hypergraph.results import RunStatus
 from hypergraph_async.limiter import active_limiter
 
 if TYPE_CHECKING:
-    from hypergraph.events._emitter import Emitter
+    from hypergraph.runtime import Emitter
+
+GENERATOR = runtime.NodeKind.GENERATOR
+GRAPH = runtime.NodeKind.GRAPH
 
 __all__ = ["AsyncDriver", "AsyncExecutor", "GatherExecutor", "check_fan_out", "check_max_concurrency"]
 

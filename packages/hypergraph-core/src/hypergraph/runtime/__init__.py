@@ -14,6 +14,8 @@ See the README's "Architecture" section for a walk-through and a diagram.
 """
 
 from hypergraph.engine.execution import join_chunks, map_outputs
+from hypergraph.events._emitter import Emitter
+from hypergraph.plan import NodeKind
 from hypergraph.runners._context import RunInfo as RunContext
 from hypergraph.runners._context import make_emitter, nested_processors
 from hypergraph.runners._graph_node import NestedProcessor
@@ -107,6 +109,8 @@ __all__ = [
     "make_emitter",
     "nested_processors",
     "NestedProcessor",
+    "Emitter",
+    "NodeKind",
     "join_chunks",
     "map_outputs",
     # nested graphs (SPEC R14)
