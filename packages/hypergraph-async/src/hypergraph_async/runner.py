@@ -19,6 +19,7 @@ from hypergraph.engine.execution import join_chunks, map_outputs, resolve_decisi
 from hypergraph.events._emitter import new_span_id
 from hypergraph.nodes.interrupt import InterruptNode
 from hypergraph.plan import FUNCTION, GENERATOR, GRAPH, IFELSE, INTERRUPT, ROUTE
+from hypergraph.policies import acall_with_policy
 from hypergraph.results import MapResult, PauseInfo, RunResult, RunStatus
 from hypergraph.runners import run_events as events
 from hypergraph.runners.base import BaseRunner
@@ -382,7 +383,7 @@ class AsyncRunner(BaseRunner):
         if lookup.hit:
             return support.cached_outcome(np, lookup)
         if np.gate_plan is not None:
-            raw = np.func(**kwargs)
+            raw = np.func(**kwargs) if not np.has_policy else await self._retried(np, kwargs, info, span)
             outcome: NodeOutcome = (np, {}, resolve_decision(np, raw))
             await self._cache_store(lookup, {}, raw)
             return outcome
@@ -400,16 +401,60 @@ class AsyncRunner(BaseRunner):
     ) -> NodeOutcome:
         kind = np.kind
         if kind == FUNCTION:
+            if np.has_policy:
+                return (np, map_outputs(np, await self._retried(np, kwargs, info, span)), None)
             if not np.is_async:
                 return (np, map_outputs(np, np.func(**kwargs)), None)
             return (np, map_outputs(np, await _leaf(np.func, kwargs)), None)
         if kind in (ROUTE, IFELSE):
+            if np.has_policy:
+                return (np, {}, resolve_decision(np, await self._retried(np, kwargs, info, span)))
             return (np, {}, resolve_decision(np, np.func(**kwargs)))
         if kind == GENERATOR:
             return (np, map_outputs(np, await self._drain(np, kwargs, info, span)), None)
         if kind == GRAPH:
             return (np, await self._run_graph_node(np, kwargs, state, info, span), None)
-        return (np, await self._interrupt(np, kwargs, state), None)
+        return (np, await self._interrupt(np, kwargs, state, info, span), None)
+
+    async def _retried(
+        self,
+        np: NodePlan,
+        kwargs: dict[str, Any],
+        info: support.RunInfo,
+        span: str | None,
+        acall: Any = None,
+        can_retry: Any = None,
+    ) -> Any:
+        """The node's function (or ``acall``) under its policy; one NodeRetryEvent per retry.
+
+        Async work holds a ``max_concurrency`` slot per attempt, never while backing off; sync
+        functions run inline as always, their backoff awaited so the loop keeps going.
+        """
+        emitter = info.emitter
+        on_retry = None
+        if emitter is not None and span is not None:
+
+            async def on_retry(attempt: int, error: BaseException, delay: float) -> None:
+                await emitter.send_async(events.node_retry(info, np, span, attempt, error, delay))
+
+        slot = None
+        if np.is_async:
+            limiter = active_limiter()
+            slot = limiter.semaphore if limiter is not None else None
+        if acall is None:
+            if np.is_async:
+
+                def acall() -> Any:
+                    return np.func(**kwargs)
+            else:
+
+                async def acall() -> Any:
+                    return np.func(**kwargs)
+
+        return await acall_with_policy(
+            acall, np.retry, np.timeout, node_name=np.name, on_retry=on_retry,
+            can_retry=can_retry, slot=slot,
+        )
 
     async def _drain(
         self, np: NodePlan, kwargs: dict[str, Any], info: support.RunInfo, span: str | None
@@ -423,6 +468,18 @@ class AsyncRunner(BaseRunner):
                 await emitter.send_async(events.chunk(info, np, span, chunk, len(chunks)))
             chunks.append(chunk)
 
+        if np.has_policy:  # retried only while no chunk was streamed
+
+            async def drain() -> None:
+                if np.is_async:
+                    async for chunk in np.func(**kwargs):
+                        await on_chunk(chunk)
+                else:
+                    for chunk in np.func(**kwargs):
+                        await on_chunk(chunk)
+
+            await self._retried(np, kwargs, info, span, drain, lambda: not chunks)
+            return join_chunks(np, chunks)
         if not np.is_async:
             for chunk in np.func(**kwargs):
                 await on_chunk(chunk)
@@ -437,13 +494,19 @@ class AsyncRunner(BaseRunner):
                     await on_chunk(chunk)
         return join_chunks(np, chunks)
 
-    async def _interrupt(self, np: NodePlan, kwargs: dict[str, Any], state: RunState) -> dict[str, Any]:
+    async def _interrupt(
+        self, np: NodePlan, kwargs: dict[str, Any], state: RunState, info: support.RunInfo,
+        span: str | None,
+    ) -> dict[str, Any]:
         """HI2: answer from the resume values, else ask the handler; ``None`` pauses."""
         answers = state.answers
         outputs = np.outputs
         if all(name in answers for name in outputs):
             return {name: answers.pop(name) for name in outputs}
-        returned = await _leaf(np.func, kwargs) if np.is_async else np.func(**kwargs)
+        if np.has_policy:
+            returned = await self._retried(np, kwargs, info, span)
+        else:
+            returned = await _leaf(np.func, kwargs) if np.is_async else np.func(**kwargs)
         if returned is None:
             raise support.PauseSignal(support.pause_info(np, kwargs))
         return support.interrupt_outputs(np, returned)

@@ -14,6 +14,7 @@ from hypergraph.engine.execution import join_chunks, map_outputs, resolve_decisi
 from hypergraph.events._emitter import new_span_id
 from hypergraph.exceptions import IncompatibleRunnerError
 from hypergraph.plan import FUNCTION, GENERATOR, GRAPH, IFELSE, ROUTE
+from hypergraph.policies import call_with_policy
 from hypergraph.results import MapResult, RunResult, RunStatus
 from hypergraph.runners import run_events as events
 from hypergraph.runners.base import BaseRunner
@@ -221,7 +222,7 @@ class SyncRunner(BaseRunner):
     def _drive(self, engine: Engine, state: RunState, info: RunInfo) -> None:
         """The superstep loop: ask the engine for a batch, run it in order, commit."""
         emitter = info.emitter
-        fast = emitter is None and self._node_cache is None
+        fast = emitter is None and self._node_cache is None and not engine.plan.has_policies
         next_batch = engine.next_batch
         collect = engine.collect
         commit = engine.commit
@@ -295,7 +296,7 @@ class SyncRunner(BaseRunner):
         if lookup.hit:
             return support.cached_outcome(np, lookup)
         if np.gate_plan is not None:
-            raw = np.func(**kwargs)
+            raw = np.func(**kwargs) if np.retry is None else self._retried(np, kwargs, info, span)
             outcome: NodeOutcome = (np, {}, resolve_decision(np, raw))
             self._node_cache.store(lookup, {}, raw)
             return outcome
@@ -313,9 +314,12 @@ class SyncRunner(BaseRunner):
     ) -> NodeOutcome:
         kind = np.kind
         if kind == FUNCTION:
-            return (np, map_outputs(np, np.func(**kwargs)), None)
+            if np.retry is None:
+                return (np, map_outputs(np, np.func(**kwargs)), None)
+            return (np, map_outputs(np, self._retried(np, kwargs, info, span)), None)
         if kind in (ROUTE, IFELSE):
-            return (np, {}, resolve_decision(np, np.func(**kwargs)))
+            raw = np.func(**kwargs) if np.retry is None else self._retried(np, kwargs, info, span)
+            return (np, {}, resolve_decision(np, raw))
         if kind == GENERATOR:
             return (np, map_outputs(np, self._drain(np, kwargs, info, span)), None)
         if kind == GRAPH:
@@ -327,15 +331,54 @@ class SyncRunner(BaseRunner):
             capability="supports_interrupts",
         )
 
+    def _retried(
+        self,
+        np: NodePlan,
+        kwargs: dict[str, Any],
+        info: RunInfo,
+        span: str | None,
+        call: Any = None,
+        can_retry: Any = None,
+    ) -> Any:
+        """The node's function (or ``call``) under its retry policy; one NodeRetryEvent a retry."""
+        assert np.retry is not None
+        emitter = info.emitter
+        on_retry = None
+        if emitter is not None and span is not None:
+
+            def on_retry(attempt: int, error: BaseException, delay: float) -> None:
+                emitter.send(events.node_retry(info, np, span, attempt, error, delay))
+
+        return call_with_policy(
+            call if call is not None else (lambda: np.func(**kwargs)), np.retry,
+            node_name=np.name, on_retry=on_retry, can_retry=can_retry,
+        )
+
     def _drain(self, np: NodePlan, kwargs: dict[str, Any], info: RunInfo, span: str | None) -> Any:
         """GN2: consume a sync generator fully; one StreamingChunkEvent per chunk."""
         emitter = info.emitter
         chunks: list[Any] = []
+        if np.retry is not None:  # retried only while no chunk was streamed
+
+            def drain() -> None:
+                self._drain_into(np, kwargs, info, span, chunks)
+
+            self._retried(np, kwargs, info, span, drain, lambda: not chunks)
+            return join_chunks(np, chunks)
         for chunk in np.func(**kwargs):
             if emitter is not None and span is not None:
                 emitter.send(events.chunk(info, np, span, chunk, len(chunks)))
             chunks.append(chunk)
         return join_chunks(np, chunks)
+
+    def _drain_into(
+        self, np: NodePlan, kwargs: dict[str, Any], info: RunInfo, span: str | None, chunks: list[Any]
+    ) -> None:
+        emitter = info.emitter
+        for chunk in np.func(**kwargs):
+            if emitter is not None and span is not None:
+                emitter.send(events.chunk(info, np, span, chunk, len(chunks)))
+            chunks.append(chunk)
 
     def _run_graph_node(
         self, np: NodePlan, kwargs: dict[str, Any], state: RunState, info: RunInfo, span: str | None
