@@ -383,7 +383,10 @@ class AsyncRunner(BaseRunner):
         if lookup.hit:
             return support.cached_outcome(np, lookup)
         if np.gate_plan is not None:
-            raw = np.func(**kwargs) if not np.has_policy else await self._retried(np, kwargs, info, span)
+            if np.has_policy:
+                raw = await self._retried(np, kwargs, info, span)
+            else:
+                raw = np.func(**kwargs)
             outcome: NodeOutcome = (np, {}, resolve_decision(np, raw))
             await self._cache_store(lookup, {}, raw)
             return outcome

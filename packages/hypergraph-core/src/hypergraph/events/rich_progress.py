@@ -134,12 +134,13 @@ class RichProgressProcessor(EventProcessor):
     On a terminal (or ``force_mode="tty"``) it draws one bar per top-level run, map and node,
     indented by nesting depth: 🗺️ a map (items done/total and a failed count), 📦 a node of the
     top-level graph, 🌳 a node of a nested graph; failed nodes are marked ✗ and retried
-    attempts are counted (↻). With
-    ``transient=True`` the bars disappear when the run ends and a one-line summary stays.
+    attempts are counted (↻). With ``transient=True`` the bars disappear when the run ends and
+    a one-line summary stays.
 
     Otherwise (or ``force_mode="non-tty"``) it prints a line when a node starts, ends, fails or
-    retries a failed attempt, and a map's progress only when it crosses 10, 25, 50, 75 and 100 %. Nodes inside map items
-    report only failures, so a large map stays readable in CI logs.
+    retries a failed attempt, and a map's progress only when it crosses 10, 25, 50, 75 and
+    100 %. Nodes inside map items report only failures, so a large map stays readable in CI
+    logs.
 
     ``console`` defaults to a Rich console on stderr. Safe to use from several threads, and to
     share between top-level runs going on at the same time (``asyncio.gather`` of two runs, or

@@ -167,7 +167,9 @@ class FunctionNode(CallableNode):
         self._definition_hash = definition_hash_of(func)
         self._check_outputs(annotation)
         self.retry = check_retry(retry, f"Node {self.name!r}")
-        self.timeout = check_timeout(timeout, node_name=self.name, kind="Node", is_async=self.is_async)
+        self.timeout = check_timeout(
+            timeout, node_name=self.name, kind="Node", is_async=self.is_async
+        )
         self._apply_initial_renames(rename_inputs)
 
     def _check_outputs(self, annotation: Any) -> None:

@@ -359,10 +359,7 @@ class SyncRunner(BaseRunner):
         emitter = info.emitter
         chunks: list[Any] = []
         if np.retry is not None:  # retried only while no chunk was streamed
-
-            def drain() -> None:
-                self._drain_into(np, kwargs, info, span, chunks)
-
+            drain = lambda: self._drain_into(np, kwargs, info, span, chunks)  # noqa: E731
             self._retried(np, kwargs, info, span, drain, lambda: not chunks)
             return join_chunks(np, chunks)
         for chunk in np.func(**kwargs):
