@@ -386,6 +386,13 @@ def test_graph_retry_must_be_a_policy() -> None:
         Graph([node(lambda a: a, output_name="b", name="n")], name="g", retry=2)  # type: ignore[arg-type]
 
 
+def test_with_retry_refuses_a_non_policy_naming_the_graph() -> None:
+    """with_retry() validates its argument like Graph(retry=...)."""
+    graph = Graph([node(lambda a: a, output_name="b", name="n")], name="g")
+    with pytest.raises(PolicyError, match=r"Graph 'g'\.with_retry\(\): retry= must be"):
+        graph.with_retry(3)  # type: ignore[arg-type]
+
+
 def test_node_retry_event_round_trips_through_the_converter() -> None:
     """NodeRetryEvent serializes to JSON and back like every other event."""
     event = NodeRetryEvent(

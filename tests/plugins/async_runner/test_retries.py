@@ -202,3 +202,15 @@ def test_map_items_retry_independently() -> None:
         AsyncRunner().map(Graph([fetch]), {"x": [1, 2, 3]}, map_over="x", max_concurrency=2)
     )
     assert results["y"] == [1, 2, 3] and seen == {1: 2, 2: 2, 3: 2}
+
+
+def test_an_async_interrupt_handler_past_its_timeout_fails_the_run() -> None:
+    """A handler hanging past timeout= raises NodeTimeoutError instead of pausing."""
+
+    @interrupt(output_name="decision", timeout=0.01)
+    async def ask(draft: str) -> str:
+        await asyncio.Event().wait()
+        return "never"
+
+    with pytest.raises(NodeTimeoutError, match="'ask' timed out"):
+        run(Graph([ask]), draft="d")

@@ -397,7 +397,8 @@ class Graph:
         Applies to this graph's function nodes, gates and interrupt handlers; nested graphs keep
         their own default. ``None`` removes the default.
         """
-        checked = check_retry(policy, f"{self!r}.with_retry()")
+        where = f"Graph {self.name!r}.with_retry()" if self.name else "graph.with_retry()"
+        checked = check_retry(policy, where)
         clone = self._derive()
         clone._retry = checked
         return clone
