@@ -23,6 +23,7 @@ it when your runner takes its cache another way.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -422,3 +423,36 @@ class RunnerContract:
 
         assert self.run(runner, Graph([hangs_once]), {"x": 6})["y"] == 6
         assert _attempts(counter) == 2
+
+    def test_a_node_backing_off_holds_no_concurrency_slot(
+        self, runner: Any, tmp_path: Path
+    ) -> None:
+        """With max_concurrency=1 a sibling runs while a flaky node waits out its backoff."""
+        if not runner.capabilities.supports_async_nodes:
+            return
+        if "max_concurrency" not in inspect.signature(runner.run).parameters:
+            return  # no concurrency budget to share
+        log = tmp_path / "order"
+        policy = RetryPolicy(max_attempts=2, initial_delay=0.05, jitter=False)
+
+        def record(name: str) -> int:
+            with log.open("a") as handle:
+                handle.write(name + "\n")
+            return log.read_text().splitlines().count(name)
+
+        @node(output_name="a", retry=policy)
+        async def flaky(x: int) -> int:
+            if record("flaky") == 1:
+                raise ConnectionError("once")
+            return x
+
+        @node(output_name="b")
+        async def steady(x: int) -> int:
+            record("steady")
+            return x
+
+        result = self.run(runner, Graph([flaky, steady]), {"x": 1}, max_concurrency=1)
+        assert (result["a"], result["b"]) == (1, 1)
+        order = log.read_text().splitlines()
+        assert sorted(order) == ["flaky", "flaky", "steady"]
+        assert order[-1] == "flaky"  # steady did not wait for the retry to finish
