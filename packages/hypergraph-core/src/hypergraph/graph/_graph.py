@@ -15,6 +15,7 @@ from hypergraph.graph._strict_types import check_strict_types
 from hypergraph.graph.input_spec import InputSpec
 from hypergraph.nodes._base import HyperNode
 from hypergraph.nodes.gates import GateNode, IfElseNode, RouteNode
+from hypergraph.policies import RetryPolicy, check_retry
 
 if TYPE_CHECKING:
     from hypergraph.nodes.graph_node import GraphNode
@@ -42,10 +43,12 @@ class Graph:
         name: str | None = None,
         entrypoint: str | Sequence[str] | None = None,
         strict_types: bool = False,
+        retry: RetryPolicy | None = None,
     ) -> None:
         node_list = list(nodes)
         self.name = name
         self.strict_types = strict_types
+        self._retry = check_retry(retry, f"Graph {name!r}" if name else "Graph")
         self._nodes: dict[str, HyperNode] = {}
         for item in node_list:
             if not isinstance(item, HyperNode):
@@ -387,6 +390,23 @@ class Graph:
         clone._selected = tuple(dict.fromkeys(flat))
         clone._check_selection_reachable()
         return clone
+
+    def with_retry(self, policy: RetryPolicy | None) -> Graph:
+        """A new graph whose nodes retry with ``policy`` unless they declare their own.
+
+        Applies to this graph's function nodes, gates and interrupt handlers; nested graphs keep
+        their own default. ``None`` removes the default.
+        """
+        where = f"Graph {self.name!r}.with_retry()" if self.name else "graph.with_retry()"
+        checked = check_retry(policy, where)
+        clone = self._derive()
+        clone._retry = checked
+        return clone
+
+    @property
+    def retry(self) -> RetryPolicy | None:
+        """The graph-wide retry default (``Graph(..., retry=...)`` or ``with_retry``)."""
+        return self._retry
 
     def with_entrypoint(self, *names: str) -> Graph:
         """A new graph that starts at these nodes; upstream nodes are excluded from runs."""

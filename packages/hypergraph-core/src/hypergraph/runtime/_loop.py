@@ -341,22 +341,23 @@ class RunLoop:
         """The node's own work by kind; returns (outcome, raw gate decision for the cache)."""
         np = task.plan
         kind = np.kind
+        info = self.info
+        listening = info.emitter is not None and span is not None
+        invoke = Invoke(task, None, self._retry_event(np, span) if listening else None)
         if kind is FUNCTION:
-            raw = yield Invoke(task)
+            raw = yield invoke
             return TaskOutcome(task, map_outputs(np, raw)), None
         if kind is ROUTE or kind is IFELSE:
-            raw = yield Invoke(task)
+            raw = yield invoke
             return TaskOutcome(task, {}, resolve_decision(np, raw)), raw
         if kind is GENERATOR:
             chunk_event = None
-            emitter = self.info.emitter
-            if emitter is not None and span is not None:
-                info = self.info
+            if listening:
 
                 def chunk_event(chunk: Any, index: int) -> Any:
-                    return events.chunk(info, np, span, chunk, index)
+                    return events.chunk(info, np, span, chunk, index)  # type: ignore[arg-type]
 
-            value = yield Invoke(task, chunk_event)
+            value = yield attrs.evolve(invoke, chunk_event=chunk_event)
             return TaskOutcome(task, map_outputs(np, value)), None
         if kind is GRAPH:
             return (yield from self._graph_node(task, span)), None
@@ -365,10 +366,20 @@ class RunLoop:
         outputs = np.outputs
         if all(name in answers for name in outputs):
             return TaskOutcome(task, {name: answers.pop(name) for name in outputs}), None
-        raw = yield Invoke(task)
+        raw = yield invoke
         if raw is None:
             return TaskOutcome(task, pause=pause_info(np, task.kwargs)), None
         return TaskOutcome(task, interrupt_outputs(np, raw)), None
+
+    def _retry_event(self, np: NodePlan, span: Any) -> Any:
+        if not np.has_policy:
+            return None
+        info = self.info
+
+        def retry_event(attempt: int, error: BaseException, delay: float) -> Any:
+            return events.node_retry(info, np, span, attempt, error, delay)
+
+        return retry_event
 
     def _graph_node(self, task: NodeTask, span: str | None) -> Steps[TaskOutcome]:
         """R11, R12, R14: the inner graph as a child run; its pause carries its snapshot."""

@@ -132,11 +132,15 @@ class Invoke(Effect):
     """Call the task's function and answer what it returned (a generator drained, GN2).
 
     ``chunk_event(chunk, index)`` builds the StreamingChunkEvent of each yielded chunk, or is
-    ``None`` when nothing listens. This is the seam a durable driver wraps as one step.
+    ``None`` when nothing listens; ``retry_event`` likewise for retries under the node's
+    ``RetryPolicy`` (``task.plan.retry``, ``task.plan.timeout``), which the driver applies.
+    This is the seam a durable driver wraps as one step.
     """
 
     task: NodeTask
     chunk_event: Callable[[Any, int], BaseEvent] | None = None
+    # builds the NodeRetryEvent of a retry (attempt, error, delay) when something listens
+    retry_event: Callable[[int, BaseException, float], BaseEvent] | None = None
 
 
 @attrs.frozen(slots=True)
