@@ -202,22 +202,29 @@ class AsyncDriver(runtime.DriverTraits):
 
         can_retry = None
         slot = None
+        acall: Callable[[], Awaitable[Any]]
         if np.kind is GENERATOR:
             chunks: list[Any] = []
 
-            async def acall() -> Any:
+            async def drain_chunks() -> Any:
                 return await self._drain(task, effect.chunk_event, chunks, slot_held=True)
+
+            acall = drain_chunks
 
             def can_retry() -> bool:
                 return not chunks
         elif np.is_async:
 
-            def acall() -> Any:
-                return np.func(**kwargs)
+            def call_async() -> Awaitable[Any]:
+                return np.func(**kwargs)  # type: ignore[no-any-return]
+
+            acall = call_async
         else:
 
-            async def acall() -> Any:
+            async def call_sync() -> Any:
                 return np.func(**kwargs)
+
+            acall = call_sync
 
         if np.is_async:
             limiter = active_limiter()

@@ -7,7 +7,6 @@ at a time (SPEC AC1). Results are committed in node order, so values are determi
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -17,8 +16,9 @@ from hypergraph.nodes.interrupt import InterruptNode
 from hypergraph.results import MapResult, RunResult
 from hypergraph.runners.base import BaseRunner
 from hypergraph.runners.capabilities import RunnerCapabilities
-from hypergraph_async.driver import AsyncDriver, check_max_concurrency as _check_max_concurrency
+from hypergraph_async.driver import AsyncDriver
 from hypergraph_async.driver import check_fan_out as _check_fan_out
+from hypergraph_async.driver import check_max_concurrency as _check_max_concurrency
 from hypergraph_async.limiter import use_limiter
 from hypergraph_async.plugin import ASYNC_CAPABILITIES
 from hypergraph_async.stream import RunIterator

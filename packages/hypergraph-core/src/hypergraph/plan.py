@@ -48,9 +48,9 @@ class NodePlan:
     __slots__ = (
         "component",
         "fallbacks",
+        "first_pass_gates",
         "func",
         "gate_plan",
-        "first_pass_gates",
         "gates",
         "has_policy",
         "index",
@@ -310,9 +310,9 @@ def build_plan(graph: Graph) -> Plan:
     bound = graph._bound
     entry_set = {idx[e] for e in graph._entrypoints if e in idx}
     for ci, members in enumerate(scope.components):
-        if scope.cyclic[ci] and not entry_set.intersection(members):
-            if graph._entrypoints:  # entered upstream of the cycle (R2-3)
-                entry_set.update(scope._entries(members))
+        # entered upstream of the cycle (R2-3)
+        if scope.cyclic[ci] and graph._entrypoints and not entry_set.intersection(members):
+            entry_set.update(scope._entries(members))
     node_plans: list[NodePlan] = []
     for v, name in enumerate(scope.names):
         node = graph._nodes[name]

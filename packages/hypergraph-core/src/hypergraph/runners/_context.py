@@ -11,9 +11,8 @@ from hypergraph.runners._graph_node import NestedProcessor
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from hypergraph.runtime._identity import RunIdentity
-
     from hypergraph.events.processor import EventProcessor
+    from hypergraph.runtime._identity import RunIdentity
 
 __all__ = ["RunInfo", "make_emitter", "new_run_id", "nested_processors"]
 
@@ -42,6 +41,7 @@ class RunInfo:
     """Identity and options of one run (or one map item)."""
 
     __slots__ = (
+        "_identity",
         "emitter",
         "error_handling",
         "graph_name",
@@ -50,7 +50,6 @@ class RunInfo:
         "on_missing",
         "parent_span_id",
         "path",
-        "_identity",
         "run_id",
         "session_id",
         "span_id",

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import hypergraph.runners._support as support
 from hypergraph.cache import CacheBackend, NodeCache
 from hypergraph.results import MapResult, RunResult
+from hypergraph.runners._support import UNSET
 from hypergraph.runners.base import BaseRunner
 from hypergraph.runners.capabilities import RunnerCapabilities
-from hypergraph.runners._support import UNSET
 from hypergraph.runtime._driver import SyncDriver
 from hypergraph.runtime._loop import MapLoop, RunLoop
 

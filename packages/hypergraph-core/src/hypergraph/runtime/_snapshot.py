@@ -110,7 +110,7 @@ def snapshot(engine: Engine, state: RunState, graph: Graph) -> RunSnapshot:
         if decision is END:
             ended.append(names[g])
         else:
-            decisions[names[g]] = [names[t] for t in decision]  # type: ignore[union-attr]
+            decisions[names[g]] = [names[t] for t in decision]  # type: ignore[union-attr,index]
     return RunSnapshot(
         fingerprint=fingerprint(graph),
         superstep=state.superstep,
