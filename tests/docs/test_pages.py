@@ -123,9 +123,11 @@ def run_page(text: str, source: str, workdir: Path) -> int:
                         )
                     continue
                 if block.language not in _PYTHON or block.marker == "skip":
+                    last_stdout = None  # a `stdout` block shows the output of the block above it
                     continue
                 if block.marker == "pytest":
                     _run_as_pytest(block, where, workdir / f"test_block_{number}.py")
+                    last_stdout = None
                 else:
                     last_stdout = _exec_block(block, where, module)
                 ran += 1
