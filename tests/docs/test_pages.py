@@ -200,6 +200,14 @@ def test_every_page_is_in_the_site_navigation() -> None:
     assert in_nav - on_disk == set(), "nav entries without a page"
 
 
+def test_skipped_blocks_sit_on_pages_marked_as_previews() -> None:
+    """A block that is not run is on a page that says so, so readers know it is unverified."""
+    for page in PAGES:
+        text = page.read_text()
+        if any(block.marker == "skip" for block in parse_blocks(text, str(page))):
+            assert '!!! note "Preview"' in text, f"{page.relative_to(ROOT)} skips a block"
+
+
 def test_readme_links_into_the_docs_resolve() -> None:
     """Every relative link in README.md points at a file that exists, and some point into docs/."""
     readme = (ROOT / "README.md").read_text()
