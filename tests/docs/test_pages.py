@@ -11,7 +11,8 @@ right before a fence (invisible on the rendered site) changes how the block is t
 - ``<!-- docs-test: pytest -->`` before a ``python`` block — the block is a test module: it is
   written to a file and run by pytest in a fresh interpreter, which must pass.
 
-Blocks in other languages (``bash``, ``toml``, ``text``) are not executed.
+Blocks in other languages (``bash``, ``toml``, ``text``) are not executed. The first word of a
+fence's info string is its language; the rest (``title="Output"``) is for the site's renderer.
 """
 
 from __future__ import annotations
