@@ -8,6 +8,7 @@ topological order (SPEC X2, X3). The engine only reads it; nothing here runs a n
 from __future__ import annotations
 
 import copy
+import enum
 from typing import TYPE_CHECKING, Any
 
 from hypergraph.graph._analysis import reach, topological_components
@@ -20,8 +21,18 @@ if TYPE_CHECKING:
 
 __all__ = ["ComponentPlan", "NodePlan", "Plan", "build_plan", "scope_inputs"]
 
-# node kinds
-FUNCTION, GENERATOR, ROUTE, IFELSE, INTERRUPT, GRAPH = range(6)
+class NodeKind(enum.IntEnum):
+    """How the loop executes a node."""
+
+    FUNCTION = 0
+    GENERATOR = 1
+    ROUTE = 2
+    IFELSE = 3
+    INTERRUPT = 4
+    GRAPH = 5
+
+
+FUNCTION, GENERATOR, ROUTE, IFELSE, INTERRUPT, GRAPH = NodeKind
 
 # fallback kinds for an input with no value in state
 NO_FALLBACK, CONSTANT, COPY_DEFAULT = range(3)
@@ -37,8 +48,10 @@ class NodePlan:
         "fallbacks",
         "func",
         "gate_plan",
+        "first_pass_gates",
         "gates",
         "index",
+        "inline",
         "inputs",
         "is_async",
         "is_entry",
@@ -63,7 +76,7 @@ class NodePlan:
         self.params: tuple[str, ...] = tuple(node._param_of[i] for i in node.inputs)
         self.outputs: tuple[str, ...] = node.outputs
         self.is_async = node.is_async
-        self.kind = _kind_of(node)
+        self.kind: NodeKind = _kind_of(node)
         self.func: Any = getattr(node, "func", None)
         # may pause the run: an interrupt, or a nested graph holding one (runs alone, HI5)
         self.pauses = self.kind == INTERRUPT or (
@@ -73,6 +86,10 @@ class NodePlan:
         self.self_ignored: tuple[bool, ...] = ()
         self.fallbacks: tuple[tuple[int, Any], ...] = ()
         self.gates: tuple[int, ...] = ()
+        # gates whose not-yet-taken decision lets this node run once (GT8b, R2-2)
+        self.first_pass_gates: tuple[int, ...] = ()
+        # a plain sync function or gate: the loop may call it directly when nothing observes
+        self.inline = self.kind in (FUNCTION, ROUTE, IFELSE) and not node.is_async
         self.startup_preds: tuple[int, ...] = ()
         self.is_entry = False
         self.component = -1
@@ -123,6 +140,7 @@ class Plan:
         "has_gates",
         "has_interrupts",
         "index_of",
+        "inline_schedule",
         "needs_entrypoint",
         "nodes",
         "output_names",
@@ -149,9 +167,11 @@ class Plan:
         self.total = False
         # for total plans: the batch of every superstep, precomputed
         self.schedule: tuple[tuple[NodePlan, ...], ...] | None = None
+        # a schedule of plain sync functions only: unobserved runs are just the calls
+        self.inline_schedule = False
 
 
-def _kind_of(node: HyperNode) -> int:
+def _kind_of(node: HyperNode) -> NodeKind:
     if isinstance(node, GraphNode):
         return GRAPH
     if isinstance(node, RouteNode):
@@ -206,9 +226,18 @@ class _Scope:
         self.bootstrap = self._bootstrap_params()
 
     def _entries(self, comp: list[int]) -> list[int]:
+        """Where a cyclic region is entered: its configured entrypoints, else (R2-3) the
+        members fed from outside it when the graph is entered upstream, else its first node."""
         configured = [self.index[e] for e in self.graph._entrypoints if e in self.index]
         entries = [v for v in comp if v in configured]
-        return entries or [comp[0]]
+        if entries:
+            return entries
+        if self.graph._entrypoints:
+            members = set(comp)
+            fed = [v for v in comp if any(p not in members for p in self.startup_pred[v])]
+            if fed:
+                return fed
+        return [comp[0]]
 
     def _bootstrap_params(self) -> set[tuple[int, str]]:
         """(node, param) pairs a cycle consumes before any producer in it can run (G7)."""
@@ -267,6 +296,10 @@ def build_plan(graph: Graph) -> Plan:
     idx = scope.index
     bound = graph._bound
     entry_set = {idx[e] for e in graph._entrypoints if e in idx}
+    for ci, members in enumerate(scope.components):
+        if scope.cyclic[ci] and not entry_set.intersection(members):
+            if graph._entrypoints:  # entered upstream of the cycle (R2-3)
+                entry_set.update(scope._entries(members))
     node_plans: list[NodePlan] = []
     for v, name in enumerate(scope.names):
         node = graph._nodes[name]
@@ -325,6 +358,9 @@ def build_plan(graph: Graph) -> Plan:
         np.gate_plan = GatePlan(tuple(targets), by_name, gate_targets)
     for np in node_plans:
         np.gates = tuple(controllers[np.index])
+        np.first_pass_gates = tuple(
+            g for g in np.gates if np.is_entry or node_plans[g].component != np.component
+        )
         if np.pauses:
             plan.has_interrupts = True
     # components in topological order
@@ -352,6 +388,8 @@ def build_plan(graph: Graph) -> Plan:
     )
     missing_entry = []
     for cp in comps:
+        if graph._entrypoints:
+            break  # G10 applies only when no entrypoint is configured at all
         if len(cp.nodes) > 1 and not any(node_plans[m].is_entry for m in cp.nodes):
             missing_entry.append(", ".join(node_plans[m].name for m in cp.nodes))
     plan.needs_entrypoint = tuple(missing_entry)
@@ -359,6 +397,7 @@ def build_plan(graph: Graph) -> Plan:
     plan.total = _is_total(plan)
     if plan.total:
         plan.schedule = _static_schedule(plan)
+        plan.inline_schedule = all(np.inline and np.kind is FUNCTION for np in plan.nodes)
     return plan
 
 
