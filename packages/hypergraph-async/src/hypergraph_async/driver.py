@@ -168,6 +168,8 @@ class AsyncDriver(runtime.DriverTraits):
             return await runtime.call_from_async(runner.capabilities.returns_coroutine, call)
         if kind is runtime.ExecuteItems:
             return await self.execute_items(effect)
+        if kind is runtime.Committed:
+            return None
         raise TypeError(f"{type(self).__name__} cannot perform {effect!r}")
 
     async def invoke(self, effect: runtime.Invoke) -> Any:

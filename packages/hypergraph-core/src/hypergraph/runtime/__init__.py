@@ -51,6 +51,7 @@ from hypergraph.runtime._snapshot import (
 from hypergraph.runtime._tasks import (
     CacheGet,
     CacheSet,
+    Committed,
     Effect,
     ExecuteBatch,
     ExecuteItems,
@@ -76,6 +77,7 @@ __all__ = [
     "Invoke",
     "CacheGet",
     "CacheSet",
+    "Committed",
     "RunChild",
     "Tick",
     # drivers and executors

@@ -20,6 +20,7 @@ from hypergraph.runners.nesting import call_from_sync
 from hypergraph.runtime._tasks import (
     CacheGet,
     CacheSet,
+    Committed,
     ExecuteBatch,
     ExecuteItems,
     Invoke,
@@ -49,14 +50,16 @@ class DriverTraits:
 
     ``finish_siblings``: a failing node lets the rest of its superstep finish (AsyncRunner) or
     stops it (SyncRunner, SPEC R9). ``ticks``: yield to an event loop every superstep.
-    ``caching``: the runner has a cache backend. ``observed``: something besides events
-    watches nodes (cache, checkpointer), so every node runs as a task.
+    ``caching``: the runner has a cache backend. ``persists``: answer a ``Committed`` effect
+    after every superstep (a checkpointer). ``observed``: something besides events watches
+    nodes (cache, checkpointer), so every node runs as a task.
     """
 
     finish_siblings = False
     ticks = False
     caching = False
     observed = False
+    persists = False
 
     def check_fan_out(self, count: int, what: str) -> None:
         """Refuse an unbounded fan-out of ``count`` items (AsyncRunner's MP12); default: no limit."""
@@ -190,7 +193,7 @@ class SyncDriver(DriverTraits):
             return self.run_child(effect)
         if kind is ExecuteItems:
             return self.execute_items(effect)
-        if kind is Tick:
+        if kind is Tick or kind is Committed:
             return None
         raise TypeError(f"{type(self).__name__} cannot perform {effect!r}")
 

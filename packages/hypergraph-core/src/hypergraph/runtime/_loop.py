@@ -39,6 +39,7 @@ from hypergraph.runtime._snapshot import RunSnapshot, restore, snapshot
 from hypergraph.runtime._tasks import (
     CacheGet,
     CacheSet,
+    Committed,
     ExecuteBatch,
     ExecuteItems,
     Invoke,
@@ -169,6 +170,7 @@ class RunLoop:
         fast = self.fast
         ticks = self.driver.ticks
         finish_siblings = self.driver.finish_siblings
+        persists = self.driver.persists
         while True:
             batch = engine.next_batch(state, limit)
             if not batch:
@@ -183,9 +185,16 @@ class RunLoop:
             if fast and (len(batch) == 1 or not finish_siblings) and _all_nestable(batch):
                 yield from self._inline_nested(batch, finish_siblings)
                 continue
+            consumed = state.consumed
+            before = {np.index: consumed[np.index] for np in batch}
             tasks = [self._task(np) for np in batch]
+            step = state.superstep
             results = yield ExecuteBatch(tasks, self.task_steps)
-            pause = self._commit(tasks, results)
+            pause, failure = self._commit(tasks, results, before)
+            if persists:
+                yield Committed(info.identity, step, tasks, results, self.snapshot)
+            if failure is not None:
+                raise failure
             if pause is not None:
                 return pause
 
@@ -197,7 +206,10 @@ class RunLoop:
         done: list[Any] = []
         failure: BaseException | None = None
         failed: list[NodePlan] = []
+        before: dict[int, Any] = {}
+        consumed = state.consumed
         for np in batch:
+            before[np.index] = consumed[np.index]
             kwargs = collect(state, np)
             try:
                 if np.gate_plan is None:
@@ -214,7 +226,7 @@ class RunLoop:
             engine.commit(state, done)
             return
         finished = {np.index for np, _, _ in done}
-        engine.commit_partial(state, done, [np for np in batch if np.index not in finished])
+        engine.commit_partial(state, done, [np for np in batch if np.index not in finished], before)
         state.failed = {np.index for np in failed}
         raise failure
 
@@ -226,7 +238,10 @@ class RunLoop:
         done: list[Any] = []
         failure: BaseException | None = None
         failed: list[NodePlan] = []
+        before: dict[int, Any] = {}
+        consumed = state.consumed
         for np in batch:
+            before[np.index] = consumed[np.index]
             kwargs = collect(state, np)
             try:
                 if np.kind is GRAPH:
@@ -248,7 +263,7 @@ class RunLoop:
             engine.commit(state, done)
             return
         finished = {np.index for np, _, _ in done}
-        engine.commit_partial(state, done, [np for np in batch if np.index not in finished])
+        engine.commit_partial(state, done, [np for np in batch if np.index not in finished], before)
         state.failed = {np.index for np in failed}
         raise failure
 
@@ -259,8 +274,10 @@ class RunLoop:
             np, kwargs, self.info.identity, state.superstep, state.exec_count[np.index] + 1
         )
 
-    def _commit(self, tasks: list[NodeTask], results: list[Any]) -> Any:
-        """Apply a superstep's results in node order; raise its first failure (R9)."""
+    def _commit(
+        self, tasks: list[NodeTask], results: list[Any], before: dict[int, Any]
+    ) -> Any:
+        """Apply a superstep's results in node order; (pause, first failure in node order, R9)."""
         state = self.state
         done: list[Any] = []
         unfinished: list[NodePlan] = []
@@ -287,14 +304,15 @@ class RunLoop:
                 unfinished.append(np)
             else:
                 done.append((np, result.outputs, result.decision))
-        if unfinished:
-            self.engine.commit_partial(state, done, unfinished)
-            state.failed = failed
-        else:
-            self.engine.commit(state, done)
-        if failure is not None:
-            raise failure
-        return pause
+        try:
+            if unfinished:
+                self.engine.commit_partial(state, done, unfinished, before)
+                state.failed = failed
+            else:
+                self.engine.commit(state, done)
+        except Exception as exc:  # a ConflictError (X24) fails the superstep like a node
+            return None, failure if failure is not None else exc
+        return pause, failure
 
     # ------------------------------------------------------------------ one node
     def task_steps(self, task: NodeTask) -> Steps[TaskOutcome]:

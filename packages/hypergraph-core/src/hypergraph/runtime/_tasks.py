@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CacheGet",
     "CacheSet",
+    "Committed",
     "Effect",
     "ExecuteBatch",
     "ExecuteItems",
@@ -156,6 +157,22 @@ class RunChild(Effect):
     runner: Any
     steps: Callable[[], Steps[RunResult | MapResult]]
     call: Callable[[Any], Callable[[], Any]]
+
+
+@attrs.frozen(slots=True)
+class Committed(Effect):
+    """A superstep was committed; only yielded to drivers with ``persists`` set.
+
+    ``snapshot()`` is the run's restorable state right now (between supersteps); ``tasks`` and
+    ``results`` are the superstep's tasks and what each produced (an outcome or an exception;
+    tasks past the end of ``results`` never ran). This is where a checkpointer writes.
+    """
+
+    identity: RunIdentity
+    superstep: int
+    tasks: Sequence[NodeTask]
+    results: Sequence[Any]
+    snapshot: Callable[[], RunSnapshot]
 
 
 @attrs.frozen(slots=True)
