@@ -74,8 +74,7 @@ class Graph:
         if strict_types:
             check_strict_types(self)
         if entrypoint is not None:
-            names = (entrypoint,) if isinstance(entrypoint, str) else tuple(entrypoint)
-            self._entrypoints = self._checked_entrypoints(names)
+            self._entrypoints = self._checked_entrypoints(_entrypoint_names(entrypoint))
 
     # ------------------------------------------------------------------ construction checks
     def _validate_names(self) -> None:
@@ -408,12 +407,10 @@ class Graph:
         """The graph-wide retry default (``Graph(..., retry=...)`` or ``with_retry``)."""
         return self._retry
 
-    def with_entrypoint(self, *names: str) -> Graph:
+    def with_entrypoint(self, *names: str | HyperNode) -> Graph:
         """A new graph that starts at these nodes; upstream nodes are excluded from runs."""
-        if not names:
-            raise ValueError("with_entrypoint() needs at least one node name")
         clone = self._derive()
-        clone._entrypoints = self._checked_entrypoints(names)
+        clone._entrypoints = self._checked_entrypoints(_entrypoint_names(names))
         clone._check_selection_reachable()
         return clone
 
@@ -697,3 +694,31 @@ def _same_value(a: Any, b: Any) -> bool:
     except Exception:
         return False
 
+
+
+def _entrypoint_names(value: Any) -> tuple[str, ...]:
+    """R2-3: entrypoints as names or node objects, one or a sequence; never empty."""
+    items = (value,) if isinstance(value, str | HyperNode) else value
+    try:
+        items = tuple(items)
+    except TypeError:
+        raise GraphConfigError(
+            f"entrypoint must be a node name, a node, or a list of them; got "
+            f"{type(value).__name__} {value!r}."
+        ) from None
+    if not items:
+        raise GraphConfigError(
+            "entrypoint is empty: name at least one node to start from, e.g. "
+            "Graph([...], entrypoint='prepare') or graph.with_entrypoint('prepare')."
+        )
+    names = []
+    for item in items:
+        if isinstance(item, HyperNode):
+            item = item.name
+        if not isinstance(item, str) or not item:
+            raise GraphConfigError(
+                f"entrypoint entries must be node names or nodes; got {type(item).__name__} "
+                f"{item!r}."
+            )
+        names.append(item)
+    return tuple(names)

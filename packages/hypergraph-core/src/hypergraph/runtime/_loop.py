@@ -545,7 +545,12 @@ def child_call(
 # ---------------------------------------------------------------------------- helpers
 def _resumed(checkpoint: RunSnapshot, engine: Any, graph: Graph, parts: PartitionedValues) -> Any:
     """A restored state; values given now override restored ones, answers are added (R2-4)."""
-    state = restore(checkpoint, engine, graph)
+    inputs = checkpoint.inputs
+    changed = [
+        name for name, value in parts.provided.items()
+        if name not in inputs or _changed(inputs[name], value)
+    ]
+    state = restore(checkpoint, engine, graph, changed)
     for name, value in parts.provided.items():
         state.provided[name] = value
         if name in state.values and state.writers.get(name) == -1:
