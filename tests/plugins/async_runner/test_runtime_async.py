@@ -82,7 +82,7 @@ def test_a_map_item_raising_a_base_exception_cancels_and_awaits_its_siblings():
 
     async def main() -> None:
         await AsyncRunner().map(Graph([work]), {"x": [0, 1, 2]}, map_over="x")
-        assert False, "map() should have raised"
+        raise AssertionError("map() should have raised")
 
     with pytest.raises(Halt):
         asyncio.run(main())
