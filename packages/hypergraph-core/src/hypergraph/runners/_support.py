@@ -88,6 +88,7 @@ __all__ = [
     "prepare_map",
     "prepare_run",
     "prepare_values",
+    "refuse_unread_options",
     "reject_checkpointer",
     "reject_interrupts_in_map",
     "run_result",
@@ -231,6 +232,22 @@ def check_lineage_options(
                 f"{name}= needs a checkpointer: create the runner with checkpointer=... to fork "
                 "or retry persisted runs."
             )
+
+
+def refuse_unread_options(on_internal_override: Any, override_workflow: bool = False) -> None:
+    """Options the docs name but this release does not act on fail loudly, never silently."""
+    if on_internal_override not in (None, "error"):
+        raise ValueError(
+            f"on_internal_override={on_internal_override!r} is not supported: a value given for "
+            "an output that a node of the graph produces is always refused (the 'error' "
+            "behaviour, SPEC X13). Slice the graph with with_entrypoint(...) to start from that "
+            "value instead."
+        )
+    if override_workflow:
+        raise ValueError(
+            "override_workflow=True needs a checkpointer holding the workflow to fork; create the "
+            "runner with checkpointer=... (or pass a new workflow_id)."
+        )
 
 
 def resume_values(graph: Graph, checkpoint: Any, given: dict[str, Any]) -> dict[str, Any]:
