@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Self
 
 from hypergraph.exceptions import RenameError
+from hypergraph.nodes._identity import definition_hash_of
 
 __all__ = ["CallableNode", "HyperNode"]
 
@@ -181,12 +182,19 @@ class CallableNode(HyperNode):
     """
 
     func: Any
-    _definition_hash: str
+    _definition_hash: str | None = None
 
     @property
     def definition_hash(self) -> str:
-        """SHA-256 hex digest of the function's source; renames do not change it (N6)."""
-        return self._definition_hash
+        """SHA-256 hex of the function's code, computed on first use; renames keep it (N6).
+
+        See ``hypergraph.nodes._identity``: code objects are hashed once each, so decorating a
+        function costs no hashing at all.
+        """
+        digest = self._definition_hash
+        if digest is None:
+            digest = self._definition_hash = definition_hash_of(self.func)
+        return digest
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)

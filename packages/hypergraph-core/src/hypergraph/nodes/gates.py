@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from hypergraph.nodes._base import CallableNode
-from hypergraph.nodes.function import definition_hash_of, inspect_function
+from hypergraph.nodes.function import inspect_function
 
 __all__ = ["END", "GateNode", "IfElseNode", "RouteNode", "branch", "ifelse", "route"]
 
@@ -73,7 +73,6 @@ class GateNode(CallableNode):
         self.cache = bool(cache)
         params, defaults = inspect_function(func, f"@{kind}")
         self._init_ports(params, (), defaults)
-        self._definition_hash = definition_hash_of(func)
         self._apply_initial_renames(rename_inputs)
 
     is_gate = True

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hypergraph.nodes._base import CallableNode
-from hypergraph.nodes.function import definition_hash_of, inspect_function, normalize_outputs
+from hypergraph.nodes.function import inspect_function, normalize_outputs
 
 __all__ = ["InterruptNode", "interrupt"]
 
@@ -47,7 +47,6 @@ class InterruptNode(CallableNode):
         if not self.outputs:
             raise TypeError(f"Interrupt {fname!r} needs at least one output_name")
         self.is_async = inspect.iscoroutinefunction(func)
-        self._definition_hash = definition_hash_of(func)
         self._apply_initial_renames(rename_inputs)
 
 
