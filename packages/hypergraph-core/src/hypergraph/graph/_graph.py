@@ -5,10 +5,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import keyword
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
+from hypergraph._stack import user_stacklevel
 from hypergraph.exceptions import GraphConfigError
 from hypergraph.graph._analysis import reach, topological_components
 from hypergraph.graph._strict_types import check_strict_types
@@ -180,8 +182,10 @@ class Graph:
     def _validate_defaults(self) -> None:
         seen: dict[str, list[HyperNode]] = {}
         for n in self._nodes.values():
+            bound_ports = getattr(n, "bound", None) or ()
             for param in n.inputs:
-                seen.setdefault(param, []).append(n)
+                if param not in bound_ports:  # an inner bind is a binding, not a default
+                    seen.setdefault(param, []).append(n)
         for param, consumers in seen.items():
             if len(consumers) < 2:
                 continue
@@ -340,6 +344,15 @@ class Graph:
             raise ValueError(
                 f"Cannot bind {key!r}: it is not an input of this graph. Valid inputs: "
                 f"{', '.join(map(repr, valid)) or '(none)'}."
+            )
+        overridden = [k for k in merged if k in self._inner_bound and k not in self._bound]
+        if overridden:
+            warnings.warn(
+                f"bind() overrides values bound inside nested graphs: "
+                f"{', '.join(map(repr, overridden))}. The nested graph will receive the new "
+                "value instead of its own binding.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
             )
         clone = self._derive()
         clone._bound.update(merged)
@@ -582,6 +595,26 @@ class Graph:
             active &= needed
         return frozenset(names[i] for i in sorted(active))
 
+    @cached_property
+    def _scope_outputs(self) -> tuple[str, ...]:
+        """Outputs of the active nodes only: what a run of this configuration can produce."""
+        active = self._active_names
+        return tuple(
+            dict.fromkeys(o for n in self._nodes.values() if n.name in active for o in n.outputs)
+        )
+
+    @cached_property
+    def _inner_bound(self) -> dict[str, Any]:
+        """Ports of nested graph nodes bound on their inner graph -> value (first node wins)."""
+        from hypergraph.nodes.graph_node import GraphNode
+
+        found: dict[str, Any] = {}
+        for n in self._nodes.values():
+            if isinstance(n, GraphNode):
+                for port, value in n.bound.items():
+                    found.setdefault(port, value)
+        return found
+
     def _active_producers(self, value: str) -> list[str]:
         return [p for p in self._producers.get(value, ()) if p in self._active_names]
 
@@ -591,7 +624,9 @@ class Graph:
         from hypergraph.plan import scope_inputs
 
         required, optional = scope_inputs(self)
-        bound = {k: v for k, v in self._bound.items()}
+        names = set(required) | set(optional)
+        bound = {k: v for k, v in self._inner_bound.items() if k in names}
+        bound.update(self._bound)
         return InputSpec(required=required, optional=optional, bound=bound)
 
     @property
@@ -638,7 +673,7 @@ class Graph:
 
 
 _SCOPE_CACHES = frozenset(
-    {"_active_names", "inputs", "_plan", "_engine", "_checked", "_value_roles"}
+    {"_active_names", "inputs", "_plan", "_engine", "_checked", "_value_roles", "_scope_outputs"}
 )
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from hypergraph._stack import user_stacklevel
 from hypergraph.exceptions import GraphConfigError, IncompatibleRunnerError
 from hypergraph.nodes.graph_node import GraphNode
+from hypergraph.runners._checks import check_value_keys
 
 if TYPE_CHECKING:
     from hypergraph.graph import Graph
@@ -99,6 +100,7 @@ def merge_values(
     if values is not None and not isinstance(values, Mapping):
         raise TypeError(f"values must be a dict of input values, got {type(values).__name__}")
     merged = dict(values) if values else {}
+    check_value_keys(merged)
     if kwargs:
         own = set(own_options)
         other = set(other_options)
@@ -189,7 +191,13 @@ def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
         if isinstance(target, GraphNode) and isinstance(value, Mapping) and not dot:
             # {"gn": {"x": 1}} is the nested form of "gn.x" (G14)
             for inner_key, inner_value in value.items():
-                parts.scoped.setdefault(head, {})[inner_key] = inner_value
+                port = f"{head}.{inner_key}"
+                if target.namespaced and port in inputs:  # a namespaced port: a plain input
+                    parts.provided[port] = inner_value
+                elif _answers_interrupt(target.graph, inner_key):
+                    parts.nested_answers.setdefault(head, {})[inner_key] = inner_value
+                else:
+                    parts.scoped.setdefault(head, {})[inner_key] = inner_value
             continue
         nested = _nested_answer_owners(graph, key)
         if nested:
