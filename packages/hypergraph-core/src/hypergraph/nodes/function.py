@@ -96,9 +96,24 @@ def normalize_outputs(output_name: str | tuple[str, ...] | list[str] | None) -> 
         return ()
     if isinstance(output_name, str):
         return (output_name,)
+    if not isinstance(output_name, tuple | list):
+        raise TypeError(
+            f"output_name must be a string, a tuple of strings or None, got "
+            f"{type(output_name).__name__} {output_name!r}. Name the output, e.g. "
+            "output_name='result', or output_name=('a', 'b') for several."
+        )
     outputs = tuple(output_name)
-    if not all(isinstance(o, str) for o in outputs):
-        raise TypeError(f"output_name must be a string or a tuple of strings, got {output_name!r}")
+    bad = [o for o in outputs if not isinstance(o, str)]
+    if bad:
+        raise TypeError(
+            f"output_name entries must be strings, got {bad[0]!r} in {output_name!r}."
+        )
+    duplicates = sorted({o for o in outputs if outputs.count(o) > 1})
+    if duplicates:
+        raise ValueError(
+            f"output_name {output_name!r} names {duplicates[0]!r} twice; each output needs its "
+            "own name (the second value would silently replace the first)."
+        )
     return outputs
 
 
