@@ -58,3 +58,40 @@ def test_async_bad_values_and_graph_arguments_are_type_errors() -> None:
         asyncio.run(AsyncRunner().run(graph, {1: 2}))
     with pytest.raises(TypeError, match="expects a Graph"):
         asyncio.run(AsyncRunner().run(None, {"x": 1}))  # type: ignore[arg-type]
+
+
+def test_async_bound_input_made_inactive_by_select_is_accepted_with_a_warning() -> None:
+    """AsyncRunner warns instead of rejecting a bound keyword that select() left unused."""
+
+    @node(output_name="y")
+    async def f(x: int) -> int:
+        return x + 1
+
+    @node(output_name="other")
+    async def side(k: int) -> int:
+        return k
+
+    selected = Graph([f, side]).bind(k=1).select("y")
+    with pytest.warns(UserWarning, match="'k' is bound"):
+        result = asyncio.run(AsyncRunner().run(selected, x=1, k=2))
+    assert result.values == {"y": 2}
+
+
+def test_async_route_may_return_its_fallback() -> None:
+    """On AsyncRunner a route returning its fallback's name activates it."""
+    from hypergraph import route
+
+    @route(["f"], fallback="g")
+    def decide(x: int) -> str:
+        return "g"
+
+    @node(output_name="y")
+    async def f(x: int) -> int:
+        return x
+
+    @node(output_name="w")
+    async def g(x: int) -> int:
+        return -x
+
+    result = asyncio.run(AsyncRunner().run(Graph([decide, f, g]), {"x": 3}))
+    assert result.values == {"w": -3}

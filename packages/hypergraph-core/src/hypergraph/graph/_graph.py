@@ -46,6 +46,12 @@ class Graph:
         strict_types: bool = False,
     ) -> None:
         node_list = list(nodes)
+        if name is not None and (not isinstance(name, str) or "." in name or "/" in name):
+            raise GraphConfigError(
+                f"Graph name {name!r} is not usable: graph names become node names and path "
+                "segments when nested, where '.' and '/' are reserved. Use letters, digits and "
+                "underscores, e.g. name='retrieval'."
+            )
         self.name = name
         self.strict_types = strict_types
         self._nodes: dict[str, HyperNode] = {}
@@ -82,14 +88,19 @@ class Graph:
 
         for n in self._nodes.values():
             _check_identifier(n.name, f"Node name {n.name!r}")
+            if n.name == "END":
+                raise GraphConfigError(
+                    "Node name 'END' is reserved: routes use END to stop, so a node named END "
+                    "could never be routed to. Rename it, e.g. .with_name('end_step')."
+                )
             for out in n.outputs:
                 what = f"Output name {out!r} of node {n.name!r}"
                 if isinstance(n, GraphNode) and "." in out and "/" not in out:
                     # a nesting path ("gn.x", "outer.inner.x"): every segment must be valid
                     for segment in out.split("."):
-                        _check_identifier(segment, f"{what} (segment {segment!r})")
+                        _check_identifier(segment, f"{what} (segment {segment!r})", output=out)
                     continue
-                _check_identifier(out, what)
+                _check_identifier(out, what, output=out)
 
     def _validate_gates(self) -> None:
         for gate in self._nodes.values():
@@ -390,6 +401,11 @@ class Graph:
         if not flat:
             raise ValueError("select() needs at least one output name")
         valid = self.outputs
+        repeated = sorted({n for n in flat if flat.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"select() names {repeated[0]!r} more than once; list each output once."
+            )
         for name in flat:
             if name not in valid:
                 raise ValueError(
@@ -416,10 +432,16 @@ class Graph:
         active = self._active_names
         for name in self._selected:
             if not any(p in active for p in self._producers.get(name, ())):
+                names = list(self._nodes)
+                index = {n: i for i, n in enumerate(names)}
+                downstream = reach([index[e] for e in self._entrypoints], self._successors(index))
+                producible = [o for i in sorted(downstream) for o in self._nodes[names[i]].outputs]
                 raise GraphConfigError(
                     f"Selected output {name!r} cannot be produced from the entrypoints "
                     f"{', '.join(map(repr, self._entrypoints))}: its producers are upstream of "
-                    "them. Choose other entrypoints or another selection."
+                    "them. Choose other entrypoints or another selection. Outputs these "
+                    f"entrypoints can produce: "
+                    f"{', '.join(map(repr, dict.fromkeys(producible))) or '(none)'}."
                 )
 
     def _check_scoped_key(self, key: str, full_key: str | None = None) -> None:
@@ -681,18 +703,23 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _check_identifier(name: str, what: str) -> None:
+def _check_identifier(name: str, what: str, *, output: str | None = None) -> None:
+    if output is not None:
+        fix = (
+            f" Rename the output: .rename_outputs({{{output!r}: 'new_name'}}), or change "
+            "output_name=... where the node is defined."
+        )
+    elif name == "<lambda>":
+        fix = " Lambdas have no usable name: pass node(..., name='...') or use .with_name('...')."
+    else:
+        fix = " Rename the node (e.g. .with_name('...'))."
     if not isinstance(name, str) or not name.isidentifier():
         reserved = " ('.' and '/' are reserved for nesting)" if isinstance(name, str) and (
             "." in name or "/" in name
         ) else ""
-        hint = (
-            " Lambdas have no usable name: pass node(..., name='...') or use .with_name('...')."
-            if name == "<lambda>" else " Rename it (e.g. .with_name('...'))."
-        )
-        raise GraphConfigError(f"{what} is not a valid Python identifier{reserved}.{hint}")
+        raise GraphConfigError(f"{what} is not a valid Python identifier{reserved}.{fix}")
     if keyword.iskeyword(name):
-        raise GraphConfigError(f"{what} is a Python keyword. Rename it.")
+        raise GraphConfigError(f"{what} is a Python keyword.{fix}")
 
 
 def _different_branches(a: int, b: int, branches: list[set[int]]) -> bool:

@@ -131,6 +131,10 @@ class RouteNode(GateNode):
             _check_target("route", fallback)
             if multi_target:
                 raise ValueError("@route: fallback cannot be combined with multi_target=True")
+        # one entry per target, the fallback included: every node the route may activate
+        target_list = list(dict.fromkeys(target_list))
+        if fallback is not None and not any(t == fallback for t in target_list):
+            target_list.append(fallback)
         self.targets = target_list
         self.fallback = fallback
         self.multi_target = bool(multi_target)

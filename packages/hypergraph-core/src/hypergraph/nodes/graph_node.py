@@ -149,8 +149,12 @@ class GraphNode(HyperNode):
         clone._output_of = {moved(k): v for k, v in self._output_of.items()}
         clone._defaults = {moved(k): v for k, v in self._defaults.items()}
         clone.bound = {moved(k): v for k, v in self.bound.items()}
-        clone._renamed_inputs = {moved(k): moved(v) for k, v in self._renamed_inputs.items()}
-        clone._renamed_outputs = {moved(k): moved(v) for k, v in self._renamed_outputs.items()}
+        clone._renamed_inputs = {
+            moved(k): tuple(map(moved, v)) for k, v in self._renamed_inputs.items()
+        }
+        clone._renamed_outputs = {
+            moved(k): tuple(map(moved, v)) for k, v in self._renamed_outputs.items()
+        }
         if self.map_config is not None:
             params, mode, error_handling = self.map_config
             clone.map_config = ([moved(p) for p in params], mode, error_handling)

@@ -138,6 +138,8 @@ def check_keywords(graph: Graph, kwargs: dict[str, Any]) -> None:
             continue
         if isinstance(graph._nodes.get(key), GraphNode) or _nested_answer_owners(graph, key):
             continue
+        if key in graph._bound:
+            continue  # bound, but select() made its consumers inactive: partition_values warns
         raise ValueError(
             f"Unknown input keyword {key!r} for graph {graph.name or '(unnamed)'}. Accepted input "
             f"keywords: {', '.join(map(repr, graph.inputs.all)) or '(none)'}."
@@ -214,10 +216,16 @@ def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
             )
         unknown.append(key)
     if unknown:
+        inactive = [k for k in unknown if k in graph._bound]
+        note = (
+            f" ({', '.join(map(repr, inactive))} {'is' if len(inactive) == 1 else 'are'} bound, "
+            "but no node of the selection uses it: select() made its consumers inactive.)"
+            if inactive else ""
+        )
         warnings.warn(
             f"Ignoring values that are not inputs of graph {graph.name or '(unnamed)'}: "
             f"{', '.join(map(repr, unknown))}. Valid inputs: "
-            f"{', '.join(map(repr, spec.all)) or '(none)'}.",
+            f"{', '.join(map(repr, spec.all)) or '(none)'}.{note}",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
