@@ -84,3 +84,20 @@ def test_async_graph_node_of_an_entrypoint_scoped_graph_exposes_active_outputs()
 
     gn = Graph([write, polish], name="edit", entrypoint="polish").as_node()
     assert run(Graph([gn]), {"draft": "d"}).values == {"final": "d!"}
+
+
+def test_async_structure_checks_of_a_very_deep_graph() -> None:
+    """AsyncRunner's pre-run checks and plan walk a nesting deeper than the recursion limit."""
+    import sys
+
+    from hypergraph.runners.support import check_structure
+
+    @node(output_name="y")
+    async def inc(x: int) -> int:
+        return x + 1
+
+    graph = Graph([inc], name="g0")
+    for level in range(1, sys.getrecursionlimit() + 200):
+        graph = Graph([graph.as_node(name=f"g{level}")], name=f"g{level}")
+    check_structure(AsyncRunner(), graph)
+    assert graph.plan.total and len(graph.definition_hash) == 64

@@ -572,13 +572,19 @@ class Graph:
 
     @property
     def has_interrupts(self) -> bool:
-        """True if an interrupt node exists at any nesting depth."""
+        """True if an interrupt node exists at any nesting depth (computed once, iteratively)."""
+        try:
+            return self.__dict__["_has_interrupts"]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
         from hypergraph.nodes.graph_node import GraphNode
 
-        return any(
-            n.is_interrupt or (isinstance(n, GraphNode) and n.graph.has_interrupts)
-            for n in self._nodes.values()
-        )
+        for g in _bottom_up(self, "_has_interrupts"):
+            g.__dict__["_has_interrupts"] = any(
+                n.is_interrupt or (isinstance(n, GraphNode) and n.graph.__dict__["_has_interrupts"])
+                for n in g._nodes.values()
+            )
+        return self.__dict__["_has_interrupts"]  # type: ignore[no-any-return]
 
     @property
     def has_gates(self) -> bool:
@@ -659,15 +665,23 @@ class Graph:
         except KeyError:
             from hypergraph.plan import build_plan
 
-            plan = self.__dict__["_plan"] = build_plan(self)
-            return plan
+            # nested graphs first, deepest first, so no plan build recurses into another
+            for g in _bottom_up(self, "_plan"):
+                g.__dict__["_plan"] = build_plan(g)
+            return self.__dict__["_plan"]  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ hashes
-    @cached_property
+    @property
     def code_hash(self) -> str:
         """SHA-256 over every node's ``definition_hash`` (what changes when code changes)."""
+        try:
+            return self.__dict__["_code_hash"]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+        self.definition_hash  # noqa: B018 - fills nested hashes without recursion
         pairs = sorted(f"{name}:{n.definition_hash}" for name, n in self._nodes.items())
-        return _sha("\n".join(pairs))
+        digest = self.__dict__["_code_hash"] = _sha("\n".join(pairs))
+        return digest
 
     @cached_property
     def structural_hash(self) -> str:
@@ -682,12 +696,21 @@ class Graph:
         parts.extend(sorted(f"{s}->{d}:{k}:{','.join(v)}" for s, d, k, v in self.edges))
         return _sha("\n".join(parts))
 
-    @cached_property
+    @property
     def definition_hash(self) -> str:
-        """SHA-256 over sorted ``name:definition_hash`` pairs plus sorted edges."""
-        pairs = sorted(f"{name}:{n.definition_hash}" for name, n in self._nodes.items())
-        pairs.extend(sorted(f"{s}->{d}:{k}:{','.join(v)}" for s, d, k, v in self.edges))
-        return _sha("\n".join(pairs))
+        """SHA-256 over sorted ``name:definition_hash`` pairs plus sorted edges.
+
+        Nested graphs are hashed first, deepest first, so any nesting depth works.
+        """
+        try:
+            return self.__dict__["_definition_hash"]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+        for g in _bottom_up(self, "_definition_hash"):
+            pairs = sorted(f"{name}:{n.definition_hash}" for name, n in g._nodes.items())
+            pairs.extend(sorted(f"{s}->{d}:{k}:{','.join(v)}" for s, d, k, v in g.edges))
+            g.__dict__["_definition_hash"] = _sha("\n".join(pairs))
+        return self.__dict__["_definition_hash"]  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         label = f"{self.name!r}, " if self.name else ""
@@ -697,6 +720,34 @@ class Graph:
 _SCOPE_CACHES = frozenset(
     {"_active_names", "inputs", "_plan", "_engine", "_checked", "_value_roles", "_scope_outputs"}
 )
+
+
+def _bottom_up(graph: Graph, cached: str) -> list[Graph]:
+    """``graph`` and the graphs nested in it that lack ``cached`` in their ``__dict__``.
+
+    Children come before parents and ``graph`` last, found without recursion, so a property
+    computed in this order only ever reads already-cached values of nested graphs.
+    """
+    from hypergraph.nodes.graph_node import GraphNode
+
+    order: list[Graph] = []
+    seen: set[int] = set()
+    stack: list[tuple[Graph, bool]] = [(graph, False)]
+    while stack:
+        current, expanded = stack.pop()
+        if expanded:
+            order.append(current)
+            continue
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        stack.append((current, True))
+        for n in current._nodes.values():
+            if isinstance(n, GraphNode):
+                inner = n.graph
+                if cached not in inner.__dict__ and id(inner) not in seen:
+                    stack.append((inner, False))
+    return order
 
 
 def _sha(text: str) -> str:

@@ -59,21 +59,37 @@ def output_type(node: HyperNode, name: str) -> Any:
     """The annotated type of output ``name`` of ``node`` (``_MISSING`` when unknown).
 
     For a nested graph: the union of every inner producer's type (a mapped one: a list of it).
+    Evaluated with an explicit stack, so any nesting depth works.
     """
     from hypergraph.nodes.graph_node import GraphNode
 
-    if isinstance(node, GraphNode):
-        inner_name = node.inner_output(name)
-        produced = [
-            output_type(inner, inner_name)
-            for inner in node.graph._nodes.values()
-            if inner_name in inner.outputs
-        ]
+    results: dict[tuple[int, str], Any] = {}
+    stack: list[tuple[HyperNode, str, bool]] = [(node, name, False)]
+    while stack:
+        current, port, expanded = stack.pop()
+        key = (id(current), port)
+        if key in results:
+            continue
+        if not isinstance(current, GraphNode):
+            results[key] = _function_output_type(current, port)
+            continue
+        inner_name = current.inner_output(port)
+        producers = [n for n in current.graph._nodes.values() if inner_name in n.outputs]
+        if not expanded:
+            stack.append((current, port, True))
+            stack.extend((p, inner_name, False) for p in producers)
+            continue
+        produced = [results[(id(p), inner_name)] for p in producers]
         if not produced or any(p is _MISSING for p in produced):
-            return _MISSING
+            results[key] = _MISSING
+            continue
         unique = list(dict.fromkeys(produced))
         combined = unique[0] if len(unique) == 1 else Union[tuple(unique)]  # noqa: UP007
-        return list[combined] if node.map_config is not None else combined  # type: ignore[valid-type]
+        results[key] = list[combined] if current.map_config is not None else combined  # type: ignore[valid-type]
+    return results[(id(node), name)]
+
+
+def _function_output_type(node: HyperNode, name: str) -> Any:
     func = getattr(node, "func", None)
     if func is None:
         return _MISSING
@@ -105,21 +121,30 @@ def input_types(node: HyperNode, name: str, label: str) -> list[tuple[str, Any]]
     """``(consumer, annotation)`` for every function behind input port ``name`` of ``node``.
 
     A plain node gives one pair; a nested graph gives one per inner consumer, at any depth
-    (labelled ``outer/inner``); ``_MISSING`` marks an unannotated parameter.
+    (labelled ``outer/inner``); ``_MISSING`` marks an unannotated parameter or a port no
+    inner node consumes. Walks with an explicit stack, so any nesting depth works.
     """
     from hypergraph.nodes.graph_node import GraphNode
 
-    if isinstance(node, GraphNode):
-        inner_name = node.inner_input(name)
-        found: list[tuple[str, Any]] = []
-        for inner in node.graph._nodes.values():
-            if inner_name in inner.inputs:
-                found.extend(input_types(inner, inner_name, f"{label}/{inner.name}"))
-        return found or [(label, _MISSING)]
-    func = getattr(node, "func", None)
-    if func is None:
-        return [(label, _MISSING)]
-    return [(label, _hints(func).get(node._param_of[name], _MISSING))]
+    found: list[tuple[str, Any]] = []
+    stack: list[tuple[HyperNode, str, str]] = [(node, name, label)]
+    while stack:
+        current, port, where = stack.pop()
+        if isinstance(current, GraphNode):
+            inner_name = current.inner_input(port)
+            consumers = [n for n in current.graph._nodes.values() if inner_name in n.inputs]
+            if not consumers:
+                found.append((where, _MISSING))
+            stack.extend(
+                (n, inner_name, f"{where}/{n.name}") for n in reversed(consumers)
+            )
+            continue
+        func = getattr(current, "func", None)
+        if func is None:
+            found.append((where, _MISSING))
+        else:
+            found.append((where, _hints(func).get(current._param_of[port], _MISSING)))
+    return found
 
 
 def compatible(produced: Any, expected: Any) -> bool:

@@ -286,6 +286,16 @@ def check_structure(runner: BaseRunner, graph: Graph) -> None:
 
 def _check_node_types(runner: BaseRunner, graph: Graph, runner_name: str) -> None:
     supported = tuple(runner.supported_node_types)
+    pending = [graph]
+    while pending:  # iterative: nesting depth is not bounded by the recursion limit
+        pending.extend(_check_own_node_types(pending.pop(), supported, runner_name))
+
+
+def _check_own_node_types(
+    graph: Graph, supported: tuple[type, ...], runner_name: str
+) -> list[Graph]:
+    """Check ``graph``'s own nodes; return the nested graphs that run on the same runner."""
+    nested: list[Graph] = []
     for node in graph._nodes.values():
         if not isinstance(node, supported):
             if node.is_interrupt:
@@ -300,7 +310,8 @@ def _check_node_types(runner: BaseRunner, graph: Graph, runner_name: str) -> Non
                 f"execute (supported: {', '.join(t.__name__ for t in supported)})."
             )
         if isinstance(node, GraphNode) and node.runner is None:
-            _check_node_types(runner, node.graph, runner_name)
+            nested.append(node.graph)
+    return nested[::-1]
 
 
 def check_structure_cached(runner: BaseRunner, graph: Graph) -> None:
