@@ -167,3 +167,21 @@ def test_plain_function_keys_do_not_depend_on_state() -> None:
 def test_definition_hash_is_the_code_not_the_closure(factor: int) -> None:
     """definition_hash names the code; closure values enter the cache key only."""
     assert make_scaler(factor).definition_hash == make_scaler(1).definition_hash
+
+
+
+class Scaler:
+    """A callable object: its attributes are part of the cache key."""
+
+    def __init__(self, factor: int) -> None:
+        self.factor = factor
+
+    def __call__(self, x: int) -> int:
+        return x * self.factor
+
+
+def test_callable_objects_with_different_state_do_not_share_entries() -> None:
+    """Scaler(2) and Scaler(3) share their __call__ code but not their cache entries."""
+    first = FunctionNode(Scaler(2), name="s", output_name="y", cache=True)
+    second = FunctionNode(Scaler(3), name="s", output_name="y", cache=True)
+    assert run_twice(first, second) == (10, 15)

@@ -66,7 +66,10 @@ def has_state(func: Callable[..., Any]) -> bool:
     """True when ``func``'s result may depend on more than its arguments and code (see module doc)."""
     if type(func) is types.FunctionType:
         return func.__closure__ is not None
-    return not isinstance(func, types.BuiltinFunctionType)
+    if isinstance(func, types.BuiltinFunctionType):  # a bound builtin method carries __self__
+        owner = getattr(func, "__self__", None)
+        return owner is not None and not isinstance(owner, types.ModuleType)
+    return True
 
 
 def state_digest(func: Callable[..., Any]) -> str:
@@ -142,6 +145,8 @@ def _state_of(func: Any) -> Any:
         return ("method", func.__func__, func.__self__)
     if isinstance(func, functools.partial):
         return ("partial", func.func, func.args, func.keywords)
+    if isinstance(func, types.BuiltinFunctionType):
+        return ("builtin method", func.__self__)
     return ("callable", func)
 
 
