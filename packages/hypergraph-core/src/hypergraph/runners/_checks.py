@@ -9,13 +9,12 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hypergraph._stack import user_stacklevel
 from hypergraph.exceptions import GraphConfigError
-
-if TYPE_CHECKING:
-    from hypergraph.graph import Graph
+from hypergraph.graph import Graph
+from hypergraph.nodes._base import HyperNode
 
 __all__ = [
     "check_graph_argument",
@@ -29,9 +28,6 @@ __all__ = [
 
 def check_graph_argument(graph: Any, method: str) -> None:
     """``runner.run(None)``, a node, a string or a list: a TypeError saying a Graph is expected."""
-    from hypergraph.graph import Graph
-    from hypergraph.nodes._base import HyperNode
-
     if isinstance(graph, Graph):
         return
     hint = ""
