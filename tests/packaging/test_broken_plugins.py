@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from hypergraph.exceptions import PluginLoadError
-from hypergraph.plugins._registry import PluginRegistry
 
 LOOKUPS = """
 from hypergraph.plugins import list_plugins
@@ -45,24 +44,34 @@ def test_a_plugin_raising_system_exit_in_a_hook_is_recorded_as_its_failure(
     assert done.stdout.splitlines() == ["AsyncRunner", "DiskCache", "['hook-exit']"]
 
 
-def test_a_keyboard_interrupt_while_loading_propagates_once_and_is_not_cached():
-    """A real KeyboardInterrupt reaches the caller; the next lookup loads afresh."""
-
-    class Interrupting:
-        calls = 0
-
-        def load(self) -> object:
-            Interrupting.calls += 1
-            if Interrupting.calls == 1:
-                raise KeyboardInterrupt
-            return object()
-
-    registry = PluginRegistry(autoload=False)
-    loader = Interrupting()
-    with pytest.raises(KeyboardInterrupt):
-        registry._load_one(loader.load, "ctrl-c", "1.0", "ctrl_c", strict=False)
-    registry._load_one(loader.load, "ctrl-c", "1.0", "ctrl_c", strict=False)
-    assert [p.distribution for p in registry.plugins()] == ["ctrl-c"]
+def test_a_keyboard_interrupt_while_loading_propagates_once_and_is_not_cached(
+    run_python, fake_distribution, tmp_path
+):
+    """A real KeyboardInterrupt reaches the caller; the next lookup loads the plugin afresh."""
+    marker = tmp_path / "interrupted-once"
+    source = f"""
+    import pathlib
+    marker = pathlib.Path({str(marker)!r})
+    if not marker.exists():
+        marker.write_text("x")
+        raise KeyboardInterrupt
+    """
+    path = fake_distribution("ctrl-c", "ctrl_c", source)
+    done = run_python(
+        """
+        import hypergraph
+        from hypergraph.plugins import list_plugins
+        try:
+            hypergraph.AsyncRunner
+        except KeyboardInterrupt:
+            print("interrupted")
+        print(hypergraph.AsyncRunner.__name__)
+        print([(p.distribution, p.error) for p in list_plugins() if p.distribution == "ctrl-c"])
+        """,
+        path=path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["interrupted", "AsyncRunner", "[('ctrl-c', None)]"]
 
 
 def _dist_info_without_metadata(root: Path, with_metadata: str | None) -> Path:
