@@ -275,12 +275,46 @@ def check_structure(runner: BaseRunner, graph: Graph) -> None:
     runner_name = type(runner).__name__
     runner.capabilities.validate_graph(graph, runner_name=runner_name)
     _check_node_types(runner, graph, runner_name)
+    check_nesting_depth(graph)
     needs = graph.plan.needs_entrypoint
     if needs:
         raise GraphConfigError(
             f"Graph {graph.name or '(unnamed)'} has a cycle ({needs[0]}) but no entrypoint, so "
             "it is ambiguous which node runs first. Cycles need an explicit entrypoint: "
             "Graph(..., entrypoint='node') or graph.with_entrypoint('node')."
+        )
+
+
+FRAMES_PER_LEVEL = 10
+"""Interpreter frames one level of graph nesting costs at most while it runs (measured)."""
+
+
+def check_nesting_depth(graph: Graph) -> None:
+    """Fail before running a nesting deeper than the interpreter's recursion budget allows."""
+    import sys
+
+    from hypergraph.nodes.graph_node import GraphNode
+
+    deepest: tuple[str, ...] = ()
+    pending: list[tuple[Graph, tuple[str, ...]]] = [(graph, ())]
+    while pending:
+        current, path = pending.pop()
+        if len(path) > len(deepest):
+            deepest = path
+        for n in current._nodes.values():
+            if isinstance(n, GraphNode):
+                pending.append((n.graph, (*path, n.name)))
+    limit = sys.getrecursionlimit()
+    budget = max((limit - 150) // FRAMES_PER_LEVEL, 1)
+    if len(deepest) > budget:
+        shown = "/".join(deepest) if len(deepest) <= 8 else (
+            "/".join(deepest[:3]) + "/.../" + "/".join(deepest[-3:])
+        )
+        raise GraphConfigError(
+            f"Graph {graph.name or '(unnamed)'} nests graphs {len(deepest)} levels deep "
+            f"({shown}); running more than {budget} levels would exceed Python's recursion "
+            f"limit ({limit}). Flatten some levels, or raise the limit with "
+            "sys.setrecursionlimit(...) before running."
         )
 
 
