@@ -90,3 +90,15 @@ def test_batch_embeddings_ranks_passages_embedded_on_daft() -> None:
     scores = [float(line.split()[0]) for line in lines if line[:1] in "+-" and "  " in line]
     assert len(scores) == 4
     assert scores == sorted(scores, reverse=True)
+
+
+def test_retries_example_retries_rate_limits_and_timeouts() -> None:
+    """retries.py retries two rate limits and one timeout, completes, then shows a bare timeout."""
+    lines = run_example("retries.py").splitlines()
+    retried = [line.split(":")[0].strip() for line in lines if line.startswith("  retry ")]
+    assert retried == ["retry call_llm", "retry call_llm", "retry summarize"]
+    assert any("(NodeTimeoutError)" in line for line in lines)
+    assert "status: RunStatus.COMPLETED" in lines
+    assert "summary: AN ANSWER TO 'WHY RETRY?'" in lines
+    assert "attempts: call_llm=3, summarize=2" in lines
+    assert "timeout: stuck after 0.01 s" in lines

@@ -11,6 +11,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from hypergraph.policies import acall_with_policy, call_with_policy
 from hypergraph_daft._compile import Column, Const, Program, Step
 from hypergraph_daft._core import (
     InMemoryCache,
@@ -60,12 +61,21 @@ def binder(step: Step) -> Binder:
 
 
 def call_sync(step: Step, kwargs: dict[str, Any]) -> Any:
-    """The node's return value for one row (generators drained, coroutines run to completion)."""
+    """The node's return value for one row (generators drained, coroutines run to completion),
+    retried and timed out per the node's policy."""
     np = step.np
     if step.node.is_async:
         return asyncio.run(call_async(step, kwargs))
+    if np.retry is None:
+        return _call_once(np, step.node.is_generator, kwargs)
+    return call_with_policy(
+        lambda: _call_once(np, step.node.is_generator, kwargs), np.retry, node_name=np.name
+    )
+
+
+def _call_once(np: Any, is_generator: bool, kwargs: dict[str, Any]) -> Any:
     value = np.func(**kwargs)
-    if step.node.is_generator:
+    if is_generator:
         return join_chunks(np, list(value))
     return value
 
@@ -73,7 +83,16 @@ def call_sync(step: Step, kwargs: dict[str, Any]) -> Any:
 async def call_async(step: Step, kwargs: dict[str, Any]) -> Any:
     """Like :func:`call_sync` for async functions and async generators."""
     np = step.np
-    if step.node.is_generator:
+    if np.retry is None and np.timeout is None:
+        return await _acall_once(np, step.node.is_generator, kwargs)
+    return await acall_with_policy(
+        lambda: _acall_once(np, step.node.is_generator, kwargs), np.retry, np.timeout,
+        node_name=np.name,
+    )
+
+
+async def _acall_once(np: Any, is_generator: bool, kwargs: dict[str, Any]) -> Any:
+    if is_generator:
         return join_chunks(np, [chunk async for chunk in np.func(**kwargs)])
     return await np.func(**kwargs)
 
@@ -139,7 +158,7 @@ def run_mapped(step: Step, kwargs: dict[str, Any], resources: dict[str, Any]) ->
     inner = step.inner
     assert gn is not None and inner is not None
     values = {gn.inner_input(port): value for port, value in kwargs.items()}
-    _names, _mode, error_handling, items = nested_map_items(gn, values)
+    error_handling, items = nested_map_items(gn, values)
     results: list[dict[str, Any] | None] = []
     for item in items:
         try:

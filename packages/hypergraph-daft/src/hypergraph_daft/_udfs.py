@@ -18,6 +18,7 @@ from typing import Any
 import daft
 from daft import DataType, Expression, Series, col
 
+from hypergraph.policies import call_with_policy
 from hypergraph_daft._compile import Column, Step
 from hypergraph_daft._rows import (
     WorkerCache,
@@ -131,6 +132,8 @@ def _fast_row(step: Step, safe: bool) -> Any:
     node = step.node
     np = step.np
     if step.inner is not None or len(np.outputs) != 1 or node.is_generator:
+        return None
+    if np.retry is not None or np.timeout is not None:
         return None
     if not all(isinstance(s, Column) for s in step.sources):
         return None
@@ -273,9 +276,14 @@ def _batch_impl(step: Step, safe: bool) -> Any:
     name = step.path
     func = step.np.func
 
+    policy = step.np.retry
+
     def call(series: tuple[Series, ...], size: int, resources: dict[str, Any]) -> list[Any]:
         kwargs = bind(series, resources)
-        result = func(**kwargs)
+        if policy is None:
+            result = func(**kwargs)
+        else:  # the whole batch is one attempt
+            result = call_with_policy(lambda: func(**kwargs), policy, node_name=name)
         values = result.to_pylist() if isinstance(result, Series) else list(result)
         if len(values) != size:
             raise ValueError(

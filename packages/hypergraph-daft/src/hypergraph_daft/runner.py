@@ -37,17 +37,12 @@ from hypergraph_daft._core import (
     UNSET,
     BaseRunner,
     NodeCache,
-    check_common_options,
-    check_keywords,
-    check_lineage_options,
-    check_structure_cached,
-    expand_items,
-    merge_values,
     new_run_id,
-    normalize_map_over,
+    prepare_map,
+    prepare_run,
     prepare_values,
-    reject_interrupts_in_map,
-    user_stacklevel,
+    refuse_unread_options,
+    run_result,
 )
 from hypergraph_daft._results import ColumnarResults, columnar_map_result
 from hypergraph_daft._rows import WorkerCache
@@ -102,18 +97,21 @@ class DaftRunner(BaseRunner):
     ) -> RunResult:
         """Execute ``graph`` once, as a one-row Daft plan (SPEC DF3)."""
         _warn_processors(event_processors)
-        check_common_options(
+        refuse_unread_options(on_internal_override, override_workflow)
+        if checkpoint is not None:
+            raise ValueError(
+                "DaftRunner cannot continue a run from checkpoint=: it runs the whole graph as "
+                "one Daft plan. Resume with SyncRunner or AsyncRunner, or run again from the "
+                "inputs."
+            )
+        parts, info = prepare_run(
+            self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
             select=select, entrypoint=entrypoint, on_missing=on_missing,
-            error_handling=error_handling, max_iterations=max_iterations,
+            error_handling=error_handling, max_iterations=max_iterations, event_processors=None,
+            parent_span_id=parent_span_id, workflow_id=workflow_id, session_id=session_id,
+            fork_from=fork_from, retry_from=retry_from, checkpoint=None,
         )
-        check_lineage_options(workflow_id, fork_from, retry_from, checkpoint)
-        merged = merge_values(
-            graph, values, input_values, method="run", own_options=RUN_OPTIONS,
-            other_method="map", other_options=MAP_OPTIONS,
-        )
-        check_keywords(graph, input_values)
         self._check(graph)
-        parts = prepare_values(graph, merged)
         # one-row columns, except @stateful resources: those are rebuilt on the worker
         env: dict[str, Any] = {}
         data: dict[str, list[Any]] = {}
@@ -124,19 +122,18 @@ class DaftRunner(BaseRunner):
                 env[name] = Column(name)
                 data[name] = [value]
         program = compile_graph(graph, env, parts.scoped)
-        identity = (graph.name, workflow_id, session_id)
         try:
             columns, failures, _ = _execute(program, data, 1, self._worker_cache)
         except Exception as exc:
             if error_handling == "raise":
                 raise
-            return _result({}, RunStatus.FAILED, identity, error=exc)
+            return run_result(info, {}, RunStatus.FAILED, error=exc)
         if failures:
             error = failures[0]
             if error_handling == "raise":
                 raise error
-            return _result({}, RunStatus.FAILED, identity, error=error)
-        return _result({k: v[0] for k, v in columns.items()}, RunStatus.COMPLETED, identity)
+            return run_result(info, {}, RunStatus.FAILED, error=error)
+        return run_result(info, {k: v[0] for k, v in columns.items()}, RunStatus.COMPLETED)
 
     # -- map -----------------------------------------------------------------------------
     def map(
@@ -166,48 +163,33 @@ class DaftRunner(BaseRunner):
                 "single run pass it to run()."
             )
         _warn_processors(event_processors)
-        check_common_options(
-            select=select, entrypoint=entrypoint, on_missing=on_missing,
-            error_handling=error_handling,
+        refuse_unread_options(on_internal_override)
+        items, names, info = prepare_map(
+            self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
+            map_over=map_over, map_mode=map_mode, clone=clone, select=select,
+            entrypoint=entrypoint, on_missing=on_missing, error_handling=error_handling,
+            event_processors=None, parent_span_id=parent_span_id, workflow_id=workflow_id,
+            session_id=session_id,
         )
-        check_lineage_options(workflow_id, None, None, None)
-        names = normalize_map_over(map_over)
-        merged = merge_values(
-            graph, values, input_values, method="map", own_options=MAP_OPTIONS,
-            other_method="run", other_options=RUN_OPTIONS,
-        )
-        check_keywords(graph, input_values)
         self._check(graph)
-        reject_interrupts_in_map(graph)
-        columns = _map_columns(merged, names, map_mode)
-        size = len(columns[names[0]])
         identity = (graph.name, workflow_id, session_id)
-        if size == 0:
-            return _map_result([], names, map_mode, graph, start, empty=True)
-        broadcast = {k: v for k, v in merged.items() if k not in columns}
-        cloned = _cloned(clone, broadcast)
+        if not items:
+            return _map_result([], names, map_mode, graph, start, None)
         try:
-            parts = prepare_values(graph, {**broadcast, **{n: c[0] for n, c in columns.items()}})
+            program, data = _item_sources(graph, items, names, clone)
         except Exception as exc:  # the same keys for every item: every item fails alike
             if error_handling == "raise":
                 raise
-            failed = [_result({}, RunStatus.FAILED, identity, error=exc) for _ in range(size)]
-            return _map_result(failed, names, map_mode, graph, start)
-        env: dict[str, Any] = {}
-        for name in parts.provided:
-            if name in columns:
-                env[name] = Column(name)
-            else:
-                env[name] = constant(broadcast[name], name in cloned)
-        program = compile_graph(graph, env, parts.scoped)
+            failed = [_result({}, RunStatus.FAILED, identity, error=exc) for _ in items]
+            return _map_result(failed, names, map_mode, graph, start, info.run_id)
         results = self._collect_items(
-            program, columns, size, error_handling, identity,
+            program, data, len(items), error_handling, identity,
             fallback=lambda i: self.run(
-                graph, {**broadcast, **{n: c[i] for n, c in columns.items()}},
-                error_handling="continue", workflow_id=workflow_id, session_id=session_id,
+                graph, items[i], error_handling="continue", workflow_id=workflow_id,
+                session_id=session_id,
             ),
         )
-        return _map_result(results, names, map_mode, graph, start)
+        return _map_result(results, names, map_mode, graph, start, info.run_id)
 
     def map_dataframe(
         self,
@@ -238,34 +220,43 @@ class DaftRunner(BaseRunner):
                 "map() for lists of values."
             )
         _warn_processors(event_processors)
-        check_common_options(
-            select=select, entrypoint=None, on_missing=on_missing, error_handling=error_handling
-        )
-        merged = merge_values(
-            graph, values, input_values, method="map", own_options=MAP_OPTIONS,
-            other_method="run", other_options=RUN_OPTIONS,
-        )
-        check_keywords(graph, input_values)
-        self._check(graph)
-        reject_interrupts_in_map(graph)
         mapping = _dataframe_columns(graph, dataframe, columns)
-        overlap = sorted(set(mapping.values()) & set(merged))
+        inputs = tuple(mapping.values())
+        overlap = sorted(set(inputs) & (set(values or {}) | set(input_values)))
         if overlap:
             raise ValueError(
                 f"Inputs {overlap!r} are given both as DataFrame columns and as values; pass "
                 "each input once (drop it from values=, or from columns=)."
             )
+        # the checks of map(), on one placeholder row: the DataFrame's rows are checked by Daft
+        placeholder = {**(values or {}), **{name: [None] for name in inputs}}
+        items, _, info = prepare_map(
+            self, graph, placeholder, input_values, run_options=RUN_OPTIONS,
+            map_options=MAP_OPTIONS, map_over=list(inputs), map_mode="zip", clone=False,
+            select=select, entrypoint=None, on_missing=on_missing, error_handling=error_handling,
+            event_processors=None, parent_span_id=None, workflow_id=workflow_id,
+            session_id=session_id,
+        )
+        self._check(graph)
         identity = (graph.name, workflow_id, session_id)
-        cloned = _cloned(clone, merged)
-        parts = prepare_values(graph, {**merged, **dict.fromkeys(mapping.values())})
+        broadcast = {k: v for k, v in items[0].items() if k not in inputs}
+        frame = dataframe.select(*(col(c).alias(n) for c, n in mapping.items()))
+        try:
+            parts = prepare_values(graph, items[0])
+        except Exception as exc:
+            if error_handling == "raise":
+                raise
+            count = frame.count_rows()
+            failed = [_result({}, RunStatus.FAILED, identity, error=exc) for _ in range(count)]
+            return _map_result(failed, inputs, "zip", graph, start, info.run_id)
+        cloned = _cloned(clone, broadcast)
         env: dict[str, Any] = {}
         for name in parts.provided:
-            if name in mapping.values():
+            if name in inputs:
                 env[name] = Column(name)
             else:
-                env[name] = constant(merged[name], name in cloned)
+                env[name] = constant(broadcast[name], name in cloned)
         program = compile_graph(graph, env, parts.scoped)
-        frame = dataframe.select(*(col(c).alias(n) for c, n in mapping.items()))
         rows_in: list[dict[str, Any]] | None = None
 
         def fallback(i: int) -> RunResult:
@@ -273,14 +264,14 @@ class DaftRunner(BaseRunner):
             if rows_in is None:
                 rows_in = frame.to_pylist()
             return self.run(
-                graph, {**merged, **rows_in[i]}, error_handling="continue",
+                graph, {**broadcast, **rows_in[i]}, error_handling="continue",
                 workflow_id=workflow_id, session_id=session_id,
             )
 
         results = self._collect_items(
             program, frame, None, error_handling, identity, fallback=fallback
         )
-        return _map_result(results, tuple(mapping.values()), "zip", graph, start)
+        return _map_result(results, inputs, "zip", graph, start, info.run_id)
 
     def to_dataframe(
         self,
@@ -297,36 +288,28 @@ class DaftRunner(BaseRunner):
         Nothing runs until the caller collects (or writes) it, so Daft operations can be
         chained first. Node exceptions surface the way Daft reports UDF errors.
         """
-        check_common_options(select=UNSET, entrypoint=None, on_missing="ignore", error_handling="raise")
-        names = normalize_map_over(map_over)
-        merged = merge_values(
-            graph, values, input_values, method="map", own_options=MAP_OPTIONS,
-            other_method="run", other_options=RUN_OPTIONS,
+        items, names, _ = prepare_map(
+            self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
+            map_over=map_over, map_mode=map_mode, clone=clone, select=UNSET, entrypoint=None,
+            on_missing="ignore", error_handling="raise", event_processors=None,
+            parent_span_id=None, workflow_id=None, session_id=None,
         )
-        check_keywords(graph, input_values)
         self._check(graph)
-        reject_interrupts_in_map(graph)
-        columns = _map_columns(merged, names, map_mode)
-        size = len(columns[names[0]])
-        broadcast = {k: v for k, v in merged.items() if k not in columns}
-        cloned = _cloned(clone, broadcast)
-        sample = {n: c[0] for n, c in columns.items()} if size else dict.fromkeys(columns)
-        parts = prepare_values(graph, {**broadcast, **sample})
-        env: dict[str, Any] = {}
-        for name in parts.provided:
-            env[name] = Column(name) if name in columns else constant(broadcast[name], name in cloned)
-        program = compile_graph(graph, env, parts.scoped)
-        data = dict(columns)
-        for name in parts.provided:
+        if not items:
+            raise ValueError(
+                "to_dataframe() needs at least one item: the map_over lists are empty."
+            )
+        program, data = _item_sources(graph, items, names, clone)
+        for name in prepare_values(graph, items[0]).provided:
             if name not in data:
-                data[name] = [broadcast[name]] * size
-        frame, _ = _frame(program, data, size, safe=False, cache=self._worker_cache)
+                data[name] = [items[0][name]] * len(items)
+        frame, _ = _frame(program, data, len(items), safe=False, cache=self._worker_cache)
         shown = list(data) + [c for c in program.outputs.values() if c not in data]
         return frame.select(*(col(c) for c in shown))
 
     # -- shared ----------------------------------------------------------------------------
     def _check(self, graph: Graph) -> None:
-        check_structure_cached(self, graph)
+        """DaftRunner's own refusals, once per graph (capabilities were checked by prepare_*)."""
         if not graph.__dict__.get("_daft_checked"):
             validate_for_daft(graph, DaftRunner)
             graph.__dict__["_daft_checked"] = True
@@ -360,19 +343,8 @@ def _warn_processors(processors: Sequence[EventProcessor] | None) -> None:
             "DaftRunner does not emit events: the event processors passed to it are ignored. "
             "Use SyncRunner or AsyncRunner to observe node events.",
             UserWarning,
-            stacklevel=user_stacklevel(),
+            stacklevel=3,
         )
-
-
-def _map_columns(merged: dict[str, Any], names: tuple[str, ...], mode: str) -> dict[str, list[Any]]:
-    """The mapped inputs as equal-length columns, checked as every runner checks them (MP2, MP3)."""
-    if mode == "zip" and all(isinstance(merged.get(n), list | tuple) for n in names):
-        lengths = {len(merged[n]) for n in names}
-        if len(lengths) == 1:
-            return {n: list(merged[n]) for n in names}
-    # anything unusual (missing, scalar, unequal, product): let core's expansion check and expand
-    items = expand_items({n: merged[n] for n in names if n in merged}, names, mode, False)
-    return {n: [item[n] for item in items] for n in names}
 
 
 def _cloned(clone: bool | Sequence[str], broadcast: Mapping[str, Any]) -> set[str]:
@@ -380,7 +352,31 @@ def _cloned(clone: bool | Sequence[str], broadcast: Mapping[str, Any]) -> set[st
         return set(broadcast)
     if not clone:
         return set()
-    return set(clone) & set(broadcast)
+    names = {clone} if isinstance(clone, str) else set(clone)
+    return names & set(broadcast)
+
+
+def _item_sources(
+    graph: Graph, items: list[dict[str, Any]], names: tuple[str, ...], clone: bool | Sequence[str]
+) -> tuple[Program, dict[str, list[Any]]]:
+    """The program and input columns of a map: mapped (and cloned) inputs are columns.
+
+    Every item has the same keys, so the first one is checked for the whole batch (X17).
+    Broadcast values are constants of the UDFs; cloned ones were copied per item already.
+    """
+    first = items[0]
+    parts = prepare_values(graph, first)
+    cloned = _cloned(clone, {k: v for k, v in first.items() if k not in names})
+    env: dict[str, Any] = {}
+    data: dict[str, list[Any]] = {}
+    for name in parts.provided:
+        value = first[name]
+        if (name in names or name in cloned) and not is_stateful(value):
+            env[name] = Column(name)
+            data[name] = [item[name] for item in items]
+        else:
+            env[name] = constant(value)
+    return compile_graph(graph, env, parts.scoped), data
 
 
 def _dataframe_columns(
@@ -487,13 +483,9 @@ def _map_result(
     mode: str,
     graph: Graph,
     start: float,
-    *,
-    empty: bool = False,
+    run_id: str | None,
 ) -> MapResult:
     duration = (perf_counter() - start) * 1000.0
     if isinstance(results, ColumnarResults):
-        return columnar_map_result(results, new_run_id(), duration, names, mode, graph.name)
-    return MapResult(
-        tuple(results), None if empty else new_run_id(), duration, names, mode,
-        graph_name=graph.name,
-    )
+        return columnar_map_result(results, run_id or new_run_id(), duration, names, mode, graph.name)
+    return MapResult(tuple(results), run_id, duration, names, mode, graph_name=graph.name)

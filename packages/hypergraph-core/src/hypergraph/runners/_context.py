@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 from typing import TYPE_CHECKING
 
 from hypergraph.events._emitter import Emitter
@@ -12,14 +13,27 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from hypergraph.events.processor import EventProcessor
+    from hypergraph.runtime._identity import RunIdentity
 
 __all__ = ["RunInfo", "make_emitter", "new_run_id", "nested_processors"]
 
 
 
+# Run and span ids need uniqueness, not secrecy: a PRNG seeded from the OS (and reseeded in
+# forked children) costs ~0.1 µs where os.urandom costs a system call per run.
+_ids = random.Random()
+os.register_at_fork(after_in_child=_ids.seed)
+
+
 def new_run_id() -> str:
     """``"run-"`` followed by 12 hex digits."""
-    return "run-" + os.urandom(6).hex()
+    return f"run-{_ids.getrandbits(48):012x}"
+
+
+def new_ids() -> tuple[str, str]:
+    """A fresh run id and span id."""
+    bits = f"{_ids.getrandbits(112):028x}"
+    return "run-" + bits[:12], bits[12:]
 
 
 def make_emitter(processors: Sequence[EventProcessor] | None) -> Emitter | None:
@@ -40,6 +54,7 @@ class RunInfo:
     """Identity and options of one run (or one map item)."""
 
     __slots__ = (
+        "_identity",
         "emitter",
         "error_handling",
         "graph_name",
@@ -47,6 +62,7 @@ class RunInfo:
         "max_iterations",
         "on_missing",
         "parent_span_id",
+        "path",
         "run_id",
         "session_id",
         "span_id",
@@ -65,6 +81,7 @@ class RunInfo:
         workflow_id: str | None = None,
         session_id: str | None = None,
         item_index: int | None = None,
+        path: tuple[str, ...] = (),
     ) -> None:
         self.graph_name = graph_name
         self.emitter = emitter
@@ -75,9 +92,9 @@ class RunInfo:
         self.workflow_id = workflow_id
         self.session_id = session_id
         self.item_index = item_index
-        ids = os.urandom(14).hex()
-        self.run_id = "run-" + ids[:12]
-        self.span_id = ids[12:]
+        self.path = path
+        self._identity: RunIdentity | None = None
+        self.run_id, self.span_id = new_ids()
 
     def item(self, index: int) -> RunInfo:
         """The info of item ``index`` of the map this info describes (its span is the parent)."""
@@ -85,13 +102,32 @@ class RunInfo:
             graph_name=self.graph_name, emitter=self.emitter, max_iterations=self.max_iterations,
             error_handling=self.error_handling, on_missing=self.on_missing,
             parent_span_id=self.span_id, workflow_id=self.workflow_id,
-            session_id=self.session_id, item_index=index,
+            session_id=self.session_id, item_index=index, path=(*self.path, str(index)),
         )
 
-    def child(self, graph_name: str | None, parent_span_id: str, error_handling: str = "raise") -> RunInfo:
-        """The info of a nested run (or nested map) started by a node of this run."""
+    def child(
+        self,
+        graph_name: str | None,
+        parent_span_id: str,
+        error_handling: str = "raise",
+        segment: str = "",
+    ) -> RunInfo:
+        """The info of a nested run (or nested map) started by graph node ``segment``."""
         return RunInfo(
             graph_name=graph_name, emitter=self.emitter, max_iterations=self.max_iterations,
             error_handling=error_handling, on_missing="ignore", parent_span_id=parent_span_id,
             workflow_id=self.workflow_id, session_id=self.session_id,
+            path=(*self.path, segment) if segment else self.path,
         )
+
+    @property
+    def identity(self) -> RunIdentity:
+        """This run's identity value, without the live resources (emitter, options)."""
+        identity = self._identity
+        if identity is None:
+            from hypergraph.runtime._identity import RunIdentity
+
+            identity = self._identity = RunIdentity(
+                self.run_id, self.workflow_id, self.path, self.item_index
+            )
+        return identity

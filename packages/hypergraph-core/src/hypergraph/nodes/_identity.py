@@ -1,0 +1,189 @@
+"""What a node's function computes, as hashes: its code (lazily, once per code object) and its state.
+
+``definition_hash`` is the code: the bytecode, constants, names and nested code objects of the
+function, not the text of its lines, so two lambdas on one line differ and moving a function in
+its file does not. It is computed on first use and memoized per code object, because reading
+source or walking bytecode at decoration time would cost every ``@node`` tens of microseconds.
+
+``state_digest`` is everything else the function's result depends on besides its inputs: closure
+values, the instance of a bound method or callable object, the arguments of a ``partial``. It is
+taken when a cache key is computed (state can change between calls) and hashed by value. Nested
+functions inside that state are hashed by their code and state in turn, never by name, so a
+decorator's wrapper and the function it wraps both count. Globals the function reads are not part
+of either hash.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import pickle
+import re
+import types
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Unstable", "code_hash", "definition_hash_of", "has_state", "state_digest"]
+
+_PROTOCOL = 5
+_BY_CODE: weakref.WeakKeyDictionary[types.CodeType, str] = weakref.WeakKeyDictionary()
+
+
+class Unstable(Exception):
+    """The function's state cannot be hashed by value (e.g. it holds a lock or a local class)."""
+
+
+def code_hash(code: types.CodeType) -> str:
+    """SHA-256 hex of a code object's behaviour-relevant parts; memoized per code object."""
+    try:
+        return _BY_CODE[code]
+    except KeyError:
+        pass
+    digest = hashlib.sha256(_code_text(code).encode("utf-8", "surrogatepass")).hexdigest()
+    _BY_CODE[code] = digest
+    return digest
+
+
+def definition_hash_of(func: Callable[..., Any]) -> str:
+    """The hash of the code ``func`` runs (SPEC N6); never raises.
+
+    Functions hash their code object; bound methods, ``partial`` objects and callable instances
+    hash the function they call; builtins and other callables hash ``module:qualname``.
+    """
+    code = _code_of(func)
+    if code is not None:
+        return code_hash(code)
+    identity = (
+        f"{getattr(func, '__module__', None) or type(func).__module__}:"
+        f"{getattr(func, '__qualname__', None) or type(func).__qualname__}"
+    )
+    return hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def has_state(func: Callable[..., Any]) -> bool:
+    """True when ``func``'s result may depend on more than its arguments and code (see module doc)."""
+    if type(func) is types.FunctionType:
+        return func.__closure__ is not None
+    if isinstance(func, types.BuiltinFunctionType):  # a bound builtin method carries __self__
+        owner = getattr(func, "__self__", None)
+        return owner is not None and not isinstance(owner, types.ModuleType)
+    return True
+
+
+def state_digest(func: Callable[..., Any]) -> str:
+    """SHA-256 hex of ``func``'s state, hashed by value now; raises ``Unstable`` when it cannot be.
+
+    Call it only when ``has_state(func)``.
+    """
+    buffer = io.BytesIO()
+    try:
+        _StatePickler(buffer).dump(_state_of(func))
+    except Exception as exc:
+        raise Unstable(f"{type(exc).__name__}: {exc}") from exc
+    return hashlib.sha256(buffer.getvalue()).hexdigest()
+
+
+# -- code --------------------------------------------------------------------------------------
+
+
+def _code_of(func: Any) -> types.CodeType | None:
+    for _ in range(8):  # methods of partials of callables ... unwrap a few levels, never loop
+        if isinstance(func, types.FunctionType):
+            return func.__code__
+        if isinstance(func, types.MethodType):
+            func = func.__func__
+        elif isinstance(func, functools.partial):
+            func = func.func
+        elif isinstance(func, types.BuiltinFunctionType):
+            return None
+        else:
+            call = getattr(type(func), "__call__", None)  # noqa: B004 - the class's method
+            if not isinstance(call, types.FunctionType):
+                return None
+            func = call
+    return None
+
+
+def _code_text(code: types.CodeType) -> str:
+    """Bytecode, constants, names and nested code (recursively); no line numbers, no addresses."""
+    consts = tuple(
+        _code_text(c) if isinstance(c, types.CodeType) else _const_text(c) for c in code.co_consts
+    )
+    return repr(
+        (code.co_name, code.co_code.hex(), consts, code.co_names, code.co_varnames,
+         code.co_freevars, code.co_cellvars, code.co_argcount, code.co_posonlyargcount,
+         code.co_kwonlyargcount, code.co_flags)
+    )
+
+
+def _const_text(value: Any) -> str:
+    if isinstance(value, frozenset):  # its repr order follows the per-process string hash
+        return "frozenset({" + ", ".join(sorted(_const_text(v) for v in value)) + "})"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_const_text(v) for v in value) + ",)"
+    return _stable_repr(value)
+
+
+def _stable_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__module__}.{type(value).__qualname__}>"
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
+
+
+# -- state -------------------------------------------------------------------------------------
+
+
+def _state_of(func: Any) -> Any:
+    """The values ``func`` carries besides its code, as a plain tuple to pickle."""
+    if isinstance(func, types.FunctionType):
+        return ("function", code_hash(func.__code__), _cells(func))
+    if isinstance(func, types.MethodType):
+        return ("method", func.__func__, func.__self__)
+    if isinstance(func, functools.partial):
+        return ("partial", func.func, func.args, func.keywords)
+    if isinstance(func, types.BuiltinFunctionType):
+        return ("builtin method", func.__self__)
+    return ("callable", func)
+
+
+def _cells(func: types.FunctionType) -> tuple[Any, ...]:
+    cells = []
+    for cell in func.__closure__ or ():
+        try:
+            cells.append(cell.cell_contents)
+        except ValueError:  # a closure variable not assigned yet
+            cells.append(_EMPTY_CELL)
+    return tuple(cells)
+
+
+_EMPTY_CELL = "<empty cell>"
+
+
+class _StatePickler(pickle.Pickler):
+    """Pickles state by value; functions by the digest of their code and state, modules by name."""
+
+    def __init__(self, file: io.BytesIO, open_functions: set[int] | None = None) -> None:
+        super().__init__(file, protocol=_PROTOCOL)
+        self._open = open_functions if open_functions is not None else set()
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, types.FunctionType):
+            key = id(obj)
+            if key in self._open:  # a recursive local function refers to itself
+                return (str, (f"recursive function {code_hash(obj.__code__)}",))
+            self._open.add(key)
+            try:
+                buffer = io.BytesIO()
+                _StatePickler(buffer, self._open).dump(
+                    (code_hash(obj.__code__), _cells(obj), obj.__defaults__, obj.__kwdefaults__)
+                )
+            finally:
+                self._open.discard(key)
+            return (str, (f"function {hashlib.sha256(buffer.getvalue()).hexdigest()}",))
+        if isinstance(obj, types.ModuleType):
+            return (str, (f"module {obj.__name__}",))
+        return NotImplemented
