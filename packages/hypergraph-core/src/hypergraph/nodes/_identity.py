@@ -6,11 +6,12 @@ its file does not. It is computed on first use and memoized per code object, bec
 source or walking bytecode at decoration time would cost every ``@node`` tens of microseconds.
 
 ``state_digest`` is everything else the function's result depends on besides its inputs: closure
-values, the instance of a bound method or callable object, the arguments of a ``partial``. It is
-taken when a cache key is computed (state can change between calls) and hashed by value. Nested
-functions inside that state are hashed by their code and state in turn, never by name, so a
-decorator's wrapper and the function it wraps both count. Globals the function reads are not part
-of either hash.
+values, module-level constants it reads (numbers, strings, tuples of them), the instance of a
+bound method or callable object, the arguments of a ``partial``. It is taken when a cache key is
+computed (state can change between calls) and hashed by value. Nested functions inside that
+state are hashed by their code and state in turn, never by name, so a decorator's wrapper and the
+function it wraps both count. Other globals the function reads (functions, classes, modules,
+objects) are not part of either hash.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ __all__ = ["Unstable", "code_hash", "definition_hash_of", "has_state", "state_di
 
 _PROTOCOL = 5
 _BY_CODE: weakref.WeakKeyDictionary[types.CodeType, str] = weakref.WeakKeyDictionary()
+_NAMES: weakref.WeakKeyDictionary[types.CodeType, tuple[str, ...]] = weakref.WeakKeyDictionary()
+_SCALARS = (int, float, complex, str, bytes, bool, type(None))
 
 
 class Unstable(Exception):
@@ -65,7 +68,7 @@ def definition_hash_of(func: Callable[..., Any]) -> str:
 def has_state(func: Callable[..., Any]) -> bool:
     """True when ``func``'s result may depend on more than its arguments and code (see module doc)."""
     if type(func) is types.FunctionType:
-        return func.__closure__ is not None
+        return func.__closure__ is not None or bool(_global_constants(func))
     if isinstance(func, types.BuiltinFunctionType):  # a bound builtin method carries __self__
         owner = getattr(func, "__self__", None)
         return owner is not None and not isinstance(owner, types.ModuleType)
@@ -140,7 +143,7 @@ def _stable_repr(value: Any) -> str:
 def _state_of(func: Any) -> Any:
     """The values ``func`` carries besides its code, as a plain tuple to pickle."""
     if isinstance(func, types.FunctionType):
-        return ("function", code_hash(func.__code__), _cells(func))
+        return ("function", code_hash(func.__code__), _cells(func), _global_constants(func))
     if isinstance(func, types.MethodType):
         return ("method", func.__func__, func.__self__)
     if isinstance(func, functools.partial):
@@ -148,6 +151,46 @@ def _state_of(func: Any) -> Any:
     if isinstance(func, types.BuiltinFunctionType):
         return ("builtin method", func.__self__)
     return ("callable", func)
+
+
+def _global_names(func: types.FunctionType) -> tuple[str, ...]:
+    """Names the code (and its nested code) reads that are globals of ``func`` right now."""
+    code = func.__code__
+    try:
+        names = _NAMES[code]
+    except KeyError:
+        found: dict[str, None] = {}
+        pending = [code]
+        while pending:
+            current = pending.pop()
+            found.update(dict.fromkeys(current.co_names))
+            pending.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+        names = _NAMES[code] = tuple(found)
+    module_globals = func.__globals__
+    return tuple(n for n in names if n in module_globals)
+
+
+def _global_constants(func: types.FunctionType) -> tuple[tuple[str, Any], ...]:
+    """Module-level constants the function reads (``TEMPERATURE = 0.7``), by value, now.
+
+    Only plain values (numbers, strings, bytes, ``None`` and tuples/frozensets of them) count;
+    functions, classes, modules and other objects a function reads by name are not part of
+    its state (see the module docstring).
+    """
+    module_globals = func.__globals__
+    return tuple(
+        (name, module_globals[name])
+        for name in _global_names(func)
+        if _is_constant(module_globals[name])
+    )
+
+
+def _is_constant(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, _SCALARS):
+        return True
+    if isinstance(value, tuple | frozenset) and depth < 3 and len(value) <= 64:
+        return all(_is_constant(v, depth + 1) for v in value)
+    return False
 
 
 def _cells(func: types.FunctionType) -> tuple[Any, ...]:
@@ -179,7 +222,8 @@ class _StatePickler(pickle.Pickler):
             try:
                 buffer = io.BytesIO()
                 _StatePickler(buffer, self._open).dump(
-                    (code_hash(obj.__code__), _cells(obj), obj.__defaults__, obj.__kwdefaults__)
+                    (code_hash(obj.__code__), _cells(obj), _global_constants(obj),
+                     obj.__defaults__, obj.__kwdefaults__)
                 )
             finally:
                 self._open.discard(key)
