@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from hypergraph import Graph, SyncRunner, interrupt, node
-from hypergraph.runners.support import check_structure
+from hypergraph.runners._support import check_structure
 
 
 @node(output_name="y")

@@ -90,7 +90,7 @@ def test_async_structure_checks_of_a_very_deep_graph() -> None:
     """AsyncRunner's pre-run checks and plan walk a nesting deeper than the recursion limit."""
     import sys
 
-    from hypergraph.runners.support import check_structure
+    from hypergraph.runners._support import check_structure
 
     @node(output_name="y")
     async def inc(x: int) -> int:
