@@ -1,0 +1,382 @@
+"""How checkpointers turn user values into text and back: JSON when it is exact, pickle if allowed.
+
+A value map (a step's outputs, a superstep's changes, a run's inputs) becomes one JSON object.
+JSON's own types (``str``, ``int``, ``bool``, ``None``, finite ``float``, ``list``, ``dict`` with
+string keys) are written as they are. Everything else is written as a tagged object
+``{"__hg__": kind, ...}`` so that it comes back with its exact type:
+
+- ``tuple``, ``set``, ``frozenset``, ``bytes``, non-finite floats and dicts with other keys;
+- attrs classes, dataclasses, enums and the types cattrs' JSON converter knows (``datetime``, ...),
+  through ``hypergraph.serde.make_converter()``, when the round trip gives back an equal value;
+- with ``serializer="pickle"`` only: anything else that pickles, base64-encoded.
+
+Anything that fits none of these raises ``CheckpointSerializationError`` naming the node and the
+output. A file holding pickled values is only read back by a codec created with
+``serializer="pickle"`` (unpickling runs code: only for files you trust).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import importlib
+import json
+import math
+import pickle
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, Literal
+
+import attrs
+
+from hypergraph.exceptions import CheckpointSerializationError
+
+__all__ = ["SERIALIZERS", "Serializer", "UnreadableValue", "UnstorableValue", "ValueCodec"]
+
+Serializer = Literal["json", "pickle"]
+SERIALIZERS: tuple[Serializer, ...] = ("json", "pickle")
+
+TAG = "__hg__"
+_JSON_TYPES = (datetime, date)
+
+
+@attrs.frozen
+class UnreadableValue:
+    """Stands in for a stored value a lenient codec can't restore (inspection tools, the CLI).
+
+    ``kind`` is the stored form (``"type"``, ``"pickle"``, ...), ``type_name`` the class when
+    known, ``reason`` why it can't be restored here.
+    """
+
+    kind: str
+    type_name: str | None
+    reason: str
+
+    def __repr__(self) -> str:
+        what = self.type_name or self.kind
+        return f"<unreadable {what}: {self.reason}>"
+
+
+class UnstorableValue(Exception):
+    """Internal signal: this value has no stored form; the reason says why."""
+
+
+def _dumps(raw: Any) -> str:
+    return json.dumps(raw, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+class ValueCodec:
+    """Encodes value maps to JSON text and decodes them, following the module's rules.
+
+    One codec per checkpointer. It is cheap to create; the cattrs converter is made on the first
+    value that needs it.
+    """
+
+    def __init__(self, serializer: Serializer = "json", *, lenient: bool = False) -> None:
+        if serializer not in SERIALIZERS:
+            raise ValueError(
+                f"serializer={serializer!r} is not one of {', '.join(map(repr, SERIALIZERS))}: "
+                "use 'json' (the default) or 'pickle' to also store values JSON can't hold."
+            )
+        self.serializer: Serializer = serializer
+        self.allow_pickle = serializer == "pickle"
+        # lenient: values that can't be restored become UnreadableValue placeholders
+        self.lenient = lenient
+        self._converter: Any = None
+        self._keys: dict[str, str] = {}
+
+    # -- encoding -----------------------------------------------------------------------------
+
+    def encode_map(
+        self,
+        values: Mapping[str, Any],
+        *,
+        run_id: str | None,
+        node_name: str | None,
+        fragments: dict[int, str] | None = None,
+    ) -> str:
+        """One JSON object for ``values``; raises ``CheckpointSerializationError`` naming the value.
+
+        ``fragments`` caches encoded values by ``id()`` for the duration of one save, so a value
+        that is both a step output and a checkpoint change is encoded once.
+        """
+        if not values:
+            return "{}"
+        keys = self._keys
+        parts = []
+        for name, value in values.items():
+            key = keys.get(name)
+            if key is None:
+                key = keys[name] = _dumps(str(name))
+            if fragments is not None:
+                fragment = fragments.get(id(value))
+                if fragment is None:
+                    fragment = fragments[id(value)] = self._fragment(value, run_id, node_name, name)
+            else:
+                fragment = self._fragment(value, run_id, node_name, name)
+            parts.append(f"{key}:{fragment}")
+        return "{" + ",".join(parts) + "}"
+
+    def fragments(
+        self,
+        values: Mapping[str, Any],
+        *,
+        run_id: str | None,
+        node_name: str | None,
+        cache: dict[int, str] | None = None,
+    ) -> dict[str, str]:
+        """Each value's JSON text under its name's JSON text (join them with :meth:`join`)."""
+        keys = self._keys
+        out: dict[str, str] = {}
+        for name, value in values.items():
+            key = keys.get(name)
+            if key is None:
+                key = keys[name] = _dumps(str(name))
+            fragment = cache.get(id(value)) if cache is not None else None
+            if fragment is None:
+                fragment = self._fragment(value, run_id, node_name, name)
+                if cache is not None:
+                    cache[id(value)] = fragment
+            out[key] = fragment
+        return out
+
+    @staticmethod
+    def join(fragments: Mapping[str, str]) -> str:
+        """The JSON object of fragments made by :meth:`fragments`."""
+        return "{" + ",".join(f"{k}:{v}" for k, v in fragments.items()) + "}"
+
+    def encode_value(self, value: Any) -> str:
+        """The JSON text of one value (raises ``UnstorableValue`` with the reason)."""
+        return _dumps(self._raw(value))
+
+    def _fragment(self, value: Any, run_id: str | None, node_name: str | None, name: str) -> str:
+        try:
+            return _dumps(self._raw(value))
+        except (UnstorableValue, TypeError, ValueError, RecursionError) as exc:
+            raise _serialization_error(value, exc, run_id, node_name, name) from None
+
+    def _raw(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            return value
+        if kind is float:
+            return value if math.isfinite(value) else {TAG: "float", "v": repr(value)}
+        if kind is list:
+            return [self._raw(item) for item in value]
+        if kind is dict:
+            if TAG not in value and all(type(k) is str for k in value):
+                return {k: self._raw(v) for k, v in value.items()}
+            return {TAG: "dict", "v": [[self._raw(k), self._raw(v)] for k, v in value.items()]}
+        if kind is tuple:
+            return {TAG: "tuple", "v": [self._raw(item) for item in value]}
+        if kind is set or kind is frozenset:
+            return {TAG: kind.__name__, "v": [self._raw(item) for item in value]}
+        if kind is bytes:
+            return {TAG: "bytes", "v": base64.b64encode(value).decode("ascii")}
+        return self._typed(value)
+
+    def _typed(self, value: Any) -> Any:
+        kind = type(value)
+        structured = attrs.has(kind) or dataclasses.is_dataclass(kind) or issubclass(kind, Enum)
+        if structured or kind in _JSON_TYPES:
+            reason = self._typed_problem(value)
+            if reason is None:
+                return {
+                    TAG: "type",
+                    "type": f"{kind.__module__}:{kind.__qualname__}",
+                    "json": _dumps(self.converter.unstructure(value)),
+                }
+        else:
+            reason = f"JSON has no form for {kind.__module__}.{kind.__qualname__}"
+        if not self.allow_pickle:
+            raise UnstorableValue(reason)
+        try:
+            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            raise UnstorableValue(
+                f"{reason}, and it can't be pickled either ({type(exc).__name__}: {exc})"
+            ) from None
+        return {TAG: "pickle", "v": base64.b64encode(data).decode("ascii")}
+
+    def _typed_problem(self, value: Any) -> str | None:
+        """Why ``value`` can't go through the cattrs converter exactly, or ``None`` if it can."""
+        kind = type(value)
+        name = f"{kind.__module__}.{kind.__qualname__}"
+        if "<locals>" in kind.__qualname__:
+            return f"{name} is defined inside a function, so it can't be found again on resume"
+        try:
+            text = _dumps(self.converter.unstructure(value))
+            back = self.converter.structure(json.loads(text), kind)
+        except Exception as exc:
+            return f"{name} does not convert to JSON ({type(exc).__name__}: {exc})"
+        try:
+            same = bool(back == value)
+        except Exception:
+            same = False
+        if not same:
+            return f"{name} does not come back equal from JSON"
+        return None
+
+    @property
+    def converter(self) -> Any:
+        """The cattrs converter for typed values (``hypergraph.serde.make_converter()``)."""
+        if self._converter is None:
+            from hypergraph.serde import make_converter
+
+            self._converter = make_converter()
+        return self._converter
+
+    # -- decoding -----------------------------------------------------------------------------
+
+    def decode_map(
+        self, text: str, *, run_id: str | None = None, node_name: str | None = None
+    ) -> dict[str, Any]:
+        """The value map stored as ``text`` by :meth:`encode_map`."""
+        if text == "{}":
+            return {}
+        try:
+            decoded = json.loads(text, object_hook=self._object_hook)
+        except _RestoreError as exc:
+            raise CheckpointSerializationError(
+                f"{_where(run_id, node_name, None)}: {exc}", run_id=run_id, node_name=node_name
+            ) from None
+        except (ValueError, TypeError) as exc:
+            raise CheckpointSerializationError(
+                f"{_where(run_id, node_name, None)}: the stored values are not valid "
+                f"({type(exc).__name__}: {exc}); the file was changed by something other than "
+                "hypergraph.",
+                run_id=run_id,
+                node_name=node_name,
+            ) from None
+        if not isinstance(decoded, dict):
+            raise CheckpointSerializationError(
+                f"{_where(run_id, node_name, None)}: the stored values are not a JSON object.",
+                run_id=run_id,
+                node_name=node_name,
+            )
+        return decoded
+
+    def decode_value(self, text: str) -> Any:
+        """The value stored as ``text`` by :meth:`encode_value`."""
+        try:
+            return json.loads(text, object_hook=self._object_hook)
+        except _RestoreError as exc:
+            raise CheckpointSerializationError(str(exc)) from None
+
+    def _object_hook(self, obj: dict[str, Any]) -> Any:
+        kind = obj.get(TAG)
+        if kind is None:
+            return obj
+        try:
+            if kind == "tuple":
+                return tuple(obj["v"])
+            if kind == "set":
+                return set(obj["v"])
+            if kind == "frozenset":
+                return frozenset(obj["v"])
+            if kind == "dict":
+                return {_hashable(k): v for k, v in obj["v"]}
+            if kind == "bytes":
+                return base64.b64decode(obj["v"], validate=True)
+            if kind == "float":
+                return float(obj["v"])
+            if kind == "type":
+                return self._structure(obj["type"], obj["json"])
+            if kind == "pickle":
+                return self._unpickle(obj["v"])
+        except _RestoreError as exc:
+            if self.lenient:
+                return UnreadableValue(str(kind), obj.get("type"), str(exc))
+            raise
+        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+            if self.lenient:
+                return UnreadableValue(str(kind), None, f"malformed ({exc})")
+            raise _RestoreError(f"a stored {kind!r} value is malformed ({exc})") from None
+        reason = f"unknown stored value kind {kind!r} (written by a newer hypergraph?)"
+        if self.lenient:
+            return UnreadableValue(str(kind), None, reason)
+        raise _RestoreError(reason)
+
+    def _structure(self, type_name: str, text: str) -> Any:
+        module_name, _, qualname = type_name.partition(":")
+        try:
+            target: Any = importlib.import_module(module_name)
+            for part in qualname.split("."):
+                target = getattr(target, part)
+        except Exception as exc:
+            raise _RestoreError(
+                f"the class {type_name} of a stored value can't be imported any more "
+                f"({type(exc).__name__}: {exc}); restore it under that name, or fork the run "
+                "with new values"
+            ) from None
+        allowed = isinstance(target, type) and (
+            attrs.has(target)
+            or dataclasses.is_dataclass(target)
+            or issubclass(target, Enum)
+            or target in _JSON_TYPES
+        )
+        if not allowed:
+            raise _RestoreError(f"{type_name} is not a class hypergraph stores as JSON")
+        try:
+            return self.converter.structure(json.loads(text), target)
+        except Exception as exc:
+            raise _RestoreError(
+                f"a stored {type_name} no longer matches its class ({type(exc).__name__}: {exc})"
+            ) from None
+
+    def _unpickle(self, data: str) -> Any:
+        if not self.allow_pickle:
+            raise _RestoreError(
+                "the value was stored with pickle; open the checkpointer with serializer='pickle' "
+                "to read it (unpickling runs code: only do so for files you trust)"
+            )
+        try:
+            return pickle.loads(base64.b64decode(data, validate=True))
+        except Exception as exc:
+            raise _RestoreError(
+                f"a pickled value can't be loaded ({type(exc).__name__}: {exc})"
+            ) from None
+
+
+class _RestoreError(Exception):
+    """Internal: a stored value can't be turned back into a Python value."""
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(_hashable(k) for k in key) if isinstance(key, list) else key
+
+
+def _where(run_id: str | None, node_name: str | None, name: str | None) -> str:
+    run = f" of run {run_id!r}" if run_id is not None else ""
+    if node_name is None:
+        what = f"input {name!r}" if name is not None else "the run's inputs"
+    else:
+        what = f"output {name!r} of node {node_name!r}" if name is not None else (
+            f"the outputs of node {node_name!r}"
+        )
+    return f"Cannot restore {what}{run}"
+
+
+def _serialization_error(
+    value: Any, exc: BaseException, run_id: str | None, node_name: str | None, name: str
+) -> CheckpointSerializationError:
+    what = f"input {name!r}" if node_name is None else f"output {name!r} of node {node_name!r}"
+    run = f" in run {run_id!r}" if run_id is not None else ""
+    if isinstance(exc, RecursionError):
+        reason = "it is nested too deeply (or contains itself)"
+    elif isinstance(exc, UnstorableValue):
+        reason = str(exc)
+    else:
+        reason = f"{type(exc).__name__}: {exc}"
+    message = (
+        f"Cannot checkpoint {what}{run} (a {type(value).__name__}): {reason}. Nothing of this "
+        "superstep was written. Return JSON-friendly values (builtins, attrs classes, "
+        "dataclasses, enums)"
+    )
+    message += (
+        "." if isinstance(exc, UnstorableValue) and "pickled either" in str(exc)
+        else ", or create the checkpointer with serializer='pickle' to store it with pickle."
+    )
+    return CheckpointSerializationError(message, run_id=run_id, node_name=node_name, output=name)
