@@ -129,11 +129,9 @@ class SqliteCheckpointer(CheckpointerBase):
         self._writer: Writer | None = None
         if durability == "async" and not readonly:
             self._writer = Writer(self._execute, name=f"hypergraph-checkpoint-writer:{self.path}")
-        # "exit" mode: rows waiting for the next status change, and per run the merged changes
-        # of its buffered supersteps: (last superstep, name -> encoded value, state)
+        # "exit" mode: encoded rows waiting for the next status change
         self._buffer: list[tuple[str, Any, bool]] = []
         self._buffered_runs: set[str] = set()
-        self._buffered_checkpoints: dict[str, tuple[int, dict[str, str], dict[str, Any]]] = {}
         # write what is pending and release the file at garbage collection or interpreter exit
         self._finalizer = weakref.finalize(self, _finalize, self._shutdown_parts())
 
@@ -152,6 +150,8 @@ class SqliteCheckpointer(CheckpointerBase):
         """Run ``ops`` in one write transaction (all or nothing); the last op's row count."""
         conn = self._conn
         changed = 0
+        if len(ops) > 2:
+            ops = _coalesce(ops)
         with self._lock:
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -184,7 +184,8 @@ class SqliteCheckpointer(CheckpointerBase):
         elif self._writer is not None:
             self._writer.submit(ops)
         else:
-            self._buffer.extend(ops)
+            with self._lock:
+                self._buffer.extend(ops)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -223,13 +224,7 @@ class SqliteCheckpointer(CheckpointerBase):
 
     def _take_buffer(self) -> list[tuple[str, Any, bool]]:
         ops = self._buffer
-        for run_id, (superstep, fragments, state) in self._buffered_checkpoints.items():
-            ops.append(
-                (_PUT_CHECKPOINT, (run_id, superstep, ValueCodec.join(fragments), _json(state)),
-                 False)
-            )
         self._buffer = []
-        self._buffered_checkpoints = {}
         self._buffered_runs = set()
         return ops
 
@@ -285,24 +280,13 @@ class SqliteCheckpointer(CheckpointerBase):
             if rows:
                 self._write(((_INSERT_STEP, rows, True),))
             return
-        fragments = (
-            codec.fragments(checkpoint.values, run_id=run_id, node_name=None, cache=cache)
-            if checkpoint.values else {}
+        delta = (
+            codec.join(codec.fragments(checkpoint.values, run_id=run_id, node_name=None,
+                                       cache=cache))
+            if checkpoint.values else "{}"
         )
-        if self.durability == "exit":
-            with self._lock:
-                if rows:
-                    self._buffer.append((_INSERT_STEP, rows, True))
-                pending = self._buffered_checkpoints.get(run_id)
-                if pending is not None:
-                    pending[1].update(fragments)
-                    fragments = pending[1]
-                self._buffered_checkpoints[run_id] = (
-                    checkpoint.superstep, fragments, checkpoint.state
-                )
-            return
         state = self._state_text(run_id, checkpoint.state)
-        put = (_PUT_CHECKPOINT, (run_id, checkpoint.superstep, codec.join(fragments), state), False)
+        put = (_PUT_CHECKPOINT, (run_id, checkpoint.superstep, delta, state), False)
         self._write(((_INSERT_STEP, rows, True), put) if rows else (put,))
 
     @staticmethod
@@ -556,6 +540,28 @@ class SqliteCheckpointer(CheckpointerBase):
             if self._writer is not None:
                 self._writer.stop()
             self._conn.close()
+
+
+def _coalesce(ops: Job) -> list[tuple[str, Any, bool]]:
+    """Adjacent ops with the same SQL as one ``executemany`` (buffered and group commits).
+
+    The status update stays on its own: its row count says whether the run exists.
+    """
+    merged: list[tuple[str, Any, bool]] = []
+    for sql, params, many in ops:
+        if sql is _UPDATE_STATUS:
+            merged.append((sql, params, many))
+            continue
+        if merged and merged[-1][0] == sql:
+            rows = merged[-1][1]
+        else:
+            rows = []
+            merged.append((sql, rows, True))
+        if many:
+            rows.extend(params)
+        else:
+            rows.append(params)
+    return merged
 
 
 class _DuplicateRun(WorkflowForkError):
