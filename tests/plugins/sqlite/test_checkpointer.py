@@ -289,9 +289,10 @@ def test_pickled_values_are_not_unpickled_by_a_json_checkpointer(tmp_path):
     with SqliteCheckpointer(path, serializer="pickle") as cp:
         cp.create_run_sync(RunRecord("wf"))
         superstep(cp, "wf", 0, "make", {"thing": Opaque(1)})
-    with SqliteCheckpointer(path) as cp:
-        with pytest.raises(CheckpointSerializationError, match="serializer='pickle'"):
-            cp.values("wf")
+    with SqliteCheckpointer(path) as cp, pytest.raises(
+        CheckpointSerializationError, match="serializer='pickle'"
+    ):
+        cp.values("wf")
     with SqliteCheckpointer(path, readonly=True) as cp:
         shown = cp.values("wf")["thing"]
         assert isinstance(shown, UnreadableValue)
@@ -335,7 +336,7 @@ def test_someone_elses_sqlite_file_is_refused_untouched(tmp_path):
     conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
     conn.commit()
     conn.close()
-    with pytest.raises(CheckpointStoreError, match="did not create.*users") as caught:
+    with pytest.raises(CheckpointStoreError, match=r"did not create.*users") as caught:
         SqliteCheckpointer(path)
     assert_clean(caught.value)
     conn = sqlite3.connect(path)
@@ -375,10 +376,9 @@ def test_corrupt_pages_give_a_clear_error(tmp_path):
         start = page * 4096
         data[start : start + 4096] = bytes([0xA5]) * 4096
     path.write_bytes(bytes(data))
-    with pytest.raises(CheckpointStoreError) as caught:
-        with SqliteCheckpointer(path) as cp:
-            cp.runs()
-            cp.steps("run-0")
+    with pytest.raises(CheckpointStoreError) as caught, SqliteCheckpointer(path) as cp:
+        cp.runs()
+        cp.steps("run-0")
     assert_clean(caught.value)
     assert "corrupt" in str(caught.value) or "damaged" in str(caught.value)
 
@@ -390,7 +390,7 @@ def test_older_schema_version_is_refused_clearly(tmp_path):
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA user_version = 0")
     conn.close()
-    with pytest.raises(CheckpointStoreError, match="schema version 0.*can't migrate") as caught:
+    with pytest.raises(CheckpointStoreError, match=r"schema version 0.*can't migrate") as caught:
         SqliteCheckpointer(path)
     assert_clean(caught.value)
 
@@ -422,7 +422,7 @@ def test_newer_schema_version_asks_for_an_upgrade(tmp_path):
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
-    with pytest.raises(CheckpointStoreError, match="newer hypergraph.*Upgrade") as caught:
+    with pytest.raises(CheckpointStoreError, match=r"newer hypergraph.*Upgrade") as caught:
         SqliteCheckpointer(path)
     assert_clean(caught.value)
 

@@ -141,7 +141,7 @@ def _tree_label(node: LineageNode) -> str:
     label = f"{run.id}  [{run.status.value}]"
     if node.relation == "fork":
         at = "its start" if run.fork_superstep is None else f"superstep {run.fork_superstep}"
-        label += f"  fork of {run.forked_from} from {at}"
+        label += f"  fork of {run.forked_from} at {at}"
     elif node.relation == "retry":
         label += f"  retry #{run.retry_index} of {run.retry_of}"
     return label

@@ -363,7 +363,7 @@ class CheckpointerContract:
         _superstep(checkpointer, "root", 0, "a", {"a": 1})
         fork_a, _ = checkpointer.fork_workflow("root", workflow_id="fork-a")
         checkpointer.fork_workflow("root", workflow_id="fork-b")
-        retry, _ = checkpointer.retry_workflow(fork_a, workflow_id="retry-a")
+        checkpointer.retry_workflow(fork_a, workflow_id="retry-a")
         for member in ("root", "fork-a", "fork-b", "retry-a"):
             tree = checkpointer.lineage(member)
             assert isinstance(tree, LineageNode)
