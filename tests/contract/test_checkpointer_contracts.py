@@ -35,6 +35,10 @@ class TestSqliteFileCheckpointerContract(PersistentCheckpointerContract):
         cp.close()
 
     @pytest.fixture
+    def keeps_every_superstep(self, durability: str) -> bool:
+        return durability != "exit"
+
+    @pytest.fixture
     def reopen(self, tmp_path: Path) -> Callable[[Any], SqliteCheckpointer]:
         return lambda closed: SqliteCheckpointer(tmp_path / "runs.db")
 

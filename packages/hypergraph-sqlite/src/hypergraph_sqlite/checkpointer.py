@@ -31,7 +31,7 @@ from hypergraph.checkpointers import (
     WorkflowStatus,
 )
 from hypergraph.checkpointers.base import duplicate_run_error, status_of
-from hypergraph.checkpointers.values import Serializer, ValueCodec
+from hypergraph.checkpointers.values import Serializer, ValueCodec, dumps
 from hypergraph.exceptions import CheckpointError, RunNotFoundError, WorkflowForkError
 from hypergraph_sqlite import _schema
 from hypergraph_sqlite._writer import Job, Writer
@@ -69,8 +69,7 @@ WHERE id = :id
 _RUN_EXISTS = "SELECT 1 FROM runs WHERE id = ?"
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+_json = dumps
 
 
 def _ts(value: datetime | None) -> float | None:
@@ -90,7 +89,9 @@ class SqliteCheckpointer(CheckpointerBase):
     - ``"async"``: committed in order by a background thread; ``update_run_status`` (run end,
       pause, failure), ``flush()`` and every read wait for it;
     - ``"exit"``: kept in memory and written in one transaction when the run's status changes
-      (completes, fails, pauses, stops). A crash loses the run's records.
+      (completes, fails, pauses, stops). A crash loses the run's records. Every step is kept,
+      but only the latest checkpoint of each such write: a run checkpointed this way is
+      resumed, forked or retried from where it stopped, not from an earlier superstep.
 
     ``serializer="json"`` (default) stores values only when they round-trip through JSON
     exactly (see ``hypergraph.checkpointers.values``); ``"pickle"`` also stores the rest with
@@ -129,9 +130,11 @@ class SqliteCheckpointer(CheckpointerBase):
         self._writer: Writer | None = None
         if durability == "async" and not readonly:
             self._writer = Writer(self._execute, name=f"hypergraph-checkpoint-writer:{self.path}")
-        # "exit" mode: encoded rows waiting for the next status change
+        # "exit" mode: encoded rows waiting for the next status change, and per run its latest
+        # checkpoint: (superstep, merged changes as encoded pieces, state)
         self._buffer: list[tuple[str, Any, bool]] = []
         self._buffered_runs: set[str] = set()
+        self._pending_checkpoints: dict[str, tuple[int, dict[str, str], dict[str, Any]]] = {}
         # write what is pending and release the file at garbage collection or interpreter exit
         self._finalizer = weakref.finalize(self, _finalize, self._shutdown_parts())
 
@@ -224,7 +227,11 @@ class SqliteCheckpointer(CheckpointerBase):
 
     def _take_buffer(self) -> list[tuple[str, Any, bool]]:
         ops = self._buffer
+        for run_id, (superstep, items, state) in self._pending_checkpoints.items():
+            row = (run_id, superstep, ValueCodec.join(items), self._state_text(run_id, state))
+            ops.append((_PUT_CHECKPOINT, row, False))
         self._buffer = []
+        self._pending_checkpoints = {}
         self._buffered_runs = set()
         return ops
 
@@ -264,10 +271,9 @@ class SqliteCheckpointer(CheckpointerBase):
                 step.index,
                 step.status.value,
                 _json(step.input_versions) if step.input_versions else "{}",
-                codec.join(
-                    codec.fragments(step.values, run_id=run_id, node_name=step.node_name,
-                                    cache=cache)
-                ) if step.values else "{}",
+                codec.encode_map(
+                    step.values, run_id=run_id, node_name=step.node_name, fragments=cache
+                ),
                 step.duration_ms,
                 1 if step.cached else 0,
                 None if step.decision is None else _json(step.decision),
@@ -280,11 +286,22 @@ class SqliteCheckpointer(CheckpointerBase):
             if rows:
                 self._write(((_INSERT_STEP, rows, True),))
             return
-        delta = (
-            codec.join(codec.fragments(checkpoint.values, run_id=run_id, node_name=None,
-                                       cache=cache))
-            if checkpoint.values else "{}"
-        )
+        if self.durability == "exit":
+            # Only the run's latest checkpoint is kept: the changes of its supersteps merged,
+            # and its latest state, encoded once when the buffer is written.
+            items = codec.encode_items(
+                checkpoint.values, run_id=run_id, node_name=None, fragments=cache
+            )
+            with self._lock:
+                if rows:
+                    self._buffer.append((_INSERT_STEP, rows, True))
+                pending = self._pending_checkpoints.get(run_id)
+                if pending is not None:
+                    pending[1].update(items)
+                    items = pending[1]
+                self._pending_checkpoints[run_id] = (checkpoint.superstep, items, checkpoint.state)
+            return
+        delta = codec.encode_map(checkpoint.values, run_id=run_id, node_name=None, fragments=cache)
         state = self._state_text(run_id, checkpoint.state)
         put = (_PUT_CHECKPOINT, (run_id, checkpoint.superstep, delta, state), False)
         self._write(((_INSERT_STEP, rows, True), put) if rows else (put,))

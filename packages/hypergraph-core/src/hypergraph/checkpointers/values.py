@@ -33,7 +33,14 @@ import attrs
 
 from hypergraph.exceptions import CheckpointSerializationError
 
-__all__ = ["SERIALIZERS", "Serializer", "UnreadableValue", "UnstorableValue", "ValueCodec"]
+__all__ = [
+    "SERIALIZERS",
+    "Serializer",
+    "UnreadableValue",
+    "UnstorableValue",
+    "ValueCodec",
+    "dumps",
+]
 
 Serializer = Literal["json", "pickle"]
 SERIALIZERS: tuple[Serializer, ...] = ("json", "pickle")
@@ -63,8 +70,33 @@ class UnstorableValue(Exception):
     """Internal signal: this value has no stored form; the reason says why."""
 
 
-def _dumps(raw: Any) -> str:
-    return json.dumps(raw, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+def _no_default(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_encode_str: Any = getattr(json.encoder, "c_encode_basestring", None) or (
+    json.encoder.py_encode_basestring
+)
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+if _c_make_encoder is not None:
+    # json.dumps() builds an encoder per call; the C one built once is several times cheaper.
+    # No cycle markers: a value containing itself fails with RecursionError instead.
+    _c_encoder = _c_make_encoder(
+        None, _no_default, _encode_str, None, ":", ",", False, False, False
+    )
+
+    def _dumps(raw: Any) -> str:
+        return "".join(_c_encoder(raw, 0))
+
+else:  # pragma: no cover  (CPython always has the C accelerator)
+    _dumps = json.JSONEncoder(  # type: ignore[assignment]
+        ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode
+
+
+def dumps(raw: Any) -> str:
+    """Compact, strict JSON text of a JSON-safe value (what checkpointers store)."""
+    return _dumps(raw)
 
 
 class ValueCodec:
@@ -109,49 +141,57 @@ class ValueCodec:
         for name, value in values.items():
             key = keys.get(name)
             if key is None:
-                key = keys[name] = _dumps(str(name))
-            if fragments is not None:
-                fragment = fragments.get(id(value))
-                if fragment is None:
-                    fragment = fragments[id(value)] = self._fragment(value, run_id, node_name, name)
-            else:
+                key = keys[name] = _dumps(str(name)) + ":"
+            fragment = None if fragments is None else fragments.get(id(value))
+            if fragment is None:
                 fragment = self._fragment(value, run_id, node_name, name)
-            parts.append(f"{key}:{fragment}")
+                if fragments is not None:
+                    fragments[id(value)] = fragment
+            parts.append(key + fragment)
         return "{" + ",".join(parts) + "}"
 
-    def fragments(
+    def encode_items(
         self,
         values: Mapping[str, Any],
         *,
         run_id: str | None,
         node_name: str | None,
-        cache: dict[int, str] | None = None,
+        fragments: dict[int, str] | None = None,
     ) -> dict[str, str]:
-        """Each value's JSON text under its name's JSON text (join them with :meth:`join`)."""
+        """Like :meth:`encode_map`, but ``{"<name>": value text}`` pieces to merge, then :meth:`join`."""
         keys = self._keys
         out: dict[str, str] = {}
         for name, value in values.items():
             key = keys.get(name)
             if key is None:
-                key = keys[name] = _dumps(str(name))
-            fragment = cache.get(id(value)) if cache is not None else None
+                key = keys[name] = _dumps(str(name)) + ":"
+            fragment = None if fragments is None else fragments.get(id(value))
             if fragment is None:
                 fragment = self._fragment(value, run_id, node_name, name)
-                if cache is not None:
-                    cache[id(value)] = fragment
+                if fragments is not None:
+                    fragments[id(value)] = fragment
             out[key] = fragment
         return out
 
     @staticmethod
-    def join(fragments: Mapping[str, str]) -> str:
-        """The JSON object of fragments made by :meth:`fragments`."""
-        return "{" + ",".join(f"{k}:{v}" for k, v in fragments.items()) + "}"
+    def join(items: Mapping[str, str]) -> str:
+        """The JSON object of pieces made by :meth:`encode_items`."""
+        return "{" + ",".join([key + fragment for key, fragment in items.items()]) + "}"
 
     def encode_value(self, value: Any) -> str:
         """The JSON text of one value (raises ``UnstorableValue`` with the reason)."""
         return _dumps(self._raw(value))
 
     def _fragment(self, value: Any, run_id: str | None, node_name: str | None, name: str) -> str:
+        kind = type(value)
+        if kind is str:
+            return str(_encode_str(value))
+        if kind is int:
+            return int.__repr__(value)
+        if value is None:
+            return "null"
+        if kind is bool:
+            return "true" if value else "false"
         try:
             return _dumps(self._raw(value))
         except (UnstorableValue, TypeError, ValueError, RecursionError) as exc:

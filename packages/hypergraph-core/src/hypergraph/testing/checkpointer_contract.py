@@ -80,6 +80,12 @@ class CheckpointerContract:
     def checkpointer(self) -> Any:
         raise NotImplementedError("override the `checkpointer` fixture to return a fresh store")
 
+    @pytest.fixture
+    def keeps_every_superstep(self) -> bool:
+        """Override to return False for a store that keeps only each run's latest checkpoint
+        (``SqliteCheckpointer(durability="exit")``)."""
+        return True
+
     # -- protocols and lifetime ---------------------------------------------------------------
 
     def test_implements_both_protocols(self, checkpointer: Any) -> None:
@@ -183,13 +189,22 @@ class CheckpointerContract:
         assert checkpointer.values("wf") == {"a": 11, "b": 20}
         assert checkpointer.state("wf") == {"x": 1, "a": 11, "b": 20}
 
-    def test_checkpoint_after_an_earlier_superstep(self, checkpointer: Any) -> None:
-        """``checkpoint(id, superstep=n)`` is the run as it stood after superstep ``n``."""
+    def test_checkpoint_after_an_earlier_superstep(
+        self, checkpointer: Any, keeps_every_superstep: bool
+    ) -> None:
+        """``checkpoint(id, superstep=n)`` is the run after superstep ``n`` (if it was kept)."""
         checkpointer.create_run_sync(RunRecord("wf"))
         _superstep(checkpointer, "wf", 0, "a", {"a": 10})
-        _superstep(checkpointer, "wf", 1, "a", {"a": 11})
+        _superstep(checkpointer, "wf", 1, "b", {"b": 11})
+        checkpointer.update_run_status_sync("wf", WorkflowStatus.COMPLETED)
         earlier = checkpointer.checkpoint("wf", superstep=0)
-        assert (earlier.superstep, earlier.values, earlier.state["superstep"]) == (0, {"a": 10}, 0)
+        if keeps_every_superstep:
+            assert (earlier.superstep, earlier.values, earlier.state) == (
+                0, {"a": 10}, {"superstep": 0, "last": "a"}
+            )
+        else:  # only the latest checkpoint was written: nothing is recorded before it
+            assert (earlier.superstep, earlier.values, earlier.state) == (None, {}, {})
+        assert checkpointer.checkpoint("wf").values == {"a": 10, "b": 11}
 
     def test_run_without_supersteps_starts_from_its_inputs(self, checkpointer: Any) -> None:
         """Before any superstep the checkpoint has no superstep, no values and the inputs."""
@@ -324,14 +339,18 @@ class CheckpointerContract:
         # the fork owns a copy of its starting point: resuming it needs nothing from the source
         assert checkpointer.checkpoint(new_id) == start
 
-    def test_fork_at_a_superstep_into_a_chosen_id(self, checkpointer: Any) -> None:
+    def test_fork_at_a_superstep_into_a_chosen_id(
+        self, checkpointer: Any, keeps_every_superstep: bool
+    ) -> None:
         """``fork_workflow(src, workflow_id=..., superstep=n)`` starts after superstep ``n``."""
         checkpointer.create_run_sync(RunRecord("src"))
         _superstep(checkpointer, "src", 0, "a", {"a": 1})
         _superstep(checkpointer, "src", 1, "a", {"a": 2})
+        checkpointer.update_run_status_sync("src", WorkflowStatus.COMPLETED)
         new_id, start = checkpointer.fork_workflow("src", workflow_id="mine", superstep=0)
-        assert (new_id, start.superstep, start.values) == ("mine", 0, {"a": 1})
-        assert checkpointer.get_run("mine").fork_superstep == 0
+        expected = (0, {"a": 1}) if keeps_every_superstep else (None, {})
+        assert (new_id, start.superstep, start.values) == ("mine", *expected)
+        assert checkpointer.get_run("mine").fork_superstep == expected[0]
 
     def test_fork_into_a_recorded_id_is_refused(self, checkpointer: Any) -> None:
         """Forking into an id that exists raises ``WorkflowForkError``; nothing is written."""
