@@ -48,8 +48,8 @@ CREATE INDEX runs_by_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT N
 CREATE INDEX runs_by_fork ON runs (forked_from) WHERE forked_from IS NOT NULL;
 CREATE INDEX runs_by_retry ON runs (retry_of) WHERE retry_of IS NOT NULL;
 CREATE TABLE steps (
-    seq INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
     superstep INTEGER NOT NULL,
     node_name TEXT NOT NULL,
     idx INTEGER NOT NULL,
@@ -62,9 +62,9 @@ CREATE TABLE steps (
     error TEXT,
     created_at REAL NOT NULL,
     completed_at REAL,
-    child_run_id TEXT
-);
-CREATE INDEX steps_by_run ON steps (run_id, seq);
+    child_run_id TEXT,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
 CREATE TABLE checkpoints (
     run_id TEXT NOT NULL,
     superstep INTEGER NOT NULL,

@@ -51,7 +51,8 @@ _STEP_COLUMNS = (
     "run_id, superstep, node_name, idx, status, input_versions, outputs, duration_ms, cached, "
     "decision, error, created_at, completed_at, child_run_id"
 )
-_INSERT_STEP = f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES ({', '.join('?' * 14)})"
+_INSERT_STEP = f"INSERT INTO steps (seq, {_STEP_COLUMNS}) VALUES ({', '.join('?' * 15)})"
+_NEXT_SEQ = "SELECT coalesce(max(seq) + 1, 0) FROM steps WHERE run_id = ?"
 _PUT_CHECKPOINT = (
     "INSERT OR REPLACE INTO checkpoints (run_id, superstep, delta, state) VALUES (?, ?, ?, ?)"
 )
@@ -135,6 +136,8 @@ class SqliteCheckpointer(CheckpointerBase):
         self._buffer: list[tuple[str, Any, bool]] = []
         self._buffered_runs: set[str] = set()
         self._pending_checkpoints: dict[str, tuple[int, dict[str, str], dict[str, Any]]] = {}
+        # run id -> sequence number of its next step (forgotten when the run stops being active)
+        self._next_seq: dict[str, int] = {}
         # write what is pending and release the file at garbage collection or interpreter exit
         self._finalizer = weakref.finalize(self, _finalize, self._shutdown_parts())
 
@@ -263,8 +266,12 @@ class SqliteCheckpointer(CheckpointerBase):
         codec = self._codec
         cache: dict[int, str] = {}
         rows = []
+        seq = self._next_seq.get(run_id)
+        if seq is None:
+            seq = self._first_seq(run_id)
         for step in steps:
             rows.append((
+                seq,
                 run_id,
                 step.superstep,
                 step.node_name,
@@ -282,6 +289,8 @@ class SqliteCheckpointer(CheckpointerBase):
                 None if step.completed_at is None else step.completed_at.timestamp(),
                 step.child_run_id,
             ))
+            seq += 1
+        self._next_seq[run_id] = seq
         if checkpoint is None or checkpoint.superstep is None:
             if rows:
                 self._write(((_INSERT_STEP, rows, True),))
@@ -305,6 +314,16 @@ class SqliteCheckpointer(CheckpointerBase):
         state = self._state_text(run_id, checkpoint.state)
         put = (_PUT_CHECKPOINT, (run_id, checkpoint.superstep, delta, state), False)
         self._write(((_INSERT_STEP, rows, True), put) if rows else (put,))
+
+    def _first_seq(self, run_id: str) -> int:
+        """Where this process continues numbering ``run_id``'s steps (steps are keyed by it)."""
+        import sqlite3
+
+        with self._lock:
+            try:
+                return int(self._conn.execute(_NEXT_SEQ, (run_id,)).fetchone()[0])
+            except sqlite3.Error as exc:
+                raise _schema.store_error(exc, self.path, timeout=self.timeout) from None
 
     @staticmethod
     def _state_text(run_id: str, state: dict[str, Any]) -> str:
@@ -338,6 +357,8 @@ class SqliteCheckpointer(CheckpointerBase):
             "now": now,
             "error": None if active else error,
         }
+        if not active:
+            self._next_seq.pop(run_id, None)
         if not self._drain(((_UPDATE_STATUS, params, False),)):
             raise RunNotFoundError(run_id, self._where())
 
