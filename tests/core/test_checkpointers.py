@@ -208,3 +208,18 @@ def test_in_memory_checkpointer_is_a_context_manager():
     with InMemoryCheckpointer() as cp:
         cp.create_run_sync(RunRecord("wf"))
         assert cp.get_run("wf") is not None
+
+
+def test_runner_without_the_needed_path_gets_a_type_error():
+    """``require_checkpointer`` names the methods a backend lacks for the runner's path."""
+    from hypergraph.checkpointers import InMemoryCheckpointer, require_checkpointer
+
+    class AsyncOnly:
+        async def create_run(self, run): ...
+
+    with pytest.raises(TypeError, match="SyncRunner needs a checkpointer with the sync path"):
+        require_checkpointer(AsyncOnly(), runner="SyncRunner", sync=True)
+    with pytest.raises(TypeError, match="has no save_superstep, update_run_status"):
+        require_checkpointer(AsyncOnly(), runner="AsyncRunner", sync=False)
+    require_checkpointer(InMemoryCheckpointer(), runner="SyncRunner", sync=True)
+    require_checkpointer(InMemoryCheckpointer(), runner="AsyncRunner", sync=False)

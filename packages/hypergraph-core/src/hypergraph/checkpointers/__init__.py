@@ -10,7 +10,11 @@ value codec. Implementations are registered by plugins and imported on first acc
 """
 
 from hypergraph.checkpointers.base import CheckpointerBase
-from hypergraph.checkpointers.protocol import Checkpointer, SyncCheckpointer
+from hypergraph.checkpointers.protocol import (
+    Checkpointer,
+    SyncCheckpointer,
+    require_checkpointer,
+)
 from hypergraph.checkpointers.records import (
     Checkpoint,
     LineageNode,
@@ -33,6 +37,7 @@ __all__ = [
     "SyncCheckpointer",
     "WorkflowStatus",
     "new_workflow_id",
+    "require_checkpointer",
 ]
 
 __getattr__, __dir__ = _lazy_exports(__name__, globals())

@@ -26,7 +26,7 @@ from hypergraph.checkpointers.records import (
     WorkflowStatus,
 )
 
-__all__ = ["Checkpointer", "SyncCheckpointer"]
+__all__ = ["Checkpointer", "SyncCheckpointer", "require_checkpointer"]
 
 
 @runtime_checkable
@@ -195,3 +195,29 @@ class Checkpointer(Protocol):
     async def flush_async(self) -> None:
         """Async :meth:`SyncCheckpointer.flush`."""
         ...
+
+
+_SYNC_WRITES = ("create_run_sync", "save_superstep_sync", "update_run_status_sync", "get_run",
+                "checkpoint")
+_ASYNC_WRITES = ("create_run", "save_superstep", "update_run_status", "get_run_async",
+                 "get_checkpoint")
+
+
+def require_checkpointer(checkpointer: object, *, runner: str, sync: bool) -> None:
+    """Raise ``TypeError`` unless ``checkpointer`` has the path ``runner`` uses (SPEC CP1).
+
+    ``sync=True`` checks the blocking path (SyncRunner), ``sync=False`` the awaitable one.
+    Only the methods a run loop calls are checked, so a partial third-party backend gets a
+    message listing exactly what it lacks.
+    """
+    names = _SYNC_WRITES if sync else _ASYNC_WRITES
+    missing = [name for name in names if not callable(getattr(checkpointer, name, None))]
+    if missing:
+        path = "sync" if sync else "async"
+        protocol = "SyncCheckpointer" if sync else "Checkpointer"
+        raise TypeError(
+            f"{runner} needs a checkpointer with the {path} path, but "
+            f"{type(checkpointer).__name__} has no {', '.join(missing)}. Implement "
+            f"hypergraph.checkpointers.{protocol} (subclassing CheckpointerBase provides it), "
+            "or use InMemoryCheckpointer / SqliteCheckpointer."
+        )
