@@ -15,6 +15,7 @@ Several processes may share one file: each waits up to ``timeout`` seconds for a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import weakref
@@ -167,7 +168,10 @@ class SqliteCheckpointer(CheckpointerBase):
                 conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    # a failed rollback (the disk went away) must not hide the first error;
+                    # SQLite rolls the transaction back itself when the connection closes
+                    with contextlib.suppress(Exception):
+                        conn.execute("ROLLBACK")
                 raise self._translate(exc) from None
         return changed
 
@@ -178,6 +182,11 @@ class SqliteCheckpointer(CheckpointerBase):
             return _DuplicateRun(
                 "A run id written here was recorded meanwhile by another connection to "
                 f"{self.path}; pick a new workflow_id."
+            )
+        if isinstance(exc, sqlite3.IntegrityError) and "steps.run_id" in str(exc):
+            return CheckpointError(
+                f"Two connections to {self.path} recorded steps of the same run at once; a run "
+                "is written by one process at a time (resume it after the other one stopped)."
             )
         if isinstance(exc, sqlite3.Error):
             return _schema.store_error(exc, self.path, timeout=self.timeout)

@@ -6,8 +6,9 @@ string keys) are written as they are. Everything else is written as a tagged obj
 ``{"__hg__": kind, ...}`` so that it comes back with its exact type:
 
 - ``tuple``, ``set``, ``frozenset``, ``bytes``, non-finite floats and dicts with other keys;
-- attrs classes, dataclasses, enums and the types cattrs' JSON converter knows (``datetime``, ...),
-  through ``hypergraph.serde.make_converter()``, when the round trip gives back an equal value;
+- attrs classes, dataclasses, enums, the types cattrs' JSON converter knows (``datetime``, ...)
+  and types plugins register hooks for, through ``hypergraph.serde.make_converter()``, when the
+  round trip gives back an equal value of the same type;
 - with ``serializer="pickle"`` only: anything else that pickles, base64-encoded.
 
 Anything that fits none of these raises ``CheckpointSerializationError`` naming the node and the
@@ -219,17 +220,9 @@ class ValueCodec:
 
     def _typed(self, value: Any) -> Any:
         kind = type(value)
-        structured = attrs.has(kind) or dataclasses.is_dataclass(kind) or issubclass(kind, Enum)
-        if structured or kind in _JSON_TYPES:
-            reason = self._typed_problem(value)
-            if reason is None:
-                return {
-                    TAG: "type",
-                    "type": f"{kind.__module__}:{kind.__qualname__}",
-                    "json": _dumps(self.converter.unstructure(value)),
-                }
-        else:
-            reason = f"JSON has no form for {kind.__module__}.{kind.__qualname__}"
+        text, reason = self._through_converter(value)
+        if text is not None:
+            return {TAG: "type", "type": f"{kind.__module__}:{kind.__qualname__}", "json": text}
         if not self.allow_pickle:
             raise UnstorableValue(reason)
         try:
@@ -240,24 +233,38 @@ class ValueCodec:
             ) from None
         return {TAG: "pickle", "v": base64.b64encode(data).decode("ascii")}
 
-    def _typed_problem(self, value: Any) -> str | None:
-        """Why ``value`` can't go through the cattrs converter exactly, or ``None`` if it can."""
+    def _through_converter(self, value: Any) -> tuple[str | None, str]:
+        """``value`` as JSON text through the cattrs converter, or ``None`` and the reason why not.
+
+        attrs classes, dataclasses, enums, datetimes and any type a plugin registered hooks for
+        qualify, when the JSON comes back as an equal value of the same type.
+        """
         kind = type(value)
         name = f"{kind.__module__}.{kind.__qualname__}"
-        if "<locals>" in kind.__qualname__:
-            return f"{name} is defined inside a function, so it can't be found again on resume"
         try:
-            text = _dumps(self.converter.unstructure(value))
+            raw = self.converter.unstructure(value)
+        except Exception as exc:
+            return None, f"{name} does not convert to JSON ({type(exc).__name__}: {exc})"
+        known = (
+            attrs.has(kind) or dataclasses.is_dataclass(kind) or issubclass(kind, Enum)
+            or kind in _JSON_TYPES
+        )
+        if raw is value and not known:
+            return None, f"JSON has no form for {name}"
+        if "<locals>" in kind.__qualname__:
+            return None, f"{name} is defined inside a function, so it can't be found on resume"
+        try:
+            text = _dumps(raw)
             back = self.converter.structure(json.loads(text), kind)
         except Exception as exc:
-            return f"{name} does not convert to JSON ({type(exc).__name__}: {exc})"
+            return None, f"{name} does not convert to JSON ({type(exc).__name__}: {exc})"
         try:
-            same = bool(back == value)
+            same = type(back) is kind and bool(back == value)
         except Exception:
             same = False
         if not same:
-            return f"{name} does not come back equal from JSON"
-        return None
+            return None, f"{name} does not come back equal from JSON"
+        return text, ""
 
     @property
     def converter(self) -> Any:
@@ -351,13 +358,7 @@ class ValueCodec:
                 f"({type(exc).__name__}: {exc}); restore it under that name, or fork the run "
                 "with new values"
             ) from None
-        allowed = isinstance(target, type) and (
-            attrs.has(target)
-            or dataclasses.is_dataclass(target)
-            or issubclass(target, Enum)
-            or target in _JSON_TYPES
-        )
-        if not allowed:
+        if not isinstance(target, type):
             raise _RestoreError(f"{type_name} is not a class hypergraph stores as JSON")
         try:
             return self.converter.structure(json.loads(text), target)
