@@ -81,6 +81,18 @@ def test_agent_loop_iterates_until_the_gate_says_end() -> None:
     assert lines[-1].startswith("final draft: Post about hypergraph (")
 
 
+def test_retries_example_retries_rate_limits_and_timeouts() -> None:
+    """retries.py retries two rate limits and one timeout, completes, then shows a bare timeout."""
+    lines = run_example("retries.py").splitlines()
+    retried = [line.split(":")[0].strip() for line in lines if line.startswith("  retry ")]
+    assert retried == ["retry call_llm", "retry call_llm", "retry summarize"]
+    assert any("(NodeTimeoutError)" in line for line in lines)
+    assert "status: RunStatus.COMPLETED" in lines
+    assert "summary: AN ANSWER TO 'WHY RETRY?'" in lines
+    assert "attempts: call_llm=3, summarize=2" in lines
+    assert "timeout: stuck after 0.01 s" in lines
+
+
 def test_checkpoint_store_example_records_reads_forks_and_lists() -> None:
     """checkpoint_store.py shows the records, the state, a retry, the lineage tree and the CLI."""
     lines = run_example("checkpoint_store.py").splitlines()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import attrs
+import dataclasses
 
 from hypergraph.exceptions import IncompatibleRunnerError
 
@@ -14,11 +14,13 @@ if TYPE_CHECKING:
 __all__ = ["RunnerCapabilities"]
 
 
-@attrs.frozen(repr=False)
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
 class RunnerCapabilities:
     """Feature flags a runner declares; the kernel checks graphs against them before running.
 
     ``returns_coroutine`` also decides how a parent runner calls a nested one (SPEC R14).
+    A frozen stdlib dataclass (the one value type that is not attrs), so
+    ``dataclasses.replace(caps, supports_cycles=False)`` works as the docs show.
     """
 
     supports_cycles: bool = True
@@ -34,7 +36,7 @@ class RunnerCapabilities:
         # Print the fields that differ from the defaults plus the four the docs always show,
         # so the repr matches the printouts in the user docs.
         shown = ["supports_cycles", "supports_async_nodes", "supports_streaming", "returns_coroutine"]
-        defaults = RunnerCapabilities.__attrs_attrs__
+        defaults = dataclasses.fields(RunnerCapabilities)
         extra = [
             a.name for a in defaults if a.name not in shown and getattr(self, a.name) != a.default
         ]
@@ -43,7 +45,9 @@ class RunnerCapabilities:
 
     def enabled(self) -> tuple[str, ...]:
         """Names of the flags that are True, in declaration order."""
-        return tuple(a.name for a in RunnerCapabilities.__attrs_attrs__ if getattr(self, a.name) is True)
+        return tuple(
+            f.name for f in dataclasses.fields(RunnerCapabilities) if getattr(self, f.name) is True
+        )
 
     def validate_graph(self, graph: Graph, runner_name: str | None = None) -> None:
         """Raise ``IncompatibleRunnerError`` for the first feature of ``graph`` this runner lacks.

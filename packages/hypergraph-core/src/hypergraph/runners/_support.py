@@ -88,6 +88,7 @@ __all__ = [
     "prepare_map",
     "prepare_run",
     "prepare_values",
+    "refuse_unread_options",
     "reject_checkpointer",
     "reject_interrupts_in_map",
     "run_result",
@@ -149,6 +150,8 @@ def prepare_run(
         graph, values, input_values, method="run", own_options=run_options,
         other_method="map", other_options=map_options,
     )
+    if checkpoint is not None:
+        merged = resume_values(graph, checkpoint, merged)
     check_keywords(graph, input_values)
     check_structure_cached(runner, graph)
     parts = prepare_values(graph, merged)
@@ -223,12 +226,44 @@ def check_lineage_options(
             f"workflow_id {workflow_id!r} contains '/', which is reserved for child runs "
             "('<parent>/<child>'). Use another separator."
         )
-    for name, value in (("fork_from", fork_from), ("retry_from", retry_from), ("checkpoint", checkpoint)):
+    for name, value in (("fork_from", fork_from), ("retry_from", retry_from)):
         if value is not None:
             raise ValueError(
                 f"{name}= needs a checkpointer: create the runner with checkpointer=... to fork "
                 "or retry persisted runs."
             )
+
+
+def refuse_unread_options(on_internal_override: Any, override_workflow: bool = False) -> None:
+    """Options the docs name but this release does not act on fail loudly, never silently."""
+    if on_internal_override not in (None, "error"):
+        raise ValueError(
+            f"on_internal_override={on_internal_override!r} is not supported: a value given for "
+            "an output that a node of the graph produces is always refused (the 'error' "
+            "behaviour, SPEC X13). Slice the graph with with_entrypoint(...) to start from that "
+            "value instead."
+        )
+    if override_workflow:
+        raise ValueError(
+            "override_workflow=True needs a checkpointer holding the workflow to fork; create the "
+            "runner with checkpointer=... (or pass a new workflow_id)."
+        )
+
+
+def resume_values(graph: Graph, checkpoint: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """R2-4: a run continued from ``checkpoint`` keeps the inputs it was started with.
+
+    Values given now are added (answers) or override restored inputs (a fork).
+    """
+    from hypergraph.runtime._snapshot import RunSnapshot, check_compatible
+
+    if not isinstance(checkpoint, RunSnapshot):
+        raise TypeError(
+            f"checkpoint= takes a RunSnapshot (a RunResult's .checkpoint), got "
+            f"{type(checkpoint).__name__}."
+        )
+    check_compatible(checkpoint, graph)
+    return {**checkpoint.inputs, **given}
 
 
 def reject_interrupts_in_map(graph: Graph) -> None:
