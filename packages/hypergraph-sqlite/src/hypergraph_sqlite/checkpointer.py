@@ -69,6 +69,7 @@ UPDATE runs SET
 WHERE id = :id
 """
 _RUN_EXISTS = "SELECT 1 FROM runs WHERE id = ?"
+_MISSING = object()
 
 
 _json = dumps
@@ -137,8 +138,9 @@ class SqliteCheckpointer(CheckpointerBase):
         self._buffer: list[tuple[str, Any, bool]] = []
         self._buffered_runs: set[str] = set()
         self._pending_checkpoints: dict[str, tuple[int, dict[str, str], dict[str, Any]]] = {}
-        # run id -> sequence number of its next step (forgotten when the run stops being active)
+        # per active run: sequence number of its next step, and the values last saved
         self._next_seq: dict[str, int] = {}
+        self._last_values: dict[str, dict[str, Any]] = {}
         # write what is pending and release the file at garbage collection or interpreter exit
         self._finalizer = weakref.finalize(self, _finalize, self._shutdown_parts())
 
@@ -304,12 +306,11 @@ class SqliteCheckpointer(CheckpointerBase):
             if rows:
                 self._write(((_INSERT_STEP, rows, True),))
             return
+        changed = self._changed(run_id, checkpoint.values)
         if self.durability == "exit":
             # Only the run's latest checkpoint is kept: the changes of its supersteps merged,
             # and its latest state, encoded once when the buffer is written.
-            items = codec.encode_items(
-                checkpoint.values, run_id=run_id, node_name=None, fragments=cache
-            )
+            items = codec.encode_items(changed, run_id=run_id, node_name=None, fragments=cache)
             with self._lock:
                 if rows:
                     self._buffer.append((_INSERT_STEP, rows, True))
@@ -319,10 +320,23 @@ class SqliteCheckpointer(CheckpointerBase):
                     items = pending[1]
                 self._pending_checkpoints[run_id] = (checkpoint.superstep, items, checkpoint.state)
             return
-        delta = codec.encode_map(checkpoint.values, run_id=run_id, node_name=None, fragments=cache)
+        delta = codec.encode_map(changed, run_id=run_id, node_name=None, fragments=cache)
         state = self._state_text(run_id, checkpoint.state)
         put = (_PUT_CHECKPOINT, (run_id, checkpoint.superstep, delta, state), False)
         self._write(((_INSERT_STEP, rows, True), put) if rows else (put,))
+
+    def _changed(self, run_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        """The entries of ``values`` that are not the very objects saved last time for the run.
+
+        A loop may pass a superstep's changes or all of a run's values: either way only what
+        changed is encoded. The previous dict is kept (not just ids) so ids can't be reused.
+        """
+        previous = self._last_values.get(run_id)
+        self._last_values[run_id] = values
+        if previous is None or not values:
+            return values
+        missing = _MISSING
+        return {k: v for k, v in values.items() if previous.get(k, missing) is not v}
 
     def _first_seq(self, run_id: str) -> int:
         """Where this process continues numbering ``run_id``'s steps (steps are keyed by it)."""
@@ -368,6 +382,7 @@ class SqliteCheckpointer(CheckpointerBase):
         }
         if not active:
             self._next_seq.pop(run_id, None)
+            self._last_values.pop(run_id, None)
         if not self._drain(((_UPDATE_STATUS, params, False),)):
             raise RunNotFoundError(run_id, self._where())
 

@@ -173,8 +173,9 @@ class Checkpoint:
     (versions, gate decisions, counters) and ``inputs`` the run's stored inputs. ``superstep`` is
     ``None`` for a run that has not finished a superstep yet (start it from its inputs).
 
-    When *saving* a superstep, ``values`` holds only what that superstep changed; reads return the
-    values accumulated up to the superstep asked for.
+    When *saving* a superstep, ``values`` may hold only what that superstep changed or all the
+    run's values (a checkpointer stores only entries that are not the very objects it saved
+    last time); reads return the values accumulated up to the superstep asked for.
     """
 
     run_id: str

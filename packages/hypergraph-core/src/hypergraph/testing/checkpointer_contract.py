@@ -189,6 +189,20 @@ class CheckpointerContract:
         assert checkpointer.values("wf") == {"a": 11, "b": 20}
         assert checkpointer.state("wf") == {"x": 1, "a": 11, "b": 20}
 
+    def test_full_values_each_superstep_read_back_the_same(self, checkpointer: Any) -> None:
+        """A loop passing all values every superstep (same objects again) reads back the same."""
+        checkpointer.create_run_sync(RunRecord("wf"))
+        big = list(range(1000))
+        values: dict[str, Any] = {}
+        for s, (name, value) in enumerate((("big", big), ("a", 1), ("a", 2), ("b", (3,)))):
+            values = {**values, name: value}
+            checkpointer.save_superstep_sync(
+                "wf", (_step("wf", s, name, s, values={name: value}),),
+                Checkpoint("wf", s, values, {"superstep": s}),
+            )
+        checkpointer.update_run_status_sync("wf", WorkflowStatus.COMPLETED)
+        assert checkpointer.values("wf") == {"big": big, "a": 2, "b": (3,)}
+
     def test_checkpoint_after_an_earlier_superstep(
         self, checkpointer: Any, keeps_every_superstep: bool
     ) -> None:
