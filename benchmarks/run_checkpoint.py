@@ -75,16 +75,26 @@ def best_with_store(
     return min(times)
 
 
-def write_run(checkpointer: Any, run_id: str, supersteps: int, parent: str | None = None) -> None:
-    """The writes of a chain of ``supersteps`` one-node supersteps, as the run loop does them."""
+def write_run(
+    checkpointer: Any, run_id: str, supersteps: int, parent: str | None = None,
+    full: bool = False,
+) -> None:
+    """The writes of a chain of ``supersteps`` one-node supersteps, as the run loop does them.
+
+    ``full``: every checkpoint carries all values so far (a snapshot), not just the change.
+    """
     checkpointer.create_run_sync(
         RunRecord(run_id, graph_name="chain", inputs={"v0": 0}, parent_run_id=parent)
     )
+    everything: dict[str, Any] = {}
     for i in range(supersteps):
         value = {f"v{i + 1}": i + 1}
         step = StepRecord(run_id, i, f"n{i + 1}", i, values=value, input_versions={f"v{i}": 1})
         state = {"superstep": i, "ran": [f"n{i + 1}"], "versions": {f"v{i + 1}": 1}}
-        checkpointer.save_superstep_sync(run_id, (step,), Checkpoint(run_id, i, value, state))
+        if full:
+            everything = {**everything, **value}
+        changed = everything if full else value
+        checkpointer.save_superstep_sync(run_id, (step,), Checkpoint(run_id, i, changed, state))
     checkpointer.update_run_status_sync(run_id, WorkflowStatus.COMPLETED)
 
 
@@ -167,9 +177,10 @@ def bench_map(files: Files, items: int, repeat: int) -> dict[str, Any]:
 
     def restore() -> None:
         with SqliteCheckpointer(path, readonly=True) as reader:
-            children = reader.runs(parent="m")
+            children = reader.children("m")
             assert len(children) == items
-            assert all(child.status is WorkflowStatus.COMPLETED for child in children)
+            assert all(run.status is WorkflowStatus.COMPLETED for run, _ in children)
+            assert children[-1][1] == {"v1": 1}
 
     row["list children ms"] = best_of(restore, repeat) * 1e3
     return row
@@ -218,10 +229,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['memory']:6.2f}  sync {row['sync']:6.2f}  async {row['async']:6.2f}  "
                 f"exit {row['exit']:6.2f}"
             )
+        full = best_with_store(files, "sync", lambda cp: write_run(cp, "full", 200, full=True),
+                               repeat)
+        changes = best_with_store(files, "sync", lambda cp: write_run(cp, "delta", 200), repeat)
+        print(f"  {'200-superstep chain, sync':<32} all values per checkpoint "
+              f"{full / 200 * 1e6:6.2f}  changes only {changes / 200 * 1e6:6.2f} (µs, no baseline)")
         row = bench_map(files, 1000, max(1, repeat // 2))
         print(
             f"  {row['workload']:<32} µs per item: sync {row['sync']:6.1f}  async "
-            f"{row['async']:6.1f}  exit {row['exit']:6.1f};  list all children "
+            f"{row['async']:6.1f}  exit {row['exit']:6.1f};  restore all children "
             f"{row['list children ms']:.1f} ms"
         )
         row = bench_resume(files, 1000, repeat)

@@ -507,6 +507,20 @@ class SqliteCheckpointer(CheckpointerBase):
             params.append(int(limit))
         return [self._run_from_row(row) for row in self._query(sql, params)]
 
+    def children(self, parent_id: str) -> list[tuple[RunRecord, dict[str, Any]]]:
+        """Every child run of ``parent_id`` with its latest values: two queries, not one per child."""
+        runs = self.runs(parent=parent_id)
+        values: dict[str, dict[str, Any]] = {run.id: {} for run in runs}
+        rows = self._query(
+            "SELECT c.run_id, c.delta FROM checkpoints AS c JOIN runs AS r ON r.id = c.run_id "
+            "WHERE r.parent_run_id = ? ORDER BY c.run_id, c.superstep",
+            (parent_id,),
+        )
+        decode = self._codec.decode_map
+        for run_id, delta in rows:
+            values[run_id].update(decode(delta, run_id=run_id))
+        return [(run, values[run.id]) for run in runs]
+
     def child_counts(self) -> dict[str, int]:
         """How many child runs (map items, nested graphs) each parent run has."""
         rows = self._query(

@@ -129,6 +129,14 @@ class CheckpointerBase(abc.ABC):
         found = self.checkpoint(run_id, superstep=superstep)
         return {**found.inputs, **found.values}
 
+    def children(self, parent_id: str) -> list[tuple[RunRecord, dict[str, Any]]]:
+        """Every child run of ``parent_id`` (map items, nested graphs) with its latest values.
+
+        Oldest first, never paged: what a re-run ``map`` restores its completed items from.
+        Backends override it with a bulk read; this default reads child by child.
+        """
+        return [(child, self.values(child.id)) for child in self.runs(parent=parent_id)]
+
     def lineage(self, run_id: str) -> LineageNode:
         """The tree of forks and retries ``run_id`` belongs to, from its root run."""
         run = self._require(run_id)
@@ -257,6 +265,10 @@ class CheckpointerBase(abc.ABC):
         return self.runs(
             status=status, graph_name=graph_name, parent=parent, top_level=top_level, limit=limit
         )
+
+    async def get_children(self, parent_id: str) -> list[tuple[RunRecord, dict[str, Any]]]:
+        """Async :meth:`children`."""
+        return self.children(parent_id)
 
     async def get_lineage(self, run_id: str) -> LineageNode:
         """Async :meth:`lineage`."""

@@ -94,6 +94,10 @@ class SyncCheckpointer(Protocol):
         """Recorded runs, oldest first, filtered; ``parent=id`` lists every child of ``id``."""
         ...
 
+    def children(self, parent_id: str) -> list[tuple[RunRecord, dict[str, Any]]]:
+        """Every child run of ``parent_id`` with its latest values, oldest first, unpaged."""
+        ...
+
     def lineage(self, run_id: str) -> LineageNode:
         """The tree of forks and retries ``run_id`` belongs to, from its root."""
         ...
@@ -174,6 +178,10 @@ class Checkpointer(Protocol):
         limit: int | None = None,
     ) -> list[RunRecord]:
         """Async :meth:`SyncCheckpointer.runs`."""
+        ...
+
+    async def get_children(self, parent_id: str) -> list[tuple[RunRecord, dict[str, Any]]]:
+        """Async :meth:`SyncCheckpointer.children`."""
         ...
 
     async def get_lineage(self, run_id: str) -> LineageNode:

@@ -329,6 +329,11 @@ class CheckpointerContract:
         assert {c.input_signature for c in children} == {f"sig-{i}" for i in range(1000)}
         assert all(c.status is WorkflowStatus.COMPLETED for c in children)
         assert checkpointer.values("batch/999") == {"out": 999}
+        restored = checkpointer.children("batch")
+        assert [(run.id, values) for run, values in restored] == [
+            (f"batch/{i}", {"out": i}) for i in range(1000)
+        ]
+        assert asyncio.run(checkpointer.get_children("batch")) == restored
 
     # -- fork, retry, lineage -----------------------------------------------------------------
 
