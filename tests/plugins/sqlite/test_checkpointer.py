@@ -520,3 +520,88 @@ def test_a_new_file_opened_by_two_processes_at_once_is_created_once(tmp_path):
         assert proc.returncode == 0, err
     with SqliteCheckpointer(path, readonly=True) as cp:
         assert {r.id for r in cp.runs(top_level=True)} == {"a", "b"}
+
+
+_KILLED_WRITER = textwrap.dedent(
+    """
+    import sys
+    from hypergraph.checkpointers import Checkpoint, RunRecord, SqliteCheckpointer, StepRecord
+
+    path, durability = sys.argv[1], sys.argv[2]
+    cp = SqliteCheckpointer(path, durability=durability)
+    cp.create_run_sync(RunRecord("victim"))
+    index = 0
+    for s in range(100_000):
+        steps = []
+        for node in ("a", "b", "c"):
+            steps.append(StepRecord("victim", s, node, index, values={node: [s] * 50}))
+            index += 1
+        cp.save_superstep_sync(
+            "victim", steps, Checkpoint("victim", s, {"a": [s] * 50, "b": [s] * 50}, {"s": s})
+        )
+        print(s, flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("durability", ["sync", "async"])
+def test_sigkill_mid_run_leaves_whole_supersteps_only(tmp_path, durability):
+    """A writer killed with SIGKILL leaves every superstep either fully recorded or absent."""
+    import signal
+
+    path = tmp_path / "killed.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WRITER, str(path), durability],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:  # let it commit 50 supersteps, then kill it wherever it is
+        if int(line) == 50:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    with SqliteCheckpointer(path) as cp:
+        if durability == "async" and cp.get_run("victim") is None:
+            # the writer had not committed even the run: then nothing after it either
+            assert other_connection_sees(path, "victim") is None
+            conn = sqlite3.connect(path)
+            assert conn.execute("SELECT count(*) FROM steps").fetchone()[0] == 0
+            conn.close()
+            return
+        latest = cp.checkpoint("victim")
+        steps = cp.steps("victim")
+        if durability == "sync":
+            assert latest.superstep is not None and latest.superstep >= 50
+        last = latest.superstep if latest.superstep is not None else -1
+        assert len(steps) == 3 * (last + 1)
+        assert [s.index for s in steps] == list(range(len(steps)))
+        assert [(s.superstep, s.node_name) for s in steps] == [
+            (n, node) for n in range(last + 1) for node in ("a", "b", "c")
+        ]
+        assert latest.values == {} if last < 0 else {"a": [last] * 50, "b": [last] * 50}
+        assert latest.state == ({} if last < 0 else {"s": last})
+        # the killed run can be written to again (a resume would continue it)
+        cp.update_run_status_sync("victim", WorkflowStatus.FAILED, error="killed")
+        assert cp.get_run("victim").node_count == len(steps)
+
+
+def test_sigkill_before_an_exit_mode_write_leaves_no_trace(tmp_path):
+    """With durability="exit" a run killed before its status changed left nothing behind."""
+    import signal
+
+    path = tmp_path / "killed.db"
+    SqliteCheckpointer(path).close()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WRITER, str(path), "exit"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if int(line) == 50:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    with SqliteCheckpointer(path) as cp:
+        assert cp.get_run("victim") is None
+        assert cp.runs() == []

@@ -20,6 +20,8 @@ Job = Sequence[tuple[str, Any, bool]]
 
 _STOP = object()
 _MAX_BATCH = 512
+# a producer this far ahead of the disk waits: memory stays bounded when writes can't keep up
+_MAX_PENDING = 8192
 
 
 class Writer:
@@ -37,6 +39,8 @@ class Writer:
     def submit(self, job: Job) -> None:
         """Queue ``job``; it is committed after every job submitted before it."""
         with self._done:
+            while self._pending >= _MAX_PENDING:
+                self._done.wait()
             self._pending += 1
         self._queue.put(job)
 

@@ -349,13 +349,13 @@ class SqliteCheckpointer(CheckpointerBase):
                 raise _schema.store_error(exc, self.path, timeout=self.timeout) from None
 
     @staticmethod
-    def _state_text(run_id: str, state: dict[str, Any]) -> str:
+    def _state_text(run_id: str, state: dict[str, Any], what: str = "run loop's state") -> str:
         try:
             return _json(state)
         except (TypeError, ValueError) as exc:
             raise CheckpointError(
-                f"The run loop's state for run {run_id!r} is not JSON-safe ({exc}); this is a "
-                "bug in the runner, please report it."
+                f"The {what} for run {run_id!r} is not JSON-safe ({exc}): it must hold only "
+                "JSON types (dicts with string keys, lists, strings, numbers, booleans, None)."
             ) from None
 
     def update_run_status_sync(
@@ -412,7 +412,7 @@ class SqliteCheckpointer(CheckpointerBase):
             run.graph_struct_hash,
             run.graph_code_hash,
             run.input_signature,
-            self._state_text(run.id, run.config),
+            self._state_text(run.id, run.config, "config"),
             run.created_at.timestamp(),
             _ts(run.completed_at),
             run.duration_ms,
