@@ -185,3 +185,25 @@ def test_callable_objects_with_different_state_do_not_share_entries() -> None:
     first = FunctionNode(Scaler(2), name="s", output_name="y", cache=True)
     second = FunctionNode(Scaler(3), name="s", output_name="y", cache=True)
     assert run_twice(first, second) == (10, 15)
+
+
+OFFSET = 1
+
+
+@node(output_name="y", cache=True)
+def shift(x: int) -> int:
+    return x + OFFSET
+
+
+def test_a_changed_module_constant_is_a_miss() -> None:
+    """Module-level constants a function reads are part of its key, by value."""
+    global OFFSET
+    runner = SyncRunner(cache=InMemoryCache())
+    graph = Graph([shift])
+    try:
+        assert runner.run(graph, {"x": 1})["y"] == 2
+        OFFSET = 10
+        assert runner.run(graph, {"x": 1})["y"] == 11
+    finally:
+        OFFSET = 1
+    assert runner.run(graph, {"x": 1})["y"] == 2

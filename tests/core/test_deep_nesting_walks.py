@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from hypergraph import Graph, SyncRunner, interrupt, node
+from hypergraph import Graph, GraphConfigError, SyncRunner, interrupt, node
 from hypergraph.runners._support import check_structure
 
 
@@ -49,8 +49,10 @@ def test_has_interrupts_of_a_very_deep_graph() -> None:
 
 
 def test_plan_and_structure_checks_of_a_very_deep_graph(deep: Graph) -> None:
-    """Building the plan and checking the runner's node types do not recurse per level."""
-    check_structure(SyncRunner(), deep)
+    """Building the plan and checking the runner's node types do not recurse per level; the
+    check ends with the clear depth error, not a RecursionError."""
+    with pytest.raises(GraphConfigError, match="levels deep"):
+        check_structure(SyncRunner(), deep)
     assert deep.plan.total
 
 

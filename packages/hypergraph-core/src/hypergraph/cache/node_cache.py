@@ -7,7 +7,6 @@ by calling two methods. See ``hypergraph.cache`` for the call sequence.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import warnings
@@ -21,7 +20,7 @@ from hypergraph.cache.explain import MissExplainer
 from hypergraph.cache.keys import cache_key, fingerprint
 from hypergraph.cache.protocol import CacheBackend
 from hypergraph.nodes import GraphNode, HyperNode
-from hypergraph.nodes._identity import Unstable, has_state, state_digest
+from hypergraph.nodes._identity import Unstable, state_digest
 
 __all__ = [
     "UNKEYABLE",
@@ -131,23 +130,22 @@ class NodeCache:
         inputs: Mapping[str, Any] = _inputs_by_name(node, kwargs)
         definition_hash = node.definition_hash
         behaviour = definition_hash
-        func = getattr(node, "func", None)
         state: str | None = None
-        if func is not None and has_state(func):
+        reader = getattr(node, "state_reader", None)
+        current = reader() if reader is not None else None
+        if current is not None:
             try:
-                state = state_digest(func)
+                state = state_digest(current)
             except Unstable as exc:
                 self._warn_unstable(node, exc)
                 return CacheLookup(key=None, hit=False, reason=UNSTABLE_STATE)
-            behaviour = hashlib.sha256(f"{definition_hash}:{state}".encode()).hexdigest()
-        if state is not None:
-            inputs_seen: Mapping[str, Any] = {**inputs, STATE_INPUT: _Digest(state)}
-        else:
-            inputs_seen = inputs
+            behaviour = f"{definition_hash}:{state}"
         key = cache_key(behaviour, inputs, node_name=node.name)
         if key is None:
             return CacheLookup(key=None, hit=False, reason=UNKEYABLE)
-        inputs = inputs_seen  # what the miss explainer compares
+        if state is not None and self.explainer is not None:
+            # a changed closure or instance is explained like a changed input
+            inputs = {**inputs, STATE_INPUT: _Digest(state)}
         try:
             found, value = self.backend.get(key)
         except Exception as exc:

@@ -22,7 +22,7 @@ from hypergraph.policies import RetryPolicy, check_retry
 if TYPE_CHECKING:
     from hypergraph.nodes.graph_node import GraphNode
     from hypergraph.plan import Plan
-    from hypergraph.runners.base import BaseRunner
+    from hypergraph.runners.protocol import Runner
 
 __all__ = ["Graph"]
 
@@ -486,7 +486,7 @@ class Graph:
         self,
         name: str | None = None,
         *,
-        runner: BaseRunner | None = None,
+        runner: Runner | None = None,
         namespaced: bool = False,
         map_over: str | Sequence[str] | None = None,
         map_mode: Literal["zip", "product"] = "zip",

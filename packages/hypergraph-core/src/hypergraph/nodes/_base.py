@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 from hypergraph.exceptions import RenameError
-from hypergraph.nodes._identity import definition_hash_of
+from hypergraph.nodes._identity import StateReader, definition_hash_of, state_reader
 
 if TYPE_CHECKING:
     from hypergraph.policies import RetryPolicy
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["CallableNode", "HyperNode"]
 
 _NO_DEFAULT = object()
+_UNREAD: Any = object()
 
 
 class HyperNode:
@@ -213,6 +214,15 @@ class CallableNode(HyperNode):
 
     func: Any
     _definition_hash: str | None = None
+    _state_reader: Any = _UNREAD
+
+    @property
+    def state_reader(self) -> StateReader | None:
+        """Reads the function's state for cache keys (closure, instance...); built on first use."""
+        reader = self._state_reader
+        if reader is _UNREAD:
+            reader = self._state_reader = state_reader(self.func)
+        return reader  # type: ignore[no-any-return]
 
     @property
     def definition_hash(self) -> str:

@@ -6,11 +6,12 @@ its file does not. It is computed on first use and memoized per code object, bec
 source or walking bytecode at decoration time would cost every ``@node`` tens of microseconds.
 
 ``state_digest`` is everything else the function's result depends on besides its inputs: closure
-values, the instance of a bound method or callable object, the arguments of a ``partial``. It is
-taken when a cache key is computed (state can change between calls) and hashed by value. Nested
-functions inside that state are hashed by their code and state in turn, never by name, so a
-decorator's wrapper and the function it wraps both count. Globals the function reads are not part
-of either hash.
+values, module-level constants it reads (numbers, strings, tuples of them), the instance of a
+bound method or callable object, the arguments of a ``partial``. It is taken when a cache key is
+computed (state can change between calls) and hashed by value. Nested functions inside that
+state are hashed by their code and state in turn, never by name, so a decorator's wrapper and the
+function it wraps both count. Other globals the function reads (functions, classes, modules,
+objects) are not part of either hash.
 """
 
 from __future__ import annotations
@@ -25,10 +26,19 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Unstable", "code_hash", "definition_hash_of", "has_state", "state_digest"]
+__all__ = [
+    "StateReader",
+    "Unstable",
+    "code_hash",
+    "definition_hash_of",
+    "state_digest",
+    "state_reader",
+]
 
 _PROTOCOL = 5
 _BY_CODE: weakref.WeakKeyDictionary[types.CodeType, str] = weakref.WeakKeyDictionary()
+_NAMES: weakref.WeakKeyDictionary[types.CodeType, tuple[str, ...]] = weakref.WeakKeyDictionary()
+_SCALARS = frozenset({int, float, complex, str, bytes, bool, type(None)})
 
 
 class Unstable(Exception):
@@ -62,27 +72,79 @@ def definition_hash_of(func: Callable[..., Any]) -> str:
     return hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def has_state(func: Callable[..., Any]) -> bool:
-    """True when ``func``'s result may depend on more than its arguments and code (see module doc)."""
+StateReader = Callable[[], Any]
+"""Returns a function's current state (a tuple to hash), or ``None`` when it has none now."""
+
+
+def state_reader(func: Callable[..., Any]) -> StateReader | None:
+    """How to read ``func``'s state at each cache lookup; ``None`` if it can never have any.
+
+    Everything that does not change between calls (which globals the code reads, the closure
+    cells) is found here, once per node, so a lookup only reads the current values.
+    """
     if type(func) is types.FunctionType:
-        return func.__closure__ is not None
+        closure = func.__closure__
+        names = _code_names(func.__code__)
+        if closure is None and not names:
+            return None
+        module_globals = func.__globals__
+
+        def read_function() -> Any:
+            constants = tuple(
+                (n, module_globals[n]) for n in names
+                if n in module_globals and _is_constant(module_globals[n])
+            )
+            if closure is None and not constants:
+                return None
+            return (_cells(func), constants)
+
+        return read_function
     if isinstance(func, types.BuiltinFunctionType):  # a bound builtin method carries __self__
         owner = getattr(func, "__self__", None)
-        return owner is not None and not isinstance(owner, types.ModuleType)
-    return True
+        if owner is None or isinstance(owner, types.ModuleType):
+            return None
+    return lambda: _state_of(func)
 
 
-def state_digest(func: Callable[..., Any]) -> str:
-    """SHA-256 hex of ``func``'s state, hashed by value now; raises ``Unstable`` when it cannot be.
+def state_digest(state: Any) -> str:
+    """SHA-256 hex of ``state`` (from a ``StateReader``), by value; ``Unstable`` when impossible.
 
-    Call it only when ``has_state(func)``.
+    Plain values are pickled directly; anything holding functions, modules or objects goes
+    through a pickler that hashes functions by their code and state.
     """
-    buffer = io.BytesIO()
     try:
-        _StatePickler(buffer).dump(_state_of(func))
+        if _is_plain(state, 256):
+            data = pickle.dumps(state, protocol=_PROTOCOL)
+        else:
+            buffer = io.BytesIO()
+            _StatePickler(buffer).dump(state)
+            data = buffer.getvalue()
     except Exception as exc:
         raise Unstable(f"{type(exc).__name__}: {exc}") from exc
-    return hashlib.sha256(buffer.getvalue()).hexdigest()
+    return hashlib.sha256(data).hexdigest()
+
+
+def _is_plain(value: Any, budget: int) -> bool:
+    """Only scalars and built-in containers of them, within ``budget`` elements (iterative)."""
+    pending = [value]
+    scalars = _SCALARS
+    while pending:
+        current = pending.pop()
+        kind = type(current)
+        if kind in scalars:
+            continue
+        if kind is tuple or kind is list:
+            budget -= len(current)
+            pending.extend(current)
+        elif kind is dict:
+            budget -= 2 * len(current)
+            pending.extend(current.keys())
+            pending.extend(current.values())
+        else:
+            return False
+        if budget < 0:
+            return False
+    return True
 
 
 # -- code --------------------------------------------------------------------------------------
@@ -140,7 +202,7 @@ def _stable_repr(value: Any) -> str:
 def _state_of(func: Any) -> Any:
     """The values ``func`` carries besides its code, as a plain tuple to pickle."""
     if isinstance(func, types.FunctionType):
-        return ("function", code_hash(func.__code__), _cells(func))
+        return ("function", func)  # hashed by code and state by the state pickler
     if isinstance(func, types.MethodType):
         return ("method", func.__func__, func.__self__)
     if isinstance(func, functools.partial):
@@ -148,6 +210,45 @@ def _state_of(func: Any) -> Any:
     if isinstance(func, types.BuiltinFunctionType):
         return ("builtin method", func.__self__)
     return ("callable", func)
+
+
+def _code_names(code: types.CodeType) -> tuple[str, ...]:
+    """Every name the code and its nested code objects read (globals among them); memoized."""
+    try:
+        return _NAMES[code]
+    except KeyError:
+        pass
+    found: dict[str, None] = {}
+    pending = [code]
+    while pending:
+        current = pending.pop()
+        found.update(dict.fromkeys(current.co_names))
+        pending.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    names = _NAMES[code] = tuple(found)
+    return names
+
+
+def _global_constants(func: types.FunctionType) -> tuple[tuple[str, Any], ...]:
+    """Module-level constants the function reads (``TEMPERATURE = 0.7``), by value, now.
+
+    Only plain values (numbers, strings, bytes, ``None`` and tuples/frozensets of them) count;
+    functions, classes, modules and other objects a function reads by name are not part of
+    its state (see the module docstring).
+    """
+    module_globals = func.__globals__
+    return tuple(
+        (name, module_globals[name])
+        for name in _code_names(func.__code__)
+        if name in module_globals and _is_constant(module_globals[name])
+    )
+
+
+def _is_constant(value: Any, depth: int = 0) -> bool:
+    if type(value) in _SCALARS:
+        return True
+    if isinstance(value, tuple | frozenset) and depth < 3 and len(value) <= 64:
+        return all(_is_constant(v, depth + 1) for v in value)
+    return False
 
 
 def _cells(func: types.FunctionType) -> tuple[Any, ...]:
@@ -179,7 +280,8 @@ class _StatePickler(pickle.Pickler):
             try:
                 buffer = io.BytesIO()
                 _StatePickler(buffer, self._open).dump(
-                    (code_hash(obj.__code__), _cells(obj), obj.__defaults__, obj.__kwdefaults__)
+                    (code_hash(obj.__code__), _cells(obj), _global_constants(obj),
+                     obj.__defaults__, obj.__kwdefaults__)
                 )
             finally:
                 self._open.discard(key)

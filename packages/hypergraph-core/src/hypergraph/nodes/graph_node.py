@@ -11,7 +11,7 @@ from hypergraph.nodes._base import HyperNode
 
 if TYPE_CHECKING:
     from hypergraph.graph import Graph
-    from hypergraph.runners.base import BaseRunner
+    from hypergraph.runners.protocol import Runner
 
 __all__ = ["GraphNode", "MapConfig"]
 
@@ -39,7 +39,7 @@ class GraphNode(HyperNode):
         graph: Graph,
         name: str | None = None,
         *,
-        runner: BaseRunner | None = None,
+        runner: Runner | None = None,
         namespaced: bool = False,
     ) -> None:
         resolved = name if name is not None else graph.name
