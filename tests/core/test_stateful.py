@@ -56,3 +56,18 @@ def test_only_classes_can_be_stateful() -> None:
     """Decorating a function is a TypeError naming what was given."""
     with pytest.raises(TypeError, match="decorates classes"):
         stateful(len)  # type: ignore[type-var]
+
+
+def test_a_node_pickles_after_its_cache_state_was_read() -> None:
+    """A node's pickled state leaves out its built cache state reader (rebuilt on first use)."""
+    from hypergraph import InMemoryCache
+
+    @node(output_name="y", cache=True)
+    def square(x: int) -> int:
+        return x * x
+
+    SyncRunner(cache=InMemoryCache()).run(Graph([square]), {"x": 3})
+    assert "_state_reader" in vars(square)  # built by the cache lookup
+    state = square.__getstate__()
+    assert "_state_reader" not in state
+    assert state["func"] is square.func

@@ -24,8 +24,10 @@ JOB = Path(__file__).with_name("ray_job.py")
 def ray_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Start Ray once, run every graph of ray_job.py on it, return what it observed."""
     workdir = tmp_path_factory.mktemp("ray")
+    # plugin switches other tests may have left set would change what the job can import
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("HYPERGRAPH_")}
     env = {
-        **os.environ,
+        **inherited,
         "RAY_AUTH_MODE": "disabled",
         "DO_NOT_TRACK": "1",
         "HYPERGRAPH_RAY_STATEFUL_LOG": str(workdir / "constructions.txt"),
