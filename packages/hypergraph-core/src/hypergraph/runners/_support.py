@@ -160,6 +160,8 @@ def prepare_run(
         error_handling=error_handling, on_missing=on_missing, parent_span_id=parent_span_id,
         workflow_id=workflow_id, session_id=session_id,
     )
+    if info.emitter is not None:
+        info.emitter.run_id = info.run_id  # shutdown_run(run_id) at the end (EV5)
     return parts, info
 
 
@@ -204,6 +206,8 @@ def prepare_map(
         on_missing=on_missing, parent_span_id=parent_span_id, workflow_id=workflow_id,
         session_id=session_id,
     )
+    if info.emitter is not None:
+        info.emitter.run_id = info.run_id
     return items, names, info
 
 
