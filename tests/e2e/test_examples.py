@@ -79,3 +79,13 @@ def test_agent_loop_iterates_until_the_gate_says_end() -> None:
     assert decisions == ["good_enough -> write"] * 3 + ["good_enough -> END"]
     assert "status: RunStatus.COMPLETED" in lines
     assert lines[-1].startswith("final draft: Post about hypergraph (")
+
+
+def test_thread_pool_example_runs_parallel_lookups_nested_and_keyed_per_run() -> None:
+    """thread_pool.py merges three parallel lookups, runs nested, and reports each run by its id."""
+    lines = run_example("thread_pool.py").splitlines()
+    assert lines[:2] == ["hits: ['docs:hypergraph', 'web:hypergraph', 'wiki:hypergraph']", "nested: 3 hits"]
+    assert sorted(lines[2:]) == [
+        "  run 'search' ended after 4 nodes",
+        "  run 'tiny' ended after 1 nodes",
+    ]
