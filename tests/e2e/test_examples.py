@@ -81,6 +81,33 @@ def test_agent_loop_iterates_until_the_gate_says_end() -> None:
     assert lines[-1].startswith("final draft: Post about hypergraph (")
 
 
+def test_retries_example_retries_rate_limits_and_timeouts() -> None:
+    """retries.py retries two rate limits and one timeout, completes, then shows a bare timeout."""
+    lines = run_example("retries.py").splitlines()
+    retried = [line.split(":")[0].strip() for line in lines if line.startswith("  retry ")]
+    assert retried == ["retry call_llm", "retry call_llm", "retry summarize"]
+    assert any("(NodeTimeoutError)" in line for line in lines)
+    assert "status: RunStatus.COMPLETED" in lines
+    assert "summary: AN ANSWER TO 'WHY RETRY?'" in lines
+    assert "attempts: call_llm=3, summarize=2" in lines
+    assert "timeout: stuck after 0.01 s" in lines
+
+
+def test_checkpoint_store_example_records_reads_forks_and_lists() -> None:
+    """checkpoint_store.py shows the records, the state, a retry, the lineage tree and the CLI."""
+    lines = run_example("checkpoint_store.py").splitlines()
+    assert lines[0].startswith("RunRecord(id='report-1', status=failed, graph='report'")
+    assert "error='TimeoutError: model did not answer'" in lines[2]
+    assert "'words': ('durable', 'resumable')" in lines[3]
+    assert "retry report-1-retry starts after superstep 1 with ['page']" in lines
+    assert "├── report-1-retry  [active]  retry #1 of report-1" in lines
+    assert "└── report-1-alt  [active]  fork of report-1 at superstep 0" in lines
+    header = next(i for i, line in enumerate(lines) if line.startswith("id "))
+    assert [line.split()[0] for line in lines[header + 2 :]] == [
+        "report-1", "report-1-retry", "report-1-alt"
+    ]
+
+
 def test_thread_pool_example_runs_parallel_lookups_nested_and_keyed_per_run() -> None:
     """thread_pool.py merges three parallel lookups, runs nested, and reports each run by its id."""
     lines = run_example("thread_pool.py").splitlines()

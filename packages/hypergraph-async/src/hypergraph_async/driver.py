@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hypergraph import runtime
 from hypergraph.events import BaseEvent
+from hypergraph.policies import acall_with_policy
 from hypergraph.results import RunStatus
 from hypergraph_async.limiter import active_limiter
 
@@ -167,12 +168,16 @@ class AsyncDriver(runtime.DriverTraits):
             return await runtime.call_from_async(runner.capabilities.returns_coroutine, call)
         if kind is runtime.ExecuteItems:
             return await self.execute_items(effect)
+        if kind is runtime.Committed:
+            return None
         raise TypeError(f"{type(self).__name__} cannot perform {effect!r}")
 
     async def invoke(self, effect: runtime.Invoke) -> Any:
         """Call the node: async leaves hold a permit of the shared budget (AC4)."""
         task = effect.task
         np = task.plan
+        if np.has_policy:
+            return await self._with_policy(effect)
         if np.kind is GENERATOR:
             return await self._drain(task, effect.chunk_event)
         if not np.is_async:
@@ -183,11 +188,67 @@ class AsyncDriver(runtime.DriverTraits):
         async with limiter.semaphore:
             return await np.func(**task.kwargs)
 
-    async def _drain(self, task: runtime.NodeTask, chunk_event: Any) -> Any:
+    async def _with_policy(self, effect: runtime.Invoke) -> Any:
+        """Retries and timeout (``RetryPolicy``): a permit is held per attempt, never while
+        backing off; sync functions run inline, their backoff awaited."""
+        task = effect.task
+        np = task.plan
+        kwargs = task.kwargs
+        emitter = self.emitter
+        retry_event = effect.retry_event
+        on_retry = None
+        if emitter is not None and retry_event is not None:
+
+            async def on_retry(attempt: int, error: BaseException, delay: float) -> None:
+                await emitter.send_async(retry_event(attempt, error, delay))
+
+        can_retry = None
+        slot = None
+        acall: Callable[[], Awaitable[Any]]
+        if np.kind is GENERATOR:
+            chunks: list[Any] = []
+
+            async def drain_chunks() -> Any:
+                return await self._drain(task, effect.chunk_event, chunks, slot_held=True)
+
+            acall = drain_chunks
+
+            def can_retry() -> bool:
+                return not chunks
+        elif np.is_async:
+
+            def call_async() -> Awaitable[Any]:
+                return np.func(**kwargs)  # type: ignore[no-any-return]
+
+            acall = call_async
+        else:
+
+            async def call_sync() -> Any:
+                return np.func(**kwargs)
+
+            acall = call_sync
+
+        if np.is_async:
+            limiter = active_limiter()
+            slot = limiter.semaphore if limiter is not None else None
+        return await acall_with_policy(
+            acall, np.retry, np.timeout, node_name=np.name, on_retry=on_retry,
+            can_retry=can_retry, slot=slot,
+        )
+
+    async def _drain(
+        self,
+        task: runtime.NodeTask,
+        chunk_event: Any,
+        chunks: list[Any] | None = None,
+        *,
+        slot_held: bool = False,
+    ) -> Any:
         """GN2: drain a sync or async generator; each chunk's event is delivered at once."""
         np = task.plan
         emitter = self.emitter if chunk_event is not None else None
-        chunks: list[Any] = []
+        if chunks is None:
+            chunks = []
         if not np.is_async:
             for chunk in np.func(**task.kwargs):
                 if emitter is not None:
@@ -195,7 +256,7 @@ class AsyncDriver(runtime.DriverTraits):
                     await asyncio.sleep(0)  # let iter() consumers see it while the generator runs
                 chunks.append(chunk)
             return runtime.join_chunks(np, chunks)
-        limiter = active_limiter()
+        limiter = None if slot_held else active_limiter()
         if limiter is None:
             async for chunk in np.func(**task.kwargs):
                 if emitter is not None:

@@ -7,7 +7,6 @@ at a time (SPEC AC1). Results are committed in node order, so values are determi
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -17,8 +16,9 @@ from hypergraph.nodes.interrupt import InterruptNode
 from hypergraph.results import MapResult, RunResult
 from hypergraph.runners.base import BaseRunner
 from hypergraph.runners.capabilities import RunnerCapabilities
-from hypergraph_async.driver import AsyncDriver, check_max_concurrency as _check_max_concurrency
+from hypergraph_async.driver import AsyncDriver
 from hypergraph_async.driver import check_fan_out as _check_fan_out
+from hypergraph_async.driver import check_max_concurrency as _check_max_concurrency
 from hypergraph_async.limiter import use_limiter
 from hypergraph_async.plugin import ASYNC_CAPABILITIES
 from hypergraph_async.stream import RunIterator
@@ -89,6 +89,7 @@ class AsyncRunner(BaseRunner):
     ) -> RunResult:
         """Execute ``graph`` once; same options as ``SyncRunner.run`` plus ``max_concurrency``."""
         _check_max_concurrency(max_concurrency)
+        runtime.refuse_unread_options(on_internal_override, override_workflow)
         parts, info = runtime.prepare_run(
             self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
             select=select, entrypoint=entrypoint, on_missing=on_missing,
@@ -130,6 +131,7 @@ class AsyncRunner(BaseRunner):
     ) -> MapResult:
         """Execute ``graph`` once per item, items concurrently (at most ``max_concurrency``)."""
         _check_max_concurrency(max_concurrency)
+        runtime.refuse_unread_options(on_internal_override)
         items, names, info = runtime.prepare_map(
             self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
             map_over=map_over, map_mode=map_mode, clone=clone, select=select,

@@ -15,6 +15,7 @@ from hypergraph.events import (
     InterruptEvent,
     NodeEndEvent,
     NodeErrorEvent,
+    NodeRetryEvent,
     NodeStartEvent,
     RouteDecisionEvent,
     RunEndEvent,
@@ -35,7 +36,9 @@ from hypergraph.exceptions import (
     InputOverrideRequiresForkError,
     MissingInputError,
     MissingPluginError,
+    NodeTimeoutError,
     PluginLoadError,
+    PolicyError,
     RenameError,
     VersionMismatchError,
     WorkflowAlreadyCompletedError,
@@ -58,6 +61,7 @@ from hypergraph.nodes import (
     route,
 )
 from hypergraph.plugins import lazy_exports as _lazy_exports
+from hypergraph.policies import RetryPolicy
 from hypergraph.runners import (
     BaseRunner,
     ErrorHandling,
@@ -107,11 +111,15 @@ __all__ = [
     "MissingPluginError",
     "NodeEndEvent",
     "NodeErrorEvent",
+    "NodeRetryEvent",
     "NodeStartEvent",
+    "NodeTimeoutError",
     "PauseInfo",
     "PauseReason",
     "PluginLoadError",
+    "PolicyError",
     "RenameError",
+    "RetryPolicy",
     "RouteDecisionEvent",
     "RouteNode",
     "RunEndEvent",

@@ -13,6 +13,8 @@ usage: python -m hypergraph <command>
 commands:
   plugins    list plugin distributions, their versions, registered names, kinds and
              runner capabilities
+  runs       list the runs in a checkpoint file, or show one run
+             (python -m hypergraph runs PATH [WORKFLOW_ID] [--json]; see runs --help)
 """
 
 _HEADER = ("distribution", "version", "entry point", "name", "kind", "capabilities")
@@ -67,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         print(format_table(rows))
         return 0
+    if args[:1] == ["runs"]:
+        from hypergraph.checkpointers._cli import main as runs_main
+
+        return runs_main(args[1:])
     if args in (["-h"], ["--help"], ["help"]):
         print(USAGE, end="")
         return 0

@@ -11,6 +11,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "CheckpointError",
+    "CheckpointSerializationError",
+    "CheckpointStoreError",
     "ConflictError",
     "DuplicatePluginError",
     "ExecutionError",
@@ -22,8 +25,11 @@ __all__ = [
     "InputOverrideRequiresForkError",
     "MissingInputError",
     "MissingPluginError",
+    "NodeTimeoutError",
     "PluginLoadError",
+    "PolicyError",
     "RenameError",
+    "RunNotFoundError",
     "VersionMismatchError",
     "WorkflowAlreadyCompletedError",
     "WorkflowForkError",
@@ -151,6 +157,26 @@ class DuplicatePluginError(HypergraphError):
     """Two plugins registered the same public name."""
 
 
+class PolicyError(HypergraphError, ValueError):
+    """A retry policy or a timeout is invalid, or was given where it cannot apply."""
+
+
+class NodeTimeoutError(HypergraphError, TimeoutError):
+    """A node ran longer than its ``timeout=``; retried when its ``retry_on`` includes it."""
+
+    def __init__(self, node_name: str, timeout: float) -> None:
+        self.node_name = node_name
+        self.timeout = timeout
+        super().__init__(
+            f"Node {node_name!r} timed out after {timeout:g} s and was cancelled; raise its "
+            "timeout= if the work needs longer, or retry timeouts with a RetryPolicy whose "
+            "retry_on includes TimeoutError."
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.node_name, self.timeout))
+
+
 class WorkflowAlreadyCompletedError(HypergraphError):
     """The workflow id names a run that already completed; completed runs are terminal."""
 
@@ -169,3 +195,53 @@ class GraphChangedError(HypergraphError):
 
 VersionMismatchError = GraphChangedError
 """Alias used by the runner design docs (SPEC CP4)."""
+
+
+class CheckpointError(HypergraphError):
+    """Base class of the errors a checkpointer raises about what it stores."""
+
+
+class CheckpointSerializationError(CheckpointError):
+    """A value could not be stored in (or restored from) a checkpoint.
+
+    ``node_name`` is the node whose output it is (``None`` for a run input), ``output`` the
+    output or input name, ``run_id`` the run being written or read. Nothing of the superstep
+    that held the value was written.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        run_id: str | None = None,
+        node_name: str | None = None,
+        output: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.node_name = node_name
+        self.output = output
+
+
+class CheckpointStoreError(CheckpointError):
+    """The checkpoint store can't be used: corrupt, truncated, foreign or of another schema.
+
+    ``path`` is the file concerned. Raised instead of the storage library's own errors, so the
+    message says what is wrong with the file and what to do about it.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class RunNotFoundError(CheckpointError, LookupError):
+    """No run with this id is recorded in the checkpointer."""
+
+    def __init__(self, run_id: str, where: str | None = None) -> None:
+        self.run_id = run_id
+        place = f" in {where}" if where else ""
+        super().__init__(
+            f"No run with id {run_id!r} is recorded{place}. List the recorded runs with "
+            "checkpointer.runs() (or `python -m hypergraph runs PATH` for a SQLite file)."
+        )

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 from hypergraph.graph._analysis import reach, topological_components
 from hypergraph.nodes.gates import END, GateNode, IfElseNode, RouteNode
 from hypergraph.nodes.graph_node import GraphNode
+from hypergraph.policies import resolve_retry
 
 if TYPE_CHECKING:
     from hypergraph.graph import Graph
     from hypergraph.nodes._base import HyperNode
+    from hypergraph.policies import RetryPolicy
 
 __all__ = ["ComponentPlan", "NodePlan", "Plan", "build_plan", "scope_inputs"]
 
@@ -46,10 +48,11 @@ class NodePlan:
     __slots__ = (
         "component",
         "fallbacks",
+        "first_pass_gates",
         "func",
         "gate_plan",
-        "first_pass_gates",
         "gates",
+        "has_policy",
         "index",
         "inline",
         "inputs",
@@ -62,8 +65,10 @@ class NodePlan:
         "params",
         "pauses",
         "producers",
+        "retry",
         "self_ignored",
         "startup_preds",
+        "timeout",
         "uncopyable_defaults",
     )
 
@@ -95,6 +100,11 @@ class NodePlan:
         self.component = -1
         self.gate_plan: GatePlan | None = None
         self.uncopyable_defaults: tuple[str, ...] = ()
+        # resolved policies: the node's own retry, else its graph's default (what runners and
+        # durable backends read); has_policy False means "call the function directly"
+        self.retry: RetryPolicy | None = None
+        self.timeout: float | None = node.timeout
+        self.has_policy = self.timeout is not None
 
     def __repr__(self) -> str:
         return f"NodePlan({self.index}:{self.name})"
@@ -139,6 +149,7 @@ class Plan:
         "graph",
         "has_gates",
         "has_interrupts",
+        "has_policies",
         "index_of",
         "inline_schedule",
         "needs_entrypoint",
@@ -159,6 +170,8 @@ class Plan:
         self.selected: tuple[str, ...] | None = graph.selected
         self.has_gates = False
         self.has_interrupts = False
+        # True when some node has a retry policy or a timeout (runners leave their fast path)
+        self.has_policies = False
         # names of cyclic components of >= 2 nodes lacking an entrypoint (G10)
         self.needs_entrypoint: tuple[str, ...] = ()
         # (node, param) pairs whose default cannot be deep-copied (X12)
@@ -297,19 +310,26 @@ def build_plan(graph: Graph) -> Plan:
     bound = graph._bound
     entry_set = {idx[e] for e in graph._entrypoints if e in idx}
     for ci, members in enumerate(scope.components):
-        if scope.cyclic[ci] and not entry_set.intersection(members):
-            if graph._entrypoints:  # entered upstream of the cycle (R2-3)
-                entry_set.update(scope._entries(members))
+        # entered upstream of the cycle (R2-3)
+        if scope.cyclic[ci] and graph._entrypoints and not entry_set.intersection(members):
+            entry_set.update(scope._entries(members))
     node_plans: list[NodePlan] = []
     for v, name in enumerate(scope.names):
         node = graph._nodes[name]
         np = NodePlan(v, node)
+        if np.kind != GRAPH:  # a nested graph is never re-run as a whole: its nodes retry
+            np.retry = resolve_retry(node.retry, graph.retry)
+            np.has_policy = np.retry is not None or np.timeout is not None
+        if np.has_policy:
+            plan.has_policies = True
+            np.inline = False  # a policy wraps the call: the driver runs it as a task
         np.component = scope.comp_of[v]
         np.is_entry = v in entry_set
         producers = []
         self_ignored = []
         fallbacks = []
         uncopyable = []
+        inner_bound = getattr(node, "bound", None) or {}
         inferred = not graph._explicit
         for param in node.inputs:
             srcs = scope.wired[v].get(param, ())
@@ -317,6 +337,8 @@ def build_plan(graph: Graph) -> Plan:
             self_ignored.append(inferred and v in srcs)
             if param in bound:
                 fallbacks.append((CONSTANT, bound[param]))
+            elif param in inner_bound:  # bound on a nested graph: by reference, never copied
+                fallbacks.append((CONSTANT, inner_bound[param]))
             elif node.has_default_for(param):
                 default = node.get_default_for(param)
                 if isinstance(default, _IMMUTABLE):

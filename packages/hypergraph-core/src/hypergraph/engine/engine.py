@@ -316,14 +316,23 @@ class Engine:
         state.superstep += 1
 
     def commit_partial(
-        self, state: RunState, outcomes: list[NodeOutcome], unfinished: list[NodePlan]
+        self,
+        state: RunState,
+        outcomes: list[NodeOutcome],
+        unfinished: list[NodePlan],
+        consumed_before: dict[int, tuple[int, ...] | None],
     ) -> None:
-        """Commit a superstep in which ``unfinished`` nodes failed or never ran.
+        """Commit a superstep in which ``unfinished`` nodes failed, paused or never ran.
 
-        Their regions stay open, so a restored run executes exactly them (and what depends on
-        them) again, while the siblings that finished keep their results (SPEC CP5).
+        Their regions stay open and what they consumed is forgotten (``consumed_before``: the
+        versions they had consumed before this superstep's ``collect``), so a restored run
+        executes exactly them (and what depends on them) again, while the siblings that
+        finished keep their results (SPEC CP5).
         """
-        state.failed = {np.index for np in unfinished}
+        consumed = state.consumed
+        for np in unfinished:
+            if np.index in consumed_before:
+                consumed[np.index] = consumed_before[np.index]
         if self.schedule is not None and state.scheduled:
             self._commit_total(state, outcomes)
             return

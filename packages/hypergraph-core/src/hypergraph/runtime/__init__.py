@@ -27,6 +27,7 @@ from hypergraph.runners._support import (
     prepare_map,
     prepare_run,
     prepare_values,
+    refuse_unread_options,
     run_result,
 )
 from hypergraph.runners.nesting import call_from_async, call_from_sync
@@ -51,6 +52,7 @@ from hypergraph.runtime._snapshot import (
 from hypergraph.runtime._tasks import (
     CacheGet,
     CacheSet,
+    Committed,
     Effect,
     ExecuteBatch,
     ExecuteItems,
@@ -76,6 +78,7 @@ __all__ = [
     "Invoke",
     "CacheGet",
     "CacheSet",
+    "Committed",
     "RunChild",
     "Tick",
     # drivers and executors
@@ -103,6 +106,7 @@ __all__ = [
     "prepare_run",
     "prepare_map",
     "prepare_values",
+    "refuse_unread_options",
     "expand_items",
     "normalize_map_over",
     "run_result",

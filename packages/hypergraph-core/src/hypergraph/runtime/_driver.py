@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from hypergraph.engine.execution import join_chunks
 from hypergraph.events.types import BaseEvent
 from hypergraph.plan import GENERATOR
+from hypergraph.policies import call_with_policy
 from hypergraph.results import RunStatus
 from hypergraph.runners.nesting import call_from_sync
 from hypergraph.runtime._tasks import (
     CacheGet,
     CacheSet,
+    Committed,
     ExecuteBatch,
     ExecuteItems,
     Invoke,
@@ -48,14 +50,16 @@ class DriverTraits:
 
     ``finish_siblings``: a failing node lets the rest of its superstep finish (AsyncRunner) or
     stops it (SyncRunner, SPEC R9). ``ticks``: yield to an event loop every superstep.
-    ``caching``: the runner has a cache backend. ``observed``: something besides events
-    watches nodes (cache, checkpointer), so every node runs as a task.
+    ``caching``: the runner has a cache backend. ``persists``: answer a ``Committed`` effect
+    after every superstep (a checkpointer). ``observed``: something besides events watches
+    nodes (cache, checkpointer), so every node runs as a task.
     """
 
     finish_siblings = False
     ticks = False
     caching = False
     observed = False
+    persists = False
 
     def check_fan_out(self, count: int, what: str) -> None:
         """Refuse an unbounded fan-out of ``count`` items (AsyncRunner's MP12); default: no limit."""
@@ -115,9 +119,19 @@ def drive(steps: Steps[Any], handle: Callable[[Any], Any]) -> Any:
             return stop.value
 
 
-def drain(task: NodeTask, chunks: Any, send: Callable[[BaseEvent], None] | None, event: Any) -> Any:
-    """GN2: consume a sync generator fully, one StreamingChunkEvent per chunk; the stored value."""
-    collected: list[Any] = []
+def drain(
+    task: NodeTask,
+    chunks: Any,
+    send: Callable[[BaseEvent], None] | None,
+    event: Any,
+    collected: list[Any] | None = None,
+) -> Any:
+    """GN2: consume a sync generator fully, one StreamingChunkEvent per chunk; the stored value.
+
+    ``collected`` receives the chunks as they come (a retry policy checks it is still empty).
+    """
+    if collected is None:
+        collected = []
     for chunk in chunks:
         if send is not None and event is not None:
             send(event(chunk, len(collected)))
@@ -179,7 +193,7 @@ class SyncDriver(DriverTraits):
             return self.run_child(effect)
         if kind is ExecuteItems:
             return self.execute_items(effect)
-        if kind is Tick:
+        if kind is Tick or kind is Committed:
             return None
         raise TypeError(f"{type(self).__name__} cannot perform {effect!r}")
 
@@ -187,10 +201,31 @@ class SyncDriver(DriverTraits):
         """Call the node's function (drain a generator); what it returned."""
         task = effect.task
         np = task.plan
-        if np.kind is GENERATOR:
-            send = self.emitter.send if self.emitter is not None else None
-            return drain(task, np.func(**task.kwargs), send, effect.chunk_event)
-        return np.func(**task.kwargs)
+        send = self.emitter.send if self.emitter is not None else None
+        if np.retry is None:
+            if np.kind is GENERATOR:
+                return drain(task, np.func(**task.kwargs), send, effect.chunk_event)
+            return np.func(**task.kwargs)
+        on_retry = None
+        if send is not None and effect.retry_event is not None:
+            retry_event = effect.retry_event
+
+            def on_retry(attempt: int, error: BaseException, delay: float) -> None:
+                send(retry_event(attempt, error, delay))
+
+        if np.kind is GENERATOR:  # retried only while no chunk was streamed
+            chunks: list[Any] = []
+
+            def attempt() -> Any:
+                return drain(task, np.func(**task.kwargs), send, effect.chunk_event, chunks)
+
+            return call_with_policy(
+                attempt, np.retry, node_name=np.name, on_retry=on_retry,
+                can_retry=lambda: not chunks,
+            )
+        return call_with_policy(
+            lambda: np.func(**task.kwargs), np.retry, node_name=np.name, on_retry=on_retry
+        )
 
     def run_child(self, effect: RunChild) -> Any:
         """A nested graph: on this driver when it names no other runner, else R14."""

@@ -12,8 +12,8 @@ gates are called inline by the loop itself, so the hot path pays for no task obj
 
 from __future__ import annotations
 
-from time import perf_counter
 from collections.abc import Sequence
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -39,6 +39,7 @@ from hypergraph.runtime._snapshot import RunSnapshot, restore, snapshot
 from hypergraph.runtime._tasks import (
     CacheGet,
     CacheSet,
+    Committed,
     ExecuteBatch,
     ExecuteItems,
     Invoke,
@@ -169,6 +170,7 @@ class RunLoop:
         fast = self.fast
         ticks = self.driver.ticks
         finish_siblings = self.driver.finish_siblings
+        persists = self.driver.persists
         while True:
             batch = engine.next_batch(state, limit)
             if not batch:
@@ -183,9 +185,16 @@ class RunLoop:
             if fast and (len(batch) == 1 or not finish_siblings) and _all_nestable(batch):
                 yield from self._inline_nested(batch, finish_siblings)
                 continue
+            consumed = state.consumed
+            before = {np.index: consumed[np.index] for np in batch}
             tasks = [self._task(np) for np in batch]
+            step = state.superstep
             results = yield ExecuteBatch(tasks, self.task_steps)
-            pause = self._commit(tasks, results)
+            pause, failure = self._commit(tasks, results, before)
+            if persists:
+                yield Committed(info.identity, step, tasks, results, self.snapshot)
+            if failure is not None:
+                raise failure
             if pause is not None:
                 return pause
 
@@ -197,7 +206,10 @@ class RunLoop:
         done: list[Any] = []
         failure: BaseException | None = None
         failed: list[NodePlan] = []
+        before: dict[int, Any] = {}
+        consumed = state.consumed
         for np in batch:
+            before[np.index] = consumed[np.index]
             kwargs = collect(state, np)
             try:
                 if np.gate_plan is None:
@@ -214,7 +226,7 @@ class RunLoop:
             engine.commit(state, done)
             return
         finished = {np.index for np, _, _ in done}
-        engine.commit_partial(state, done, [np for np in batch if np.index not in finished])
+        engine.commit_partial(state, done, [np for np in batch if np.index not in finished], before)
         state.failed = {np.index for np in failed}
         raise failure
 
@@ -226,7 +238,10 @@ class RunLoop:
         done: list[Any] = []
         failure: BaseException | None = None
         failed: list[NodePlan] = []
+        before: dict[int, Any] = {}
+        consumed = state.consumed
         for np in batch:
+            before[np.index] = consumed[np.index]
             kwargs = collect(state, np)
             try:
                 if np.kind is GRAPH:
@@ -248,7 +263,7 @@ class RunLoop:
             engine.commit(state, done)
             return
         finished = {np.index for np, _, _ in done}
-        engine.commit_partial(state, done, [np for np in batch if np.index not in finished])
+        engine.commit_partial(state, done, [np for np in batch if np.index not in finished], before)
         state.failed = {np.index for np in failed}
         raise failure
 
@@ -259,8 +274,10 @@ class RunLoop:
             np, kwargs, self.info.identity, state.superstep, state.exec_count[np.index] + 1
         )
 
-    def _commit(self, tasks: list[NodeTask], results: list[Any]) -> Any:
-        """Apply a superstep's results in node order; raise its first failure (R9)."""
+    def _commit(
+        self, tasks: list[NodeTask], results: list[Any], before: dict[int, Any]
+    ) -> Any:
+        """Apply a superstep's results in node order; (pause, first failure in node order, R9)."""
         state = self.state
         done: list[Any] = []
         unfinished: list[NodePlan] = []
@@ -287,14 +304,15 @@ class RunLoop:
                 unfinished.append(np)
             else:
                 done.append((np, result.outputs, result.decision))
-        if unfinished:
-            self.engine.commit_partial(state, done, unfinished)
-            state.failed = failed
-        else:
-            self.engine.commit(state, done)
-        if failure is not None:
-            raise failure
-        return pause
+        try:
+            if unfinished:
+                self.engine.commit_partial(state, done, unfinished, before)
+                state.failed = failed
+            else:
+                self.engine.commit(state, done)
+        except Exception as exc:  # a ConflictError (X24) fails the superstep like a node
+            return None, failure if failure is not None else exc
+        return pause, failure
 
     # ------------------------------------------------------------------ one node
     def task_steps(self, task: NodeTask) -> Steps[TaskOutcome]:
@@ -341,22 +359,23 @@ class RunLoop:
         """The node's own work by kind; returns (outcome, raw gate decision for the cache)."""
         np = task.plan
         kind = np.kind
+        info = self.info
+        listening = info.emitter is not None and span is not None
+        invoke = Invoke(task, None, self._retry_event(np, span) if listening else None)
         if kind is FUNCTION:
-            raw = yield Invoke(task)
+            raw = yield invoke
             return TaskOutcome(task, map_outputs(np, raw)), None
         if kind is ROUTE or kind is IFELSE:
-            raw = yield Invoke(task)
+            raw = yield invoke
             return TaskOutcome(task, {}, resolve_decision(np, raw)), raw
         if kind is GENERATOR:
             chunk_event = None
-            emitter = self.info.emitter
-            if emitter is not None and span is not None:
-                info = self.info
+            if listening:
 
                 def chunk_event(chunk: Any, index: int) -> Any:
-                    return events.chunk(info, np, span, chunk, index)
+                    return events.chunk(info, np, span, chunk, index)  # type: ignore[arg-type]
 
-            value = yield Invoke(task, chunk_event)
+            value = yield attrs.evolve(invoke, chunk_event=chunk_event)
             return TaskOutcome(task, map_outputs(np, value)), None
         if kind is GRAPH:
             return (yield from self._graph_node(task, span)), None
@@ -365,10 +384,20 @@ class RunLoop:
         outputs = np.outputs
         if all(name in answers for name in outputs):
             return TaskOutcome(task, {name: answers.pop(name) for name in outputs}), None
-        raw = yield Invoke(task)
+        raw = yield invoke
         if raw is None:
             return TaskOutcome(task, pause=pause_info(np, task.kwargs)), None
         return TaskOutcome(task, interrupt_outputs(np, raw)), None
+
+    def _retry_event(self, np: NodePlan, span: Any) -> Any:
+        if not np.has_policy:
+            return None
+        info = self.info
+
+        def retry_event(attempt: int, error: BaseException, delay: float) -> Any:
+            return events.node_retry(info, np, span, attempt, error, delay)
+
+        return retry_event
 
     def _graph_node(self, task: NodeTask, span: str | None) -> Steps[TaskOutcome]:
         """R11, R12, R14: the inner graph as a child run; its pause carries its snapshot."""
@@ -453,8 +482,7 @@ class MapLoop:
             parts = prepare_values(self.graph, self.items[index])
         except Exception as exc:
             if item_info.emitter is not None:  # EV8: every item has its RunStart/RunEnd
-                for event in events.not_started(item_info, exc):
-                    yield event
+                yield from events.not_started(item_info, exc)
             return RunResult(
                 {}, RunStatus.FAILED, item_info.run_id, graph_name=item_info.graph_name,
                 workflow_id=item_info.workflow_id, session_id=item_info.session_id,
@@ -517,7 +545,12 @@ def child_call(
 # ---------------------------------------------------------------------------- helpers
 def _resumed(checkpoint: RunSnapshot, engine: Any, graph: Graph, parts: PartitionedValues) -> Any:
     """A restored state; values given now override restored ones, answers are added (R2-4)."""
-    state = restore(checkpoint, engine, graph)
+    inputs = checkpoint.inputs
+    changed = [
+        name for name, value in parts.provided.items()
+        if name not in inputs or _changed(inputs[name], value)
+    ]
+    state = restore(checkpoint, engine, graph, changed)
     for name, value in parts.provided.items():
         state.provided[name] = value
         if name in state.values and state.writers.get(name) == -1:
@@ -565,7 +598,8 @@ def _changed(old: Any, new: Any) -> bool:
 
 
 def _all_inline(batch: list[NodePlan]) -> bool:
-    for np in batch:
+    # a plain loop: this runs every superstep, and all() with a generator costs more
+    for np in batch:  # noqa: SIM110
         if not np.inline:
             return False
     return True

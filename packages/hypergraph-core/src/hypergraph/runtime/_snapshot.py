@@ -8,6 +8,7 @@ scope. ``restore`` derives the scheduling frontier afresh from which regions are
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -110,7 +111,7 @@ def snapshot(engine: Engine, state: RunState, graph: Graph) -> RunSnapshot:
         if decision is END:
             ended.append(names[g])
         else:
-            decisions[names[g]] = [names[t] for t in decision]  # type: ignore[union-attr]
+            decisions[names[g]] = [names[t] for t in decision]  # type: ignore[union-attr,index]
     return RunSnapshot(
         fingerprint=fingerprint(graph),
         superstep=state.superstep,
@@ -152,8 +153,14 @@ def _difference(old: PlanFingerprint, new: PlanFingerprint) -> str:
     return "unknown difference"
 
 
-def restore(snap: RunSnapshot, engine: Engine, graph: Graph) -> RunState:
-    """A ``RunState`` for ``engine``'s plan that continues exactly where ``snap`` left off."""
+def restore(
+    snap: RunSnapshot, engine: Engine, graph: Graph, changed: Collection[str] = ()
+) -> RunState:
+    """A ``RunState`` for ``engine``'s plan that continues exactly where ``snap`` left off.
+
+    ``changed`` names inputs the caller gives new values for (a fork): the nodes consuming
+    them run again, and every region downstream of them is reopened.
+    """
     check_compatible(snap, graph)
     plan = engine.plan
     index = plan.index_of
@@ -170,6 +177,20 @@ def restore(snap: RunSnapshot, engine: Engine, graph: Graph) -> RunState:
     for g in snap.ended:
         decisions[index[g]] = END
     done = {region_of[key] for key in snap.done}
+    if changed:
+        reopened: set[int] = set()
+        todo = []
+        for np in plan.nodes:
+            if any(name in changed for name in np.inputs):
+                exec_count[np.index] = 0
+                consumed[np.index] = None
+                todo.append(np.component)
+        while todo:
+            c = todo.pop()
+            if c not in reopened:
+                reopened.add(c)
+                todo.extend(plan.components[c].succ)
+        done -= reopened
     pending = [0] * len(plan.components)
     for cp in plan.components:
         for s in cp.succ:

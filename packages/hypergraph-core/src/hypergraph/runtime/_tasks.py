@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CacheGet",
     "CacheSet",
+    "Committed",
     "Effect",
     "ExecuteBatch",
     "ExecuteItems",
@@ -132,11 +133,15 @@ class Invoke(Effect):
     """Call the task's function and answer what it returned (a generator drained, GN2).
 
     ``chunk_event(chunk, index)`` builds the StreamingChunkEvent of each yielded chunk, or is
-    ``None`` when nothing listens. This is the seam a durable driver wraps as one step.
+    ``None`` when nothing listens; ``retry_event`` likewise for retries under the node's
+    ``RetryPolicy`` (``task.plan.retry``, ``task.plan.timeout``), which the driver applies.
+    This is the seam a durable driver wraps as one step.
     """
 
     task: NodeTask
     chunk_event: Callable[[Any, int], BaseEvent] | None = None
+    # builds the NodeRetryEvent of a retry (attempt, error, delay) when something listens
+    retry_event: Callable[[int, BaseException, float], BaseEvent] | None = None
 
 
 @attrs.frozen(slots=True)
@@ -152,6 +157,22 @@ class RunChild(Effect):
     runner: Any
     steps: Callable[[], Steps[RunResult | MapResult]]
     call: Callable[[Any], Callable[[], Any]]
+
+
+@attrs.frozen(slots=True)
+class Committed(Effect):
+    """A superstep was committed; only yielded to drivers with ``persists`` set.
+
+    ``snapshot()`` is the run's restorable state right now (between supersteps); ``tasks`` and
+    ``results`` are the superstep's tasks and what each produced (an outcome or an exception;
+    tasks past the end of ``results`` never ran). This is where a checkpointer writes.
+    """
+
+    identity: RunIdentity
+    superstep: int
+    tasks: Sequence[NodeTask]
+    results: Sequence[Any]
+    snapshot: Callable[[], RunSnapshot]
 
 
 @attrs.frozen(slots=True)
