@@ -195,19 +195,20 @@ def test_runs_nested_under_sync_and_async_parents():
     assert asyncio.run(AsyncRunner().run(outer, {"x": 5, "y": 1}))["total"] == 11
 
 
-def test_cache_hits_skip_the_node_on_the_second_run():
+def test_cache_hits_skip_the_node_on_the_second_run(tmp_path):
     """With ``cache=``, the second run of a ``cache=True`` node is a hit and does not call it."""
-    calls: list[int] = []
+    calls = tmp_path / "calls"  # a file, so the node's definition does not change between runs
 
     @node(output_name="doubled", cache=True)
     def counted(x: int) -> int:
-        calls.append(x)
+        with calls.open("a") as log:
+            log.write(f"{x}\n")
         return x * 2
 
     runner = ThreadPoolRunner(cache=EchoCache())
     assert runner.run(Graph([counted]), {"x": 3})["doubled"] == 6
     assert runner.run(Graph([counted]), {"x": 3})["doubled"] == 6
-    assert calls == [3]
+    assert calls.read_text().splitlines() == ["3"]
 
 
 def test_processors_see_every_node_and_are_shut_down_once():
