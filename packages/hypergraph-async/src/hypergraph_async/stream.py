@@ -18,7 +18,13 @@ import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
-from hypergraph.events import AsyncEventProcessor, BaseEvent, EventProcessor, RunEndEvent, RunStartEvent
+from hypergraph.events import (
+    AsyncEventProcessor,
+    BaseEvent,
+    EventProcessor,
+    RunEndEvent,
+    RunStartEvent,
+)
 from hypergraph.results import RunResult
 
 __all__ = ["RunIterator"]
@@ -55,7 +61,7 @@ class _QueueProcessor(AsyncEventProcessor):
         elif not self.queue.full():
             self.queue.put_nowait(event)
         else:  # a sync emitter on the loop thread cannot wait: keep order, wait in a task
-            self.loop.create_task(self.queue.put(event))
+            _keep(self.loop.create_task(self.queue.put(event)))
 
 
 class _Outcome:
@@ -108,12 +114,21 @@ async def _cancel(task: asyncio.Task[Any] | None) -> None:
             await task
 
 
+_WAITING: set[asyncio.Future[Any]] = set()
+
+
+def _keep(task: asyncio.Future[Any]) -> None:
+    """Hold a reference to a pending put until it is done (the loop keeps only weak ones)."""
+    _WAITING.add(task)
+    task.add_done_callback(_WAITING.discard)
+
+
 def _put_end(queue: asyncio.Queue[Any]) -> None:
     """The end marker; it waits for room like any event only when the consumer lags."""
     if not queue.full():
         queue.put_nowait(_DONE)
     else:
-        asyncio.ensure_future(queue.put(_DONE))
+        _keep(asyncio.ensure_future(queue.put(_DONE)))
 
 
 async def _generate(start: Starter, outcome: _Outcome) -> AsyncGenerator[BaseEvent, None]:

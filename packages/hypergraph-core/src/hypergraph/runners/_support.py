@@ -15,6 +15,11 @@ from hypergraph.engine.execution import resolve_decision
 from hypergraph.exceptions import GraphConfigError
 from hypergraph.nodes.gates import END
 from hypergraph.results import PauseInfo, RunResult, RunStatus
+from hypergraph.runners._checks import (
+    check_graph_argument,
+    check_map_over_names,
+    warn_inner_bind_overrides,
+)
 from hypergraph.runners._context import RunInfo, make_emitter, nested_processors, new_run_id
 from hypergraph.runners._graph_node import (
     NestedProcessor,
@@ -141,6 +146,7 @@ def prepare_run(
     checkpoint: Any,
 ) -> tuple[PartitionedValues, RunInfo]:
     """Everything ``run()`` does before the first event, in SPEC X16's order."""
+    check_graph_argument(graph, "run")
     check_common_options(
         select=select, entrypoint=entrypoint, on_missing=on_missing,
         error_handling=error_handling, max_iterations=max_iterations,
@@ -154,6 +160,7 @@ def prepare_run(
         merged = resume_values(graph, checkpoint, merged)
     check_keywords(graph, input_values)
     check_structure_cached(runner, graph)
+    warn_inner_bind_overrides(graph, merged)
     parts = prepare_values(graph, merged)
     info = RunInfo(
         graph_name=graph.name, emitter=make_emitter(event_processors),
@@ -185,6 +192,7 @@ def prepare_map(
     session_id: str | None,
 ) -> tuple[list[dict[str, Any]], tuple[str, ...], RunInfo]:
     """Everything ``map()`` does before the first event: the items, map_over names, map info."""
+    check_graph_argument(graph, "map")
     check_common_options(
         select=select, entrypoint=entrypoint, on_missing=on_missing,
         error_handling=error_handling,
@@ -198,6 +206,8 @@ def prepare_map(
     check_keywords(graph, input_values)
     check_structure_cached(runner, graph)
     reject_interrupts_in_map(graph)
+    check_map_over_names(graph, names)
+    warn_inner_bind_overrides(graph, merged)
     items = expand_items(merged, names, map_mode, clone)
     info = RunInfo(
         graph_name=graph.name, emitter=make_emitter(event_processors),

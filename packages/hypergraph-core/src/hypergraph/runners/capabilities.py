@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import dataclasses
+from typing import TYPE_CHECKING
 
 from hypergraph.exceptions import IncompatibleRunnerError
 
@@ -67,6 +66,7 @@ _FIX = {
 
 
 def _check_graph(caps: RunnerCapabilities, graph: Graph, runner: str) -> None:
+    """Check ``graph`` and every nested graph that runs on this runner (iteratively)."""
     from hypergraph.nodes.graph_node import GraphNode
 
     checks = (
@@ -75,22 +75,31 @@ def _check_graph(caps: RunnerCapabilities, graph: Graph, runner: str) -> None:
         (caps.supports_async_nodes, "async nodes", "supports_async_nodes", _async_nodes),
         (caps.supports_interrupts, "interrupts", "supports_interrupts", _interrupt_nodes),
     )
-    for supported, feature, capability, finder in checks:
-        if supported:
+    pending = [graph]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
             continue
-        names = finder(graph)
-        if names:
-            listed = f" ({', '.join(names)})" if capability != "supports_cycles" else ""
-            short = feature.split(" (")[0]
-            raise IncompatibleRunnerError(
-                f"This graph has {feature}{listed}, but {runner} doesn't support {short}."
-                + _FIX[feature],
-                node_name=names[0],
-                capability=capability,
-            )
-    for node in graph.nodes.values():
-        if isinstance(node, GraphNode) and node.runner is None:
-            _check_graph(caps, node.graph, runner)
+        seen.add(id(current))
+        for supported, feature, capability, finder in checks:
+            if supported:
+                continue
+            names = finder(current)
+            if names:
+                listed = f" ({', '.join(names)})" if capability != "supports_cycles" else ""
+                short = feature.split(" (")[0]
+                raise IncompatibleRunnerError(
+                    f"This graph has {feature}{listed}, but {runner} doesn't support {short}."
+                    + _FIX[feature],
+                    node_name=names[0],
+                    capability=capability,
+                )
+        nested = [
+            n.graph for n in current._nodes.values()
+            if isinstance(n, GraphNode) and n.runner is None
+        ]
+        pending.extend(reversed(nested))  # depth-first, in node order, like the recursion did
 
 
 def _cycle_nodes(graph: Graph) -> list[str]:
