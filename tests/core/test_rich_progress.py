@@ -355,3 +355,49 @@ def test_without_rich_the_import_names_the_progress_extra(tmp_path: Path):
         '`pip install rich` (or `pip install "hypergraph-core[progress]"`).',
         "False",
     ], done.stderr
+
+
+def test_non_tty_runs_in_two_threads_sharing_a_processor_each_print_their_summary():
+    """A run ending in the main thread leaves the other thread's run on the display."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+
+    @node(output_name="held")
+    def hold(doc: str) -> str:
+        started.set()
+        assert release.wait(timeout=10)
+        return doc
+
+    def both(processor: RichProgressProcessor) -> None:
+        worker = threading.Thread(
+            target=SyncRunner().run,
+            args=(Graph([hold], name="held"), {"doc": "a"}),
+            kwargs={"event_processors": [processor]},
+        )
+        worker.start()
+        assert started.wait(timeout=10)
+        SyncRunner().run(flat, {"doc": "A b"}, event_processors=[processor])
+        release.set()
+        worker.join(timeout=10)
+        assert not worker.is_alive()
+
+    lines = plain(both)
+    assert lines.index("✓ flat completed in <t>") < lines.index("✓ held completed in <t>")
+    assert lines[-2:] == ["✓ held/hold (<t>)", "✓ held completed in <t>"]
+
+
+def test_shutdown_run_of_an_unknown_run_leaves_a_going_run_alone():
+    """A ``shutdown_run`` for a run the processor never saw start does not end another's row."""
+    from hypergraph.events import RunEndEvent, RunStartEvent
+
+    buffer = io.StringIO()
+    processor = RichProgressProcessor(force_mode="non-tty", console=Console(file=buffer, width=200))
+    processor.on_event(RunStartEvent(run_id="a", span_id="sa", timestamp=1.0, graph_name="going"))
+    processor.shutdown_run("never-started")
+    processor.on_event(
+        RunEndEvent(run_id="a", span_id="sa", timestamp=2.0, graph_name="going", status="completed",
+                    duration_ms=1000.0)
+    )
+    processor.shutdown_run("a")
+    assert buffer.getvalue().splitlines() == ["▶ going", "✓ going completed in 1.0s"]

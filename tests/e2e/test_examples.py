@@ -117,3 +117,13 @@ def test_checkpoint_store_example_records_reads_forks_and_lists() -> None:
     assert [line.split()[0] for line in lines[header + 2 :]] == [
         "report-1", "report-1-retry", "report-1-alt"
     ]
+
+
+def test_thread_pool_example_runs_parallel_lookups_nested_and_keyed_per_run() -> None:
+    """thread_pool.py merges three parallel lookups, runs nested, and reports each run by its id."""
+    lines = run_example("thread_pool.py").splitlines()
+    assert lines[:2] == ["hits: ['docs:hypergraph', 'web:hypergraph', 'wiki:hypergraph']", "nested: 3 hits"]
+    assert sorted(lines[2:]) == [
+        "  run 'search' ended after 4 nodes",
+        "  run 'tiny' ended after 1 nodes",
+    ]

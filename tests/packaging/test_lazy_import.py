@@ -49,4 +49,4 @@ def test_resolving_a_name_imports_only_its_own_target(run_python):
     )
     assert done.returncode == 0, done.stderr
     assert "hypergraph_echo.cache" in json.loads(done.stdout)
-    assert "hypergraph_echo.runner" not in json.loads(done.stdout)
+    assert "hypergraph_echo.threads" not in json.loads(done.stdout)

@@ -17,11 +17,11 @@ def test_list_plugins_shows_core_with_sync_runner(fresh_registry):
 
 
 def test_list_plugins_shows_the_echo_plugin(fresh_registry):
-    """The third-party hypergraph-echo lists ``EchoRunner`` (a runner) and ``EchoCache`` (a cache)."""
+    """The third-party hypergraph-echo lists ``ThreadPoolRunner`` (a runner) and ``EchoCache`` (a cache)."""
     echo = next(p for p in list_plugins() if p.distribution == "hypergraph-echo")
     assert echo.entry_point == "echo"
     assert [(r.name, r.kind, r.namespace) for r in echo.registrations] == [
-        ("EchoRunner", "runner", "hypergraph"),
+        ("ThreadPoolRunner", "runner", "hypergraph"),
         ("EchoCache", "cache", "hypergraph"),
     ]
 
@@ -42,7 +42,7 @@ def test_cli_prints_the_plugin_table(run_python):
     ]
     core = next(line for line in lines if line.startswith("hypergraph-core"))
     assert core.split()[3:] == ["SyncRunner", "runner", "supports_cycles,", "supports_gates"]
-    assert any(line.startswith("hypergraph-echo") and "EchoRunner" in line for line in lines)
+    assert any(line.startswith("hypergraph-echo") and "ThreadPoolRunner" in line for line in lines)
     assert any(line.split()[:2] == ["EchoCache", "cache"] for line in lines)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Literal
+from typing import Literal
 
 from rich.console import Console, RenderableType
 from rich.live import Live
@@ -22,7 +22,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from hypergraph.events.processor import EventProcessor, emitting_caller
+from hypergraph.events.processor import EventProcessor
 from hypergraph.events.types import (
     BaseEvent,
     NodeEndEvent,
@@ -144,7 +144,8 @@ class RichProgressProcessor(EventProcessor):
 
     ``console`` defaults to a Rich console on stderr. Safe to use from several threads, and to
     share between top-level runs going on at the same time (``asyncio.gather`` of two runs, or
-    runs in two threads): each gets its own row, and the display stops when the last one ends.
+    runs in two threads): each gets its own row, keyed by its run id, and the display stops when
+    the last one ends.
     """
 
     def __init__(
@@ -170,9 +171,8 @@ class RichProgressProcessor(EventProcessor):
         self._spans: dict[str, _SpanRef] = {}
         self._roots: list[_Row] = []
         self._live: Live | None = None
-        # per caller (thread, task): its top-level runs whose ``shutdown()`` has not come yet, in
-        # start order (a run started inside a node of another, in the same task, ends first)
-        self._owed: dict[tuple[int, Any], list[_Row]] = {}
+        # top-level runs whose ``shutdown_run`` has not come yet, by run id
+        self._runs: dict[str, _Row] = {}
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -185,7 +185,7 @@ class RichProgressProcessor(EventProcessor):
                 row.total = event.map_size or 0
                 row.running = 1
                 self._roots.append(row)
-                self._owed.setdefault(emitting_caller(), []).append(row)
+                self._runs[event.run_id] = row
                 self._spans[event.span_id] = _SpanRef(row, "root", ())
                 if not self._tty:
                     suffix = f" (map over {event.map_size} items)" if event.is_map else ""
@@ -276,23 +276,27 @@ class RichProgressProcessor(EventProcessor):
             if not self._tty:
                 self._line(f"✗ {self._path(ref.row, ref.items)} failed: {event.error}")
 
-    def shutdown(self) -> None:
-        """Forget the caller's latest top-level run; called once per top-level run or map.
+    def shutdown_run(self, run_id: str) -> None:
+        """The top-level run or map ``run_id`` ended: forget it; called once per top-level call.
 
-        The run is the caller's latest top-level run (same thread and task); a run that never
-        reported its end (``KeyboardInterrupt``, cancellation) loses its row. Runs still going on
-        other threads or tasks keep theirs. Once no top-level run is going, the live display
+        A run that never reported its end (``KeyboardInterrupt``, cancellation) loses its row.
+        Other runs still going keep theirs. Once no top-level run is going, the live display
         stops (normally it already did when the last run ended; this also restores the terminal
         after an interrupted run) and every run is forgotten.
         """
-        caller = emitting_caller()
+        with self._state_lock:
+            row = self._runs.pop(run_id, None)
+        self._finish(row)
+
+    def shutdown(self) -> None:
+        """Stop the display and forget every run, going or not (runners call ``shutdown_run``)."""
+        self._finish(None, everything=True)
+
+    def _finish(self, row: _Row | None, *, everything: bool = False) -> None:
         with self._live_lock:
             with self._state_lock:
-                owed = self._owed.get(caller)
-                row = owed.pop() if owed else None
-                if not owed:
-                    self._owed.pop(caller, None)
-                if any(root.status is None and root is not row for root in self._roots):
+                going = [r for r in self._roots if r.status is None and r is not row]
+                if going and not everything:
                     # other runs are going: forget only this one (a finished run's row stays on
                     # the display until they end)
                     if row is not None and (row.status is None or not self._tty):
@@ -304,15 +308,17 @@ class RichProgressProcessor(EventProcessor):
                 live.stop()  # not under _state_lock: the refresh thread takes it to draw
                 if self._transient:
                     for root in ended:
-                        if root.status is not None:  # not the interrupted run
+                        if root.status is not None:  # not an interrupted run
                             self._line(self._summary(root))
             with self._state_lock:
-                if any(root.status is None and root is not row for root in self._roots):
+                if not everything and any(
+                    root.status is None and root is not row for root in self._roots
+                ):
                     self._forget(ended)  # a run started meanwhile: keep it
                 else:
                     self._roots = []
                     self._spans.clear()
-                    self._owed.clear()
+                    self._runs.clear()
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
@@ -322,12 +328,8 @@ class RichProgressProcessor(EventProcessor):
         self._roots = [root for root in self._roots if id(root) not in gone]
         for span_id in [k for k, ref in self._spans.items() if id(ref.row.root()) in gone]:
             del self._spans[span_id]
-        for caller in list(self._owed):
-            left = [row for row in self._owed[caller] if id(row) not in gone]
-            if left:
-                self._owed[caller] = left
-            else:
-                del self._owed[caller]
+        for run_id in [k for k, row in self._runs.items() if id(row) in gone]:
+            del self._runs[run_id]
 
     def _end_node(self, event: BaseEvent) -> _SpanRef | None:
         ref = self._spans.pop(event.span_id, None)

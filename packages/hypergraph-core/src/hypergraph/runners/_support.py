@@ -130,22 +130,25 @@ def prepare_run(
     values: Mapping[str, Any] | None,
     input_values: dict[str, Any],
     *,
-    run_options: tuple[str, ...],
-    map_options: tuple[str, ...],
-    select: Any,
-    entrypoint: Any,
-    on_missing: str,
-    error_handling: str,
-    max_iterations: float | None,
-    event_processors: Sequence[EventProcessor] | None,
-    parent_span_id: str | None,
-    workflow_id: str | None,
-    session_id: str | None,
-    fork_from: str | None,
-    retry_from: str | None,
-    checkpoint: Any,
+    run_options: tuple[str, ...] = RUN_OPTIONS,
+    map_options: tuple[str, ...] = MAP_OPTIONS,
+    select: Any = UNSET,
+    entrypoint: Any = None,
+    on_missing: str = "ignore",
+    error_handling: str = "raise",
+    max_iterations: float | None = None,
+    event_processors: Sequence[EventProcessor] | None = None,
+    parent_span_id: str | None = None,
+    workflow_id: str | None = None,
+    session_id: str | None = None,
+    fork_from: str | None = None,
+    retry_from: str | None = None,
+    checkpoint: Any = None,
 ) -> tuple[PartitionedValues, RunInfo]:
-    """Everything ``run()`` does before the first event, in SPEC X16's order."""
+    """Everything ``run()`` does before the first event, in SPEC X16's order.
+
+    Options default to ``run()``'s defaults, so a runner passes on only what it was given.
+    """
     check_graph_argument(graph, "run")
     check_common_options(
         select=select, entrypoint=entrypoint, on_missing=on_missing,
@@ -168,6 +171,8 @@ def prepare_run(
         error_handling=error_handling, on_missing=on_missing, parent_span_id=parent_span_id,
         workflow_id=workflow_id, session_id=session_id,
     )
+    if info.emitter is not None:
+        info.emitter.run_id = info.run_id  # shutdown_run(run_id) at the end (EV5)
     return parts, info
 
 
@@ -177,21 +182,24 @@ def prepare_map(
     values: Mapping[str, Any] | None,
     input_values: dict[str, Any],
     *,
-    run_options: tuple[str, ...],
-    map_options: tuple[str, ...],
     map_over: str | Sequence[str],
-    map_mode: str,
-    clone: bool | Sequence[str],
-    select: Any,
-    entrypoint: Any,
-    on_missing: str,
-    error_handling: str,
-    event_processors: Sequence[EventProcessor] | None,
-    parent_span_id: str | None,
-    workflow_id: str | None,
-    session_id: str | None,
+    run_options: tuple[str, ...] = RUN_OPTIONS,
+    map_options: tuple[str, ...] = MAP_OPTIONS,
+    map_mode: str = "zip",
+    clone: bool | Sequence[str] = False,
+    select: Any = UNSET,
+    entrypoint: Any = None,
+    on_missing: str = "ignore",
+    error_handling: str = "raise",
+    event_processors: Sequence[EventProcessor] | None = None,
+    parent_span_id: str | None = None,
+    workflow_id: str | None = None,
+    session_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], tuple[str, ...], RunInfo]:
-    """Everything ``map()`` does before the first event: the items, map_over names, map info."""
+    """Everything ``map()`` does before the first event: the items, map_over names, map info.
+
+    Options other than ``map_over`` default to ``map()``'s defaults.
+    """
     check_graph_argument(graph, "map")
     check_common_options(
         select=select, entrypoint=entrypoint, on_missing=on_missing,
@@ -215,6 +223,8 @@ def prepare_map(
         on_missing=on_missing, parent_span_id=parent_span_id, workflow_id=workflow_id,
         session_id=session_id,
     )
+    if info.emitter is not None:
+        info.emitter.run_id = info.run_id
     return items, names, info
 
 
