@@ -13,7 +13,6 @@ from hypergraph import (
     IncompatibleRunnerError,
     MissingInputError,
     RunStatus,
-    SyncRunner,
     interrupt,
     node,
     route,
@@ -192,13 +191,6 @@ def test_unsupported_graphs_are_refused_at_as_node_time() -> None:
     assert caught.value.capability == "supports_cycles"
     with pytest.raises(IncompatibleRunnerError, match="DaftRunner doesn't support interrupts"):
         Graph([make_draft, approval], name="review").as_node(runner=DaftRunner())
-
-
-def test_nested_graphs_with_their_own_runner_are_refused(runner: DaftRunner) -> None:
-    """A nested graph naming another runner cannot be translated into the same plan (DF2)."""
-    inner = Graph([after], name="inner").as_node(runner=SyncRunner())
-    with pytest.raises(IncompatibleRunnerError, match="names its own runner"):
-        runner.run(Graph([bad_on_seven, inner]), {"x": 1})
 
 
 def test_batch_nodes_with_several_outputs_are_refused(runner: DaftRunner) -> None:

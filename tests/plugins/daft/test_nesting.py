@@ -75,3 +75,35 @@ def test_a_nested_graph_given_another_daft_runner_joins_the_same_plan() -> None:
     gn = INNER.as_node(runner=DaftRunner())
     results = DaftRunner().map(Graph([gn]), {"text": [" A ", "bb"]}, map_over="text")
     assert results["length"] == [1, 2]
+
+
+def test_nested_graphs_naming_sync_or_async_runner_run_on_them_per_row() -> None:
+    """A graph node naming SyncRunner or AsyncRunner is called on that runner for each row."""
+
+    @node(output_name="shout")
+    async def shout(cleaned: str) -> str:
+        await asyncio.sleep(0)
+        return cleaned.upper()
+
+    on_sync = INNER.as_node(runner=SyncRunner())
+    on_async = Graph([shout], name="loud").as_node(runner=AsyncRunner())
+    results = DaftRunner().map(
+        Graph([on_sync, on_async]), {"text": [" Ab ", "c"]}, map_over="text"
+    )
+    assert results["length"] == [2, 1]
+    assert results["shout"] == ["AB", "C"]
+
+
+def test_mapped_nested_graph_on_sync_runner_inside_daft() -> None:
+    """A mapped graph node naming SyncRunner maps each row's list on it; failures keep types."""
+    gn = INNER.as_node(runner=SyncRunner()).map_over("text")
+    results = DaftRunner().map(Graph([gn]), {"text": [["a ", "bb"], ["ccc"]]}, map_over="text")
+    assert results["length"] == [[1, 2], [3]]
+
+    @node(output_name="cleaned")
+    def broken(text: str) -> str:
+        raise LookupError(text)
+
+    failing = Graph([broken], name="broken").as_node(runner=SyncRunner())
+    with pytest.raises(LookupError, match="x"):
+        DaftRunner().run(Graph([failing]), {"text": "x"})

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hypergraph import FunctionNode, GraphNode, IncompatibleRunnerError
+from hypergraph import FunctionNode, GraphNode
 from hypergraph.exceptions import GraphConfigError
 from hypergraph.stateful import is_stateful
-from hypergraph_daft._core import CONSTANT, COPY_DEFAULT
 
 if TYPE_CHECKING:
     from hypergraph import Graph
@@ -43,11 +42,13 @@ class Const:
 
 Source = Column | Const
 
+_IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), frozenset, range)
+
 
 class Step:
     """One function node (or one mapped nested graph) of the flat program."""
 
-    __slots__ = ("gn", "inner", "node", "np", "outputs", "params", "path", "sources")
+    __slots__ = ("foreign", "gn", "inner", "node", "np", "outputs", "params", "path", "sources")
 
     def __init__(
         self,
@@ -66,6 +67,8 @@ class Step:
         self.path = path
         self.inner = inner
         self.gn: GraphNode | None = np.node if inner is not None else None
+        # a nested graph that names another runner (SyncRunner, AsyncRunner, ...): called per row
+        self.foreign: Any = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -123,7 +126,10 @@ def _flatten(
     for cp in plan.components:
         np = plan.nodes[cp.nodes[0]]
         node = np.node
-        if isinstance(node, GraphNode) and node.map_config is None:
+        foreign = isinstance(node, GraphNode) and node.runner is not None and not (
+            _is_daft(node.runner)
+        )
+        if isinstance(node, GraphNode) and node.map_config is None and not foreign:
             inner_env: dict[str, Source] = {}
             for port in node.inputs:
                 source = env.get(port)
@@ -148,12 +154,14 @@ def _flatten(
                 produced[port] = column
             continue
         sources: list[Source] = []
-        for i, name in enumerate(np.inputs):
+        for name in np.inputs:
             source = env.get(name)
             if source is None:
-                kind, value = np.fallbacks[i]
-                if kind in (CONSTANT, COPY_DEFAULT):
-                    source = constant(value, kind == COPY_DEFAULT)
+                if name in bound:  # bound values are shared, as on every runner
+                    source = constant(bound[name], False)
+                elif node.has_default_for(name):  # defaults are copied per use (X12)
+                    default = node.get_default_for(name)
+                    source = constant(default, not isinstance(default, _IMMUTABLE))
                 else:  # validated before compiling; a nested graph left it unset
                     raise GraphConfigError(
                         f"Node {prefix}{np.name!r} has no value for input {name!r}. Provide it "
@@ -166,9 +174,14 @@ def _flatten(
         inner = None
         params = np.params
         if isinstance(node, GraphNode):
-            inner = _compile_mapped(node, sources)
             params = tuple(node.inputs)
-        steps.append(Step(np, params, tuple(sources), columns, prefix + np.name, inner))
+            if not foreign:
+                inner = _compile_mapped(node, sources)
+        step = Step(np, params, tuple(sources), columns, prefix + np.name, inner)
+        if foreign:
+            step.gn = node
+            step.foreign = node.runner
+        steps.append(step)
         for output, column in zip(np.outputs, columns, strict=False):
             env[output] = Column(column)
             produced[output] = column
@@ -190,23 +203,22 @@ def constant(value: Any, copy: bool = False) -> Const:
     return Const(value, copy)
 
 
-def validate_for_daft(graph: Graph, runner_type: type) -> None:
-    """What DaftRunner refuses beyond its capabilities: other runners inside, batch multi-outputs.
+def _is_daft(runner: Any) -> bool:
+    from hypergraph_daft.runner import DaftRunner
 
-    A nested graph given another DaftRunner is simply part of the same plan.
+    return isinstance(runner, DaftRunner)
+
+
+def validate_for_daft(graph: Graph) -> None:
+    """What DaftRunner refuses beyond its capabilities: batch nodes it cannot run as batches.
+
+    Nested graphs given another DaftRunner are part of the same plan; nested graphs naming
+    another runner are called on it, per row, and are checked by that runner.
     """
     for node in graph.nodes.values():
         if isinstance(node, GraphNode):
-            if node.runner is not None and not isinstance(node.runner, runner_type):
-                raise IncompatibleRunnerError(
-                    f"Nested graph {node.name!r} names its own runner "
-                    f"({type(node.runner).__name__}), but DaftRunner translates the whole graph "
-                    "into one Daft plan. Remove runner= from as_node(), or run the outer graph "
-                    "with SyncRunner/AsyncRunner and give DaftRunner to the nested graph only.",
-                    node_name=node.name,
-                    capability="runner_override",
-                )
-            validate_for_daft(node.graph, runner_type)
+            if node.runner is None or _is_daft(node.runner):
+                validate_for_daft(node.graph)
         elif isinstance(node, FunctionNode) and getattr(node, "batch", False):
             if len(node.outputs) != 1:
                 raise GraphConfigError(

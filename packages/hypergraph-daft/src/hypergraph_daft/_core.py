@@ -10,12 +10,12 @@ import os
 from typing import Any
 
 from hypergraph.cache import InMemoryCache, NodeCache
-from hypergraph.plan import CONSTANT, COPY_DEFAULT, NO_FALLBACK
 from hypergraph.runners.base import BaseRunner
 from hypergraph.runtime import (
     MAP_OPTIONS,
     RUN_OPTIONS,
     UNSET,
+    call_from_sync,
     expand_items,
     join_chunks,
     map_outputs,
@@ -28,12 +28,10 @@ from hypergraph.runtime import (
 )
 
 __all__ = [
-    "CONSTANT",
-    "COPY_DEFAULT",
     "MAP_OPTIONS",
-    "NO_FALLBACK",
     "RUN_OPTIONS",
     "UNSET",
+    "call_from_sync",
     "BaseRunner",
     "InMemoryCache",
     "NodeCache",

@@ -16,12 +16,15 @@ from hypergraph_daft._compile import Column, Const, Program, Step
 from hypergraph_daft._core import (
     InMemoryCache,
     NodeCache,
+    call_from_sync,
     join_chunks,
     map_outputs,
     nested_map_items,
 )
 
-__all__ = ["Binder", "WorkerCache", "binder", "cached", "outputs_of", "run_program"]
+__all__ = [
+    "Binder", "WorkerCache", "binder", "cached", "outputs_of", "run_foreign", "run_program",
+]
 
 Binder = Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]
 
@@ -176,6 +179,35 @@ def run_mapped(step: Step, kwargs: dict[str, Any], resources: dict[str, Any]) ->
     return tuple(columns) if columns else (None,)
 
 
+def run_foreign(step: Step, kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """A nested graph on the runner it names, for one row (R12, R14): its outputs in order."""
+    gn = step.gn
+    runner = step.foreign
+    assert gn is not None and runner is not None
+    values = {gn.inner_input(port): value for port, value in kwargs.items()}
+    if gn.map_config is None:
+        result = call_from_sync(
+            runner.capabilities.returns_coroutine, lambda: runner.run(gn.graph, values)
+        )
+        if result.error is not None:
+            raise result.error
+        produced = [result.values.get(gn.inner_output(port)) for port in gn.outputs]
+    else:
+        params, mode, error_handling = gn.map_config
+        mapped = call_from_sync(
+            runner.capabilities.returns_coroutine,
+            lambda: runner.map(
+                gn.graph, values, map_over=[gn.inner_input(p) for p in params], map_mode=mode,
+                clone=gn.map_clone, error_handling=error_handling,
+            ),
+        )
+        produced = [
+            [r.values.get(gn.inner_output(port)) if r.completed else None for r in mapped]
+            for port in gn.outputs
+        ]
+    return tuple(produced) if produced else (None,)
+
+
 def run_program(program: Program, values: dict[str, Any], resources: dict[str, Any]) -> dict[str, Any]:
     """Every step of ``program`` for one item, in plain Python; returns values by column."""
     state = dict(values)
@@ -186,7 +218,9 @@ def run_program(program: Program, values: dict[str, Any], resources: dict[str, A
                 kwargs[param] = state[source.name]
             else:
                 kwargs[param] = _const_value(source, resources)
-        if step.inner is not None:
+        if step.foreign is not None:
+            produced = run_foreign(step, kwargs)
+        elif step.inner is not None:
             produced = run_mapped(step, kwargs, resources)
         elif getattr(step.node, "batch", False):
             produced = (_call_batch_once(step, kwargs),)

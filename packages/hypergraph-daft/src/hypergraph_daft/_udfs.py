@@ -27,6 +27,7 @@ from hypergraph_daft._rows import (
     call_async,
     call_sync,
     outputs_of,
+    run_foreign,
     run_mapped,
 )
 
@@ -82,9 +83,10 @@ def column_of(values: list[Any]) -> Series:
 def _return_dtype(step: Step, safe: bool) -> DataType:
     """Python objects, except a raw single-output step annotated with a plain type."""
     outputs = step.outputs
-    if len(outputs) > 1 or (step.inner is not None and len(step.np.outputs) > 1):
+    graph_like = step.inner is not None or step.foreign is not None
+    if len(outputs) > 1 or (graph_like and len(step.np.outputs) > 1):
         return DataType.struct({name: DataType.python() for name in outputs})
-    if safe or step.inner is not None or step.node.is_generator:
+    if safe or graph_like or step.node.is_generator:
         return DataType.python()
     annotation = getattr(step.np.func, "__annotations__", {}).get("return")
     if isinstance(annotation, str):  # postponed annotations: only the plain builtin names
@@ -101,8 +103,9 @@ def step_expression(step: Step, safe: bool, cache: WorkerCache | None = None) ->
     resources = step.resources
     return_dtype = _return_dtype(step, safe)
     unnest = len(step.outputs) > 1
-    is_batch = bool(getattr(step.node, "batch", False)) and step.inner is None
-    is_async = step.inner is None and step.node.is_async
+    graph_like = step.inner is not None or step.foreign is not None
+    is_batch = bool(getattr(step.node, "batch", False)) and not graph_like
+    is_async = not graph_like and step.node.is_async
     if is_batch:
         impl = _batch_impl(step, safe)
     elif is_async:
@@ -131,7 +134,9 @@ def _fast_row(step: Step, safe: bool) -> Any:
     reading only columns. ``None`` when the step needs the general path."""
     node = step.node
     np = step.np
-    if step.inner is not None or len(np.outputs) != 1 or node.is_generator:
+    if step.inner is not None or step.foreign is not None:
+        return None
+    if len(np.outputs) != 1 or node.is_generator:
         return None
     if np.retry is not None or np.timeout is not None:
         return None
@@ -203,7 +208,10 @@ def _failed(step: Step, failure: Failure) -> Any:
 def _row_impl(step: Step, safe: bool, cache: WorkerCache | None = None) -> Any:
     bind = binder(step)
     name = step.path
-    if step.inner is not None:
+    if step.foreign is not None:
+        def produce(args: tuple[Any, ...], resources: dict[str, Any]) -> tuple[Any, ...]:
+            return run_foreign(step, bind(args, resources))
+    elif step.inner is not None:
         def produce(args: tuple[Any, ...], resources: dict[str, Any]) -> tuple[Any, ...]:
             return run_mapped(step, bind(args, resources), resources)
     else:

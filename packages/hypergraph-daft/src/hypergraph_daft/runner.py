@@ -311,7 +311,7 @@ class DaftRunner(BaseRunner):
     def _check(self, graph: Graph) -> None:
         """DaftRunner's own refusals, once per graph (capabilities were checked by prepare_*)."""
         if not graph.__dict__.get("_daft_checked"):
-            validate_for_daft(graph, DaftRunner)
+            validate_for_daft(graph)
             graph.__dict__["_daft_checked"] = True
 
     def _collect_items(
