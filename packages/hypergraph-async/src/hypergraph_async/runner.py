@@ -289,7 +289,12 @@ class AsyncRunner(BaseRunner):
                 await emitter.send_async(events.superstep_start(info, state.superstep))
             if len(batch) == 1:
                 np = batch[0]
-                outcome = await self._execute_node(np, engine.collect(state, np), state, info)
+                kw = engine.collect(state, np)
+                try:
+                    outcome = await self._execute_node(np, kw, state, info)
+                except Exception as exc:
+                    support.note_node_failure(exc, np, kw, state.superstep, info)
+                    raise
                 engine.commit(state, [outcome])
                 continue
             kwargs = [engine.collect(state, np) for np in batch]
@@ -310,10 +315,12 @@ class AsyncRunner(BaseRunner):
                         slots[i] = exc
             # every sibling finished; keep their outputs, report the first failure (R9)
             outcomes: list[NodeOutcome] = [s for s in slots if not isinstance(s, BaseException)]
-            failure = next((s for s in slots if isinstance(s, BaseException)), None)
+            failed = next((i for i, s in enumerate(slots) if isinstance(s, BaseException)), None)
+            if failed is not None:
+                support.note_node_failure(slots[failed], batch[failed], kwargs[failed], state.superstep, info)
             engine.commit(state, outcomes)
-            if failure is not None:
-                raise failure
+            if failed is not None:
+                raise slots[failed]
 
     # ------------------------------------------------------------------ one node
     async def _execute_node(

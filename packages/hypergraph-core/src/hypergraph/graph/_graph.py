@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import keyword
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hypergraph.exceptions import GraphConfigError
@@ -631,6 +634,42 @@ class Graph:
         pairs = sorted(f"{name}:{n.definition_hash}" for name, n in self._nodes.items())
         pairs.extend(sorted(f"{s}->{d}:{k}:{','.join(v)}" for s, d, k, v in self.edges))
         return _sha("\n".join(pairs))
+
+    # ------------------------------------------------------------------ pictures
+    def to_mermaid(self, *, depth: int = 1, direction: str = "TD") -> str:
+        """Mermaid flowchart text; nested graphs open as boxes up to ``depth`` levels (0: closed)."""
+        from hypergraph.viz import to_mermaid
+
+        return to_mermaid(self, depth=depth, direction=direction)
+
+    def to_dot(self, *, depth: int = 1, rankdir: str = "TB") -> str:
+        """Graphviz DOT text of the same picture as :meth:`to_mermaid` (no dependency)."""
+        from hypergraph.viz import to_dot
+
+        return to_dot(self, depth=depth, rankdir=rankdir)
+
+    def visualize(
+        self, path: str | os.PathLike[str], *, format: str | None = None, depth: int = 1
+    ) -> Path:
+        """Write an SVG/PNG/PDF picture to ``path``; needs Graphviz (the ``viz`` extra)."""
+        from hypergraph.viz import visualize
+
+        return visualize(self, Path(path), format=format, depth=depth)
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **kwargs: Any
+    ) -> dict[str, str]:
+        """Notebooks show the graph as its diagram: SVG with Graphviz, else Mermaid Markdown."""
+        from hypergraph.viz import graphviz_available, render_graph
+
+        bundle = {
+            "text/plain": repr(self),
+            "text/markdown": f"```mermaid\n{self.to_mermaid()}```",
+        }
+        if graphviz_available():
+            with contextlib.suppress(Exception):  # a failed render still shows the Mermaid text
+                bundle["image/svg+xml"] = render_graph(self, "svg").decode("utf-8")
+        return bundle
 
     def __repr__(self) -> str:
         label = f"{self.name!r}, " if self.name else ""

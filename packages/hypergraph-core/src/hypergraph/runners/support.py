@@ -11,9 +11,11 @@ import warnings
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from hypergraph._notes import add_node_note
 from hypergraph.engine.execution import resolve_decision
 from hypergraph.exceptions import GraphConfigError
 from hypergraph.nodes.gates import END
+from hypergraph.plan import GRAPH
 from hypergraph.results import PauseInfo, RunResult, RunStatus
 from hypergraph.runners._context import RunInfo, make_emitter, nested_processors, new_run_id
 from hypergraph.runners._graph_node import (
@@ -79,6 +81,7 @@ __all__ = [
     "make_emitter",
     "mapped_outputs",
     "merge_values",
+    "note_node_failure",
     "nested_processors",
     "nested_map_items",
     "new_run_id",
@@ -116,6 +119,20 @@ def prepare_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
     check_missing(graph, parts)
     check_defaults_copyable(graph, parts)
     return parts
+
+
+def note_node_failure(
+    exc: BaseException, np: NodePlan, kwargs: Mapping[str, Any], superstep: int, info: RunInfo
+) -> None:
+    """Add the PEP 678 note naming the failed node, its graph path, superstep and inputs.
+
+    Runners call it on the failure path only; pauses and cancellations get no note.
+    """
+    if isinstance(exc, Exception) and not isinstance(exc, PauseSignal):
+        add_node_note(
+            exc, np.name, info.graph_name, superstep, kwargs, info.item_index,
+            nested=np.kind == GRAPH,
+        )
 
 
 def prepare_run(

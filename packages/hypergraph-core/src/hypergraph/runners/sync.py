@@ -240,7 +240,8 @@ class SyncRunner(BaseRunner):
                         outcomes.append((np, map_outputs(np, np.func(**kwargs)), None))
                     else:
                         outcomes.append(self._execute_node(np, kwargs, state, info))
-            except BaseException:
+            except BaseException as exc:
+                support.note_node_failure(exc, np, kwargs, state.superstep, info)
                 # SyncRunner stops the superstep at the failing node; earlier siblings count (R9)
                 with contextlib.suppress(Exception):
                     commit(state, outcomes)
