@@ -47,14 +47,20 @@ class MissingInputError(HypergraphError):
         missing: Iterable[str],
         provided: Iterable[str] | None = None,
         message: str | None = None,
+        *,
+        hints: Mapping[str, str] | None = None,
     ) -> None:
         self.missing = list(missing)
         self.provided = list(provided) if provided is not None else []
+        #: missing name -> a sentence suggesting the near name the caller probably meant
+        self.hints: dict[str, str] = dict(hints or {})
         if message is None:
             names = ", ".join(repr(m) for m in self.missing)
             message = f"Missing required inputs: {names}"
             if self.provided:
                 message += f". Provided: {', '.join(repr(p) for p in self.provided)}"
+            for hint in self.hints.values():
+                message += f". {hint}"
             message += (
                 ". Pass them in values={...} (or as keyword arguments), or give them a value "
                 "with graph.bind(...) — note that bind() returns a new graph."

@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from hypergraph._suggest import did_you_mean
 from hypergraph.exceptions import GraphConfigError
 from hypergraph.graph._analysis import reach, topological_components
 from hypergraph.graph._strict_types import check_strict_types
@@ -292,7 +293,8 @@ class Graph:
         for name in names:
             if name not in self._nodes:
                 raise GraphConfigError(
-                    f"Unknown entrypoint {name!r}: not a node of this graph. Known nodes: "
+                    f"Unknown entrypoint {name!r}: not a node of this graph."
+                    f"{did_you_mean(name, self._nodes)} Known nodes: "
                     f"{', '.join(repr(k) for k in self._nodes)}."
                 )
             if isinstance(self._nodes[name], GateNode):
@@ -341,7 +343,8 @@ class Graph:
                     "first with graph.with_entrypoint(...) so its producer is excluded."
                 )
             raise ValueError(
-                f"Cannot bind {key!r}: it is not an input of this graph. Valid inputs: "
+                f"Cannot bind {key!r}: it is not an input of this graph."
+                f"{did_you_mean(key, valid)} Valid inputs: "
                 f"{', '.join(map(repr, valid)) or '(none)'}."
             )
         clone = self._derive()
@@ -383,7 +386,8 @@ class Graph:
         for name in flat:
             if name not in valid:
                 raise ValueError(
-                    f"Cannot select {name!r}: it is not an output of this graph. Valid outputs: "
+                    f"Cannot select {name!r}: it is not an output of this graph."
+                    f"{did_you_mean(name, valid)} Valid outputs: "
                     f"{', '.join(map(repr, valid)) or '(none)'}."
                 )
         clone = self._derive()

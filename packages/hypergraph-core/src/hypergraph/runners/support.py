@@ -166,7 +166,7 @@ def prepare_run(
         graph, values, input_values, method="run", own_options=run_options,
         other_method="map", other_options=map_options,
     )
-    check_keywords(graph, input_values)
+    check_keywords(graph, input_values, run_options)
     check_structure_cached(runner, graph)
     parts = prepare_values(graph, merged)
     info = RunInfo(
@@ -209,7 +209,7 @@ def prepare_map(
         graph, values, input_values, method="map", own_options=map_options,
         other_method="run", other_options=run_options,
     )
-    check_keywords(graph, input_values)
+    check_keywords(graph, input_values, map_options)
     check_structure_cached(runner, graph)
     reject_interrupts_in_map(graph)
     items = expand_items(merged, names, map_mode, clone)
