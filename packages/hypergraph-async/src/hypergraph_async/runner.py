@@ -19,7 +19,15 @@ from hypergraph.engine.execution import join_chunks, map_outputs, resolve_decisi
 from hypergraph.events._emitter import new_span_id
 from hypergraph.nodes.interrupt import InterruptNode
 from hypergraph.plan import FUNCTION, GENERATOR, GRAPH, IFELSE, INTERRUPT, ROUTE
-from hypergraph.results import MapResult, PauseInfo, RunResult, RunStatus
+from hypergraph.results import (
+    ErrorHandling,
+    MapMode,
+    MapResult,
+    OnMissing,
+    PauseInfo,
+    RunResult,
+    RunStatus,
+)
 from hypergraph.runners import run_events as events
 from hypergraph.runners.base import BaseRunner
 from hypergraph.runners.capabilities import RunnerCapabilities
@@ -78,12 +86,12 @@ class AsyncRunner(BaseRunner):
         values: dict[str, Any] | None = None,
         *,
         select: Any = support.UNSET,
-        on_missing: str = "ignore",
+        on_missing: OnMissing = "ignore",
         on_internal_override: Any = None,
         entrypoint: str | None = None,
         max_iterations: float | None = None,
         max_concurrency: int | None = None,
-        error_handling: str = "raise",
+        error_handling: ErrorHandling = "raise",
         event_processors: Sequence[EventProcessor] | None = None,
         parent_span_id: str | None = None,
         checkpoint: Any = None,
@@ -119,14 +127,14 @@ class AsyncRunner(BaseRunner):
         values: dict[str, Any] | None = None,
         *,
         map_over: str | Sequence[str],
-        map_mode: str = "zip",
+        map_mode: MapMode = "zip",
         clone: bool | Sequence[str] = False,
         select: Any = support.UNSET,
-        on_missing: str = "ignore",
+        on_missing: OnMissing = "ignore",
         on_internal_override: Any = None,
         entrypoint: str | None = None,
         max_concurrency: int | None = None,
-        error_handling: str = "raise",
+        error_handling: ErrorHandling = "raise",
         event_processors: Sequence[EventProcessor] | None = None,
         parent_span_id: str | None = None,
         workflow_id: str | None = None,

@@ -5,6 +5,8 @@ Runners, caches and processors that live in plugin packages (``AsyncRunner``, ``
 access; importing this package loads no plugin.
 """
 
+from typing import TYPE_CHECKING
+
 from hypergraph.cache import CacheBackend, InMemoryCache, MemoryCache
 from hypergraph.events import (
     AsyncEventProcessor,
@@ -62,7 +64,9 @@ from hypergraph.plugins import lazy_exports as _lazy_exports
 from hypergraph.runners import (
     BaseRunner,
     ErrorHandling,
+    MapMode,
     MapResult,
+    OnMissing,
     PauseInfo,
     PauseReason,
     RunnerCapabilities,
@@ -70,6 +74,14 @@ from hypergraph.runners import (
     RunStatus,
     SyncRunner,
 )
+
+if TYPE_CHECKING:
+    # Type checkers see the plugin names with their real types; at run time they resolve lazily
+    # through the plugin registry (below), so `import hypergraph` imports none of these packages.
+    from hypergraph_async.runner import AsyncRunner as AsyncRunner
+    from hypergraph_daft import DaftRunner as DaftRunner
+    from hypergraph_dbos import DBOSAsyncRunner as DBOSAsyncRunner
+    from hypergraph_sqlite.disk_cache import DiskCache as DiskCache
 
 __version__ = "0.1.0"
 
@@ -84,6 +96,8 @@ __all__ = [
     "ConflictError",
     "DuplicatePluginError",
     "ErrorHandling",
+    "MapMode",
+    "OnMissing",
     "EventProcessor",
     "ExecutionError",
     "FunctionNode",
