@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hypergraph import END, FunctionNode, Graph, SyncRunner, node, route
+from hypergraph import END, FunctionNode, Graph, RetryPolicy, SyncRunner, node, route
 
 
 def best_of(fn: Callable[[], Any], repeat: int) -> float:
@@ -60,6 +60,16 @@ def bench_chain(n: int, repeat: int) -> dict[str, float]:
     runner = SyncRunner()
     result = runner.run(graph, {"v0": 0})
     assert result[f"v{n}"] == n, result
+    graph_s = best_of(lambda: runner.run(graph, {"v0": 0}), repeat)
+    plain_s = best_of(lambda: plain_chain(n, 0), repeat)
+    return {"nodes": n, "run_ms": graph_s * 1e3, "us_per_node": (graph_s - plain_s) / n * 1e6}
+
+
+def bench_chain_with_policy(n: int, repeat: int) -> dict[str, float]:
+    """The chain with a graph-wide RetryPolicy that never fires: the cost of the policy path."""
+    graph = chain_graph(n).with_retry(RetryPolicy(max_attempts=3, initial_delay=0))
+    runner = SyncRunner()
+    assert runner.run(graph, {"v0": 0})[f"v{n}"] == n
     graph_s = best_of(lambda: runner.run(graph, {"v0": 0}), repeat)
     plain_s = best_of(lambda: plain_chain(n, 0), repeat)
     return {"nodes": n, "run_ms": graph_s * 1e3, "us_per_node": (graph_s - plain_s) / n * 1e6}
@@ -227,6 +237,8 @@ def main() -> int:
     print(f"Python {sys.version.split()[0]}, SyncRunner, no processors, best of {repeat}\n")
     rows = [
         ("chain of 200 sync nodes", bench_chain(200, repeat * 3), "us_per_node", 3.0),
+        ("chain of 200, every node with a RetryPolicy", bench_chain_with_policy(200, repeat * 3),
+         "us_per_node", None),
         ("fan-out 1 -> 500 -> 1", bench_fan_out(500, repeat), "us_per_node", None),
         ("map of 10,000 items, 3-node graph", bench_map(10_000, max(2, repeat // 2)), "us_per_item", 15.0),
         ("2-node @route loop, 2,000 iterations", bench_loop(2_000, repeat), "us_per_iteration", 8.0),

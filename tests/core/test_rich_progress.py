@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from hypergraph import AsyncRunner, Graph, SyncRunner, node
+from hypergraph import AsyncRunner, Graph, RetryPolicy, SyncRunner, node
 from hypergraph.events import RichProgressProcessor
 
 
@@ -279,6 +279,40 @@ def test_tty_concurrent_runs_sharing_a_processor_leave_both_summaries():
     """One live display for both runs stops when the last ends; both summaries stay, in order."""
     frame = final_frame(two_runs_at_once, transient=True)
     assert re.fullmatch(r"✓ slow completed in \S+ ms\n✓ fast completed in \S+ ms\n", frame)
+
+
+def flaky_graph() -> Graph:
+    """``fetch`` fails twice, then succeeds (a fresh counter per graph)."""
+    calls: list[int] = []
+
+    @node(output_name="y", retry=RetryPolicy(max_attempts=3, initial_delay=0.001, jitter=False))
+    def fetch(x: int) -> int:
+        calls.append(x)
+        if len(calls) <= 2:
+            raise ConnectionError("rate limited")
+        return x
+
+    return Graph([fetch], name="calls")
+
+
+def test_non_tty_prints_a_line_per_retried_attempt():
+    """Each retried attempt gets a line naming the attempt, the error and the wait."""
+    lines = plain(lambda p: SyncRunner().run(flaky_graph(), {"x": 1}, event_processors=[p]))
+    assert lines == [
+        "▶ calls",
+        "▶ calls/fetch",
+        "↻ calls/fetch attempt 1/3 failed: ConnectionError: rate limited; retrying in <t>",
+        "↻ calls/fetch attempt 2/3 failed: ConnectionError: rate limited; retrying in <t>",
+        "✓ calls/fetch (<t>)",
+        "✓ calls completed in <t>",
+    ]
+
+
+def test_tty_row_counts_the_retries_of_a_node():
+    """The node's row shows ✓ and how many attempts were retried."""
+    frame = final_frame(lambda p: SyncRunner().run(flaky_graph(), {"x": 1}, event_processors=[p]))
+    fetch_line = next(line for line in frame.splitlines() if "📦 fetch" in line)
+    assert "✓ (↻ 2 retries)" in fetch_line
 
 
 def test_force_mode_must_be_auto_tty_or_non_tty():

@@ -138,3 +138,15 @@ def test_readme_shows_the_committed_quickstart_picture() -> None:
     assert "](docs/assets/quickstart.png)" in readme
     picture = EXAMPLES.parent / "docs" / "assets" / "quickstart.png"
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_retries_example_retries_rate_limits_and_timeouts() -> None:
+    """retries.py retries two rate limits and one timeout, completes, then shows a bare timeout."""
+    lines = run_example("retries.py").splitlines()
+    retried = [line.split(":")[0].strip() for line in lines if line.startswith("  retry ")]
+    assert retried == ["retry call_llm", "retry call_llm", "retry summarize"]
+    assert any("(NodeTimeoutError)" in line for line in lines)
+    assert "status: RunStatus.COMPLETED" in lines
+    assert "summary: AN ANSWER TO 'WHY RETRY?'" in lines
+    assert "attempts: call_llm=3, summarize=2" in lines
+    assert "timeout: stuck after 0.01 s" in lines

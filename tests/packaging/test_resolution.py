@@ -343,12 +343,12 @@ def test_plugin_looking_up_an_export_at_import_time_is_told_why(run_python, fake
 
 
 def test_submodules_of_lazy_modules_import_without_the_registry(run_python):
-    """``from hypergraph.runners import support`` imports the submodule; no plugin is loaded."""
+    """``from hypergraph.runners import nesting`` imports the submodule; no plugin is loaded."""
     done = run_python(
         """
         import sys
-        from hypergraph.runners import support
-        print(support.__name__, "hypergraph.plugins._registry" in sys.modules)
+        from hypergraph.runners import nesting
+        print(nesting.__name__, "hypergraph.plugins._registry" in sys.modules)
         """
     )
-    assert done.stdout.split() == ["hypergraph.runners.support", "False"], done.stderr
+    assert done.stdout.split() == ["hypergraph.runners.nesting", "False"], done.stderr

@@ -17,6 +17,7 @@ from hypergraph.events import (
     InterruptEvent,
     NodeEndEvent,
     NodeErrorEvent,
+    NodeRetryEvent,
     NodeStartEvent,
     RouteDecisionEvent,
     RunEndEvent,
@@ -38,7 +39,9 @@ from hypergraph.exceptions import (
     MissingGraphvizError,
     MissingInputError,
     MissingPluginError,
+    NodeTimeoutError,
     PluginLoadError,
+    PolicyError,
     RenameError,
     VersionMismatchError,
     WorkflowAlreadyCompletedError,
@@ -61,6 +64,7 @@ from hypergraph.nodes import (
     route,
 )
 from hypergraph.plugins import lazy_exports as _lazy_exports
+from hypergraph.policies import RetryPolicy
 from hypergraph.runners import (
     BaseRunner,
     ErrorHandling,
@@ -123,11 +127,15 @@ __all__ = [
     "MissingPluginError",
     "NodeEndEvent",
     "NodeErrorEvent",
+    "NodeRetryEvent",
     "NodeStartEvent",
+    "NodeTimeoutError",
     "PauseInfo",
     "PauseReason",
     "PluginLoadError",
+    "PolicyError",
     "RenameError",
+    "RetryPolicy",
     "RouteDecisionEvent",
     "RouteNode",
     "RunEndEvent",

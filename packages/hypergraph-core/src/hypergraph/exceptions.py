@@ -23,7 +23,9 @@ __all__ = [
     "MissingGraphvizError",
     "MissingInputError",
     "MissingPluginError",
+    "NodeTimeoutError",
     "PluginLoadError",
+    "PolicyError",
     "RenameError",
     "VersionMismatchError",
     "WorkflowAlreadyCompletedError",
@@ -184,6 +186,26 @@ class PluginLoadError(HypergraphError, ImportError):
 
 class DuplicatePluginError(HypergraphError):
     """Two plugins registered the same public name."""
+
+
+class PolicyError(HypergraphError, ValueError):
+    """A retry policy or a timeout is invalid, or was given where it cannot apply."""
+
+
+class NodeTimeoutError(HypergraphError, TimeoutError):
+    """A node ran longer than its ``timeout=``; retried when its ``retry_on`` includes it."""
+
+    def __init__(self, node_name: str, timeout: float) -> None:
+        self.node_name = node_name
+        self.timeout = timeout
+        super().__init__(
+            f"Node {node_name!r} timed out after {timeout:g} s and was cancelled; raise its "
+            "timeout= if the work needs longer, or retry timeouts with a RetryPolicy whose "
+            "retry_on includes TimeoutError."
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.node_name, self.timeout))
 
 
 class WorkflowAlreadyCompletedError(HypergraphError):

@@ -8,20 +8,33 @@ topological order (SPEC X2, X3). The engine only reads it; nothing here runs a n
 from __future__ import annotations
 
 import copy
+import enum
 from typing import TYPE_CHECKING, Any
 
 from hypergraph.graph._analysis import reach, topological_components
 from hypergraph.nodes.gates import END, GateNode, IfElseNode, RouteNode
 from hypergraph.nodes.graph_node import GraphNode
+from hypergraph.policies import resolve_retry
 
 if TYPE_CHECKING:
     from hypergraph.graph import Graph
     from hypergraph.nodes._base import HyperNode
+    from hypergraph.policies import RetryPolicy
 
 __all__ = ["ComponentPlan", "NodePlan", "Plan", "build_plan", "scope_inputs"]
 
-# node kinds
-FUNCTION, GENERATOR, ROUTE, IFELSE, INTERRUPT, GRAPH = range(6)
+class NodeKind(enum.IntEnum):
+    """How the loop executes a node."""
+
+    FUNCTION = 0
+    GENERATOR = 1
+    ROUTE = 2
+    IFELSE = 3
+    INTERRUPT = 4
+    GRAPH = 5
+
+
+FUNCTION, GENERATOR, ROUTE, IFELSE, INTERRUPT, GRAPH = NodeKind
 
 # fallback kinds for an input with no value in state
 NO_FALLBACK, CONSTANT, COPY_DEFAULT = range(3)
@@ -35,10 +48,13 @@ class NodePlan:
     __slots__ = (
         "component",
         "fallbacks",
+        "first_pass_gates",
         "func",
         "gate_plan",
         "gates",
+        "has_policy",
         "index",
+        "inline",
         "inputs",
         "is_async",
         "is_entry",
@@ -49,8 +65,10 @@ class NodePlan:
         "params",
         "pauses",
         "producers",
+        "retry",
         "self_ignored",
         "startup_preds",
+        "timeout",
         "uncopyable_defaults",
     )
 
@@ -63,7 +81,7 @@ class NodePlan:
         self.params: tuple[str, ...] = tuple(node._param_of[i] for i in node.inputs)
         self.outputs: tuple[str, ...] = node.outputs
         self.is_async = node.is_async
-        self.kind = _kind_of(node)
+        self.kind: NodeKind = _kind_of(node)
         self.func: Any = getattr(node, "func", None)
         # may pause the run: an interrupt, or a nested graph holding one (runs alone, HI5)
         self.pauses = self.kind == INTERRUPT or (
@@ -73,11 +91,20 @@ class NodePlan:
         self.self_ignored: tuple[bool, ...] = ()
         self.fallbacks: tuple[tuple[int, Any], ...] = ()
         self.gates: tuple[int, ...] = ()
+        # gates whose not-yet-taken decision lets this node run once (GT8b, R2-2)
+        self.first_pass_gates: tuple[int, ...] = ()
+        # a plain sync function or gate: the loop may call it directly when nothing observes
+        self.inline = self.kind in (FUNCTION, ROUTE, IFELSE) and not node.is_async
         self.startup_preds: tuple[int, ...] = ()
         self.is_entry = False
         self.component = -1
         self.gate_plan: GatePlan | None = None
         self.uncopyable_defaults: tuple[str, ...] = ()
+        # resolved policies: the node's own retry, else its graph's default (what runners and
+        # durable backends read); has_policy False means "call the function directly"
+        self.retry: RetryPolicy | None = None
+        self.timeout: float | None = node.timeout
+        self.has_policy = self.timeout is not None
 
     def __repr__(self) -> str:
         return f"NodePlan({self.index}:{self.name})"
@@ -122,7 +149,9 @@ class Plan:
         "graph",
         "has_gates",
         "has_interrupts",
+        "has_policies",
         "index_of",
+        "inline_schedule",
         "needs_entrypoint",
         "nodes",
         "output_names",
@@ -141,6 +170,8 @@ class Plan:
         self.selected: tuple[str, ...] | None = graph.selected
         self.has_gates = False
         self.has_interrupts = False
+        # True when some node has a retry policy or a timeout (runners leave their fast path)
+        self.has_policies = False
         # names of cyclic components of >= 2 nodes lacking an entrypoint (G10)
         self.needs_entrypoint: tuple[str, ...] = ()
         # (node, param) pairs whose default cannot be deep-copied (X12)
@@ -149,9 +180,11 @@ class Plan:
         self.total = False
         # for total plans: the batch of every superstep, precomputed
         self.schedule: tuple[tuple[NodePlan, ...], ...] | None = None
+        # a schedule of plain sync functions only: unobserved runs are just the calls
+        self.inline_schedule = False
 
 
-def _kind_of(node: HyperNode) -> int:
+def _kind_of(node: HyperNode) -> NodeKind:
     if isinstance(node, GraphNode):
         return GRAPH
     if isinstance(node, RouteNode):
@@ -206,9 +239,18 @@ class _Scope:
         self.bootstrap = self._bootstrap_params()
 
     def _entries(self, comp: list[int]) -> list[int]:
+        """Where a cyclic region is entered: its configured entrypoints, else (R2-3) the
+        members fed from outside it when the graph is entered upstream, else its first node."""
         configured = [self.index[e] for e in self.graph._entrypoints if e in self.index]
         entries = [v for v in comp if v in configured]
-        return entries or [comp[0]]
+        if entries:
+            return entries
+        if self.graph._entrypoints:
+            members = set(comp)
+            fed = [v for v in comp if any(p not in members for p in self.startup_pred[v])]
+            if fed:
+                return fed
+        return [comp[0]]
 
     def _bootstrap_params(self) -> set[tuple[int, str]]:
         """(node, param) pairs a cycle consumes before any producer in it can run (G7)."""
@@ -267,10 +309,20 @@ def build_plan(graph: Graph) -> Plan:
     idx = scope.index
     bound = graph._bound
     entry_set = {idx[e] for e in graph._entrypoints if e in idx}
+    for ci, members in enumerate(scope.components):
+        # entered upstream of the cycle (R2-3)
+        if scope.cyclic[ci] and graph._entrypoints and not entry_set.intersection(members):
+            entry_set.update(scope._entries(members))
     node_plans: list[NodePlan] = []
     for v, name in enumerate(scope.names):
         node = graph._nodes[name]
         np = NodePlan(v, node)
+        if np.kind != GRAPH:  # a nested graph is never re-run as a whole: its nodes retry
+            np.retry = resolve_retry(node.retry, graph.retry)
+            np.has_policy = np.retry is not None or np.timeout is not None
+        if np.has_policy:
+            plan.has_policies = True
+            np.inline = False  # a policy wraps the call: the driver runs it as a task
         np.component = scope.comp_of[v]
         np.is_entry = v in entry_set
         producers = []
@@ -325,6 +377,9 @@ def build_plan(graph: Graph) -> Plan:
         np.gate_plan = GatePlan(tuple(targets), by_name, gate_targets)
     for np in node_plans:
         np.gates = tuple(controllers[np.index])
+        np.first_pass_gates = tuple(
+            g for g in np.gates if np.is_entry or node_plans[g].component != np.component
+        )
         if np.pauses:
             plan.has_interrupts = True
     # components in topological order
@@ -352,6 +407,8 @@ def build_plan(graph: Graph) -> Plan:
     )
     missing_entry = []
     for cp in comps:
+        if graph._entrypoints:
+            break  # G10 applies only when no entrypoint is configured at all
         if len(cp.nodes) > 1 and not any(node_plans[m].is_entry for m in cp.nodes):
             missing_entry.append(", ".join(node_plans[m].name for m in cp.nodes))
     plan.needs_entrypoint = tuple(missing_entry)
@@ -359,6 +416,7 @@ def build_plan(graph: Graph) -> Plan:
     plan.total = _is_total(plan)
     if plan.total:
         plan.schedule = _static_schedule(plan)
+        plan.inline_schedule = all(np.inline and np.kind is FUNCTION for np in plan.nodes)
     return plan
 
 

@@ -36,6 +36,8 @@ class RunStatus(str, Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     PAUSED = "paused"
+    # ended by cancellation or a signal (KeyboardInterrupt, SystemExit), not by a node error
+    STOPPED = "stopped"
 
     def __str__(self) -> str:
         return f"RunStatus.{self.name}"
@@ -121,6 +123,18 @@ class RunResult(_StatusFlags):
     span_id: str | None = None
     error: BaseException | None = None
     pause: PauseInfo | None = None
+    # the run's restorable state, or a function computing it on first access
+    _checkpoint: Any = attrs.field(default=None, repr=False, alias="checkpoint")
+
+    @property
+    def checkpoint(self) -> Any:
+        """The run's restorable ``RunSnapshot``: ``run(graph, answers, checkpoint=...)`` continues
+        from it (R2-4). ``None`` for map items and nested runs that completed."""
+        value = self._checkpoint
+        if callable(value):
+            value = value()
+            object.__setattr__(self, "_checkpoint", value)
+        return value
 
     def __getitem__(self, key: str) -> Any:
         try:

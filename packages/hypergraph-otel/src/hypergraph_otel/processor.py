@@ -11,6 +11,10 @@ events in the same context as the node's own code, so spans that user code (or a
 instrumented client library) opens inside a node become children of the node's span. The
 context is attached on ``NodeStartEvent`` and detached on ``NodeEndEvent``, ``NodeErrorEvent``
 or ``InterruptEvent``.
+
+A node retried under its ``RetryPolicy`` keeps one span: each failed attempt that was retried is
+a ``hypergraph.node.retry`` span event, and the span's final status (and its
+``hypergraph.attempts`` attribute) tells how the last attempt ended.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from hypergraph.events import (
     InterruptEvent,
     NodeEndEvent,
     NodeErrorEvent,
+    NodeRetryEvent,
     NodeStartEvent,
     RouteDecisionEvent,
     RunEndEvent,
@@ -126,6 +131,8 @@ class OpenTelemetryProcessor(EventProcessor):
         # start order: a run started inside a node of another, in the same task, ends first
         self._running: set[str] = set()
         self._owed: dict[tuple[int, Any], list[str]] = {}
+        # node span id -> attempts that failed and were retried so far
+        self._retried: dict[str, int] = {}
 
     # -- runs and maps --------------------------------------------------------------------------
 
@@ -216,6 +223,7 @@ class OpenTelemetryProcessor(EventProcessor):
             return
         span.set_attribute(PREFIX + "duration_ms", event.duration_ms)
         span.set_attribute(PREFIX + "cached", event.cached)
+        self._set_attempts(event.span_id, span)
         if self._set_success_status:
             span.set_status(Status(StatusCode.OK))
         self._close(event.span_id, _ns(event.timestamp))
@@ -227,6 +235,7 @@ class OpenTelemetryProcessor(EventProcessor):
         if span is None:
             return
         message = _message(event.error, event.error_type)
+        self._set_attempts(event.span_id, span)
         span.add_event(
             "exception",
             {"exception.type": event.error_type, "exception.message": message},
@@ -234,6 +243,29 @@ class OpenTelemetryProcessor(EventProcessor):
         )
         span.set_status(Status(StatusCode.ERROR, event.error))
         self._close(event.span_id, _ns(event.timestamp))
+
+    def on_node_retry(self, event: NodeRetryEvent) -> None:
+        with self._lock:
+            if event.span_id not in self._spans:
+                return
+            self._retried[event.span_id] = event.attempt
+        self._add_event(
+            event.span_id, "hypergraph.node.retry", event,
+            {
+                PREFIX + "attempt": event.attempt,
+                PREFIX + "max_attempts": event.max_attempts,
+                PREFIX + "retry.delay_s": event.delay_s,
+                "exception.type": event.error_type,
+                "exception.message": _message(event.error, event.error_type),
+            },
+        )
+
+    def _set_attempts(self, span_id: str, span: Span) -> None:
+        """On a retried node's span: how many attempts it took in all."""
+        with self._lock:
+            retried = self._retried.pop(span_id, 0)
+        if retried:
+            span.set_attribute(PREFIX + "attempts", retried + 1)
 
     def on_route_decision(self, event: RouteDecisionEvent) -> None:
         self._add_event(
@@ -348,6 +380,7 @@ class OpenTelemetryProcessor(EventProcessor):
         with self._lock:
             span = self._spans.pop(span_id, None)
             self._roles.pop(span_id, None)
+            self._retried.pop(span_id, None)
             children = list(self._children.pop(span_id, {}))
             parent = self._parents.pop(span_id, None)
             if parent is not None:

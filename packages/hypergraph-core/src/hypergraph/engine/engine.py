@@ -64,7 +64,7 @@ class Engine:
     def next_batch(self, state: RunState, max_iterations: float) -> list[NodePlan]:
         """The nodes to run in superstep ``state.superstep``; empty when the run is quiescent."""
         schedule = self.schedule
-        if schedule is not None:
+        if schedule is not None and state.scheduled:
             step = state.superstep
             return schedule[step] if step < len(schedule) else ()  # type: ignore[return-value]
         components = self.components
@@ -222,7 +222,8 @@ class Engine:
         if exec_count[np.index]:
             return False
         decisions = state.decisions
-        for g in np.gates:
+        # R2-2: a gate in the node's own cyclic region will decide first (entries excepted)
+        for g in np.first_pass_gates:
             if g not in decisions and exec_count[g] == 0 and g not in state.cut_off:
                 return True
         return False
@@ -271,7 +272,7 @@ class Engine:
     def commit(self, state: RunState, outcomes: list[NodeOutcome]) -> None:
         """Apply one superstep's results in node order (X5, X11, X24) and advance it."""
         exec_count = state.exec_count
-        if self.schedule is not None:
+        if self.schedule is not None and state.scheduled:
             self._commit_total(state, outcomes)
             return
         decisions = state.decisions
@@ -313,6 +314,40 @@ class Engine:
             self._complete(state, c, state.runnable)
         state.finishing = []
         state.superstep += 1
+
+    def commit_partial(
+        self,
+        state: RunState,
+        outcomes: list[NodeOutcome],
+        unfinished: list[NodePlan],
+        consumed_before: dict[int, tuple[int, ...] | None],
+    ) -> None:
+        """Commit a superstep in which ``unfinished`` nodes failed, paused or never ran.
+
+        Their regions stay open and what they consumed is forgotten (``consumed_before``: the
+        versions they had consumed before this superstep's ``collect``), so a restored run
+        executes exactly them (and what depends on them) again, while the siblings that
+        finished keep their results (SPEC CP5).
+        """
+        consumed = state.consumed
+        for np in unfinished:
+            if np.index in consumed_before:
+                consumed[np.index] = consumed_before[np.index]
+        if self.schedule is not None and state.scheduled:
+            self._commit_total(state, outcomes)
+            return
+        reopened = {np.component for np in unfinished}
+        if reopened:
+            keep = [c for c in state.finishing if c not in reopened]
+            state.runnable.extend(c for c in state.finishing if c in reopened)
+            state.finishing = keep
+        if outcomes:
+            self.commit(state, outcomes)
+        else:
+            for c in state.finishing:
+                self._complete(state, c, state.runnable)
+            state.finishing = []
+            state.superstep += 1
 
     def _commit_one(self, state: RunState, outcome: NodeOutcome) -> None:
         """A superstep of one node: nothing to stage, nothing can conflict."""

@@ -51,3 +51,11 @@ class RunState:
     scoped: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     # nested graph node name -> interrupt answers for its next run, used up once handed over
     nested_answers: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    # nodes whose execution failed in the last superstep (they run again after a restore)
+    failed: set[int] = attrs.field(factory=set)
+    # the interrupt (or nested graph node) the run paused at
+    paused: str | None = None
+    # snapshots of paused nested runs by graph-node name, restored when the node runs again
+    children: dict[str, Any] = attrs.field(factory=dict)
+    # False once restored: a precomputed schedule only describes a run from its start
+    scheduled: bool = True

@@ -27,6 +27,7 @@ from hypergraph.events.types import (
     BaseEvent,
     NodeEndEvent,
     NodeErrorEvent,
+    NodeRetryEvent,
     NodeStartEvent,
     RunEndEvent,
     RunStartEvent,
@@ -66,6 +67,7 @@ class _Row:
         "name",
         "next_threshold",
         "parent",
+        "retries",
         "running",
         "start",
         "started",
@@ -90,6 +92,7 @@ class _Row:
         # maps: (item index, error) of the first SHOWN_FAILED_ITEMS items that failed
         self.failed_items: list[tuple[int, str | None]] = []
         self.cached = 0
+        self.retries = 0  # failed attempts that were retried (inside node executions)
         self.running = 0
         self.start = start
         self.end: float | None = None
@@ -135,12 +138,14 @@ class RichProgressProcessor(EventProcessor):
 
     On a terminal (or ``force_mode="tty"``) it draws one bar per top-level run, map and node,
     indented by nesting depth: 🗺️ a map (items done/total and a failed count), 📦 a node of the
-    top-level graph, 🌳 a node of a nested graph; failed nodes are marked ✗. With
-    ``transient=True`` the bars disappear when the run ends and a one-line summary stays.
+    top-level graph, 🌳 a node of a nested graph; failed nodes are marked ✗ and retried
+    attempts are counted (↻). With ``transient=True`` the bars disappear when the run ends and
+    a one-line summary stays.
 
-    Otherwise (or ``force_mode="non-tty"``) it prints a line when a node starts, ends or fails,
-    and a map's progress only when it crosses 10, 25, 50, 75 and 100 %. Nodes inside map items
-    report only failures, so a large map stays readable in CI logs.
+    Otherwise (or ``force_mode="non-tty"``) it prints a line when a node starts, ends, fails or
+    retries a failed attempt, and a map's progress only when it crosses 10, 25, 50, 75 and
+    100 %. Nodes inside map items report only failures, so a large map stays readable in CI
+    logs.
 
     ``console`` defaults to a Rich console on stderr. Safe to use from several threads, and to
     share between top-level runs going on at the same time (``asyncio.gather`` of two runs, or
@@ -254,6 +259,19 @@ class RichProgressProcessor(EventProcessor):
                 cached = ", cached" if event.cached else ""
                 path = self._path(ref.row, ref.items)
                 self._line(f"✓ {path} ({_duration(event.duration_ms)}{cached})")
+
+    def on_node_retry(self, event: NodeRetryEvent) -> None:
+        with self._state_lock:
+            ref = self._spans.get(event.span_id)
+            if ref is None:
+                return
+            ref.row.retries += 1
+            if not self._tty and not ref.items:  # map items stay quiet, as for their successes
+                self._line(
+                    f"↻ {self._path(ref.row, ref.items)} attempt {event.attempt}/"
+                    f"{event.max_attempts} failed: {event.error}; retrying in "
+                    f"{_duration(event.delay_s * 1000)}"
+                )
 
     def on_node_error(self, event: NodeErrorEvent) -> None:
         with self._state_lock:
@@ -465,6 +483,9 @@ class RichProgressProcessor(EventProcessor):
             status = Text("✓", style="green")
         if row.cached:
             status.append(f" ({row.cached} cached)", style="dim")
+        if row.retries:
+            plural = "retry" if row.retries == 1 else "retries"
+            status.append(f" (↻ {row.retries} {plural})", style="yellow")
 
         end = now if running or row.end is None else row.end
         elapsed = Text(_duration((end - row.start) * 1000), style="dim")

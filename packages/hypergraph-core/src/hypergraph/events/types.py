@@ -16,6 +16,7 @@ __all__ = [
     "InterruptEvent",
     "NodeEndEvent",
     "NodeErrorEvent",
+    "NodeRetryEvent",
     "NodeStartEvent",
     "RouteDecisionEvent",
     "RunEndEvent",
@@ -105,6 +106,24 @@ class NodeErrorEvent(BaseEvent):
 
 
 @attrs.frozen(kw_only=True)
+class NodeRetryEvent(BaseEvent):
+    """Attempt ``attempt`` of a node failed and is retried after ``delay_s`` seconds.
+
+    Its ``span_id`` is the node's span: retries happen inside one node execution, which still
+    ends with one ``NodeEndEvent`` or ``NodeErrorEvent``. ``error`` is ``"<Type>: <message>"``.
+    """
+
+    handler: ClassVar[str] = "on_node_retry"
+    node_name: str
+    graph_name: str | None
+    attempt: int
+    max_attempts: int
+    error: str
+    error_type: str
+    delay_s: float
+
+
+@attrs.frozen(kw_only=True)
 class RouteDecisionEvent(BaseEvent):
     """A gate decided: a target name, ``END``, a list of names, or ``None``."""
 
@@ -165,6 +184,7 @@ Event = (
     | NodeStartEvent
     | NodeEndEvent
     | NodeErrorEvent
+    | NodeRetryEvent
     | RouteDecisionEvent
     | CacheHitEvent
     | CacheMissEvent

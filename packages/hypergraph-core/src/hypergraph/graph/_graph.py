@@ -19,6 +19,7 @@ from hypergraph.graph._strict_types import check_strict_types
 from hypergraph.graph.input_spec import InputSpec
 from hypergraph.nodes._base import HyperNode
 from hypergraph.nodes.gates import GateNode, IfElseNode, RouteNode
+from hypergraph.policies import RetryPolicy, check_retry
 
 if TYPE_CHECKING:
     from hypergraph.nodes.graph_node import GraphNode
@@ -46,10 +47,12 @@ class Graph:
         name: str | None = None,
         entrypoint: str | Sequence[str] | None = None,
         strict_types: bool = False,
+        retry: RetryPolicy | None = None,
     ) -> None:
         node_list = list(nodes)
         self.name = name
         self.strict_types = strict_types
+        self._retry = check_retry(retry, f"Graph {name!r}" if name else "Graph")
         self._nodes: dict[str, HyperNode] = {}
         for item in node_list:
             if not isinstance(item, HyperNode):
@@ -75,8 +78,7 @@ class Graph:
         if strict_types:
             check_strict_types(self)
         if entrypoint is not None:
-            names = (entrypoint,) if isinstance(entrypoint, str) else tuple(entrypoint)
-            self._entrypoints = self._checked_entrypoints(names)
+            self._entrypoints = self._checked_entrypoints(_entrypoint_names(entrypoint))
 
     # ------------------------------------------------------------------ construction checks
     def _validate_names(self) -> None:
@@ -395,12 +397,27 @@ class Graph:
         clone._check_selection_reachable()
         return clone
 
-    def with_entrypoint(self, *names: str) -> Graph:
-        """A new graph that starts at these nodes; upstream nodes are excluded from runs."""
-        if not names:
-            raise ValueError("with_entrypoint() needs at least one node name")
+    def with_retry(self, policy: RetryPolicy | None) -> Graph:
+        """A new graph whose nodes retry with ``policy`` unless they declare their own.
+
+        Applies to this graph's function nodes, gates and interrupt handlers; nested graphs keep
+        their own default. ``None`` removes the default.
+        """
+        where = f"Graph {self.name!r}.with_retry()" if self.name else "graph.with_retry()"
+        checked = check_retry(policy, where)
         clone = self._derive()
-        clone._entrypoints = self._checked_entrypoints(names)
+        clone._retry = checked
+        return clone
+
+    @property
+    def retry(self) -> RetryPolicy | None:
+        """The graph-wide retry default (``Graph(..., retry=...)`` or ``with_retry``)."""
+        return self._retry
+
+    def with_entrypoint(self, *names: str | HyperNode) -> Graph:
+        """A new graph that starts at these nodes; upstream nodes are excluded from runs."""
+        clone = self._derive()
+        clone._entrypoints = self._checked_entrypoints(_entrypoint_names(names))
         clone._check_selection_reachable()
         return clone
 
@@ -720,3 +737,31 @@ def _same_value(a: Any, b: Any) -> bool:
     except Exception:
         return False
 
+
+
+def _entrypoint_names(value: Any) -> tuple[str, ...]:
+    """R2-3: entrypoints as names or node objects, one or a sequence; never empty."""
+    items = (value,) if isinstance(value, str | HyperNode) else value
+    try:
+        items = tuple(items)
+    except TypeError:
+        raise GraphConfigError(
+            f"entrypoint must be a node name, a node, or a list of them; got "
+            f"{type(value).__name__} {value!r}."
+        ) from None
+    if not items:
+        raise GraphConfigError(
+            "entrypoint is empty: name at least one node to start from, e.g. "
+            "Graph([...], entrypoint='prepare') or graph.with_entrypoint('prepare')."
+        )
+    names = []
+    for item in items:
+        if isinstance(item, HyperNode):
+            item = item.name
+        if not isinstance(item, str) or not item:
+            raise GraphConfigError(
+                f"entrypoint entries must be node names or nodes; got {type(item).__name__} "
+                f"{item!r}."
+            )
+        names.append(item)
+    return tuple(names)

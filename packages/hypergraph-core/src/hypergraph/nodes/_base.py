@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from hypergraph.exceptions import RenameError
+
+if TYPE_CHECKING:
+    from hypergraph.policies import RetryPolicy
 
 __all__ = ["CallableNode", "HyperNode"]
 
@@ -27,6 +30,9 @@ class HyperNode:
     is_generator: bool = False
     is_gate: bool = False
     is_interrupt: bool = False
+    # node policies as declared (the plan resolves them against the graph's default)
+    retry: RetryPolicy | None = None
+    timeout: float | None = None
 
     # graph-facing input name -> parameter name the callable receives
     _param_of: dict[str, str]

@@ -11,6 +11,7 @@ from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from hypergraph._stack import user_stacklevel
 from hypergraph.nodes._base import CallableNode
+from hypergraph.policies import RetryPolicy, check_retry, check_timeout
 
 __all__ = ["FunctionNode", "node"]
 
@@ -152,6 +153,8 @@ class FunctionNode(CallableNode, Generic[P, R]):
         rename_inputs: Mapping[str, str] | None = None,
         cache: bool = False,
         batch: bool = False,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
     ) -> None:
         func = source.func if isinstance(source, FunctionNode) else source
         if not callable(func):
@@ -169,6 +172,10 @@ class FunctionNode(CallableNode, Generic[P, R]):
         self.generator_join: GeneratorJoin = _generator_join(annotation)
         self._definition_hash = definition_hash_of(func)
         self._check_outputs(annotation)
+        self.retry = check_retry(retry, f"Node {self.name!r}")
+        self.timeout = check_timeout(
+            timeout, node_name=self.name, kind="Node", is_async=self.is_async
+        )
         self._apply_initial_renames(rename_inputs)
 
     def _check_outputs(self, annotation: Any) -> None:
@@ -209,6 +216,8 @@ def node(
     cache: bool = False,
     name: str | None = None,
     batch: bool = False,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,
 ) -> Callable[[Callable[P, R]], FunctionNode[P, R]]: ...
 def node(
     source: Callable[..., Any] | str | tuple[str, ...] | list[str] | None = None,
@@ -219,19 +228,25 @@ def node(
     cache: bool = False,
     name: str | None = None,
     batch: bool = False,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,
 ) -> FunctionNode[Any, Any] | Callable[[Callable[P, R]], FunctionNode[P, R]]:
     """Turn a function into a :class:`FunctionNode` (``@node`` or ``@node(output_name=...)``).
 
     ``batch=True`` is read by the Daft runner only (vectorised UDF); other runners ignore it.
+    ``retry=`` retries failures inside the node's execution; ``timeout=`` (seconds, async
+    nodes only) cancels an attempt that runs too long with ``NodeTimeoutError``.
     """
     if source is not None and not isinstance(source, str) and callable(source):
         return FunctionNode(source, name=name, output_name=output_name,
-                            rename_inputs=rename_inputs, cache=cache, batch=batch)
+                            rename_inputs=rename_inputs, cache=cache, batch=batch,
+                            retry=retry, timeout=timeout)
     if source is not None:  # @node("out") — output name given positionally
         output_name = source  # type: ignore[assignment]
 
     def decorate(func: Callable[P, R]) -> FunctionNode[P, R]:
         return FunctionNode(func, name=name, output_name=output_name,
-                            rename_inputs=rename_inputs, cache=cache, batch=batch)
+                            rename_inputs=rename_inputs, cache=cache, batch=batch,
+                            retry=retry, timeout=timeout)
 
     return decorate

@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from hypergraph.nodes._base import CallableNode
 from hypergraph.nodes.function import definition_hash_of, inspect_function
+from hypergraph.policies import RetryPolicy, check_retry
 
 __all__ = ["END", "GateNode", "IfElseNode", "RouteNode", "branch", "ifelse", "route"]
 
@@ -59,6 +60,7 @@ class GateNode(CallableNode):
         name: str | None,
         cache: bool,
         rename_inputs: Mapping[str, str] | None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         fname = getattr(func, "__name__", repr(func))
         if inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func):
@@ -71,6 +73,7 @@ class GateNode(CallableNode):
         self.func = func
         self.name = name if name is not None else fname
         self.cache = bool(cache)
+        self.retry = check_retry(retry, f"@{kind} {self.name!r}")
         params, defaults = inspect_function(func, f"@{kind}")
         self._init_ports(params, (), defaults)
         self._definition_hash = definition_hash_of(func)
@@ -114,6 +117,7 @@ class RouteNode(GateNode):
         cache: bool = False,
         name: str | None = None,
         rename_inputs: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if isinstance(targets, Mapping):
             self.descriptions = dict(targets)
@@ -135,7 +139,8 @@ class RouteNode(GateNode):
         self.targets = target_list
         self.fallback = fallback
         self.multi_target = bool(multi_target)
-        super().__init__(func, kind="route", name=name, cache=cache, rename_inputs=rename_inputs)
+        super().__init__(func, kind="route", name=name, cache=cache, rename_inputs=rename_inputs,
+                         retry=retry)
 
     @property
     def node_targets(self) -> list[str]:
@@ -157,6 +162,7 @@ class IfElseNode(GateNode):
         cache: bool = False,
         name: str | None = None,
         rename_inputs: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         _check_target("ifelse", when_true)
         _check_target("ifelse", when_false)
@@ -168,7 +174,8 @@ class IfElseNode(GateNode):
         self.when_false = when_false
         self.targets = [when_true, when_false]
         self.descriptions = {True: "True", False: "False"}
-        super().__init__(func, kind="ifelse", name=name, cache=cache, rename_inputs=rename_inputs)
+        super().__init__(func, kind="ifelse", name=name, cache=cache, rename_inputs=rename_inputs,
+                         retry=retry)
 
 
 def route(
@@ -179,12 +186,16 @@ def route(
     cache: bool = False,
     name: str | None = None,
     rename_inputs: Mapping[str, str] | None = None,
+    retry: RetryPolicy | None = None,
 ) -> Callable[[Callable[..., Any]], RouteNode]:
-    """Decorate a routing function: it returns the name of the node to run next, or ``END``."""
+    """Decorate a routing function: it returns the name of the node to run next, or ``END``.
+
+    ``retry=`` retries the routing function like a node's (gates are sync, so no ``timeout=``).
+    """
 
     def decorate(func: Callable[..., Any]) -> RouteNode:
         return RouteNode(func, targets, fallback=fallback, multi_target=multi_target,
-                         cache=cache, name=name, rename_inputs=rename_inputs)
+                         cache=cache, name=name, rename_inputs=rename_inputs, retry=retry)
 
     return decorate
 
@@ -196,12 +207,16 @@ def ifelse(
     cache: bool = False,
     name: str | None = None,
     rename_inputs: Mapping[str, str] | None = None,
+    retry: RetryPolicy | None = None,
 ) -> Callable[[Callable[..., Any]], IfElseNode]:
-    """Decorate a predicate: ``True`` runs ``when_true``, ``False`` runs ``when_false``."""
+    """Decorate a predicate: ``True`` runs ``when_true``, ``False`` runs ``when_false``.
+
+    ``retry=`` retries the predicate like a node's function.
+    """
 
     def decorate(func: Callable[..., Any]) -> IfElseNode:
         return IfElseNode(func, when_true, when_false, cache=cache, name=name,
-                          rename_inputs=rename_inputs)
+                          rename_inputs=rename_inputs, retry=retry)
 
     return decorate
 

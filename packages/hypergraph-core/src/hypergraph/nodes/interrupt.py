@@ -8,6 +8,7 @@ from typing import Any
 
 from hypergraph.nodes._base import CallableNode
 from hypergraph.nodes.function import definition_hash_of, inspect_function, normalize_outputs
+from hypergraph.policies import RetryPolicy, check_retry, check_timeout
 
 __all__ = ["InterruptNode", "interrupt"]
 
@@ -31,6 +32,8 @@ class InterruptNode(CallableNode):
         *,
         rename_inputs: Mapping[str, str] | None = None,
         cache: bool = False,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
     ) -> None:
         func = source.func if isinstance(source, InterruptNode) else source
         fname = getattr(func, "__name__", repr(func))
@@ -47,6 +50,10 @@ class InterruptNode(CallableNode):
         if not self.outputs:
             raise TypeError(f"Interrupt {fname!r} needs at least one output_name")
         self.is_async = inspect.iscoroutinefunction(func)
+        self.retry = check_retry(retry, f"Interrupt {self.name!r}")
+        self.timeout = check_timeout(
+            timeout, node_name=self.name, kind="Interrupt handler", is_async=self.is_async
+        )
         self._definition_hash = definition_hash_of(func)
         self._apply_initial_renames(rename_inputs)
 
@@ -62,8 +69,14 @@ def interrupt(
     rename_inputs: Mapping[str, str] | None = None,
     cache: bool = False,
     name: str | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,
 ) -> Callable[[Callable[..., Any]], InterruptNode]:
-    """Decorate a handler as an :class:`InterruptNode` (``@interrupt(output_name="decision")``)."""
+    """Decorate a handler as an :class:`InterruptNode` (``@interrupt(output_name="decision")``).
+
+    ``retry=``/``timeout=`` apply to the handler's call (an auto-answering handler may call a
+    service); a resume that supplies the answer never calls it.
+    """
     if callable(output_name) and not isinstance(output_name, str):
         raise TypeError(
             "@interrupt needs output_name: write @interrupt(output_name='decision'), not @interrupt."
@@ -71,6 +84,7 @@ def interrupt(
 
     def decorate(func: Callable[..., Any]) -> InterruptNode:
         return InterruptNode(func, name=name, output_name=output_name,
-                             rename_inputs=rename_inputs, cache=cache)
+                             rename_inputs=rename_inputs, cache=cache, retry=retry,
+                             timeout=timeout)
 
     return decorate

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from hypergraph.events.processor import EventProcessor
+    from hypergraph.runtime._identity import RunIdentity
 
 __all__ = ["RunInfo", "make_emitter", "new_run_id", "nested_processors"]
 
@@ -40,6 +41,7 @@ class RunInfo:
     """Identity and options of one run (or one map item)."""
 
     __slots__ = (
+        "_identity",
         "emitter",
         "error_handling",
         "graph_name",
@@ -47,6 +49,7 @@ class RunInfo:
         "max_iterations",
         "on_missing",
         "parent_span_id",
+        "path",
         "run_id",
         "session_id",
         "span_id",
@@ -65,6 +68,7 @@ class RunInfo:
         workflow_id: str | None = None,
         session_id: str | None = None,
         item_index: int | None = None,
+        path: tuple[str, ...] = (),
     ) -> None:
         self.graph_name = graph_name
         self.emitter = emitter
@@ -75,6 +79,8 @@ class RunInfo:
         self.workflow_id = workflow_id
         self.session_id = session_id
         self.item_index = item_index
+        self.path = path
+        self._identity: RunIdentity | None = None
         ids = os.urandom(14).hex()
         self.run_id = "run-" + ids[:12]
         self.span_id = ids[12:]
@@ -85,13 +91,32 @@ class RunInfo:
             graph_name=self.graph_name, emitter=self.emitter, max_iterations=self.max_iterations,
             error_handling=self.error_handling, on_missing=self.on_missing,
             parent_span_id=self.span_id, workflow_id=self.workflow_id,
-            session_id=self.session_id, item_index=index,
+            session_id=self.session_id, item_index=index, path=(*self.path, str(index)),
         )
 
-    def child(self, graph_name: str | None, parent_span_id: str, error_handling: str = "raise") -> RunInfo:
-        """The info of a nested run (or nested map) started by a node of this run."""
+    def child(
+        self,
+        graph_name: str | None,
+        parent_span_id: str,
+        error_handling: str = "raise",
+        segment: str = "",
+    ) -> RunInfo:
+        """The info of a nested run (or nested map) started by graph node ``segment``."""
         return RunInfo(
             graph_name=graph_name, emitter=self.emitter, max_iterations=self.max_iterations,
             error_handling=error_handling, on_missing="ignore", parent_span_id=parent_span_id,
             workflow_id=self.workflow_id, session_id=self.session_id,
+            path=(*self.path, segment) if segment else self.path,
         )
+
+    @property
+    def identity(self) -> RunIdentity:
+        """This run's identity value, without the live resources (emitter, options)."""
+        identity = self._identity
+        if identity is None:
+            from hypergraph.runtime._identity import RunIdentity
+
+            identity = self._identity = RunIdentity(
+                self.run_id, self.workflow_id, self.path, self.item_index
+            )
+        return identity

@@ -17,6 +17,7 @@ from hypergraph.events.types import (
     InterruptEvent,
     NodeEndEvent,
     NodeErrorEvent,
+    NodeRetryEvent,
     NodeStartEvent,
     RouteDecisionEvent,
     RunEndEvent,
@@ -38,6 +39,7 @@ __all__ = [
     "interrupted",
     "node_end",
     "node_error",
+    "node_retry",
     "node_start",
     "not_started",
     "route_decision",
@@ -115,6 +117,17 @@ def node_error(
     return NodeErrorEvent(
         superstep=superstep, error=f"{type(error).__name__}: {error}",
         error_type=type(error).__name__, **_node_fields(info, np, span),
+    )
+
+
+def node_retry(
+    info: RunInfo, np: NodePlan, span: str, attempt: int, error: BaseException, delay_s: float
+) -> NodeRetryEvent:
+    """Attempt ``attempt`` failed and will be retried; on the node's span."""
+    return NodeRetryEvent(
+        attempt=attempt, max_attempts=np.retry.max_attempts if np.retry is not None else 1,
+        error=f"{type(error).__name__}: {error}", error_type=type(error).__name__,
+        delay_s=delay_s, **_node_fields(info, np, span),
     )
 
 

@@ -13,11 +13,18 @@ A runner plugin subclasses :class:`RunnerContract` in its own test suite and pro
 Features a runner does not declare in its capabilities are not skipped: the contract checks
 that the runner *rejects* them with ``IncompatibleRunnerError`` before running anything.
 Runners whose ``run()`` returns a coroutine are driven with ``asyncio.run``.
+
+Node policies (``retry=``, ``timeout=``) are part of the contract: flaky nodes count their
+attempts in a file under ``tmp_path``, so runners that execute nodes in other processes are
+checked too. The cache case builds its runner with :meth:`RunnerContract.with_cache`; override
+it when your runner takes its cache another way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +37,10 @@ from hypergraph import (
     GraphNode,
     IfElseNode,
     IncompatibleRunnerError,
+    InMemoryCache,
     MissingInputError,
+    NodeTimeoutError,
+    RetryPolicy,
     RouteNode,
     RunnerCapabilities,
     RunStatus,
@@ -38,7 +48,14 @@ from hypergraph import (
     node,
     route,
 )
-from hypergraph.events import NodeStartEvent, RunEndEvent, RunStartEvent
+from hypergraph.events import (
+    NodeEndEvent,
+    NodeErrorEvent,
+    NodeRetryEvent,
+    NodeStartEvent,
+    RunEndEvent,
+    RunStartEvent,
+)
 
 __all__ = ["RunnerContract"]
 
@@ -101,6 +118,28 @@ def finalize(decision: str) -> str:
     return f"final:{decision}"
 
 
+RETRY_AT_ONCE = RetryPolicy(max_attempts=3, initial_delay=0, jitter=False)
+
+
+def _flaky(
+    counter: Path, failures: int, *, cache: bool = False, retry: RetryPolicy | None = RETRY_AT_ONCE
+) -> FunctionNode:
+    """``fetch(x) -> y``: fails ``failures`` times, counting attempts as lines in ``counter``."""
+
+    def fetch(x: int) -> int:
+        with counter.open("a") as handle:
+            handle.write("attempt\n")
+        if _attempts(counter) <= failures:
+            raise ConnectionError(f"flaky failure {_attempts(counter)}")
+        return x * 10
+
+    return FunctionNode(fetch, output_name="y", cache=cache, retry=retry)
+
+
+def _attempts(counter: Path) -> int:
+    return len(counter.read_text().splitlines()) if counter.exists() else 0
+
+
 class RunnerContract:
     """Seed behaviours, checked against the ``runner`` fixture a subclass provides."""
 
@@ -109,6 +148,10 @@ class RunnerContract:
         raise NotImplementedError("Provide a `runner` fixture returning the runner under test")
 
     # -- helpers ------------------------------------------------------------------------
+    def with_cache(self, runner: Any, cache: Any) -> Any:
+        """A runner like ``runner`` that caches in ``cache`` (override if yours differs)."""
+        return type(runner)(cache=cache)
+
     @staticmethod
     def run(runner: Any, graph: Graph, values: dict[str, Any] | None = None, **options: Any) -> Any:
         outcome = runner.run(graph, values, **options)
@@ -260,3 +303,157 @@ class RunnerContract:
         ]
         assert results["y"] == [1, None, 3]
         assert results.status == RunStatus.FAILED
+
+    # -- node policies: retries and timeouts ----------------------------------------------
+    def test_a_flaky_node_is_retried_until_it_succeeds(self, runner: Any, tmp_path: Path) -> None:
+        """A node failing twice under max_attempts=3 completes with its value."""
+        counter = tmp_path / "attempts"
+        result = self.run(runner, Graph([_flaky(counter, 2)]), {"x": 4})
+        assert result["y"] == 40
+        assert _attempts(counter) == 3
+
+    def test_exhausted_retries_raise_the_last_error_with_notes(
+        self, runner: Any, tmp_path: Path
+    ) -> None:
+        """After max_attempts the node's last exception propagates, one note per attempt."""
+        counter = tmp_path / "attempts"
+        with pytest.raises(ConnectionError, match="flaky failure 3") as caught:
+            self.run(runner, Graph([_flaky(counter, 5)]), {"x": 1})
+        assert _attempts(counter) == 3
+        attempts = [n for n in caught.value.__notes__ if n.startswith("  attempt ")]
+        assert attempts[-1] == "  attempt 3: ConnectionError: flaky failure 3"
+
+    def test_errors_outside_retry_on_fail_at_once(self, runner: Any, tmp_path: Path) -> None:
+        """A failure the policy does not cover is not retried."""
+        counter = tmp_path / "attempts"
+        policy = RetryPolicy(max_attempts=3, initial_delay=0, retry_on=(KeyError,))
+        with pytest.raises(ConnectionError):
+            self.run(runner, Graph([_flaky(counter, 5, retry=policy)]), {"x": 1})
+        assert _attempts(counter) == 1
+
+    def test_a_graph_wide_retry_default_applies(self, runner: Any, tmp_path: Path) -> None:
+        """Graph(..., retry=...) retries nodes that declare no policy of their own."""
+        counter = tmp_path / "attempts"
+        graph = Graph([_flaky(counter, 1, retry=None)], retry=RETRY_AT_ONCE)
+        assert self.run(runner, graph, {"x": 2})["y"] == 20
+
+    def test_retries_are_events_inside_one_node_execution(
+        self, runner: Any, tmp_path: Path
+    ) -> None:
+        """NodeStart, a NodeRetry per failed attempt (in order), then one NodeEnd."""
+        seen: list[tuple[str, int]] = []
+
+        class Recorder(EventProcessor):
+            def on_node_start(self, event: NodeStartEvent) -> None:
+                seen.append(("start", 0))
+
+            def on_node_retry(self, event: NodeRetryEvent) -> None:
+                seen.append(("retry", event.attempt))
+
+            def on_node_end(self, event: NodeEndEvent) -> None:
+                seen.append(("end", 0))
+
+            def on_node_error(self, event: NodeErrorEvent) -> None:
+                seen.append(("error", 0))
+
+        if runner.capabilities.supports_distributed and not runner.capabilities.supports_cycles:
+            return  # columnar runners ignore processors by design (SPEC EV10)
+        counter = tmp_path / "attempts"
+        self.run(runner, Graph([_flaky(counter, 2)]), {"x": 1}, event_processors=[Recorder()])
+        assert seen == [("start", 0), ("retry", 1), ("retry", 2), ("end", 0)]
+
+    def test_a_retried_cached_node_stores_only_its_success(
+        self, runner: Any, tmp_path: Path
+    ) -> None:
+        """The value that finally succeeded is cached; the next run does not call the node."""
+        counter = tmp_path / "attempts"
+        cached = self.with_cache(runner, InMemoryCache())
+        graph = Graph([_flaky(counter, 1, cache=True)])
+        assert self.run(cached, graph, {"x": 3})["y"] == 30
+        assert self.run(cached, graph, {"x": 3})["y"] == 30
+        assert _attempts(counter) == 2
+
+    def test_gates_retry_like_nodes(self, runner: Any, tmp_path: Path) -> None:
+        """A routing function that fails once is retried and its decision applied."""
+        if not runner.capabilities.supports_gates:
+            return
+        counter = tmp_path / "attempts"
+
+        @node(output_name="answer")
+        def answer(x: int) -> int:
+            return x
+
+        def choose(x: int) -> object:
+            with counter.open("a") as handle:
+                handle.write("attempt\n")
+            if _attempts(counter) == 1:
+                raise ConnectionError("flaky gate")
+            return "answer"
+
+        gate = RouteNode(choose, ["answer", END], retry=RETRY_AT_ONCE)
+        assert self.run(runner, Graph([gate, answer]), {"x": 9})["answer"] == 9
+        assert _attempts(counter) == 2
+
+    def test_async_node_timeouts_raise_node_timeout_error(self, runner: Any) -> None:
+        """An async node hanging past timeout= fails with NodeTimeoutError naming it."""
+        if not runner.capabilities.supports_async_nodes:
+            return  # test_async_nodes_run_or_are_rejected covers the rejection
+
+        @node(output_name="y", timeout=0.05)
+        async def hangs(x: int) -> int:
+            await asyncio.Event().wait()
+            return x
+
+        with pytest.raises(NodeTimeoutError, match=r"'hangs' timed out after 0\.05 s"):
+            self.run(runner, Graph([hangs]), {"x": 1})
+
+    def test_timed_out_attempts_are_retried(self, runner: Any, tmp_path: Path) -> None:
+        """A timeout is retried when retry_on covers TimeoutError."""
+        if not runner.capabilities.supports_async_nodes:
+            return
+        counter = tmp_path / "attempts"
+        policy = RetryPolicy(max_attempts=2, initial_delay=0, retry_on=(TimeoutError,))
+
+        @node(output_name="y", timeout=0.05, retry=policy)
+        async def hangs_once(x: int) -> int:
+            with counter.open("a") as handle:
+                handle.write("attempt\n")
+            if _attempts(counter) == 1:
+                await asyncio.Event().wait()
+            return x
+
+        assert self.run(runner, Graph([hangs_once]), {"x": 6})["y"] == 6
+        assert _attempts(counter) == 2
+
+    def test_a_node_backing_off_holds_no_concurrency_slot(
+        self, runner: Any, tmp_path: Path
+    ) -> None:
+        """With max_concurrency=1 a sibling runs while a flaky node waits out its backoff."""
+        if not runner.capabilities.supports_async_nodes:
+            return
+        if "max_concurrency" not in inspect.signature(runner.run).parameters:
+            return  # no concurrency budget to share
+        log = tmp_path / "order"
+        policy = RetryPolicy(max_attempts=2, initial_delay=0.05, jitter=False)
+
+        def record(name: str) -> int:
+            with log.open("a") as handle:
+                handle.write(name + "\n")
+            return log.read_text().splitlines().count(name)
+
+        @node(output_name="a", retry=policy)
+        async def flaky(x: int) -> int:
+            if record("flaky") == 1:
+                raise ConnectionError("once")
+            return x
+
+        @node(output_name="b")
+        async def steady(x: int) -> int:
+            record("steady")
+            return x
+
+        result = self.run(runner, Graph([flaky, steady]), {"x": 1}, max_concurrency=1)
+        assert (result["a"], result["b"]) == (1, 1)
+        order = log.read_text().splitlines()
+        assert sorted(order) == ["flaky", "flaky", "steady"]
+        assert order[-1] == "flaky"  # steady did not wait for the retry to finish

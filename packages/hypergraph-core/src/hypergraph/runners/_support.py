@@ -166,6 +166,8 @@ def prepare_run(
         graph, values, input_values, method="run", own_options=run_options,
         other_method="map", other_options=map_options,
     )
+    if checkpoint is not None:
+        merged = resume_values(graph, checkpoint, merged)
     check_keywords(graph, input_values, run_options)
     check_structure_cached(runner, graph)
     parts = prepare_values(graph, merged)
@@ -240,12 +242,28 @@ def check_lineage_options(
             f"workflow_id {workflow_id!r} contains '/', which is reserved for child runs "
             "('<parent>/<child>'). Use another separator."
         )
-    for name, value in (("fork_from", fork_from), ("retry_from", retry_from), ("checkpoint", checkpoint)):
+    for name, value in (("fork_from", fork_from), ("retry_from", retry_from)):
         if value is not None:
             raise ValueError(
                 f"{name}= needs a checkpointer: create the runner with checkpointer=... to fork "
                 "or retry persisted runs."
             )
+
+
+def resume_values(graph: Graph, checkpoint: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """R2-4: a run continued from ``checkpoint`` keeps the inputs it was started with.
+
+    Values given now are added (answers) or override restored inputs (a fork).
+    """
+    from hypergraph.runtime._snapshot import RunSnapshot, check_compatible
+
+    if not isinstance(checkpoint, RunSnapshot):
+        raise TypeError(
+            f"checkpoint= takes a RunSnapshot (a RunResult's .checkpoint), got "
+            f"{type(checkpoint).__name__}."
+        )
+    check_compatible(checkpoint, graph)
+    return {**checkpoint.inputs, **given}
 
 
 def reject_interrupts_in_map(graph: Graph) -> None:

@@ -1,0 +1,123 @@
+"""The run loop every runner shares, and the seam a runner plugs into.
+
+A run is a generator (``RunLoop.run_steps()``, ``MapLoop.steps()``) that yields events and
+effects and returns the result; it performs no I/O. A runner is a *driver* that performs those
+effects: ``SyncDriver`` in order in this thread, AsyncRunner's with ``await`` and ``gather``,
+a thread pool, a durable engine. Most runners only choose an ``Executor`` (how one superstep's
+``NodeTask``s run) or override ``invoke`` (how one node is called).
+
+``snapshot``/``restore`` turn run state into a name-keyed ``RunSnapshot`` and back, so a run can
+be persisted after any superstep and continued in another process. ``RunIdentity`` and
+``NodeTask.task_id`` name runs and node executions deterministically.
+
+See the README's "Architecture" section for a walk-through and a diagram.
+"""
+
+from hypergraph.engine.execution import join_chunks, map_outputs
+from hypergraph.events._emitter import Emitter
+from hypergraph.plan import NodeKind
+from hypergraph.runners._context import RunInfo as RunContext
+from hypergraph.runners._context import make_emitter, nested_processors
+from hypergraph.runners._graph_node import NestedProcessor
+from hypergraph.runners._map import expand_items, normalize_map_over
+from hypergraph.runners._support import (
+    MAP_OPTIONS,
+    RUN_OPTIONS,
+    UNSET,
+    prepare_map,
+    prepare_run,
+    prepare_values,
+    run_result,
+)
+from hypergraph.runners.nesting import call_from_async, call_from_sync
+from hypergraph.runtime._driver import (
+    DriverTraits,
+    Executor,
+    SequentialExecutor,
+    SyncDriver,
+    drain,
+    drive,
+)
+from hypergraph.runtime._identity import RunIdentity, task_id
+from hypergraph.runtime._loop import MapLoop, RunLoop, child_call, child_steps
+from hypergraph.runtime._snapshot import (
+    PlanFingerprint,
+    RunSnapshot,
+    check_compatible,
+    fingerprint,
+    restore,
+    snapshot,
+)
+from hypergraph.runtime._tasks import (
+    CacheGet,
+    CacheSet,
+    Committed,
+    Effect,
+    ExecuteBatch,
+    ExecuteItems,
+    Invoke,
+    NodeTask,
+    RunChild,
+    Steps,
+    TaskOutcome,
+    Tick,
+)
+
+__all__ = [
+    # the loop
+    "RunLoop",
+    "MapLoop",
+    "Steps",
+    # tasks, outcomes, effects
+    "NodeTask",
+    "TaskOutcome",
+    "Effect",
+    "ExecuteBatch",
+    "ExecuteItems",
+    "Invoke",
+    "CacheGet",
+    "CacheSet",
+    "Committed",
+    "RunChild",
+    "Tick",
+    # drivers and executors
+    "DriverTraits",
+    "SyncDriver",
+    "Executor",
+    "SequentialExecutor",
+    "drive",
+    "drain",
+    # identity
+    "RunIdentity",
+    "RunContext",
+    "task_id",
+    # restorable state
+    "RunSnapshot",
+    "PlanFingerprint",
+    "snapshot",
+    "restore",
+    "fingerprint",
+    "check_compatible",
+    # what a runner needs around the loop
+    "RUN_OPTIONS",
+    "MAP_OPTIONS",
+    "UNSET",
+    "prepare_run",
+    "prepare_map",
+    "prepare_values",
+    "expand_items",
+    "normalize_map_over",
+    "run_result",
+    "make_emitter",
+    "nested_processors",
+    "NestedProcessor",
+    "Emitter",
+    "NodeKind",
+    "join_chunks",
+    "map_outputs",
+    # nested graphs (SPEC R14)
+    "child_steps",
+    "child_call",
+    "call_from_sync",
+    "call_from_async",
+]

@@ -1,0 +1,622 @@
+"""The one run loop: a run's whole lifecycle, written once for every runner.
+
+``RunLoop.run_steps()`` and ``MapLoop.steps()`` are generators. They schedule supersteps with
+the engine, build events, consult the cache, commit results, record pauses and failures, run
+nested graphs and map items, and return the ``RunResult``/``MapResult``. They never perform
+I/O: each event and effect they yield is performed by the driver (see ``_tasks``), which sends
+the answer back. SyncRunner, AsyncRunner and third-party runners differ only in their driver.
+
+When nothing observes a run (no processor, cache or checkpointer), plain sync functions and
+gates are called inline by the loop itself, so the hot path pays for no task objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from hypergraph.cache.node_cache import is_cacheable
+from hypergraph.engine import engine_for
+from hypergraph.engine.execution import map_outputs, resolve_decision
+from hypergraph.events._emitter import new_span_id
+from hypergraph.plan import FUNCTION, GENERATOR, GRAPH, IFELSE, INTERRUPT, ROUTE
+from hypergraph.results import MapResult, RunResult, RunStatus
+from hypergraph.runners import run_events as events
+from hypergraph.runners._context import nested_processors
+from hypergraph.runners._graph_node import child_values, mapped_outputs
+from hypergraph.runners._support import (
+    check_selected_present,
+    decision_label,
+    interrupt_outputs,
+    nested_map_items,
+    note_node_failure,
+    pause_info,
+    prepare_values,
+)
+from hypergraph.runtime._snapshot import RunSnapshot, restore, snapshot
+from hypergraph.runtime._tasks import (
+    CacheGet,
+    CacheSet,
+    Committed,
+    ExecuteBatch,
+    ExecuteItems,
+    Invoke,
+    NodeTask,
+    RunChild,
+    Steps,
+    TaskOutcome,
+    Tick,
+)
+
+if TYPE_CHECKING:
+    from hypergraph.graph import Graph
+    from hypergraph.nodes.graph_node import GraphNode
+    from hypergraph.plan import NodePlan
+    from hypergraph.runners._context import RunInfo
+    from hypergraph.runners._options import PartitionedValues
+    from hypergraph.runtime._driver import DriverTraits
+
+__all__ = ["MapLoop", "RunLoop"]
+
+_TICK = Tick()
+
+
+class RunLoop:
+    """One run of one graph: its state, and the generator that drives it to a result."""
+
+    __slots__ = ("driver", "engine", "fast", "graph", "info", "keep_checkpoint", "state")
+
+    def __init__(
+        self,
+        graph: Graph,
+        parts: PartitionedValues,
+        info: RunInfo,
+        driver: DriverTraits,
+        *,
+        checkpoint: RunSnapshot | None = None,
+        keep_checkpoint: bool = False,
+    ) -> None:
+        self.graph = graph
+        self.info = info
+        self.driver = driver
+        engine = self.engine = engine_for(graph)
+        if checkpoint is None:
+            self.state = engine.new_state(
+                parts.provided, parts.answers, parts.scoped, parts.nested_answers
+            )
+        else:
+            self.state = _resumed(checkpoint, engine, graph, parts)
+        # nothing observes the run: the loop may call plain sync nodes itself
+        self.fast = info.emitter is None and not driver.observed
+        self.keep_checkpoint = keep_checkpoint
+
+    # ------------------------------------------------------------------ the run
+    def run_steps(self) -> Steps[RunResult]:
+        """Yield the run's events and effects; return its ``RunResult``."""
+        info = self.info
+        engine = self.engine
+        state = self.state
+        emitter = info.emitter
+        start = perf_counter()
+        if emitter is not None:
+            yield events.run_start(info)
+        try:
+            if self.fast and engine.plan.inline_schedule and state.scheduled:
+                self._run_inline()
+                pause = None
+            else:
+                pause = yield from self._supersteps()
+            values = engine.output_values(state)
+            if pause is None and info.on_missing != "ignore":
+                check_selected_present(self.graph, values, info.on_missing)
+        except GeneratorExit:
+            raise
+        except Exception as exc:
+            values = engine.output_values(state)
+            if emitter is not None:
+                yield events.run_end(info, RunStatus.FAILED, exc, _ms(start))
+            if info.error_handling == "raise":
+                raise
+            return self._result(values, RunStatus.FAILED, error=exc)
+        except BaseException as exc:  # cancelled, KeyboardInterrupt, SystemExit (R2-6)
+            if emitter is not None:
+                yield events.run_end(info, RunStatus.STOPPED, exc, _ms(start))
+            raise
+        status = RunStatus.COMPLETED if pause is None else RunStatus.PAUSED
+        if emitter is not None:
+            yield events.run_end(info, status, None, _ms(start))
+        return self._result(values, status, pause=pause)
+
+    def snapshot(self) -> RunSnapshot:
+        """The restorable state of this run as of the last finished superstep."""
+        return snapshot(self.engine, self.state, self.graph)
+
+    def _result(
+        self,
+        values: dict[str, Any],
+        status: RunStatus,
+        *,
+        error: BaseException | None = None,
+        pause: Any = None,
+    ) -> RunResult:
+        info = self.info
+        if status is not RunStatus.COMPLETED:
+            checkpoint: Any = self.snapshot()
+        else:
+            # a finished top-level run keeps its snapshot for a fork, computed only if asked for
+            checkpoint = self.snapshot if self.keep_checkpoint else None
+        return RunResult(
+            values, status, info.run_id, graph_name=info.graph_name,
+            workflow_id=info.workflow_id, session_id=info.session_id, span_id=info.span_id,
+            error=error, pause=pause, checkpoint=checkpoint,
+        )
+
+    def _run_inline(self) -> None:
+        """A precomputed schedule of plain sync nodes with nothing observing: just the calls."""
+        inline = self._inline
+        finish_siblings = self.driver.finish_siblings
+        for batch in self.engine.schedule:  # type: ignore[union-attr]
+            inline(batch, finish_siblings)
+
+    def _supersteps(self) -> Steps[Any]:
+        """The superstep loop; returns the ``PauseInfo`` of a pause, else ``None``."""
+        engine = self.engine
+        state = self.state
+        info = self.info
+        emitter = info.emitter
+        limit = info.max_iterations
+        fast = self.fast
+        ticks = self.driver.ticks
+        finish_siblings = self.driver.finish_siblings
+        persists = self.driver.persists
+        while True:
+            batch = engine.next_batch(state, limit)
+            if not batch:
+                return None
+            if ticks:
+                yield _TICK
+            if emitter is not None:
+                yield events.superstep_start(info, state.superstep)
+            if fast and _all_inline(batch):
+                self._inline(batch, finish_siblings)
+                continue
+            if fast and (len(batch) == 1 or not finish_siblings) and _all_nestable(batch):
+                yield from self._inline_nested(batch, finish_siblings)
+                continue
+            consumed = state.consumed
+            before = {np.index: consumed[np.index] for np in batch}
+            tasks = [self._task(np) for np in batch]
+            step = state.superstep
+            results = yield ExecuteBatch(tasks, self.task_steps)
+            pause, failure = self._commit(tasks, results, before)
+            if persists:
+                yield Committed(info.identity, step, tasks, results, self.snapshot)
+            if failure is not None:
+                raise failure
+            if pause is not None:
+                return pause
+
+    def _inline(self, batch: Sequence[NodePlan], finish_siblings: bool) -> None:
+        """Call plain sync nodes and gates directly (nothing observes them)."""
+        engine = self.engine
+        state = self.state
+        collect = engine.collect
+        done: list[Any] = []
+        failure: BaseException | None = None
+        failed: list[NodePlan] = []
+        before: dict[int, Any] = {}
+        consumed = state.consumed
+        for np in batch:
+            before[np.index] = consumed[np.index]
+            kwargs = collect(state, np)
+            try:
+                if np.gate_plan is None:
+                    done.append((np, map_outputs(np, np.func(**kwargs)), None))
+                else:
+                    done.append((np, {}, resolve_decision(np, np.func(**kwargs))))
+            except Exception as exc:
+                note_node_failure(exc, np, kwargs, state.superstep, self.info)
+                if failure is None:
+                    failure = exc
+                failed.append(np)
+                if not finish_siblings:
+                    break
+        if failure is None:
+            engine.commit(state, done)
+            return
+        finished = {np.index for np, _, _ in done}
+        engine.commit_partial(state, done, [np for np in batch if np.index not in finished], before)
+        state.failed = {np.index for np in failed}
+        raise failure
+
+    def _inline_nested(self, batch: Sequence[NodePlan], finish_siblings: bool) -> Steps[None]:
+        """Like ``_inline``, with nested graphs on this runner run by ``yield from``."""
+        engine = self.engine
+        state = self.state
+        collect = engine.collect
+        done: list[Any] = []
+        failure: BaseException | None = None
+        failed: list[NodePlan] = []
+        before: dict[int, Any] = {}
+        consumed = state.consumed
+        for np in batch:
+            before[np.index] = consumed[np.index]
+            kwargs = collect(state, np)
+            try:
+                if np.kind is GRAPH:
+                    gn = np.node
+                    values = child_values(gn, kwargs, state)
+                    result = yield from child_steps(gn, values, self.info, self.info.span_id, self.driver)
+                    done.append((np, _child_outputs(gn, result), None))
+                elif np.gate_plan is None:
+                    done.append((np, map_outputs(np, np.func(**kwargs)), None))
+                else:
+                    done.append((np, {}, resolve_decision(np, np.func(**kwargs))))
+            except Exception as exc:
+                note_node_failure(exc, np, kwargs, state.superstep, self.info)
+                if failure is None:
+                    failure = exc
+                failed.append(np)
+                if not finish_siblings:
+                    break
+        if failure is None:
+            engine.commit(state, done)
+            return
+        finished = {np.index for np, _, _ in done}
+        engine.commit_partial(state, done, [np for np in batch if np.index not in finished], before)
+        state.failed = {np.index for np in failed}
+        raise failure
+
+    def _task(self, np: NodePlan) -> NodeTask:
+        state = self.state
+        kwargs = self.engine.collect(state, np)
+        return NodeTask(
+            np, kwargs, self.info.identity, state.superstep, state.exec_count[np.index] + 1
+        )
+
+    def _commit(
+        self, tasks: list[NodeTask], results: list[Any], before: dict[int, Any]
+    ) -> Any:
+        """Apply a superstep's results in node order; (pause, first failure in node order, R9)."""
+        state = self.state
+        done: list[Any] = []
+        unfinished: list[NodePlan] = []
+        failed: set[int] = set()
+        failure: BaseException | None = None
+        pause = None
+        answered = len(results)
+        for i, task in enumerate(tasks):
+            np = task.plan
+            if i >= answered:
+                unfinished.append(np)  # never started: the driver stopped at a failure
+                continue
+            result = results[i]
+            if isinstance(result, BaseException):
+                if failure is None:
+                    failure = result
+                unfinished.append(np)
+                failed.add(np.index)
+            elif result.pause is not None:
+                pause = result.pause
+                state.paused = np.name
+                if result.child is not None:
+                    state.children[np.name] = result.child
+                unfinished.append(np)
+            else:
+                done.append((np, result.outputs, result.decision))
+        try:
+            if unfinished:
+                self.engine.commit_partial(state, done, unfinished, before)
+                state.failed = failed
+            else:
+                self.engine.commit(state, done)
+        except Exception as exc:  # a ConflictError (X24) fails the superstep like a node
+            return None, failure if failure is not None else exc
+        return pause, failure
+
+    # ------------------------------------------------------------------ one node
+    def task_steps(self, task: NodeTask) -> Steps[TaskOutcome]:
+        """One node execution: events, cache lookup and store, the call, its outcome."""
+        info = self.info
+        emitter = info.emitter
+        np = task.plan
+        span = None
+        if emitter is not None:
+            span = new_span_id()
+            yield events.node_start(info, np, span, task.superstep)
+        lookup = None
+        if self.driver.caching and is_cacheable(np.node):
+            lookup = yield CacheGet(np.node, task.kwargs)
+            if lookup is not None and emitter is not None:
+                yield events.cache_lookup(info, np, span, lookup)  # type: ignore[arg-type]
+        start = perf_counter()
+        try:
+            if lookup is not None and lookup.hit:
+                decision = resolve_decision(np, lookup.decision) if np.gate_plan is not None else None
+                outcome = TaskOutcome(task, dict(lookup.outputs or {}), decision, cached=True)
+            else:
+                outcome, raw = yield from self._call(task, span)
+                if lookup is not None and outcome.pause is None:
+                    yield CacheSet(lookup, outcome.outputs, raw)
+        except GeneratorExit:
+            raise
+        except Exception as exc:
+            note_node_failure(exc, np, task.kwargs, task.superstep, info)
+            if emitter is not None:
+                yield events.node_error(info, np, span, task.superstep, exc)  # type: ignore[arg-type]
+            raise
+        if emitter is not None:
+            if outcome.pause is not None:
+                if np.kind is INTERRUPT:
+                    yield events.interrupted(info, np, span, outcome.pause)  # type: ignore[arg-type]
+                return outcome
+            if np.gate_plan is not None:
+                yield events.route_decision(info, np, span, decision_label(np, outcome.decision))  # type: ignore[arg-type]
+            duration = 0.0 if outcome.cached else _ms(start)
+            yield events.node_end(info, np, span, task.superstep, duration, outcome.cached)  # type: ignore[arg-type]
+        return outcome
+
+    def _call(self, task: NodeTask, span: str | None) -> Steps[tuple[TaskOutcome, Any]]:
+        """The node's own work by kind; returns (outcome, raw gate decision for the cache)."""
+        np = task.plan
+        kind = np.kind
+        info = self.info
+        listening = info.emitter is not None and span is not None
+        invoke = Invoke(task, None, self._retry_event(np, span) if listening else None)
+        if kind is FUNCTION:
+            raw = yield invoke
+            return TaskOutcome(task, map_outputs(np, raw)), None
+        if kind is ROUTE or kind is IFELSE:
+            raw = yield invoke
+            return TaskOutcome(task, {}, resolve_decision(np, raw)), raw
+        if kind is GENERATOR:
+            chunk_event = None
+            if listening:
+
+                def chunk_event(chunk: Any, index: int) -> Any:
+                    return events.chunk(info, np, span, chunk, index)  # type: ignore[arg-type]
+
+            value = yield attrs.evolve(invoke, chunk_event=chunk_event)
+            return TaskOutcome(task, map_outputs(np, value)), None
+        if kind is GRAPH:
+            return (yield from self._graph_node(task, span)), None
+        # INTERRUPT (HI2): answer from the resume values, else ask the handler; None pauses
+        answers = self.state.answers
+        outputs = np.outputs
+        if all(name in answers for name in outputs):
+            return TaskOutcome(task, {name: answers.pop(name) for name in outputs}), None
+        raw = yield invoke
+        if raw is None:
+            return TaskOutcome(task, pause=pause_info(np, task.kwargs)), None
+        return TaskOutcome(task, interrupt_outputs(np, raw)), None
+
+    def _retry_event(self, np: NodePlan, span: Any) -> Any:
+        if not np.has_policy:
+            return None
+        info = self.info
+
+        def retry_event(attempt: int, error: BaseException, delay: float) -> Any:
+            return events.node_retry(info, np, span, attempt, error, delay)
+
+        return retry_event
+
+    def _graph_node(self, task: NodeTask, span: str | None) -> Steps[TaskOutcome]:
+        """R11, R12, R14: the inner graph as a child run; its pause carries its snapshot."""
+        gn: GraphNode = task.plan.node
+        state = self.state
+        values = child_values(gn, task.kwargs, state)
+        resumed = state.children.pop(gn.name, None)
+        info = self.info
+        parent_span = span if span is not None else info.span_id
+        driver = self.driver
+
+        def steps() -> Steps[Any]:
+            return child_steps(gn, values, info, parent_span, driver, resumed)
+
+        def call(runner: Any) -> Any:
+            return child_call(runner, gn, values, info, parent_span, resumed)
+
+        result = yield RunChild(task, gn.runner, steps, call)
+        if gn.map_config is None and result.status is RunStatus.PAUSED and result.pause is not None:
+            pause = attrs.evolve(result.pause, node_name=f"{gn.name}/{result.pause.node_name}")
+            return TaskOutcome(task, pause=pause, child=result.checkpoint)
+        return TaskOutcome(task, _child_outputs(gn, result))
+
+
+class MapLoop:
+    """One map: its items as child loops, run by the driver's item executor (MP5-MP9)."""
+
+    __slots__ = ("driver", "graph", "info", "items", "map_mode", "names")
+
+    def __init__(
+        self,
+        graph: Graph,
+        items: list[dict[str, Any]],
+        names: tuple[str, ...],
+        map_mode: str,
+        info: RunInfo,
+        driver: DriverTraits,
+    ) -> None:
+        self.graph = graph
+        self.items = items
+        self.names = names
+        self.map_mode = map_mode
+        self.info = info
+        self.driver = driver
+
+    def steps(self) -> Steps[MapResult]:
+        """Yield the map's events and its ``ExecuteItems`` effect; return the ``MapResult``."""
+        graph = self.graph
+        info = self.info
+        count = len(self.items)
+        if not count:
+            return MapResult((), None, 0.0, self.names, self.map_mode, graph.name)
+        emitter = info.emitter
+        start = perf_counter()
+        if emitter is not None:
+            yield events.run_start(info, map_size=count)
+        raise_mode = info.error_handling == "raise"
+        try:
+            answered = yield ExecuteItems(count, self.item_steps, raise_mode)
+            results = [r for r in answered if r is not None]
+            if raise_mode:
+                first = next((r for r in results if r.status is RunStatus.FAILED), None)
+                if first is not None and first.error is not None:
+                    raise first.error
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            if emitter is not None:
+                status = RunStatus.FAILED if isinstance(exc, Exception) else RunStatus.STOPPED
+                yield events.run_end(info, status, exc, _ms(start), is_map=True)
+            raise
+        if emitter is not None:
+            status = _aggregate(results)
+            yield events.run_end(info, status, None, _ms(start), is_map=True)
+        return MapResult(tuple(results), info.run_id, _ms(start), self.names, self.map_mode, graph.name)
+
+    def item_steps(self, index: int) -> Steps[RunResult]:
+        """Item ``index`` as a full run; a failure becomes its FAILED result (MP8)."""
+        item_info = self.info.item(index)
+        item_info.error_handling = "continue"
+        try:
+            parts = prepare_values(self.graph, self.items[index])
+        except Exception as exc:
+            if item_info.emitter is not None:  # EV8: every item has its RunStart/RunEnd
+                yield from events.not_started(item_info, exc)
+            return RunResult(
+                {}, RunStatus.FAILED, item_info.run_id, graph_name=item_info.graph_name,
+                workflow_id=item_info.workflow_id, session_id=item_info.session_id,
+                span_id=item_info.span_id, error=exc,
+            )
+        return (yield from RunLoop(self.graph, parts, item_info, self.driver).run_steps())
+
+
+# ---------------------------------------------------------------------------- nesting
+def child_steps(
+    gn: GraphNode,
+    values: dict[str, Any],
+    info: RunInfo,
+    parent_span: str,
+    driver: DriverTraits,
+    resumed: RunSnapshot | None = None,
+) -> Steps[Any]:
+    """The loop of ``gn``'s inner run (or inner map) on the parent's own driver."""
+    graph = gn.graph
+    if gn.map_config is None:
+        parts = prepare_values(graph, values)
+        child = info.child(graph.name, parent_span, segment=gn.name)
+        loop = RunLoop(graph, parts, child, driver, checkpoint=resumed)
+        return (yield from loop.run_steps())
+    names, mode, error_handling, items = nested_map_items(gn, values)
+    driver.check_fan_out(len(items), f"Nested map {gn.name!r}")
+    map_info = info.child(graph.name, parent_span, error_handling, segment=gn.name)
+    return (yield from MapLoop(graph, items, names, mode, map_info, driver).steps())
+
+
+def child_call(
+    runner: Any,
+    gn: GraphNode,
+    values: dict[str, Any],
+    info: RunInfo,
+    parent_span: str,
+    resumed: RunSnapshot | None = None,
+) -> Any:
+    """The public ``run()``/``map()`` call of ``gn`` on a runner of another kind (R12, R14).
+
+    Returns a zero-argument callable giving the result (a coroutine for async runners), for
+    ``call_from_sync``/``call_from_async``. The caller's processors are forwarded without their
+    shutdown (EV5, EV9); a paused child resumes from its snapshot.
+    """
+    common: dict[str, Any] = {
+        "event_processors": nested_processors(info.emitter), "parent_span_id": parent_span,
+        "workflow_id": info.workflow_id, "session_id": info.session_id,
+    }
+    if gn.map_config is None:
+        if resumed is not None:
+            common["checkpoint"] = resumed
+        return lambda: runner.run(gn.graph, values, **common)
+    params, mode, error_handling = gn.map_config
+    return lambda: runner.map(
+        gn.graph, values, map_over=[gn.inner_input(p) for p in params], map_mode=mode,
+        clone=gn.map_clone, error_handling=error_handling, **common,
+    )
+
+
+# ---------------------------------------------------------------------------- helpers
+def _resumed(checkpoint: RunSnapshot, engine: Any, graph: Graph, parts: PartitionedValues) -> Any:
+    """A restored state; values given now override restored ones, answers are added (R2-4)."""
+    inputs = checkpoint.inputs
+    changed = [
+        name for name, value in parts.provided.items()
+        if name not in inputs or _changed(inputs[name], value)
+    ]
+    state = restore(checkpoint, engine, graph, changed)
+    for name, value in parts.provided.items():
+        state.provided[name] = value
+        if name in state.values and state.writers.get(name) == -1:
+            if not _changed(state.values[name], value):
+                continue
+            state.values[name] = value
+            state.versions[name] = state.versions.get(name, 0) + 1
+        elif name not in state.values:
+            state.values[name] = value
+            state.versions[name] = 1
+            state.writers[name] = -1
+    state.answers.update(parts.answers)
+    for key, scoped in parts.scoped.items():
+        state.scoped.setdefault(key, {}).update(scoped)
+    for key, nested in parts.nested_answers.items():
+        state.nested_answers.setdefault(key, {}).update(nested)
+    return state
+
+
+def _child_outputs(gn: GraphNode, result: Any) -> dict[str, Any]:
+    """Outer outputs of a finished child run or map; a failed child raises its error (R11)."""
+    if gn.map_config is not None:
+        return mapped_outputs(gn, result)
+    if result.status is RunStatus.FAILED and result.error is not None:
+        raise result.error
+    inner = result.values
+    return {port: inner[name] for port, name in gn._output_of.items() if name in inner}
+
+
+def _all_nestable(batch: list[NodePlan]) -> bool:
+    """Plain nodes and nested graphs on the same runner that cannot pause."""
+    for np in batch:
+        if not (np.inline or (np.kind is GRAPH and np.node.runner is None and not np.pauses)):
+            return False
+    return True
+
+
+def _changed(old: Any, new: Any) -> bool:
+    if old is new:
+        return False
+    try:
+        return bool(old != new)
+    except Exception:
+        return True
+
+
+def _all_inline(batch: list[NodePlan]) -> bool:
+    # a plain loop: this runs every superstep, and all() with a generator costs more
+    for np in batch:  # noqa: SIM110
+        if not np.inline:
+            return False
+    return True
+
+
+def _aggregate(results: list[RunResult]) -> RunStatus:
+    statuses = {r.status for r in results}
+    if RunStatus.FAILED in statuses:
+        return RunStatus.FAILED
+    if RunStatus.PAUSED in statuses:
+        return RunStatus.PAUSED
+    return RunStatus.COMPLETED
+
+
+def _ms(start: float) -> float:
+    return (perf_counter() - start) * 1000.0
