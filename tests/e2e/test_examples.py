@@ -130,6 +130,12 @@ def test_cli_show_draws_an_example_graph(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, cwd=root,
     )
     assert not_target.returncode == 2 and "is not MODULE:GRAPH" in not_target.stderr
+    by_path = subprocess.run(
+        [sys.executable, "-m", "hypergraph", "show", str(EXAMPLES / "agent_loop.py") + ":loop"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert by_path.returncode == 0, by_path.stderr
+    assert 'n_good_enough -.-> n_write' in by_path.stdout
 
 
 def test_readme_shows_the_committed_quickstart_picture() -> None:

@@ -154,32 +154,58 @@ def _plugins(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- show
 def load_graph(target: str) -> Graph:
-    """Import ``package.module:attribute`` (the attribute may be dotted) and check it is a Graph."""
+    """Import ``package.module:attribute`` or ``path/to/file.py:attribute``; check it is a Graph.
+
+    The attribute may be dotted (``module:holder.graph``).
+    """
     from hypergraph.graph import Graph
 
     module_name, colon, attribute = target.partition(":")
     if not colon or not module_name or not attribute:
         raise ValueError(
-            f"{target!r} is not MODULE:GRAPH; write it like `examples.quickstart:rag` (the module "
-            "as you would import it, a colon, then the variable holding the Graph)."
+            f"{target!r} is not MODULE:GRAPH; write it like `examples.quickstart:rag` or "
+            "`examples/quickstart.py:rag` (the module or file, a colon, then the variable holding "
+            "the Graph)."
         )
     if os.getcwd() not in sys.path:  # the console script, unlike `python -m`, omits the cwd
         sys.path.insert(0, os.getcwd())
-    try:
-        value: Any = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise ValueError(f"Cannot import module {module_name!r}: {exc}") from exc
+    value: Any
+    if module_name.endswith(".py"):
+        value = _load_file(Path(module_name))
+        module_name = value.__name__
+    else:
+        try:
+            value = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            raise ValueError(f"Cannot import module {module_name!r}: {exc}") from exc
     for part in attribute.split("."):
         try:
             value = getattr(value, part)
         except AttributeError:
             raise ValueError(
                 f"Module {module_name!r} has no attribute {attribute!r}. Graphs it defines: "
-                f"{', '.join(_graph_names(importlib.import_module(module_name))) or '(none)'}."
+                f"{', '.join(_graph_names(sys.modules[module_name])) or '(none)'}."
             ) from None
     if not isinstance(value, Graph):
         raise ValueError(f"{target!r} is a {type(value).__name__}, not a hypergraph Graph.")
     return value
+
+
+def _load_file(path: Path) -> Any:
+    """Import a script by path (its folder goes on sys.path, as when Python runs it)."""
+    import importlib.util
+
+    if not path.is_file():
+        raise ValueError(f"No such file: {str(path)!r}")
+    sys.path.insert(0, str(path.resolve().parent))
+    name = f"_hypergraph_show_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"Cannot import {str(path)!r} as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def _graph_names(module: Any) -> list[str]:
@@ -222,7 +248,9 @@ def _parser(name: str) -> tuple[argparse.ArgumentParser, Callable[[argparse.Name
     parser = argparse.ArgumentParser(prog=f"{_prog()} {name}", description=COMMANDS[name])
     if name == "plugins":
         return parser, _plugins
-    parser.add_argument("target", help="the graph to draw, as MODULE:VARIABLE")
+    parser.add_argument(
+        "target", help="the graph to draw: package.module:variable or path/to/file.py:variable"
+    )
     parser.add_argument(
         "--format", choices=("mermaid", "dot", "svg", "png"), default="mermaid",
         help="mermaid and dot print text with no dependency; svg and png need Graphviz "
