@@ -83,8 +83,8 @@ if TYPE_CHECKING:
     # Type checkers see the plugin names with their real types; at run time they resolve lazily
     # through the plugin registry (below), so `import hypergraph` imports none of these packages.
     from hypergraph_async.runner import AsyncRunner as AsyncRunner
-    from hypergraph_daft import DaftRunner as DaftRunner
-    from hypergraph_dbos import DBOSAsyncRunner as DBOSAsyncRunner
+    from hypergraph_daft.runner import DaftRunner as DaftRunner
+    from hypergraph_dbos.runner import DBOSAsyncRunner as DBOSAsyncRunner
     from hypergraph_sqlite.disk_cache import DiskCache as DiskCache
 
 __version__ = "0.1.0"
