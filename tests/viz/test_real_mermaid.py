@@ -65,7 +65,13 @@ def _special_graphs() -> dict[str, Graph]:
 
     inner = Graph([f, ok, g], name="inner")
     outer = Graph([inner.as_node(), ask, back], name="outer", entrypoint="inner")
-    return {"outer": outer, "outer-selected": outer.select("z"), "inner-bound": inner.bind(x="q")}
+    spaced = Graph([inner.as_node(name="a", namespaced=True), inner.as_node(name="b").map_over("x")])
+    return {
+        "outer": outer,
+        "outer-selected": outer.select("z"),
+        "inner-bound": inner.bind(x="q"),
+        "namespaced-and-mapped": spaced,
+    }
 
 
 def _charts() -> list[tuple[str, str]]:
