@@ -3,7 +3,9 @@
 Run it with:  uv run --all-packages python examples/caching.py
 
 A node opts in with ``cache=True`` and a runner with ``cache=...``; both are needed. The cache key
-is the node's function source plus its input values, so changing either runs the node again.
+is what the function computes (its code, closure values, bound instance) plus its input values,
+so changing any of them runs the node again. Two scalers built by one factory keep their own
+entries; ``len()``, ``clear()`` and ``DiskCache(max_bytes=...)`` manage what is stored.
 ``DiskCache`` needs the ``hypergraph-sqlite`` package (``pip install "hypergraph-core[sqlite]"``).
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 import tempfile
 from collections import Counter
 
-from hypergraph import DiskCache, Graph, InMemoryCache, SyncRunner, node
+from hypergraph import DiskCache, FunctionNode, Graph, InMemoryCache, SyncRunner, node
 from hypergraph.events import CacheHitEvent, CacheMissEvent, EventProcessor
 
 calls: Counter[str] = Counter()
@@ -30,6 +32,15 @@ def norm(embedding: list[float]) -> float:
     """Cheap, not cached: runs every time."""
     calls["norm"] += 1
     return sum(x * x for x in embedding) ** 0.5
+
+
+def make_scaler(factor: float) -> FunctionNode:
+    """Same code for every factor: the closure value keeps their cache entries apart."""
+
+    def scale(norm: float) -> float:
+        return norm * factor
+
+    return FunctionNode(scale, output_name="scaled", cache=True)
 
 
 class CacheLog(EventProcessor):
@@ -62,6 +73,18 @@ def main() -> None:
         SyncRunner(cache=DiskCache(folder)).run(graph, {"text": "hello"}, event_processors=log)
         SyncRunner(cache=DiskCache(folder)).run(graph, {"text": "hello"}, event_processors=log)
     assert calls == {"embed": 1, "norm": 2}, calls
+
+    print("Closures and housekeeping")
+    with tempfile.TemporaryDirectory() as folder:
+        disk = DiskCache(folder, max_bytes=10_000_000)    # least recently used entries go first
+        runner = SyncRunner(cache=disk)
+        double = runner.run(Graph([embed, norm, make_scaler(2)]), {"text": "hello"})
+        triple = runner.run(Graph([embed, norm, make_scaler(3)]), {"text": "hello"})
+        assert triple["scaled"] == double["scaled"] / 2 * 3   # no wrong hit from the 2x scaler
+        print(f"  {len(disk)} entries on disk")           # embed once, one per scaler
+        assert len(disk) == 3
+        disk.clear()
+        assert len(disk) == 0
     print("ok: embed ran once per distinct input; norm (not cached) ran every time")
 
 

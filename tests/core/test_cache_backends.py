@@ -167,9 +167,9 @@ def test_a_value_whose_reduce_raises_anything_is_skipped(caplog):
     assert len(cache) == 0
 
 
-@pytest.mark.parametrize("size", [0, -1, True])
-def test_max_size_must_be_a_positive_int(size):
-    """``max_size`` of zero, a negative number or a bool is rejected."""
+@pytest.mark.parametrize("size", [-1, True, 1.5])
+def test_max_size_must_be_a_non_negative_int(size):
+    """``max_size`` that is negative, a bool or not an int is rejected."""
     with pytest.raises(ValueError, match="max_size"):
         InMemoryCache(max_size=size)
 
@@ -529,3 +529,21 @@ def test_unfingerprintable_inputs_are_not_explained():
     explainer = MissExplainer()
     assert explainer.observe("a", HASH, None) is None
     assert len(explainer) == 0
+
+
+def test_in_memory_cache_with_max_size_zero_never_caches() -> None:
+    """max_size=0 means "never cache": set stores nothing and every get misses."""
+    cache = InMemoryCache(max_size=0)
+    cache.set("abc", 1)
+    assert cache.get("abc") == (False, None)
+    assert len(cache) == 0
+
+
+def test_in_memory_cache_clear_forgets_every_entry() -> None:
+    """clear() empties the cache; it stays usable."""
+    cache = InMemoryCache()
+    cache.set("abc", 1)
+    cache.clear()
+    assert len(cache) == 0 and cache.get("abc") == (False, None)
+    cache.set("abc", 2)
+    assert cache.get("abc") == (True, 2)

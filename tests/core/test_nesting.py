@@ -306,7 +306,8 @@ def test_bound_inner_value_is_the_graph_node_default():
     """N11: an inner-bound input is optional on the node and keeps its bound value."""
     gn = Graph([double], name="inner").bind(x=3).as_node()
     assert SyncRunner().run(Graph([gn])).values == {"doubled": 6}
-    assert SyncRunner().run(Graph([gn]), {"x": 5}).values == {"doubled": 10}
+    with pytest.warns(UserWarning, match="override values bound inside nested graphs: 'x'"):
+        assert SyncRunner().run(Graph([gn]), {"x": 5}).values == {"doubled": 10}
 
 
 def test_processor_shutdown_is_called_once_for_a_nested_run():

@@ -529,7 +529,7 @@ def test_renaming_an_already_renamed_input_says_what_it_was_renamed_to():
 
 
 def test_rename_hint_follows_a_chain_of_renames_to_the_current_name():
-    """After ``x -> a -> b`` the hint for ``x`` names the current name ``b``."""
+    """After ``x -> a -> b`` the hint for ``x`` shows every hop and the current name ``b``."""
 
     @node(output_name="y")
     def f(x):
@@ -537,7 +537,9 @@ def test_rename_hint_follows_a_chain_of_renames_to_the_current_name():
 
     renamed = f.rename_inputs(x="a").rename_inputs(a="b")
 
-    with pytest.raises(RenameError, match=r"'x' was renamed to 'b'"):
+    with pytest.raises(
+        RenameError, match=r"'x' was renamed to 'a', then to 'b' \(x -> a -> b\); rename 'b'"
+    ):
         renamed.rename_inputs(x="c")
 
 

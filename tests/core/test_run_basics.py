@@ -270,10 +270,18 @@ def test_missing_input_raises_even_in_continue_mode():
         SyncRunner().run(Graph([double]), {}, error_handling="continue")
 
 
-def test_internal_override_option_is_accepted_and_ignored():
-    """on_internal_override= is accepted and changes nothing."""
-    result = SyncRunner().run(Graph([double]), {"x": 1}, on_internal_override="ignore")
+def test_internal_override_option_accepts_only_the_behaviour_in_effect():
+    """on_internal_override="error" (what X13 always does) is accepted; others fail loudly."""
+    result = SyncRunner().run(Graph([double]), {"x": 1}, on_internal_override="error")
     assert result["doubled"] == 2
+    with pytest.raises(ValueError, match="on_internal_override='ignore' is not supported"):
+        SyncRunner().run(Graph([double]), {"x": 1}, on_internal_override="ignore")
+
+
+def test_override_workflow_without_a_checkpointer_fails_loudly():
+    """override_workflow=True has nothing to fork without a checkpointer."""
+    with pytest.raises(ValueError, match="override_workflow=True needs a checkpointer"):
+        SyncRunner().run(Graph([double]), {"x": 1}, override_workflow=True)
 
 
 # ---------------------------------------------------------------------------- select, on_missing

@@ -182,14 +182,17 @@ def test_a_generator_failing_after_a_chunk_is_not_retried() -> None:
     assert len(calls) == 1
 
 
+CACHED_CALLS: list[int] = []
+
+
 def test_a_cached_node_stores_only_its_successful_value() -> None:
     """The retried node's value is cached once; the next run hits without calling it."""
-    calls: list[int] = []
+    CACHED_CALLS.clear()  # a global, not a closure value: closures are part of the cache key
 
     @node(output_name="y", retry=NOW, cache=True)
     def fetch(x: int) -> int:
-        calls.append(x)
-        if len(calls) == 1:
+        CACHED_CALLS.append(x)
+        if len(CACHED_CALLS) == 1:
             raise ConnectionError("once")
         return x + 1
 
@@ -197,7 +200,7 @@ def test_a_cached_node_stores_only_its_successful_value() -> None:
     assert runner.run(Graph([fetch]), x=1)["y"] == 2
     recorder = Recorder()
     assert runner.run(Graph([fetch]), x=1, event_processors=[recorder])["y"] == 2
-    assert len(calls) == 2
+    assert len(CACHED_CALLS) == 2
     assert [e.cached for e in recorder.events if isinstance(e, NodeEndEvent)] == [True]
 
 

@@ -346,3 +346,32 @@ def test_sync_runner_sees_a_keyboard_interrupt_as_a_stopped_run():
     with pytest.raises(KeyboardInterrupt):
         SyncRunner().run(Graph([halt]), {"x": 1}, event_processors=[Recorder()])
     assert [e.status for e in ends] == ["stopped"]
+
+
+def test_nesting_deeper_than_the_recursion_budget_is_a_graph_config_error():
+    """Issue 11 item 17: a clear error naming the depth and the node path, not RecursionError."""
+
+    @node(output_name="y")
+    def leaf(x: int) -> int:
+        return x
+
+    graph = Graph([leaf], name="g0")
+    for i in range(1, 150):
+        graph = Graph([graph.as_node(name=f"g{i}")], name=f"g{i}")
+    with pytest.raises(GraphConfigError, match=r"nests graphs 149 levels deep \(g149/g148/g147/\.\.\./g3/g2/g1\)"):
+        SyncRunner().run(graph, {"x": 1})
+
+
+def test_nesting_within_the_budget_runs():
+    """Eighty levels run on both the fast path and with a processor attached."""
+    from hypergraph.events import EventProcessor
+
+    @node(output_name="y")
+    def leaf(x: int) -> int:
+        return x + 1
+
+    graph = Graph([leaf], name="g0")
+    for i in range(1, 80):
+        graph = Graph([graph.as_node(name=f"g{i}")], name=f"g{i}")
+    assert SyncRunner().run(graph, {"x": 1})["y"] == 2
+    assert SyncRunner().run(graph, {"x": 1}, event_processors=[EventProcessor()])["y"] == 2

@@ -138,7 +138,8 @@ def test_outer_value_overrides_an_inner_bound_value():
         return x + k
 
     gn = Graph([fa], name="inner").bind(k=10).as_node()
-    assert SyncRunner().run(Graph([gn]), x=1, k=5)["a"] == 6
+    with pytest.warns(UserWarning, match="'k'"):
+        assert SyncRunner().run(Graph([gn]), x=1, k=5)["a"] == 6
 
 
 # ---------------------------------------------------------------------------- G

@@ -156,3 +156,18 @@ def test_retries_example_retries_rate_limits_and_timeouts() -> None:
     assert "summary: AN ANSWER TO 'WHY RETRY?'" in lines
     assert "attempts: call_llm=3, summarize=2" in lines
     assert "timeout: stuck after 0.01 s" in lines
+
+
+def test_checkpoint_store_example_records_reads_forks_and_lists() -> None:
+    """checkpoint_store.py shows the records, the state, a retry, the lineage tree and the CLI."""
+    lines = run_example("checkpoint_store.py").splitlines()
+    assert lines[0].startswith("RunRecord(id='report-1', status=failed, graph='report'")
+    assert "error='TimeoutError: model did not answer'" in lines[2]
+    assert "'words': ('durable', 'resumable')" in lines[3]
+    assert "retry report-1-retry starts after superstep 1 with ['page']" in lines
+    assert "├── report-1-retry  [active]  retry #1 of report-1" in lines
+    assert "└── report-1-alt  [active]  fork of report-1 at superstep 0" in lines
+    header = next(i for i, line in enumerate(lines) if line.startswith("id "))
+    assert [line.split()[0] for line in lines[header + 2 :]] == [
+        "report-1", "report-1-retry", "report-1-alt"
+    ]

@@ -58,7 +58,7 @@ def test_cli_rejects_unknown_commands(run_python):
     """An unknown command is a usage error (exit 2) that suggests the closest and lists them all."""
     done = run_python("", args=("-m", "hypergraph", "plugin"))
     assert done.returncode == 2
-    assert "unknown command 'plugin'. Did you mean 'plugins'? Commands: plugins, show." in done.stderr
+    assert "unknown command 'plugin'. Did you mean 'plugins'? Commands: plugins, show, runs." in done.stderr
     assert "  show " in done.stderr
 
 

@@ -129,7 +129,7 @@ def test_export_names_list_registered_and_documented_names(fresh_registry):
     """``export_names`` (what ``dir()`` shows) has core's, echo's and the documented plugin names."""
     names = export_names("hypergraph")
     assert {"SyncRunner", "EchoRunner", "EchoCache", "AsyncRunner", "DiskCache"} <= set(names)
-    assert export_names("hypergraph.checkpointers") == ["SqliteCheckpointer"]
+    assert export_names("hypergraph.checkpointers") == ["InMemoryCheckpointer", "SqliteCheckpointer"]
 
 
 class _Plugin:

@@ -18,13 +18,19 @@ class Recorder(EventProcessor):
         self.events.append(event)
 
 
+# A module-level counter: a counter in the closure would be part of the function's state, so
+# each call would change the cache key (see the caching section of the README).
+CALLS: Counter[str] = Counter()
+
+
 def test_async_node_is_cached_across_runs() -> None:
     """The second run with the same input does not await the function again."""
-    calls: Counter[str] = Counter()
+    calls = CALLS
+    calls.clear()
 
     @node(output_name="answer", cache=True)
     async def ask(question: str) -> str:
-        calls["ask"] += 1
+        CALLS["ask"] += 1
         await asyncio.sleep(0)
         return question.upper()
 
@@ -45,11 +51,12 @@ def test_async_node_is_cached_across_runs() -> None:
 
 def test_async_generator_caches_the_joined_text() -> None:
     """CA9: the drained value is what is cached."""
-    calls: Counter[str] = Counter()
+    calls = CALLS
+    calls.clear()
 
     @node(output_name="text", cache=True)
     async def stream(prompt: str) -> str:
-        calls["stream"] += 1
+        CALLS["stream"] += 1
         for word in prompt.split():
             yield word + " "
 

@@ -149,14 +149,17 @@ def test_an_async_generator_failing_mid_stream_propagates() -> None:
     assert len(calls) == 1
 
 
+CACHED_CALLS: list[int] = []
+
+
 def test_a_cached_async_node_stores_only_the_successful_value() -> None:
     """The retried value is stored once; the next run is a cache hit without a call."""
-    calls: list[int] = []
+    CACHED_CALLS.clear()  # a global, not a closure value: closures are part of the cache key
 
     @node(output_name="y", retry=NOW, cache=True)
     async def fetch(x: int) -> int:
-        calls.append(x)
-        if len(calls) == 1:
+        CACHED_CALLS.append(x)
+        if len(CACHED_CALLS) == 1:
             raise ConnectionError("once")
         return x + 1
 
@@ -164,7 +167,7 @@ def test_a_cached_async_node_stores_only_the_successful_value() -> None:
     assert run(Graph([fetch]), runner, x=1)["y"] == 2
     recorder = Recorder()
     assert run(Graph([fetch]), runner, x=1, event_processors=[recorder])["y"] == 2
-    assert len(calls) == 2
+    assert len(CACHED_CALLS) == 2
     assert [e.cached for e in recorder.of(NodeEndEvent)] == [True]
 
 

@@ -188,3 +188,26 @@ def test_a_cancelled_run_reports_stopped_to_processors():
 
     asyncio.run(main())
     assert ends == ["stopped"]
+
+
+def test_iter_applies_backpressure_to_a_slow_consumer():
+    """The event buffer is bounded: the run waits for the consumer instead of racing ahead."""
+    from hypergraph_async.stream import EVENT_BUFFER
+
+    produced = {"count": 0}
+    seen_at_first_chunk: list[int] = []
+
+    @node(output_name="tokens")
+    async def stream(n: int):
+        for i in range(n):
+            produced["count"] += 1
+            yield i  # no await in between: without backpressure this runs to the end at once
+
+    async def main() -> None:
+        async for event in AsyncRunner().iter(Graph([stream]), {"n": 5 * EVENT_BUFFER}):
+            if isinstance(event, StreamingChunkEvent) and not seen_at_first_chunk:
+                seen_at_first_chunk.append(produced["count"])
+
+    asyncio.run(main())
+    assert produced["count"] == 5 * EVENT_BUFFER
+    assert seen_at_first_chunk[0] <= EVENT_BUFFER + 2

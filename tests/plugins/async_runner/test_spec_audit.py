@@ -762,13 +762,17 @@ def test_iter_over_a_paused_run_ends_with_a_paused_run_end() -> None:
 # ---------------------------------------------------------------------------------------- CA8
 
 
+DELEGATED_CALLS: list[str] = []
+
+
 def test_delegated_async_runner_uses_its_own_cache_not_the_parents() -> None:
     """CA8/R12: as_node(runner=r) caches in r's backend; the parent's backend stays empty."""
-    calls: list[str] = []
+    calls = DELEGATED_CALLS  # module-level: a closure's list would be part of the cache key
+    calls.clear()
 
     @node(output_name="y", cache=True)
     async def expensive(x: int) -> int:
-        calls.append("call")
+        DELEGATED_CALLS.append("call")
         return x * 10
 
     own = InMemoryCache()

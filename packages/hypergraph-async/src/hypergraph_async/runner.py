@@ -89,6 +89,7 @@ class AsyncRunner(BaseRunner):
     ) -> RunResult:
         """Execute ``graph`` once; same options as ``SyncRunner.run`` plus ``max_concurrency``."""
         _check_max_concurrency(max_concurrency)
+        runtime.refuse_unread_options(on_internal_override, override_workflow)
         parts, info = runtime.prepare_run(
             self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
             select=select, entrypoint=entrypoint, on_missing=on_missing,
@@ -130,6 +131,7 @@ class AsyncRunner(BaseRunner):
     ) -> MapResult:
         """Execute ``graph`` once per item, items concurrently (at most ``max_concurrency``)."""
         _check_max_concurrency(max_concurrency)
+        runtime.refuse_unread_options(on_internal_override)
         items, names, info = runtime.prepare_map(
             self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
             map_over=map_over, map_mode=map_mode, clone=clone, select=select,

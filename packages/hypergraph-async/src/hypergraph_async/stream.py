@@ -18,7 +18,13 @@ import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
-from hypergraph.events import BaseEvent, EventProcessor, RunEndEvent, RunStartEvent
+from hypergraph.events import (
+    AsyncEventProcessor,
+    BaseEvent,
+    EventProcessor,
+    RunEndEvent,
+    RunStartEvent,
+)
 from hypergraph.results import RunResult
 
 __all__ = ["RunIterator"]
@@ -28,11 +34,17 @@ _DONE = object()
 Starter = Callable[[list[EventProcessor]], Awaitable[RunResult]]
 
 
-class _QueueProcessor(EventProcessor):
-    """Puts every event on the iterator's queue, from whichever thread emits it.
+EVENT_BUFFER = 1024
+"""Events an ``iter()`` consumer may fall behind by before the run waits for it."""
 
-    A SyncRunner child of the run executes in a worker thread (R14); its events are handed to
-    the loop with ``call_soon_threadsafe`` so they arrive as they happen.
+
+class _QueueProcessor(AsyncEventProcessor):
+    """Puts every event on the iterator's bounded queue, from whichever thread emits it.
+
+    The queue holds at most ``EVENT_BUFFER`` events: when the consumer falls behind, the run
+    waits for it (backpressure) instead of buffering without bound. A SyncRunner child of the
+    run executes in a worker thread (R14); its events are handed to the loop and that thread
+    waits for room the same way.
     """
 
     def __init__(self, queue: asyncio.Queue[Any]) -> None:
@@ -40,11 +52,16 @@ class _QueueProcessor(EventProcessor):
         self.loop = asyncio.get_running_loop()
         self.loop_thread = threading.get_ident()
 
+    async def on_event_async(self, event: BaseEvent) -> None:
+        await self.queue.put(event)
+
     def on_event(self, event: BaseEvent) -> None:
-        if threading.get_ident() == self.loop_thread:
+        if threading.get_ident() != self.loop_thread:
+            asyncio.run_coroutine_threadsafe(self.queue.put(event), self.loop).result()
+        elif not self.queue.full():
             self.queue.put_nowait(event)
-        else:
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+        else:  # a sync emitter on the loop thread cannot wait: keep order, wait in a task
+            _keep(self.loop.create_task(self.queue.put(event)))
 
 
 class _Outcome:
@@ -97,11 +114,28 @@ async def _cancel(task: asyncio.Task[Any] | None) -> None:
             await task
 
 
+_WAITING: set[asyncio.Future[Any]] = set()
+
+
+def _keep(task: asyncio.Future[Any]) -> None:
+    """Hold a reference to a pending put until it is done (the loop keeps only weak ones)."""
+    _WAITING.add(task)
+    task.add_done_callback(_WAITING.discard)
+
+
+def _put_end(queue: asyncio.Queue[Any]) -> None:
+    """The end marker; it waits for room like any event only when the consumer lags."""
+    if not queue.full():
+        queue.put_nowait(_DONE)
+    else:
+        _keep(asyncio.ensure_future(queue.put(_DONE)))
+
+
 async def _generate(start: Starter, outcome: _Outcome) -> AsyncGenerator[BaseEvent, None]:
-    queue: asyncio.Queue[Any] = asyncio.Queue()
+    queue: asyncio.Queue[Any] = asyncio.Queue(EVENT_BUFFER)
     task = asyncio.ensure_future(start([_QueueProcessor(queue)]))
     outcome.task = task
-    task.add_done_callback(lambda _: queue.put_nowait(_DONE))
+    task.add_done_callback(lambda _: _put_end(queue))
     top_span: str | None = None
     try:
         while True:

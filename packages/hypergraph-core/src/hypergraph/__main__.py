@@ -1,4 +1,4 @@
-"""Command line: ``hypergraph plugins`` lists plugins, ``hypergraph show`` draws a graph.
+"""Command line: ``hypergraph plugins`` lists plugins, ``show`` draws a graph, ``runs`` lists runs.
 
 Also installed as the ``hypergraph`` console script; ``python -m hypergraph`` is the same.
 """
@@ -24,6 +24,7 @@ COMMANDS = {
     "plugins": "list installed plugins (names, kinds, capabilities, whether they import) and "
     "documented ones that are not installed",
     "show": "draw a graph as Mermaid, DOT or SVG: show package.module:graph",
+    "runs": "list the runs in a checkpoint file, or show one run (runs PATH [WORKFLOW_ID])",
 }
 
 _HEADER = ("distribution", "version", "entry point", "name", "kind", "capabilities", "status")
@@ -287,6 +288,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(usage(), end="", file=sys.stderr)
         return 2
+    if command == "runs":  # its own parser, in hypergraph.checkpointers
+        from hypergraph.checkpointers._cli import main as runs_main
+
+        try:
+            return runs_main(rest)
+        except SystemExit as exit_:  # --help (0) or a usage error (2)
+            return int(exit_.code or 0)
     parser, run = _parser(command)
     try:
         namespace = parser.parse_args(rest)

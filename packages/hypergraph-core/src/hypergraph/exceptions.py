@@ -11,6 +11,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "CheckpointError",
+    "CheckpointSerializationError",
+    "CheckpointStoreError",
     "ConflictError",
     "DuplicatePluginError",
     "ExecutionError",
@@ -27,6 +30,7 @@ __all__ = [
     "PluginLoadError",
     "PolicyError",
     "RenameError",
+    "RunNotFoundError",
     "VersionMismatchError",
     "WorkflowAlreadyCompletedError",
     "WorkflowForkError",
@@ -226,3 +230,53 @@ class GraphChangedError(HypergraphError):
 
 VersionMismatchError = GraphChangedError
 """Alias used by the runner design docs (SPEC CP4)."""
+
+
+class CheckpointError(HypergraphError):
+    """Base class of the errors a checkpointer raises about what it stores."""
+
+
+class CheckpointSerializationError(CheckpointError):
+    """A value could not be stored in (or restored from) a checkpoint.
+
+    ``node_name`` is the node whose output it is (``None`` for a run input), ``output`` the
+    output or input name, ``run_id`` the run being written or read. Nothing of the superstep
+    that held the value was written.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        run_id: str | None = None,
+        node_name: str | None = None,
+        output: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.node_name = node_name
+        self.output = output
+
+
+class CheckpointStoreError(CheckpointError):
+    """The checkpoint store can't be used: corrupt, truncated, foreign or of another schema.
+
+    ``path`` is the file concerned. Raised instead of the storage library's own errors, so the
+    message says what is wrong with the file and what to do about it.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class RunNotFoundError(CheckpointError, LookupError):
+    """No run with this id is recorded in the checkpointer."""
+
+    def __init__(self, run_id: str, where: str | None = None) -> None:
+        self.run_id = run_id
+        place = f" in {where}" if where else ""
+        super().__init__(
+            f"No run with id {run_id!r} is recorded{place}. List the recorded runs with "
+            "checkpointer.runs() (or `python -m hypergraph runs PATH` for a SQLite file)."
+        )

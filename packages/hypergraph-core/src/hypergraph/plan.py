@@ -329,6 +329,7 @@ def build_plan(graph: Graph) -> Plan:
         self_ignored = []
         fallbacks = []
         uncopyable = []
+        inner_bound = getattr(node, "bound", None) or {}
         inferred = not graph._explicit
         for param in node.inputs:
             srcs = scope.wired[v].get(param, ())
@@ -336,6 +337,8 @@ def build_plan(graph: Graph) -> Plan:
             self_ignored.append(inferred and v in srcs)
             if param in bound:
                 fallbacks.append((CONSTANT, bound[param]))
+            elif param in inner_bound:  # bound on a nested graph: by reference, never copied
+                fallbacks.append((CONSTANT, inner_bound[param]))
             elif node.has_default_for(param):
                 default = node.get_default_for(param)
                 if isinstance(default, _IMMUTABLE):

@@ -1,7 +1,8 @@
 """Cache keys and value fingerprints: SHA-256 over pickles (SPEC CA2).
 
 A key identifies *what was computed*, not *where*: it is made of the node's ``definition_hash``
-(its function source) and its inputs by graph-facing name. The node's name and the graph it sits
+(its code), the state its function carries (closure values, bound instance, partial arguments;
+``NodeCache`` folds it into the hash it passes here) and its inputs by graph-facing name. The node's name and the graph it sits
 in are not part of it, so two graphs that share a node share its cached results.
 
 Keys are deterministic for the same Python version and the same values, also across processes.

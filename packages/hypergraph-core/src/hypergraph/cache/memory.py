@@ -18,7 +18,8 @@ logger = logging.getLogger("hypergraph.cache.memory")
 class InMemoryCache:
     """Node results in this process's memory; evicts the least recently used beyond ``max_size``.
 
-    ``max_size=None`` keeps everything. Both ``get`` (on a hit) and ``set`` make a key the most
+    ``max_size=None`` keeps everything; ``max_size=0`` stores nothing (every lookup misses), a
+    handy way to switch caching off without touching the runner. Both ``get`` (on a hit) and ``set`` make a key the most
     recently used. All operations hold one lock, so the cache is safe for concurrent callers.
 
     Values are stored pickled, like ``DiskCache`` stores them: ``set`` takes a snapshot and every
@@ -29,8 +30,10 @@ class InMemoryCache:
     """
 
     def __init__(self, max_size: int | None = None) -> None:
-        if max_size is not None and (isinstance(max_size, bool) or max_size < 1):
-            raise ValueError(f"max_size must be a positive int or None, got {max_size!r}")
+        if max_size is not None and (
+            isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0
+        ):
+            raise ValueError(f"max_size must be an int >= 0 or None, got {max_size!r}")
         self.max_size = max_size
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, bytes] = OrderedDict()
@@ -63,6 +66,8 @@ class InMemoryCache:
         Evicts the oldest entries beyond ``max_size``. A value that cannot be pickled is skipped
         with a warning; any previous entry under ``key`` is left as it was.
         """
+        if self.max_size == 0:
+            return
         payload = dump_entry(key, value)
         if payload is None:
             return

@@ -8,18 +8,23 @@ by calling two methods. See ``hypergraph.cache`` for the call sequence.
 from __future__ import annotations
 
 import logging
+import threading
+import warnings
 from collections.abc import Hashable, Mapping
 from typing import Any
 
 import attrs
 
+from hypergraph._stack import user_stacklevel
 from hypergraph.cache.explain import MissExplainer
 from hypergraph.cache.keys import cache_key, fingerprint
 from hypergraph.cache.protocol import CacheBackend
 from hypergraph.nodes import GraphNode, HyperNode
+from hypergraph.nodes._identity import Unstable, state_digest
 
 __all__ = [
     "UNKEYABLE",
+    "UNSTABLE_STATE",
     "CacheLookup",
     "CachedResult",
     "NodeCache",
@@ -31,6 +36,12 @@ logger = logging.getLogger("hypergraph.cache")
 
 UNKEYABLE = "inputs cannot be pickled"
 """Miss reason when no key could be computed; the node runs uncached and nothing is stored."""
+
+UNSTABLE_STATE = "function state cannot be hashed"
+"""Miss reason when the function's closure or instance cannot be hashed by value (runs uncached)."""
+
+STATE_INPUT = "<function state>"
+"""How a change of closure values or bound instance state is named in a miss reason."""
 
 
 @attrs.frozen
@@ -104,6 +115,8 @@ class NodeCache:
     ) -> None:
         self.backend = backend
         self.explainer = MissExplainer(max_explained_nodes) if explain_misses else None
+        self._warned: set[tuple[str, str]] = set()
+        self._warned_lock = threading.Lock()
 
     def lookup(self, node: HyperNode, kwargs: Mapping[str, Any]) -> CacheLookup | None:
         """Look ``node``'s result up for these arguments; ``None`` when the node is not cached.
@@ -114,11 +127,25 @@ class NodeCache:
         """
         if not is_cacheable(node):
             return None
-        inputs = _inputs_by_name(node, kwargs)
+        inputs: Mapping[str, Any] = _inputs_by_name(node, kwargs)
         definition_hash = node.definition_hash
-        key = cache_key(definition_hash, inputs, node_name=node.name)
+        behaviour = definition_hash
+        state: str | None = None
+        reader = getattr(node, "state_reader", None)
+        current = reader() if reader is not None else None
+        if current is not None:
+            try:
+                state = state_digest(current)
+            except Unstable as exc:
+                self._warn_unstable(node, exc)
+                return CacheLookup(key=None, hit=False, reason=UNSTABLE_STATE)
+            behaviour = f"{definition_hash}:{state}"
+        key = cache_key(behaviour, inputs, node_name=node.name)
         if key is None:
             return CacheLookup(key=None, hit=False, reason=UNKEYABLE)
+        if state is not None and self.explainer is not None:
+            # a changed closure or instance is explained like a changed input
+            inputs = {**inputs, STATE_INPUT: _Digest(state)}
         try:
             found, value = self.backend.get(key)
         except Exception as exc:
@@ -156,6 +183,22 @@ class NodeCache:
                 self.backend, type(exc).__name__, exc,
             )
 
+    def _warn_unstable(self, node: HyperNode, exc: Unstable) -> None:
+        """One warning per node (name and code) for the lifetime of this cache."""
+        marker = (node.name, node.definition_hash)
+        with self._warned_lock:
+            if marker in self._warned:
+                return
+            self._warned.add(marker)
+        warnings.warn(
+            f"Node {node.name!r} runs uncached: the state its function carries (closure values, "
+            f"the bound instance or partial arguments) cannot be hashed by value ({exc}), so a "
+            "cache key could not tell it apart from another function with the same code. Make "
+            "that state picklable, pass it as an input, or set cache=False on the node.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+
     def _explain(
         self, node: HyperNode, definition_hash: str, inputs: Mapping[str, Any]
     ) -> str | None:
@@ -163,7 +206,7 @@ class NodeCache:
             return None
         prints: dict[str, str] = {}
         for name, value in inputs.items():
-            digest = fingerprint(value)
+            digest = value.hexdigest if isinstance(value, _Digest) else fingerprint(value)
             if digest is None:
                 return None
             prints[name] = digest
@@ -171,6 +214,15 @@ class NodeCache:
 
     def __repr__(self) -> str:
         return f"NodeCache({self.backend!r})"
+
+
+class _Digest:
+    """A precomputed fingerprint passed through the explainer's inputs."""
+
+    __slots__ = ("hexdigest",)
+
+    def __init__(self, hexdigest: str) -> None:
+        self.hexdigest = hexdigest
 
 
 def _inputs_by_name(node: HyperNode, kwargs: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -18,9 +19,13 @@ __all__ = ["Emitter", "new_span_id"]
 logger = logging.getLogger("hypergraph.events")
 
 
+_ids = random.Random()
+os.register_at_fork(after_in_child=_ids.seed)
+
+
 def new_span_id() -> str:
-    """A random 16-hex-digit span id."""
-    return os.urandom(8).hex()
+    """A random 16-hex-digit span id (a seeded PRNG: unique, not secret, no system call)."""
+    return f"{_ids.getrandbits(64):016x}"
 
 
 class Emitter:

@@ -7,11 +7,13 @@ import copy
 import hashlib
 import keyword
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from hypergraph._stack import user_stacklevel
 from hypergraph._suggest import did_you_mean
 from hypergraph.exceptions import GraphConfigError
 from hypergraph.graph._analysis import reach, topological_components
@@ -24,7 +26,7 @@ from hypergraph.policies import RetryPolicy, check_retry
 if TYPE_CHECKING:
     from hypergraph.nodes.graph_node import GraphNode
     from hypergraph.plan import Plan
-    from hypergraph.runners.base import BaseRunner
+    from hypergraph.runners.protocol import Runner
 
 __all__ = ["Graph"]
 
@@ -50,6 +52,12 @@ class Graph:
         retry: RetryPolicy | None = None,
     ) -> None:
         node_list = list(nodes)
+        if name is not None and (not isinstance(name, str) or "." in name or "/" in name):
+            raise GraphConfigError(
+                f"Graph name {name!r} is not usable: graph names become node names and path "
+                "segments when nested, where '.' and '/' are reserved. Use letters, digits and "
+                "underscores, e.g. name='retrieval'."
+            )
         self.name = name
         self.strict_types = strict_types
         self._retry = check_retry(retry, f"Graph {name!r}" if name else "Graph")
@@ -86,14 +94,19 @@ class Graph:
 
         for n in self._nodes.values():
             _check_identifier(n.name, f"Node name {n.name!r}")
+            if n.name == "END":
+                raise GraphConfigError(
+                    "Node name 'END' is reserved: routes use END to stop, so a node named END "
+                    "could never be routed to. Rename it, e.g. .with_name('end_step')."
+                )
             for out in n.outputs:
                 what = f"Output name {out!r} of node {n.name!r}"
                 if isinstance(n, GraphNode) and "." in out and "/" not in out:
                     # a nesting path ("gn.x", "outer.inner.x"): every segment must be valid
                     for segment in out.split("."):
-                        _check_identifier(segment, f"{what} (segment {segment!r})")
+                        _check_identifier(segment, f"{what} (segment {segment!r})", output=out)
                     continue
-                _check_identifier(out, what)
+                _check_identifier(out, what, output=out)
 
     def _validate_gates(self) -> None:
         for gate in self._nodes.values():
@@ -186,8 +199,10 @@ class Graph:
     def _validate_defaults(self) -> None:
         seen: dict[str, list[HyperNode]] = {}
         for n in self._nodes.values():
+            bound_ports = getattr(n, "bound", None) or ()
             for param in n.inputs:
-                seen.setdefault(param, []).append(n)
+                if param not in bound_ports:  # an inner bind is a binding, not a default
+                    seen.setdefault(param, []).append(n)
         for param, consumers in seen.items():
             if len(consumers) < 2:
                 continue
@@ -349,6 +364,15 @@ class Graph:
                 f"{did_you_mean(key, valid)} Valid inputs: "
                 f"{', '.join(map(repr, valid)) or '(none)'}."
             )
+        overridden = [k for k in merged if k in self._inner_bound and k not in self._bound]
+        if overridden:
+            warnings.warn(
+                f"bind() overrides values bound inside nested graphs: "
+                f"{', '.join(map(repr, overridden))}. The nested graph will receive the new "
+                "value instead of its own binding.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
         clone = self._derive()
         clone._bound.update(merged)
         return clone
@@ -385,6 +409,11 @@ class Graph:
         if not flat:
             raise ValueError("select() needs at least one output name")
         valid = self.outputs
+        repeated = sorted({n for n in flat if flat.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"select() names {repeated[0]!r} more than once; list each output once."
+            )
         for name in flat:
             if name not in valid:
                 raise ValueError(
@@ -427,10 +456,16 @@ class Graph:
         active = self._active_names
         for name in self._selected:
             if not any(p in active for p in self._producers.get(name, ())):
+                names = list(self._nodes)
+                index = {n: i for i, n in enumerate(names)}
+                downstream = reach([index[e] for e in self._entrypoints], self._successors(index))
+                producible = [o for i in sorted(downstream) for o in self._nodes[names[i]].outputs]
                 raise GraphConfigError(
                     f"Selected output {name!r} cannot be produced from the entrypoints "
                     f"{', '.join(map(repr, self._entrypoints))}: its producers are upstream of "
-                    "them. Choose other entrypoints or another selection."
+                    "them. Choose other entrypoints or another selection. Outputs these "
+                    f"entrypoints can produce: "
+                    f"{', '.join(map(repr, dict.fromkeys(producible))) or '(none)'}."
                 )
 
     def _check_scoped_key(self, key: str, full_key: str | None = None) -> None:
@@ -458,7 +493,7 @@ class Graph:
         self,
         name: str | None = None,
         *,
-        runner: BaseRunner | None = None,
+        runner: Runner | None = None,
         namespaced: bool = False,
         map_over: str | Sequence[str] | None = None,
         map_mode: Literal["zip", "product"] = "zip",
@@ -561,13 +596,19 @@ class Graph:
 
     @property
     def has_interrupts(self) -> bool:
-        """True if an interrupt node exists at any nesting depth."""
+        """True if an interrupt node exists at any nesting depth (computed once, iteratively)."""
+        try:
+            return self.__dict__["_has_interrupts"]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
         from hypergraph.nodes.graph_node import GraphNode
 
-        return any(
-            n.is_interrupt or (isinstance(n, GraphNode) and n.graph.has_interrupts)
-            for n in self._nodes.values()
-        )
+        for g in _bottom_up(self, "_has_interrupts"):
+            g.__dict__["_has_interrupts"] = any(
+                n.is_interrupt or (isinstance(n, GraphNode) and n.graph.__dict__["_has_interrupts"])
+                for n in g._nodes.values()
+            )
+        return self.__dict__["_has_interrupts"]  # type: ignore[no-any-return]
 
     @property
     def has_gates(self) -> bool:
@@ -606,6 +647,26 @@ class Graph:
             active &= needed
         return frozenset(names[i] for i in sorted(active))
 
+    @cached_property
+    def _scope_outputs(self) -> tuple[str, ...]:
+        """Outputs of the active nodes only: what a run of this configuration can produce."""
+        active = self._active_names
+        return tuple(
+            dict.fromkeys(o for n in self._nodes.values() if n.name in active for o in n.outputs)
+        )
+
+    @cached_property
+    def _inner_bound(self) -> dict[str, Any]:
+        """Ports of nested graph nodes bound on their inner graph -> value (first node wins)."""
+        from hypergraph.nodes.graph_node import GraphNode
+
+        found: dict[str, Any] = {}
+        for n in self._nodes.values():
+            if isinstance(n, GraphNode):
+                for port, value in n.bound.items():
+                    found.setdefault(port, value)
+        return found
+
     def _active_producers(self, value: str) -> list[str]:
         return [p for p in self._producers.get(value, ()) if p in self._active_names]
 
@@ -615,7 +676,9 @@ class Graph:
         from hypergraph.plan import scope_inputs
 
         required, optional = scope_inputs(self)
-        bound = {k: v for k, v in self._bound.items()}
+        names = set(required) | set(optional)
+        bound = {k: v for k, v in self._inner_bound.items() if k in names}
+        bound.update(self._bound)
         return InputSpec(required=required, optional=optional, bound=bound)
 
     @property
@@ -626,15 +689,23 @@ class Graph:
         except KeyError:
             from hypergraph.plan import build_plan
 
-            plan = self.__dict__["_plan"] = build_plan(self)
-            return plan
+            # nested graphs first, deepest first, so no plan build recurses into another
+            for g in _bottom_up(self, "_plan"):
+                g.__dict__["_plan"] = build_plan(g)
+            return self.__dict__["_plan"]  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ hashes
-    @cached_property
+    @property
     def code_hash(self) -> str:
         """SHA-256 over every node's ``definition_hash`` (what changes when code changes)."""
+        try:
+            return self.__dict__["_code_hash"]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+        self.definition_hash  # noqa: B018 - fills nested hashes without recursion
         pairs = sorted(f"{name}:{n.definition_hash}" for name, n in self._nodes.items())
-        return _sha("\n".join(pairs))
+        digest = self.__dict__["_code_hash"] = _sha("\n".join(pairs))
+        return digest
 
     @cached_property
     def structural_hash(self) -> str:
@@ -649,12 +720,21 @@ class Graph:
         parts.extend(sorted(f"{s}->{d}:{k}:{','.join(v)}" for s, d, k, v in self.edges))
         return _sha("\n".join(parts))
 
-    @cached_property
+    @property
     def definition_hash(self) -> str:
-        """SHA-256 over sorted ``name:definition_hash`` pairs plus sorted edges."""
-        pairs = sorted(f"{name}:{n.definition_hash}" for name, n in self._nodes.items())
-        pairs.extend(sorted(f"{s}->{d}:{k}:{','.join(v)}" for s, d, k, v in self.edges))
-        return _sha("\n".join(pairs))
+        """SHA-256 over sorted ``name:definition_hash`` pairs plus sorted edges.
+
+        Nested graphs are hashed first, deepest first, so any nesting depth works.
+        """
+        try:
+            return self.__dict__["_definition_hash"]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+        for g in _bottom_up(self, "_definition_hash"):
+            pairs = sorted(f"{name}:{n.definition_hash}" for name, n in g._nodes.items())
+            pairs.extend(sorted(f"{s}->{d}:{k}:{','.join(v)}" for s, d, k, v in g.edges))
+            g.__dict__["_definition_hash"] = _sha("\n".join(pairs))
+        return self.__dict__["_definition_hash"]  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ pictures
     def to_mermaid(self, *, depth: int = 1, direction: str = "TD") -> str:
@@ -698,26 +778,59 @@ class Graph:
 
 
 _SCOPE_CACHES = frozenset(
-    {"_active_names", "inputs", "_plan", "_engine", "_checked", "_value_roles"}
+    {"_active_names", "inputs", "_plan", "_engine", "_checked", "_value_roles", "_scope_outputs"}
 )
+
+
+def _bottom_up(graph: Graph, cached: str) -> list[Graph]:
+    """``graph`` and the graphs nested in it that lack ``cached`` in their ``__dict__``.
+
+    Children come before parents and ``graph`` last, found without recursion, so a property
+    computed in this order only ever reads already-cached values of nested graphs.
+    """
+    from hypergraph.nodes.graph_node import GraphNode
+
+    order: list[Graph] = []
+    seen: set[int] = set()
+    stack: list[tuple[Graph, bool]] = [(graph, False)]
+    while stack:
+        current, expanded = stack.pop()
+        if expanded:
+            order.append(current)
+            continue
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        stack.append((current, True))
+        for n in current._nodes.values():
+            if isinstance(n, GraphNode):
+                inner = n.graph
+                if cached not in inner.__dict__ and id(inner) not in seen:
+                    stack.append((inner, False))
+    return order
 
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _check_identifier(name: str, what: str) -> None:
+def _check_identifier(name: str, what: str, *, output: str | None = None) -> None:
+    if output is not None:
+        fix = (
+            f" Rename the output: .rename_outputs({{{output!r}: 'new_name'}}), or change "
+            "output_name=... where the node is defined."
+        )
+    elif name == "<lambda>":
+        fix = " Lambdas have no usable name: pass node(..., name='...') or use .with_name('...')."
+    else:
+        fix = " Rename the node (e.g. .with_name('...'))."
     if not isinstance(name, str) or not name.isidentifier():
         reserved = " ('.' and '/' are reserved for nesting)" if isinstance(name, str) and (
             "." in name or "/" in name
         ) else ""
-        hint = (
-            " Lambdas have no usable name: pass node(..., name='...') or use .with_name('...')."
-            if name == "<lambda>" else " Rename it (e.g. .with_name('...'))."
-        )
-        raise GraphConfigError(f"{what} is not a valid Python identifier{reserved}.{hint}")
+        raise GraphConfigError(f"{what} is not a valid Python identifier{reserved}.{fix}")
     if keyword.iskeyword(name):
-        raise GraphConfigError(f"{what} is a Python keyword. Rename it.")
+        raise GraphConfigError(f"{what} is a Python keyword.{fix}")
 
 
 def _different_branches(a: int, b: int, branches: list[set[int]]) -> bool:

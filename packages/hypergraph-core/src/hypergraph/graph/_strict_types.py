@@ -24,42 +24,72 @@ _MISSING = object()
 
 
 def check_strict_types(graph: Graph) -> None:
-    """Raise ``GraphConfigError`` for the first data edge whose types are missing or disagree."""
+    """Raise ``GraphConfigError`` for the first data edge whose types are missing or disagree.
+
+    A nested graph's port stands for every inner node behind it: its type as an output is the
+    union of its inner producers' types, and as an input each inner consumer's annotation must
+    accept what flows in.
+    """
     nodes = graph._nodes
     for src_name, dst_name, names in graph._data_edges:
         src, dst = nodes[src_name], nodes[dst_name]
         for value in names:
             produced = output_type(src, value)
-            expected = input_type(dst, value)
             if produced is _MISSING:
                 raise GraphConfigError(
                     f"strict_types: output {value!r} of node {src_name!r} has no type annotation. "
                     f"Annotate the function's return type, or build the graph without strict_types."
                 )
-            if expected is _MISSING:
-                raise GraphConfigError(
-                    f"strict_types: parameter {value!r} of node {dst_name!r} has no type "
-                    "annotation. Annotate it, or build the graph without strict_types."
-                )
-            if not compatible(produced, expected):
-                raise GraphConfigError(
-                    f"strict_types: node {src_name!r} produces {value!r} as {_show(produced)}, but "
-                    f"node {dst_name!r} expects {_show(expected)}. Fix the annotations, convert the "
-                    "value in a node between them, or build the graph without strict_types."
-                )
+            for consumer, expected in input_types(dst, value, dst_name):
+                if expected is _MISSING:
+                    raise GraphConfigError(
+                        f"strict_types: parameter {value!r} of node {consumer!r} has no type "
+                        "annotation. Annotate it, or build the graph without strict_types."
+                    )
+                if not compatible(produced, expected):
+                    raise GraphConfigError(
+                        f"strict_types: node {src_name!r} produces {value!r} as "
+                        f"{_show(produced)}, but node {consumer!r} expects {_show(expected)}. Fix "
+                        "the annotations, convert the value in a node between them, or build the "
+                        "graph without strict_types."
+                    )
 
 
 def output_type(node: HyperNode, name: str) -> Any:
-    """The annotated type of output ``name`` of ``node`` (``_MISSING`` when unknown)."""
+    """The annotated type of output ``name`` of ``node`` (``_MISSING`` when unknown).
+
+    For a nested graph: the union of every inner producer's type (a mapped one: a list of it).
+    Evaluated with an explicit stack, so any nesting depth works.
+    """
     from hypergraph.nodes.graph_node import GraphNode
 
-    if isinstance(node, GraphNode):
-        inner_name = node.inner_output(name)
-        for inner in node.graph._nodes.values():
-            if inner_name in inner.outputs:
-                produced = output_type(inner, inner_name)
-                return list[produced] if node.map_config is not None else produced  # type: ignore[valid-type]
-        return _MISSING
+    results: dict[tuple[int, str], Any] = {}
+    stack: list[tuple[HyperNode, str, bool]] = [(node, name, False)]
+    while stack:
+        current, port, expanded = stack.pop()
+        key = (id(current), port)
+        if key in results:
+            continue
+        if not isinstance(current, GraphNode):
+            results[key] = _function_output_type(current, port)
+            continue
+        inner_name = current.inner_output(port)
+        producers = [n for n in current.graph._nodes.values() if inner_name in n.outputs]
+        if not expanded:
+            stack.append((current, port, True))
+            stack.extend((p, inner_name, False) for p in producers)
+            continue
+        produced = [results[(id(p), inner_name)] for p in producers]
+        if not produced or any(p is _MISSING for p in produced):
+            results[key] = _MISSING
+            continue
+        unique = list(dict.fromkeys(produced))
+        combined = unique[0] if len(unique) == 1 else Union[tuple(unique)]  # noqa: UP007
+        results[key] = list[combined] if current.map_config is not None else combined  # type: ignore[valid-type]
+    return results[(id(node), name)]
+
+
+def _function_output_type(node: HyperNode, name: str) -> Any:
     func = getattr(node, "func", None)
     if func is None:
         return _MISSING
@@ -82,19 +112,39 @@ def output_type(node: HyperNode, name: str) -> Any:
 
 
 def input_type(node: HyperNode, name: str) -> Any:
-    """The annotated type of input port ``name`` of ``node`` (``_MISSING`` when unknown)."""
+    """The annotated type of input port ``name`` of ``node``; a nested graph's first consumer's."""
+    found = input_types(node, name, node.name)
+    return found[0][1] if found else _MISSING
+
+
+def input_types(node: HyperNode, name: str, label: str) -> list[tuple[str, Any]]:
+    """``(consumer, annotation)`` for every function behind input port ``name`` of ``node``.
+
+    A plain node gives one pair; a nested graph gives one per inner consumer, at any depth
+    (labelled ``outer/inner``); ``_MISSING`` marks an unannotated parameter or a port no
+    inner node consumes. Walks with an explicit stack, so any nesting depth works.
+    """
     from hypergraph.nodes.graph_node import GraphNode
 
-    if isinstance(node, GraphNode):
-        inner_name = node.inner_input(name)
-        for inner in node.graph._nodes.values():
-            if inner_name in inner.inputs:
-                return input_type(inner, inner_name)
-        return _MISSING
-    func = getattr(node, "func", None)
-    if func is None:
-        return _MISSING
-    return _hints(func).get(node._param_of[name], _MISSING)
+    found: list[tuple[str, Any]] = []
+    stack: list[tuple[HyperNode, str, str]] = [(node, name, label)]
+    while stack:
+        current, port, where = stack.pop()
+        if isinstance(current, GraphNode):
+            inner_name = current.inner_input(port)
+            consumers = [n for n in current.graph._nodes.values() if inner_name in n.inputs]
+            if not consumers:
+                found.append((where, _MISSING))
+            stack.extend(
+                (n, inner_name, f"{where}/{n.name}") for n in reversed(consumers)
+            )
+            continue
+        func = getattr(current, "func", None)
+        if func is None:
+            found.append((where, _MISSING))
+        else:
+            found.append((where, _hints(func).get(current._param_of[port], _MISSING)))
+    return found
 
 
 def compatible(produced: Any, expected: Any) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 from hypergraph.exceptions import RenameError
+from hypergraph.nodes._identity import StateReader, definition_hash_of, state_reader
 
 if TYPE_CHECKING:
     from hypergraph.policies import RetryPolicy
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["CallableNode", "HyperNode"]
 
 _NO_DEFAULT = object()
+_UNREAD: Any = object()
 
 
 class HyperNode:
@@ -38,9 +40,19 @@ class HyperNode:
     _param_of: dict[str, str]
     # graph-facing input name -> default value (absent when the input has no default)
     _defaults: dict[str, Any]
-    # original name -> current name, for RenameError hints ("'x' was renamed to 'y'")
-    _renamed_inputs: dict[str, str]
-    _renamed_outputs: dict[str, str]
+    # original name -> the names it was renamed to, in order (the last is current), for
+    # RenameError hints ("'x' was renamed to 'a', then to 'b'")
+    _renamed_inputs: dict[str, tuple[str, ...]]
+    _renamed_outputs: dict[str, tuple[str, ...]]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        if cls is HyperNode or cls is CallableNode:
+            raise TypeError(
+                f"{cls.__name__} is the abstract base of all nodes and cannot be created "
+                "directly. Use @node (FunctionNode), @route/@ifelse, @interrupt or "
+                "graph.as_node()."
+            )
+        return super().__new__(cls)
 
     def _init_ports(
         self, inputs: tuple[str, ...], outputs: tuple[str, ...], defaults: dict[str, Any]
@@ -96,6 +108,8 @@ class HyperNode:
         All renames of one call apply at once, so ``rename_inputs(a="b", b="a")`` swaps.
         """
         renames = _merge_renames(mapping, kwargs)
+        if not renames:
+            return self._copy()
         for old in renames:
             if old not in self.inputs:
                 raise RenameError(_rename_message(self, "input", old, self.inputs, self._renamed_inputs))
@@ -112,6 +126,8 @@ class HyperNode:
     def rename_outputs(self, mapping: Mapping[str, str] | None = None, /, **kwargs: str) -> Self:
         """A copy whose output ports are renamed ``old -> new`` (all at once, like inputs)."""
         renames = _merge_renames(mapping, kwargs)
+        if not renames:
+            return self._copy()
         for old in renames:
             if old not in self.outputs:
                 raise RenameError(
@@ -146,18 +162,21 @@ def _merge_renames(mapping: Mapping[str, str] | None, kwargs: dict[str, str]) ->
         if key in merged:
             raise ValueError(f"Rename of {key!r} given both in the mapping and as a keyword")
         merged[key] = value
-    if not merged:
-        raise ValueError("Nothing to rename: pass a mapping {old: new} or old=new keywords")
     return merged
 
 
-def _record_renames(history: dict[str, str], renames: dict[str, str]) -> dict[str, str]:
-    """History ``original -> current`` after applying ``renames`` (chains collapse)."""
-    updated = {old: renames.get(cur, cur) for old, cur in history.items()}
+def _record_renames(
+    history: dict[str, tuple[str, ...]], renames: dict[str, str]
+) -> dict[str, tuple[str, ...]]:
+    """History ``original -> (hop, ..., current)`` after applying ``renames``."""
+    updated = {
+        old: (*path, renames[path[-1]]) if path[-1] in renames else path
+        for old, path in history.items()
+    }
     for old, new in renames.items():
-        updated.setdefault(old, new)
+        updated.setdefault(old, (new,))
     # a name that is current again is no longer "renamed away"
-    return {old: cur for old, cur in updated.items() if old != cur}
+    return {old: path for old, path in updated.items() if old != path[-1]}
 
 
 def _check_unique(node: HyperNode, kind: str, names: tuple[str, ...]) -> None:
@@ -171,11 +190,18 @@ def _check_unique(node: HyperNode, kind: str, names: tuple[str, ...]) -> None:
 
 
 def _rename_message(
-    node: HyperNode, kind: str, old: str, current: tuple[str, ...], history: dict[str, str]
+    node: HyperNode,
+    kind: str,
+    old: str,
+    current: tuple[str, ...],
+    history: dict[str, tuple[str, ...]],
 ) -> str:
     message = f"Cannot rename {kind} {old!r} of node {node.name!r}: it has no {kind} {old!r}."
     if old in history:
-        message += f" {old!r} was renamed to {history[old]!r}; rename {history[old]!r} instead."
+        path = history[old]
+        hops = f"{path[0]!r}" + "".join(f", then to {hop!r}" for hop in path[1:])
+        chain = " -> ".join((old, *path))
+        message += f" {old!r} was renamed to {hops} ({chain}); rename {path[-1]!r} instead."
     message += f" Current {kind}s: {', '.join(repr(c) for c in current) or '(none)'}."
     return message
 
@@ -187,12 +213,28 @@ class CallableNode(HyperNode):
     """
 
     func: Any
-    _definition_hash: str
+    _definition_hash: str | None = None
+    _state_reader: Any = _UNREAD
+
+    @property
+    def state_reader(self) -> StateReader | None:
+        """Reads the function's state for cache keys (closure, instance...); built on first use."""
+        reader = self._state_reader
+        if reader is _UNREAD:
+            reader = self._state_reader = state_reader(self.func)
+        return reader  # type: ignore[no-any-return]
 
     @property
     def definition_hash(self) -> str:
-        """SHA-256 hex digest of the function's source; renames do not change it (N6)."""
-        return self._definition_hash
+        """SHA-256 hex of the function's code, computed on first use; renames keep it (N6).
+
+        See ``hypergraph.nodes._identity``: code objects are hashed once each, so decorating a
+        function costs no hashing at all.
+        """
+        digest = self._definition_hash
+        if digest is None:
+            digest = self._definition_hash = definition_hash_of(self.func)
+        return digest
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)

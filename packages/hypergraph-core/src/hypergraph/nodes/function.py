@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import re
+import types
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
@@ -21,91 +20,79 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+_CO_VARARGS = inspect.CO_VARARGS
+_CO_VARKEYWORDS = inspect.CO_VARKEYWORDS
+_CO_ASYNC = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+_CO_GENERATOR = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
+
+
+def _is_plain_function(func: Any) -> bool:
+    """A plain function whose signature is exactly what its code object says (the fast path)."""
+    if type(func) is not types.FunctionType:
+        return False
+    attributes = func.__dict__
+    return "__wrapped__" not in attributes and "__signature__" not in attributes
+
+
 def inspect_function(func: Callable[..., Any], kind: str) -> tuple[tuple[str, ...], dict[str, Any]]:
     """Parameter names in signature order and their defaults; rejects kinds runners can't pass.
 
-    Runners always call with keyword arguments (SPEC N3).
+    Runners always call with keyword arguments (SPEC N3). Plain functions are read from their
+    code object (about a microsecond); anything else goes through ``inspect.signature``.
     """
+    if _is_plain_function(func):
+        code = func.__code__
+        if not code.co_posonlyargcount and not code.co_flags & (_CO_VARARGS | _CO_VARKEYWORDS):
+            n_positional = code.co_argcount
+            names = code.co_varnames[: n_positional + code.co_kwonlyargcount]
+            defaults: dict[str, Any] = {}
+            positional_defaults = func.__defaults__
+            if positional_defaults:
+                first = n_positional - len(positional_defaults)
+                defaults.update(zip(names[first:n_positional], positional_defaults, strict=True))
+            if func.__kwdefaults__:
+                defaults.update(func.__kwdefaults__)
+            return names, defaults
+    return _inspect_signature(func, kind)
+
+
+def _inspect_signature(
+    func: Callable[..., Any], kind: str
+) -> tuple[tuple[str, ...], dict[str, Any]]:
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"Cannot build a {kind} from {func!r}: {exc}") from exc
     names: list[str] = []
     defaults: dict[str, Any] = {}
-    fname = getattr(func, "__name__", repr(func))
+    problems: list[str] = []
     for param in signature.parameters.values():
         if param.kind is param.POSITIONAL_ONLY:
-            raise TypeError(
-                f"{kind} {fname!r}: parameter {param.name!r} is positional-only; runners pass "
-                "inputs by keyword, so remove the '/' from the signature."
-            )
-        if param.kind is param.VAR_POSITIONAL:
-            raise TypeError(
-                f"{kind} {fname!r}: parameter '*{param.name}' is not supported; runners pass "
-                "inputs by keyword, so declare each input as a named parameter."
-            )
-        if param.kind is param.VAR_KEYWORD:
-            raise TypeError(
-                f"{kind} {fname!r}: parameter '**{param.name}' is not supported; declare each "
-                "input as a named parameter."
-            )
+            problems.append(f"parameter {param.name!r} is positional-only (remove the '/')")
+        elif param.kind is param.VAR_POSITIONAL:
+            problems.append(f"parameter '*{param.name}' is not supported")
+        elif param.kind is param.VAR_KEYWORD:
+            problems.append(f"parameter '**{param.name}' is not supported")
         names.append(param.name)
         if param.default is not param.empty:
             defaults[param.name] = param.default
+    if problems:
+        fname = getattr(func, "__name__", repr(func))
+        raise TypeError(
+            f"{kind} {fname!r}: {'; '.join(problems)}. Runners pass inputs by keyword, so "
+            "declare each input as a named parameter."
+        )
     return tuple(names), defaults
 
 
-def definition_hash_of(func: Callable[..., Any]) -> str:
-    """SHA-256 of the function's source; a stable fallback when source is unavailable (N6).
-
-    Never raises: functions built with ``exec``, lambdas typed into a REPL and builtins all hash.
-    """
-    try:
-        text = inspect.getsource(func)
-    except (OSError, TypeError):
-        text = _fallback_text(func)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _fallback_text(func: Callable[..., Any]) -> str:
-    """Bytecode + defaults + closure, else ``module:qualname``; stable across processes."""
-    identity = f"{getattr(func, '__module__', '?')}:{getattr(func, '__qualname__', '?')}"
-    code = getattr(func, "__code__", None)
-    if code is None:
-        return identity if identity != "?:?" else _stable_repr(func)
-    closure = tuple(_cell_text(cell) for cell in (getattr(func, "__closure__", None) or ()))
-    defaults = (getattr(func, "__defaults__", None), getattr(func, "__kwdefaults__", None))
-    return "\n".join(
-        (identity, _code_text(code), _stable_repr(defaults), _stable_repr(closure))
-    )
-
-
-def _code_text(code: Any) -> str:
-    """A code object's behaviour-relevant parts; nested code objects recurse (no addresses)."""
-    consts = tuple(
-        _code_text(c) if inspect.iscode(c) else _stable_repr(c) for c in code.co_consts
-    )
-    return repr(
-        (code.co_name, code.co_code.hex(), consts, code.co_names, code.co_varnames,
-         code.co_freevars, code.co_cellvars, code.co_argcount, code.co_kwonlyargcount)
-    )
-
-
-def _cell_text(cell: Any) -> str:
-    try:
-        contents = cell.cell_contents
-    except ValueError:  # a closure variable that was never assigned
-        return "<empty cell>"
-    return _stable_repr(contents)
-
-
-def _stable_repr(value: Any) -> str:
-    """``repr`` without memory addresses (they change between processes); never raises."""
-    try:
-        text = repr(value)
-    except Exception:
-        text = f"<{type(value).__module__}.{type(value).__qualname__}>"
-    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
+def mode_flags(func: Callable[..., Any]) -> tuple[bool, bool]:
+    """``(is_async, is_generator)`` of ``func`` (SPEC N5); plain functions read their code flags."""
+    if type(func) is types.FunctionType:
+        flags = func.__code__.co_flags
+        return bool(flags & _CO_ASYNC), bool(flags & _CO_GENERATOR)
+    is_async = inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)
+    is_generator = inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func)
+    return is_async, is_generator
 
 
 def normalize_outputs(output_name: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
@@ -113,13 +100,30 @@ def normalize_outputs(output_name: str | tuple[str, ...] | list[str] | None) -> 
         return ()
     if isinstance(output_name, str):
         return (output_name,)
+    if not isinstance(output_name, tuple | list):
+        raise TypeError(
+            f"output_name must be a string, a tuple of strings or None, got "
+            f"{type(output_name).__name__} {output_name!r}. Name the output, e.g. "
+            "output_name='result', or output_name=('a', 'b') for several."
+        )
     outputs = tuple(output_name)
-    if not all(isinstance(o, str) for o in outputs):
-        raise TypeError(f"output_name must be a string or a tuple of strings, got {output_name!r}")
+    bad = [o for o in outputs if not isinstance(o, str)]
+    if bad:
+        raise TypeError(
+            f"output_name entries must be strings, got {bad[0]!r} in {output_name!r}."
+        )
+    duplicates = sorted({o for o in outputs if outputs.count(o) > 1})
+    if duplicates:
+        raise ValueError(
+            f"output_name {output_name!r} names {duplicates[0]!r} twice; each output needs its "
+            "own name (the second value would silently replace the first)."
+        )
     return outputs
 
 
 def _return_annotation(func: Callable[..., Any]) -> Any:
+    if type(func) is types.FunctionType:
+        return func.__annotations__.get("return", inspect.Signature.empty)
     try:
         return inspect.get_annotations(func).get("return", inspect.Signature.empty)
     except Exception:  # odd callables: treat as unannotated
@@ -166,11 +170,9 @@ class FunctionNode(CallableNode, Generic[P, R]):
         params, defaults = inspect_function(func, "node")
         outputs = normalize_outputs(output_name)
         self._init_ports(params, outputs, defaults)
-        self.is_async = inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)
-        self.is_generator = inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func)
+        self.is_async, self.is_generator = mode_flags(func)
         annotation = _return_annotation(func)
         self.generator_join: GeneratorJoin = _generator_join(annotation)
-        self._definition_hash = definition_hash_of(func)
         self._check_outputs(annotation)
         self.retry = check_retry(retry, f"Node {self.name!r}")
         self.timeout = check_timeout(

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from hypergraph.nodes._base import CallableNode
-from hypergraph.nodes.function import definition_hash_of, inspect_function
+from hypergraph.nodes.function import inspect_function
 from hypergraph.policies import RetryPolicy, check_retry
 
 __all__ = ["END", "GateNode", "IfElseNode", "RouteNode", "branch", "ifelse", "route"]
@@ -76,7 +76,6 @@ class GateNode(CallableNode):
         self.retry = check_retry(retry, f"@{kind} {self.name!r}")
         params, defaults = inspect_function(func, f"@{kind}")
         self._init_ports(params, (), defaults)
-        self._definition_hash = definition_hash_of(func)
         self._apply_initial_renames(rename_inputs)
 
     is_gate = True
@@ -136,6 +135,10 @@ class RouteNode(GateNode):
             _check_target("route", fallback)
             if multi_target:
                 raise ValueError("@route: fallback cannot be combined with multi_target=True")
+        # one entry per target, the fallback included: every node the route may activate
+        target_list = list(dict.fromkeys(target_list))
+        if fallback is not None and not any(t == fallback for t in target_list):
+            target_list.append(fallback)
         self.targets = target_list
         self.fallback = fallback
         self.multi_target = bool(multi_target)

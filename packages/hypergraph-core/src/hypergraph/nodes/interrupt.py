@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hypergraph.nodes._base import CallableNode
-from hypergraph.nodes.function import definition_hash_of, inspect_function, normalize_outputs
+from hypergraph.nodes.function import inspect_function, normalize_outputs
 from hypergraph.policies import RetryPolicy, check_retry, check_timeout
 
 __all__ = ["InterruptNode", "interrupt"]
@@ -54,7 +54,6 @@ class InterruptNode(CallableNode):
         self.timeout = check_timeout(
             timeout, node_name=self.name, kind="Interrupt handler", is_async=self.is_async
         )
-        self._definition_hash = definition_hash_of(func)
         self._apply_initial_renames(rename_inputs)
 
 

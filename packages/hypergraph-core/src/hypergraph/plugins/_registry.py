@@ -68,6 +68,8 @@ def _is_installed(distribution: str) -> bool:
         importlib.metadata.distribution(distribution)
     except importlib.metadata.PackageNotFoundError:
         return False
+    except Exception:  # broken metadata on the path: it is there, just damaged
+        return True
     return True
 
 
@@ -140,7 +142,9 @@ class PluginRegistry:
             info = PluginInfo(distribution, version, entry_point)
             try:
                 self._pm.register(plugin, name=f"{distribution}:{entry_point}")
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
                 raise PluginLoadError(
                     f"Plugin {self._who(info)} could not be registered: {_describe(exc)}"
                 ) from exc
@@ -249,8 +253,7 @@ class PluginRegistry:
         )
         core_loaded = False
         for ep in self._entry_points():
-            distribution = ep.dist.name if ep.dist is not None else "unknown"
-            version = ep.dist.version if ep.dist is not None else "unknown"
+            distribution, version = _dist_of(ep)
             is_core = ep.value == CORE_PLUGIN_MODULE
             if not is_core:
                 reason = None
@@ -310,7 +313,9 @@ class PluginRegistry:
     ) -> None:
         try:
             module = load()
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise  # a real interrupt: propagate once; nothing is recorded, the next lookup retries
+        except BaseException as exc:  # SystemExit too: one broken plugin must not break the rest
             error = PluginLoadError(
                 f"Plugin {self._who(PluginInfo(distribution, version, entry_point))} "
                 f"failed to import: {_describe(exc)}"
@@ -384,9 +389,9 @@ class PluginRegistry:
             register = _register_function(kind, add)
             try:
                 caller(register=register)
-            except DuplicatePluginError:
+            except (DuplicatePluginError, KeyboardInterrupt):
                 raise
-            except Exception as exc:
+            except BaseException as exc:  # SystemExit in a hook is that plugin's failure
                 raise PluginLoadError(
                     f"Plugin {self._who(info)} failed in {hook_name}: {_describe(exc)}"
                 ) from exc
@@ -430,13 +435,21 @@ class PluginRegistry:
                 failed.__cause__ = error
                 return failed
         for skipped in self._skipped:
-            if _normalize(skipped.distribution) == provider:
-                missing = MissingPluginError(known.name, known.distribution, known.extra)
-                missing.add_note(
-                    f"{skipped.distribution} is installed, but {skipped.reason} kept its plugin "
-                    f"(entry point {skipped.entry_point!r}) from loading."
+            if _normalize(skipped.distribution) != provider:
+                continue
+            if skipped.reason.startswith(ENV_DISABLE_AUTOLOAD):
+                return PluginLoadError(
+                    f"{known.name} is provided by {known.provider!r}, which is installed, but "
+                    f"plugin autoloading is disabled ({skipped.reason}), so its plugin (entry "
+                    f"point {skipped.entry_point!r}) was not loaded. Unset "
+                    f"{ENV_DISABLE_AUTOLOAD} to use {known.name}."
                 )
-                return missing
+            missing = MissingPluginError(known.name, known.distribution, known.extra)
+            missing.add_note(
+                f"{skipped.distribution} is installed, but {skipped.reason} kept its plugin "
+                f"(entry point {skipped.entry_point!r}) from loading."
+            )
+            return missing
         version = _installed_version(known.provider)
         return PluginLoadError(
             f"{known.name} is not provided by the installed {known.provider} {version}: that "
@@ -457,6 +470,29 @@ class PluginRegistry:
             logger.info(message, *args)
 
 
+def _dist_of(ep: importlib.metadata.EntryPoint) -> tuple[str, str]:
+    """(distribution name, version) of an entry point; ``"unknown"`` for broken metadata.
+
+    A ``*.dist-info`` folder without METADATA, or METADATA without ``Name``/``Version``, must not
+    break plugin loading or listing.
+    """
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return "unknown", "unknown"
+    try:
+        name = dist.name
+    except Exception:
+        name = None
+    try:
+        version = dist.version
+    except Exception:
+        version = None
+    return (
+        name if isinstance(name, str) and name else "unknown",
+        version if isinstance(version, str) and version else "unknown",
+    )
+
+
 def _check_namespace(namespace: str) -> None:
     if namespace not in NAMESPACES:
         raise ValueError(
@@ -466,15 +502,15 @@ def _check_namespace(namespace: str) -> None:
 
 def _version_of(distribution: str) -> str:
     try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
+        return importlib.metadata.version(distribution) or "unknown"
+    except Exception:
         return "unknown"
 
 
 def _installed_version(distribution: str) -> str:
     try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
+        return importlib.metadata.version(distribution) or "(unknown version)"
+    except Exception:
         return "(unknown version)"
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from hypergraph.runners._checks import clone_value, normalize_clone
 
 __all__ = ["expand_items", "normalize_map_over"]
 
@@ -64,6 +65,7 @@ def expand_items(
     else:
         rows = itertools.product(*columns)
     broadcast = {k: v for k, v in values.items() if k not in map_over}
+    clone = normalize_clone(clone, map_over)
     if clone is True:
         cloned = set(broadcast)
     elif clone:
@@ -74,7 +76,7 @@ def expand_items(
     for row in rows:
         item = dict(broadcast)
         for name in cloned:
-            item[name] = copy.deepcopy(broadcast[name])
+            item[name] = clone_value(shown.get(name, name), broadcast[name])
         item.update(zip(map_over, row, strict=True))
         items.append(item)
     return items

@@ -10,6 +10,7 @@ from hypergraph._stack import user_stacklevel
 from hypergraph._suggest import closest
 from hypergraph.exceptions import GraphConfigError, IncompatibleRunnerError
 from hypergraph.nodes.graph_node import GraphNode
+from hypergraph.runners._checks import check_value_keys
 
 if TYPE_CHECKING:
     from hypergraph.graph import Graph
@@ -100,6 +101,7 @@ def merge_values(
     if values is not None and not isinstance(values, Mapping):
         raise TypeError(f"values must be a dict of input values, got {type(values).__name__}")
     merged = dict(values) if values else {}
+    check_value_keys(merged)
     if kwargs:
         own = set(own_options)
         other = set(other_options)
@@ -140,6 +142,8 @@ def check_keywords(graph: Graph, kwargs: dict[str, Any], options: Iterable[str] 
             continue
         if isinstance(graph._nodes.get(key), GraphNode) or _nested_answer_owners(graph, key):
             continue
+        if key in graph._bound:
+            continue  # bound, but select() made its consumers inactive: partition_values warns
         option_names = tuple(options)
         match = closest(key, (*graph.inputs.all, *option_names))
         hint = ""
@@ -201,7 +205,13 @@ def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
         if isinstance(target, GraphNode) and isinstance(value, Mapping) and not dot:
             # {"gn": {"x": 1}} is the nested form of "gn.x" (G14)
             for inner_key, inner_value in value.items():
-                parts.scoped.setdefault(head, {})[inner_key] = inner_value
+                port = f"{head}.{inner_key}"
+                if target.namespaced and port in inputs:  # a namespaced port: a plain input
+                    parts.provided[port] = inner_value
+                elif _answers_interrupt(target.graph, inner_key):
+                    parts.nested_answers.setdefault(head, {})[inner_key] = inner_value
+                else:
+                    parts.scoped.setdefault(head, {})[inner_key] = inner_value
             continue
         nested = _nested_answer_owners(graph, key)
         if nested:
@@ -224,10 +234,16 @@ def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
             for key in unknown
             if (match := closest(key, spec.all)) is not None
         )
+        inactive = [k for k in unknown if k in graph._bound]
+        note = (
+            f" ({', '.join(map(repr, inactive))} {'is' if len(inactive) == 1 else 'are'} bound, "
+            "but no node of the selection uses it: select() made its consumers inactive.)"
+            if inactive else ""
+        )
         warnings.warn(
             f"Ignoring values that are not inputs of graph {graph.name or '(unnamed)'}: "
             f"{', '.join(map(repr, unknown))}.{hints} Valid inputs: "
-            f"{', '.join(map(repr, spec.all)) or '(none)'}.",
+            f"{', '.join(map(repr, spec.all)) or '(none)'}.{note}",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
@@ -277,6 +293,7 @@ def check_structure(runner: BaseRunner, graph: Graph) -> None:
     runner_name = type(runner).__name__
     runner.capabilities.validate_graph(graph, runner_name=runner_name)
     _check_node_types(runner, graph, runner_name)
+    check_nesting_depth(graph)
     needs = graph.plan.needs_entrypoint
     if needs:
         raise GraphConfigError(
@@ -286,8 +303,51 @@ def check_structure(runner: BaseRunner, graph: Graph) -> None:
         )
 
 
+FRAMES_PER_LEVEL = 10
+"""Interpreter frames one level of graph nesting costs at most while it runs (measured)."""
+
+
+def check_nesting_depth(graph: Graph) -> None:
+    """Fail before running a nesting deeper than the interpreter's recursion budget allows."""
+    import sys
+
+    from hypergraph.nodes.graph_node import GraphNode
+
+    deepest: tuple[str, ...] = ()
+    pending: list[tuple[Graph, tuple[str, ...]]] = [(graph, ())]
+    while pending:
+        current, path = pending.pop()
+        if len(path) > len(deepest):
+            deepest = path
+        for n in current._nodes.values():
+            if isinstance(n, GraphNode):
+                pending.append((n.graph, (*path, n.name)))
+    limit = sys.getrecursionlimit()
+    budget = max((limit - 150) // FRAMES_PER_LEVEL, 1)
+    if len(deepest) > budget:
+        shown = "/".join(deepest) if len(deepest) <= 8 else (
+            "/".join(deepest[:3]) + "/.../" + "/".join(deepest[-3:])
+        )
+        raise GraphConfigError(
+            f"Graph {graph.name or '(unnamed)'} nests graphs {len(deepest)} levels deep "
+            f"({shown}); running more than {budget} levels would exceed Python's recursion "
+            f"limit ({limit}). Flatten some levels, or raise the limit with "
+            "sys.setrecursionlimit(...) before running."
+        )
+
+
 def _check_node_types(runner: BaseRunner, graph: Graph, runner_name: str) -> None:
     supported = tuple(runner.supported_node_types)
+    pending = [graph]
+    while pending:  # iterative: nesting depth is not bounded by the recursion limit
+        pending.extend(_check_own_node_types(pending.pop(), supported, runner_name))
+
+
+def _check_own_node_types(
+    graph: Graph, supported: tuple[type, ...], runner_name: str
+) -> list[Graph]:
+    """Check ``graph``'s own nodes; return the nested graphs that run on the same runner."""
+    nested: list[Graph] = []
     for node in graph._nodes.values():
         if not isinstance(node, supported):
             if node.is_interrupt:
@@ -302,7 +362,8 @@ def _check_node_types(runner: BaseRunner, graph: Graph, runner_name: str) -> Non
                 f"execute (supported: {', '.join(t.__name__ for t in supported)})."
             )
         if isinstance(node, GraphNode) and node.runner is None:
-            _check_node_types(runner, node.graph, runner_name)
+            nested.append(node.graph)
+    return nested[::-1]
 
 
 def check_structure_cached(runner: BaseRunner, graph: Graph) -> None:

@@ -17,6 +17,11 @@ from hypergraph.exceptions import GraphConfigError
 from hypergraph.nodes.gates import END
 from hypergraph.plan import GRAPH
 from hypergraph.results import PauseInfo, RunResult, RunStatus
+from hypergraph.runners._checks import (
+    check_graph_argument,
+    check_map_over_names,
+    warn_inner_bind_overrides,
+)
 from hypergraph.runners._context import RunInfo, make_emitter, nested_processors, new_run_id
 from hypergraph.runners._graph_node import (
     NestedProcessor,
@@ -91,6 +96,7 @@ __all__ = [
     "prepare_map",
     "prepare_run",
     "prepare_values",
+    "refuse_unread_options",
     "reject_checkpointer",
     "reject_interrupts_in_map",
     "run_result",
@@ -157,6 +163,7 @@ def prepare_run(
     checkpoint: Any,
 ) -> tuple[PartitionedValues, RunInfo]:
     """Everything ``run()`` does before the first event, in SPEC X16's order."""
+    check_graph_argument(graph, "run")
     check_common_options(
         select=select, entrypoint=entrypoint, on_missing=on_missing,
         error_handling=error_handling, max_iterations=max_iterations,
@@ -170,6 +177,7 @@ def prepare_run(
         merged = resume_values(graph, checkpoint, merged)
     check_keywords(graph, input_values, run_options)
     check_structure_cached(runner, graph)
+    warn_inner_bind_overrides(graph, merged)
     parts = prepare_values(graph, merged)
     info = RunInfo(
         graph_name=graph.name, emitter=make_emitter(event_processors),
@@ -201,6 +209,7 @@ def prepare_map(
     session_id: str | None,
 ) -> tuple[list[dict[str, Any]], tuple[str, ...], RunInfo]:
     """Everything ``map()`` does before the first event: the items, map_over names, map info."""
+    check_graph_argument(graph, "map")
     check_common_options(
         select=select, entrypoint=entrypoint, on_missing=on_missing,
         error_handling=error_handling,
@@ -214,6 +223,8 @@ def prepare_map(
     check_keywords(graph, input_values, map_options)
     check_structure_cached(runner, graph)
     reject_interrupts_in_map(graph)
+    check_map_over_names(graph, names)
+    warn_inner_bind_overrides(graph, merged)
     items = expand_items(merged, names, map_mode, clone)
     info = RunInfo(
         graph_name=graph.name, emitter=make_emitter(event_processors),
@@ -248,6 +259,22 @@ def check_lineage_options(
                 f"{name}= needs a checkpointer: create the runner with checkpointer=... to fork "
                 "or retry persisted runs."
             )
+
+
+def refuse_unread_options(on_internal_override: Any, override_workflow: bool = False) -> None:
+    """Options the docs name but this release does not act on fail loudly, never silently."""
+    if on_internal_override not in (None, "error"):
+        raise ValueError(
+            f"on_internal_override={on_internal_override!r} is not supported: a value given for "
+            "an output that a node of the graph produces is always refused (the 'error' "
+            "behaviour, SPEC X13). Slice the graph with with_entrypoint(...) to start from that "
+            "value instead."
+        )
+    if override_workflow:
+        raise ValueError(
+            "override_workflow=True needs a checkpointer holding the workflow to fork; create the "
+            "runner with checkpointer=... (or pass a new workflow_id)."
+        )
 
 
 def resume_values(graph: Graph, checkpoint: Any, given: dict[str, Any]) -> dict[str, Any]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
-
-import attrs
 
 from hypergraph.exceptions import IncompatibleRunnerError
 
@@ -14,11 +13,13 @@ if TYPE_CHECKING:
 __all__ = ["RunnerCapabilities"]
 
 
-@attrs.frozen(repr=False)
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
 class RunnerCapabilities:
     """Feature flags a runner declares; the kernel checks graphs against them before running.
 
     ``returns_coroutine`` also decides how a parent runner calls a nested one (SPEC R14).
+    A frozen stdlib dataclass (the one value type that is not attrs), so
+    ``dataclasses.replace(caps, supports_cycles=False)`` works as the docs show.
     """
 
     supports_cycles: bool = True
@@ -34,7 +35,7 @@ class RunnerCapabilities:
         # Print the fields that differ from the defaults plus the four the docs always show,
         # so the repr matches the printouts in the user docs.
         shown = ["supports_cycles", "supports_async_nodes", "supports_streaming", "returns_coroutine"]
-        defaults = RunnerCapabilities.__attrs_attrs__
+        defaults = dataclasses.fields(RunnerCapabilities)
         extra = [
             a.name for a in defaults if a.name not in shown and getattr(self, a.name) != a.default
         ]
@@ -43,7 +44,9 @@ class RunnerCapabilities:
 
     def enabled(self) -> tuple[str, ...]:
         """Names of the flags that are True, in declaration order."""
-        return tuple(a.name for a in RunnerCapabilities.__attrs_attrs__ if getattr(self, a.name) is True)
+        return tuple(
+            f.name for f in dataclasses.fields(RunnerCapabilities) if getattr(self, f.name) is True
+        )
 
     def validate_graph(self, graph: Graph, runner_name: str | None = None) -> None:
         """Raise ``IncompatibleRunnerError`` for the first feature of ``graph`` this runner lacks.
@@ -63,6 +66,7 @@ _FIX = {
 
 
 def _check_graph(caps: RunnerCapabilities, graph: Graph, runner: str) -> None:
+    """Check ``graph`` and every nested graph that runs on this runner (iteratively)."""
     from hypergraph.nodes.graph_node import GraphNode
 
     checks = (
@@ -71,22 +75,31 @@ def _check_graph(caps: RunnerCapabilities, graph: Graph, runner: str) -> None:
         (caps.supports_async_nodes, "async nodes", "supports_async_nodes", _async_nodes),
         (caps.supports_interrupts, "interrupts", "supports_interrupts", _interrupt_nodes),
     )
-    for supported, feature, capability, finder in checks:
-        if supported:
+    pending = [graph]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
             continue
-        names = finder(graph)
-        if names:
-            listed = f" ({', '.join(names)})" if capability != "supports_cycles" else ""
-            short = feature.split(" (")[0]
-            raise IncompatibleRunnerError(
-                f"This graph has {feature}{listed}, but {runner} doesn't support {short}."
-                + _FIX[feature],
-                node_name=names[0],
-                capability=capability,
-            )
-    for node in graph.nodes.values():
-        if isinstance(node, GraphNode) and node.runner is None:
-            _check_graph(caps, node.graph, runner)
+        seen.add(id(current))
+        for supported, feature, capability, finder in checks:
+            if supported:
+                continue
+            names = finder(current)
+            if names:
+                listed = f" ({', '.join(names)})" if capability != "supports_cycles" else ""
+                short = feature.split(" (")[0]
+                raise IncompatibleRunnerError(
+                    f"This graph has {feature}{listed}, but {runner} doesn't support {short}."
+                    + _FIX[feature],
+                    node_name=names[0],
+                    capability=capability,
+                )
+        nested = [
+            n.graph for n in current._nodes.values()
+            if isinstance(n, GraphNode) and n.runner is None
+        ]
+        pending.extend(reversed(nested))  # depth-first, in node order, like the recursion did
 
 
 def _cycle_nodes(graph: Graph) -> list[str]:

@@ -77,6 +77,7 @@ class SyncRunner(BaseRunner):
         With ``error_handling="raise"`` (default) a node's own exception propagates unchanged;
         with ``"continue"`` the result is FAILED and holds the values computed before it.
         """
+        support.refuse_unread_options(on_internal_override, override_workflow)
         parts, info = support.prepare_run(
             self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
             select=select, entrypoint=entrypoint, on_missing=on_missing,
@@ -116,6 +117,7 @@ class SyncRunner(BaseRunner):
 
         Non-mapped values are shared by every item (``clone=`` deep-copies them per item).
         """
+        support.refuse_unread_options(on_internal_override)
         items, names, info = support.prepare_map(
             self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
             map_over=map_over, map_mode=map_mode, clone=clone, select=select,

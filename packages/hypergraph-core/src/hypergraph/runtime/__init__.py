@@ -27,6 +27,7 @@ from hypergraph.runners._support import (
     prepare_map,
     prepare_run,
     prepare_values,
+    refuse_unread_options,
     run_result,
 )
 from hypergraph.runners.nesting import call_from_async, call_from_sync
@@ -105,6 +106,7 @@ __all__ = [
     "prepare_run",
     "prepare_map",
     "prepare_values",
+    "refuse_unread_options",
     "expand_items",
     "normalize_map_over",
     "run_result",
