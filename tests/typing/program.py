@@ -22,6 +22,7 @@ from hypergraph import (
     node,
     route,
 )
+from hypergraph.checkpointers import SqliteCheckpointer
 from hypergraph.events import OpenTelemetryProcessor, RichProgressProcessor
 
 
@@ -65,6 +66,11 @@ async def check_async() -> int:
     result = await runner.run(Graph([double]), {"x": 1}, on_missing="warn")
     value: int = result["doubled"]
     return value
+
+
+def check_checkpointer() -> None:
+    store = SqliteCheckpointer(":memory:", durability="exit")
+    assert_type(store, SqliteCheckpointer)
 
 
 def check_processors() -> None:

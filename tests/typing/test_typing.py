@@ -37,5 +37,5 @@ def test_mypy_reports_every_marked_mistake_and_nothing_else():
         (int(m.group(1)), m.group(2))
         for m in re.finditer(r"wrong\.py:(\d+): error: .*\[([a-z-]+)\]$", done.stdout, re.M)
     }
-    assert len(expected) == 9
+    assert len(expected) == 10
     assert reported == expected, done.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hypergraph import AsyncRunner, DiskCache, FunctionNode, Graph, SyncRunner, node
+from hypergraph.checkpointers import SqliteCheckpointer
 from hypergraph.events import OpenTelemetryProcessor, RichProgressProcessor
 
 
@@ -20,3 +21,4 @@ pending = AsyncRunner().run(Graph([double]), {"x": 1}, error_handling="ignore") 
 DiskCache(cache_dir=3.5)  # E: arg-type
 RichProgressProcessor(colour="red")  # E: call-arg
 OpenTelemetryProcessor(tracer_nam="x")  # E: call-arg
+SqliteCheckpointer(":memory:", durability="later")  # E: arg-type
