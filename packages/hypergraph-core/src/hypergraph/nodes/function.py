@@ -159,6 +159,7 @@ class FunctionNode(CallableNode, Generic[P, R]):
         batch: bool = False,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
+        in_thread: bool = False,
     ) -> None:
         func = source.func if isinstance(source, FunctionNode) else source
         if not callable(func):
@@ -174,9 +175,10 @@ class FunctionNode(CallableNode, Generic[P, R]):
         annotation = _return_annotation(func)
         self.generator_join: GeneratorJoin = _generator_join(annotation)
         self._check_outputs(annotation)
+        self.in_thread = _check_in_thread(in_thread, self.name, self.is_async, self.is_generator)
         self.retry = check_retry(retry, f"Node {self.name!r}")
         self.timeout = check_timeout(
-            timeout, node_name=self.name, kind="Node", is_async=self.is_async
+            timeout, node_name=self.name, kind="Node", is_async=self.is_async or self.in_thread
         )
         self._apply_initial_renames(rename_inputs)
 
@@ -220,6 +222,7 @@ def node(
     batch: bool = False,
     retry: RetryPolicy | None = None,
     timeout: float | None = None,
+    in_thread: bool = False,
 ) -> Callable[[Callable[P, R]], FunctionNode[P, R]]: ...
 def node(
     source: Callable[..., Any] | str | tuple[str, ...] | list[str] | None = None,
@@ -232,23 +235,39 @@ def node(
     batch: bool = False,
     retry: RetryPolicy | None = None,
     timeout: float | None = None,
+    in_thread: bool = False,
 ) -> FunctionNode[Any, Any] | Callable[[Callable[P, R]], FunctionNode[P, R]]:
     """Turn a function into a :class:`FunctionNode` (``@node`` or ``@node(output_name=...)``).
 
     ``batch=True`` is read by the Daft runner only (vectorised UDF); other runners ignore it.
     ``retry=`` retries failures inside the node's execution; ``timeout=`` (seconds, async
     nodes only) cancels an attempt that runs too long with ``NodeTimeoutError``.
+    ``in_thread=True`` (sync functions) makes AsyncRunner run the blocking call in a worker
+    thread, counted by ``max_concurrency``; the default stays inline (SPEC AC1).
     """
     if source is not None and not isinstance(source, str) and callable(source):
         return FunctionNode(source, name=name, output_name=output_name,
                             rename_inputs=rename_inputs, cache=cache, batch=batch,
-                            retry=retry, timeout=timeout)
+                            retry=retry, timeout=timeout, in_thread=in_thread)
     if source is not None:  # @node("out") — output name given positionally
         output_name = source  # type: ignore[assignment]
 
     def decorate(func: Callable[P, R]) -> FunctionNode[P, R]:
         return FunctionNode(func, name=name, output_name=output_name,
                             rename_inputs=rename_inputs, cache=cache, batch=batch,
-                            retry=retry, timeout=timeout)
+                            retry=retry, timeout=timeout, in_thread=in_thread)
 
     return decorate
+
+
+def _check_in_thread(value: Any, name: str, is_async: bool, is_generator: bool) -> bool:
+    """``in_thread=True`` is for blocking plain ``def`` functions only."""
+    if not isinstance(value, bool):
+        raise TypeError(f"Node {name!r}: in_thread= must be True or False, got {value!r}.")
+    if value and (is_async or is_generator):
+        kind = "an async function" if is_async else "a generator"
+        raise TypeError(
+            f"Node {name!r} is {kind}; in_thread=True is for blocking sync functions, which "
+            "AsyncRunner then runs in a worker thread. Drop in_thread=True."
+        )
+    return value
