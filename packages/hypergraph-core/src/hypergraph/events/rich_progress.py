@@ -46,6 +46,8 @@ TOP_NODE_ICON = "📦"
 NESTED_NODE_ICON = "🌳"
 UNNAMED_GRAPH = "graph"
 BAR_WIDTH = 30
+#: a map's summary names at most this many failed items (with their errors), then counts the rest
+SHOWN_FAILED_ITEMS = 3
 
 
 class _Row:
@@ -59,6 +61,7 @@ class _Row:
         "end",
         "error",
         "failed",
+        "failed_items",
         "kind",
         "map_row",
         "name",
@@ -86,6 +89,8 @@ class _Row:
         self.started = 0
         self.done = 0  # finished, successfully or not
         self.failed = 0
+        # maps: (item index, error) of the first SHOWN_FAILED_ITEMS items that failed
+        self.failed_items: list[tuple[int, str | None]] = []
         self.cached = 0
         self.retries = 0  # failed attempts that were retried (inside node executions)
         self.running = 0
@@ -223,6 +228,8 @@ class RichProgressProcessor(EventProcessor):
             elif ref.kind == "item":
                 row.done += 1
                 row.failed += failed
+                if failed and len(row.failed_items) < SHOWN_FAILED_ITEMS:
+                    row.failed_items.append((ref.items[-1][1], event.error))
                 row.end = event.timestamp
                 if not self._tty:
                     self._report_map_progress(row, ref.items[:-1])
@@ -376,9 +383,10 @@ class RichProgressProcessor(EventProcessor):
             crossed = True
         if crossed:
             failed = f", {row.failed} failed" if row.failed else ""
+            pace = _pace(row.done, row.total, (row.end or row.start) - row.start)
             self._line(
                 f"{MAP_ICON} {self._path(row, items)}: {row.done}/{row.total} items "
-                f"({int(percent)}%){failed}"
+                f"({int(percent)}%){failed}{', ' + pace if pace else ''}"
             )
 
     def _line(self, text: str) -> None:
@@ -401,12 +409,12 @@ class RichProgressProcessor(EventProcessor):
         items = ""
         if row.kind == "map":
             ok = row.done - row.failed
-            items = f" ({row.total} items: {ok} ok, {row.failed} failed)"
+            items = f" ({row.total} items: {ok} ok, {row.failed} failed{_failed_items(row)})"
         if row.status == RunStatus.COMPLETED:
             return f"✓ {row.name} completed in {took}{items}"
         if row.status == RunStatus.PAUSED:
             return f"⏸ {row.name} paused after {took}{items}"
-        error = f": {row.error}" if row.error else ""
+        error = f": {row.error}" if row.error and not row.failed_items else ""
         return f"✗ {row.name} failed after {took}{items}{error}"
 
     # -- drawing --------------------------------------------------------------------------------
@@ -418,6 +426,7 @@ class RichProgressProcessor(EventProcessor):
         table.add_column(justify="right", no_wrap=True)
         table.add_column(no_wrap=True)
         table.add_column(justify="right", no_wrap=True)
+        table.add_column(no_wrap=True)  # maps: items per second and time left
         now = time.time()
         with self._state_lock:
             for root in self._roots:
@@ -482,7 +491,32 @@ class RichProgressProcessor(EventProcessor):
 
         end = now if running or row.end is None else row.end
         elapsed = Text(_duration((end - row.start) * 1000), style="dim")
-        return label, bar, counts, status, elapsed
+        pace = Text("")
+        if row.kind == "map":
+            pace = Text(_pace(row.done, row.total, end - row.start, eta=running), style="dim")
+        return label, bar, counts, status, elapsed, pace
+
+
+def _pace(done: int, total: int, elapsed_s: float, *, eta: bool = True) -> str:
+    """``"12.5 items/s, ETA 3.2s"`` from items done so far; ``""`` before the first one ends."""
+    if done <= 0 or elapsed_s <= 0:
+        return ""
+    rate = done / elapsed_s
+    text = f"{rate:.1f} items/s" if rate < 100 else f"{rate:,.0f} items/s"
+    if eta and total > done:
+        text += f", ETA {_duration((total - done) / rate * 1000)}"
+    return text
+
+
+def _failed_items(row: _Row) -> str:
+    """``": [2] ValueError: bad; [7] KeyError: 'x' and 3 more"`` for a map's summary."""
+    if not row.failed_items:
+        return ""
+    shown = "; ".join(
+        f"[{index}] {error}" if error else f"[{index}]" for index, error in row.failed_items
+    )
+    more = row.failed - len(row.failed_items)
+    return f": {shown}" + (f" and {more} more" if more > 0 else "")
 
 
 def _duration(ms: float) -> str:

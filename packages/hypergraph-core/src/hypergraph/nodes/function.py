@@ -6,7 +6,7 @@ import inspect
 import types
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, overload
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from hypergraph._stack import user_stacklevel
 from hypergraph.nodes._base import CallableNode
@@ -15,6 +15,9 @@ from hypergraph.policies import RetryPolicy, check_retry, check_timeout
 __all__ = ["FunctionNode", "node"]
 
 GeneratorJoin = Literal["str", "bytes", "list"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 _CO_VARARGS = inspect.CO_VARARGS
@@ -135,16 +138,19 @@ def _generator_join(annotation: Any) -> GeneratorJoin:
     return "list"
 
 
-class FunctionNode(CallableNode):
+class FunctionNode(CallableNode, Generic[P, R]):
     """A node that calls a plain function (sync, async, generator or async generator).
 
     The execution mode is detected once, here (SPEC N5). Calling the node calls the function
-    directly with no framework behaviour.
+    directly with no framework behaviour; type checkers see the function's own signature
+    (``FunctionNode[P, R]`` is generic over its parameters and return type).
     """
+
+    func: Callable[P, R]
 
     def __init__(
         self,
-        source: Callable[..., Any] | FunctionNode,
+        source: Callable[P, R] | FunctionNode[P, R],
         name: str | None = None,
         output_name: str | tuple[str, ...] | list[str] | None = None,
         *,
@@ -192,6 +198,10 @@ class FunctionNode(CallableNode):
 
 
 
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call the function itself, as if it were not a node."""
+        return self.func(*args, **kwargs)
+
     def __repr__(self) -> str:
         fname = getattr(self.func, "__name__", "?")
         label = fname if self.name == fname else f"{fname} as {self.name!r}"
@@ -199,10 +209,10 @@ class FunctionNode(CallableNode):
 
 
 @overload
-def node(source: Callable[..., Any], /) -> FunctionNode: ...
+def node(source: Callable[P, R], /) -> FunctionNode[P, R]: ...
 @overload
 def node(
-    source: None = None,
+    source: str | tuple[str, ...] | list[str] | None = None,
     /,
     output_name: str | tuple[str, ...] | list[str] | None = None,
     *,
@@ -213,9 +223,9 @@ def node(
     retry: RetryPolicy | None = None,
     timeout: float | None = None,
     in_thread: bool = False,
-) -> Callable[[Callable[..., Any]], FunctionNode]: ...
+) -> Callable[[Callable[P, R]], FunctionNode[P, R]]: ...
 def node(
-    source: Callable[..., Any] | None = None,
+    source: Callable[..., Any] | str | tuple[str, ...] | list[str] | None = None,
     /,
     output_name: str | tuple[str, ...] | list[str] | None = None,
     *,
@@ -226,7 +236,7 @@ def node(
     retry: RetryPolicy | None = None,
     timeout: float | None = None,
     in_thread: bool = False,
-) -> FunctionNode | Callable[[Callable[..., Any]], FunctionNode]:
+) -> FunctionNode[Any, Any] | Callable[[Callable[P, R]], FunctionNode[P, R]]:
     """Turn a function into a :class:`FunctionNode` (``@node`` or ``@node(output_name=...)``).
 
     ``batch=True`` is read by the Daft runner only (vectorised UDF); other runners ignore it.
@@ -242,7 +252,7 @@ def node(
     if source is not None:  # @node("out") — output name given positionally
         output_name = source  # type: ignore[assignment]
 
-    def decorate(func: Callable[..., Any]) -> FunctionNode:
+    def decorate(func: Callable[P, R]) -> FunctionNode[P, R]:
         return FunctionNode(func, name=name, output_name=output_name,
                             rename_inputs=rename_inputs, cache=cache, batch=batch,
                             retry=retry, timeout=timeout, in_thread=in_thread)

@@ -11,9 +11,11 @@ import warnings
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from hypergraph._notes import add_node_note
 from hypergraph.engine.execution import resolve_decision
 from hypergraph.exceptions import GraphConfigError
 from hypergraph.nodes.gates import END
+from hypergraph.plan import GRAPH
 from hypergraph.results import PauseInfo, RunResult, RunStatus
 from hypergraph.runners._checks import (
     check_graph_argument,
@@ -84,6 +86,7 @@ __all__ = [
     "make_emitter",
     "mapped_outputs",
     "merge_values",
+    "note_node_failure",
     "nested_processors",
     "nested_map_items",
     "new_run_id",
@@ -124,6 +127,20 @@ def prepare_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
     return parts
 
 
+def note_node_failure(
+    exc: BaseException, np: NodePlan, kwargs: Mapping[str, Any], superstep: int, info: RunInfo
+) -> None:
+    """Add the PEP 678 note naming the failed node, its graph path, superstep and inputs.
+
+    Runners call it on the failure path only; pauses and cancellations get no note.
+    """
+    if isinstance(exc, Exception) and not isinstance(exc, PauseSignal):
+        add_node_note(
+            exc, np.name, info.graph_name, superstep, kwargs, info.item_index,
+            nested=np.kind == GRAPH,
+        )
+
+
 def prepare_run(
     runner: BaseRunner,
     graph: Graph,
@@ -161,7 +178,7 @@ def prepare_run(
     )
     if checkpoint is not None:
         merged = resume_values(graph, checkpoint, merged)
-    check_keywords(graph, input_values)
+    check_keywords(graph, input_values, run_options)
     check_structure_cached(runner, graph)
     warn_inner_bind_overrides(graph, merged)
     parts = prepare_values(graph, merged)
@@ -211,7 +228,7 @@ def prepare_map(
         graph, values, input_values, method="map", own_options=map_options,
         other_method="run", other_options=run_options,
     )
-    check_keywords(graph, input_values)
+    check_keywords(graph, input_values, map_options)
     check_structure_cached(runner, graph)
     reject_interrupts_in_map(graph)
     check_map_over_names(graph, names)

@@ -32,6 +32,7 @@ from hypergraph.runners._support import (
     decision_label,
     interrupt_outputs,
     nested_map_items,
+    note_node_failure,
     pause_info,
     prepare_values,
 )
@@ -217,6 +218,7 @@ class RunLoop:
                 else:
                     done.append((np, {}, resolve_decision(np, np.func(**kwargs))))
             except Exception as exc:
+                note_node_failure(exc, np, kwargs, state.superstep, self.info)
                 if failure is None:
                     failure = exc
                 failed.append(np)
@@ -254,6 +256,7 @@ class RunLoop:
                 else:
                     done.append((np, {}, resolve_decision(np, np.func(**kwargs))))
             except Exception as exc:
+                note_node_failure(exc, np, kwargs, state.superstep, self.info)
                 if failure is None:
                     failure = exc
                 failed.append(np)
@@ -341,6 +344,7 @@ class RunLoop:
         except GeneratorExit:
             raise
         except Exception as exc:
+            note_node_failure(exc, np, task.kwargs, task.superstep, info)
             if emitter is not None:
                 yield events.node_error(info, np, span, task.superstep, exc)  # type: ignore[arg-type]
             raise
