@@ -35,6 +35,7 @@ from hypergraph.runners._support import (
     pause_info,
     prepare_values,
 )
+from hypergraph.runtime._compiled import named_outputs
 from hypergraph.runtime._snapshot import RunSnapshot, restore, snapshot
 from hypergraph.runtime._tasks import (
     CacheGet,
@@ -104,7 +105,11 @@ class RunLoop:
             yield events.run_start(info)
         try:
             if self.fast and engine.plan.inline_schedule and state.scheduled:
-                self._run_inline()
+                compiled = engine.compiled
+                if compiled is not None and not state.scoped:
+                    compiled.run_state(state, self._failed_at)
+                else:
+                    self._run_inline()
                 pause = None
             else:
                 pause = yield from self._supersteps()
@@ -159,6 +164,77 @@ class RunLoop:
         finish_siblings = self.driver.finish_siblings
         for batch in self.engine.schedule:  # type: ignore[union-attr]
             inline(batch, finish_siblings)
+
+    def _failed_at(
+        self, target: Any, batch: int, pos: int, exc: Exception, recorded: tuple[Any, ...],
+        at_collect: bool,
+    ) -> Any:
+        """The compiled code's failure handler for ``run_state``: the failing superstep as the
+        generic loop leaves it (its earlier supersteps are already committed)."""
+        self._replay(recorded, batch, batch, pos, exc, at_collect)
+
+    def _replay(
+        self,
+        recorded: tuple[Any, ...],
+        from_batch: int,
+        batch_k: int,
+        pos: int,
+        exc: Exception,
+        at_collect: bool,
+    ) -> None:
+        """Rebuild the generic loop's state after compiled code failed at position ``pos``.
+
+        Supersteps ``from_batch``..``batch_k - 1`` are committed from ``recorded`` (outputs the
+        compiled code computed, from the start of ``from_batch``), without calling anything;
+        superstep ``batch_k`` is finished the way ``_inline`` finishes a failing superstep:
+        siblings run on if the driver says so, done ones are committed, then the error raises.
+        """
+        engine = self.engine
+        state = self.state
+        compiled = engine.compiled
+        schedule = engine.schedule
+        assert compiled is not None and schedule is not None
+        positions = compiled.positions
+        base = compiled.batch_start[from_batch]
+        collect = engine.collect
+        for k in range(from_batch, batch_k):
+            done = []
+            for q in range(compiled.batch_start[k], compiled.batch_start[k] + len(schedule[k])):
+                np = positions[q]
+                collect(state, np)
+                done.append((np, named_outputs(np, recorded[q - base]), None))
+            engine.commit(state, done)
+        batch = schedule[batch_k]
+        start = compiled.batch_start[batch_k]
+        finish_siblings = self.driver.finish_siblings
+        done = []
+        failure: BaseException | None = None
+        failed: list[NodePlan] = []
+        before: dict[int, Any] = {}
+        consumed = state.consumed
+        for j, np in enumerate(batch):
+            q = start + j
+            if q == pos and at_collect:
+                raise exc  # collecting its inputs failed: nothing of this superstep commits
+            before[np.index] = consumed[np.index]
+            kwargs = collect(state, np)
+            try:
+                if q < pos:
+                    done.append((np, named_outputs(np, recorded[q - base]), None))
+                    continue
+                if q == pos:
+                    raise exc
+                done.append((np, map_outputs(np, np.func(**kwargs)), None))
+            except Exception as error:
+                if failure is None:
+                    failure = error
+                failed.append(np)
+                if not finish_siblings:
+                    break
+        finished = {np.index for np, _, _ in done}
+        engine.commit_partial(state, done, [np for np in batch if np.index not in finished], before)
+        state.failed = {np.index for np in failed}
+        raise exc
 
     def _supersteps(self) -> Steps[Any]:
         """The superstep loop; returns the ``PauseInfo`` of a pause, else ``None``."""
