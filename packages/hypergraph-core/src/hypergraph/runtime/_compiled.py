@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from hypergraph.engine.engine import COMPILED_ENABLED
 from hypergraph.engine.execution import map_outputs
 from hypergraph.plan import CONSTANT, COPY_DEFAULT
+from hypergraph.results import _MISSING
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -32,14 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["MISSING", "Compiled", "compile_plan", "enabled", "set_enabled"]
 
 
-class _Missing:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Any = _Missing()
+MISSING: Any = _MISSING
 """An output column's entry for an item that lacks the output."""
 
 def enabled() -> bool:

@@ -23,10 +23,11 @@ from hypergraph.engine import engine_for
 from hypergraph.engine.execution import map_outputs, resolve_decision
 from hypergraph.events._emitter import new_span_id
 from hypergraph.plan import FUNCTION, GENERATOR, GRAPH, IFELSE, INTERRUPT, ROUTE
-from hypergraph.results import MapResult, RunResult, RunStatus
+from hypergraph.results import ItemColumns, MapResult, RunResult, RunStatus
 from hypergraph.runners import run_events as events
-from hypergraph.runners._context import nested_processors
+from hypergraph.runners._context import id_bits, nested_processors
 from hypergraph.runners._graph_node import child_values, mapped_outputs
+from hypergraph.runners._options import PartitionedValues, value_roles
 from hypergraph.runners._support import (
     check_selected_present,
     decision_label,
@@ -35,7 +36,7 @@ from hypergraph.runners._support import (
     pause_info,
     prepare_values,
 )
-from hypergraph.runtime._compiled import named_outputs
+from hypergraph.runtime._compiled import MISSING, named_outputs
 from hypergraph.runtime._snapshot import RunSnapshot, restore, snapshot
 from hypergraph.runtime._tasks import (
     CacheGet,
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
     from hypergraph.nodes.graph_node import GraphNode
     from hypergraph.plan import NodePlan
     from hypergraph.runners._context import RunInfo
-    from hypergraph.runners._options import PartitionedValues
     from hypergraph.runtime._driver import DriverTraits
 
 __all__ = ["MapLoop", "RunLoop"]
@@ -501,7 +501,7 @@ class RunLoop:
 class MapLoop:
     """One map: its items as child loops, run by the driver's item executor (MP5-MP9)."""
 
-    __slots__ = ("driver", "graph", "info", "items", "map_mode", "names")
+    __slots__ = ("driver", "graph", "info", "items", "light", "map_mode", "names")
 
     def __init__(
         self,
@@ -518,6 +518,28 @@ class MapLoop:
         self.map_mode = map_mode
         self.info = info
         self.driver = driver
+        self.light: _LightItems | None = None
+
+    def _light_items(self, count: int) -> _LightItems | None:
+        """The compiled path for every item, when nothing observes the map, the plan compiles
+        and the first item validates (items of one map share their key set, so the checks of
+        ``prepare_values`` hold for all of them)."""
+        info = self.info
+        if info.emitter is not None or self.driver.observed:
+            return None
+        graph = self.graph
+        compiled = engine_for(graph).compiled
+        if compiled is None or (graph.selected and info.on_missing != "ignore"):
+            return None
+        first = self.items[0]
+        inputs, _, bound_scoped = value_roles(graph)
+        if bound_scoped or not inputs.issuperset(first):
+            return None
+        try:
+            prepare_values(graph, first)
+        except Exception:
+            return None  # every item reports its own validation error on the generic path
+        return _LightItems(self, compiled, count)
 
     def steps(self) -> Steps[MapResult]:
         """Yield the map's events and its ``ExecuteItems`` effect; return the ``MapResult``."""
@@ -531,6 +553,14 @@ class MapLoop:
         if emitter is not None:
             yield events.run_start(info, map_size=count)
         raise_mode = info.error_handling == "raise"
+        light = self.light = self._light_items(count)
+        if light is not None:
+            answered = yield ExecuteItems(count, self.item_steps, raise_mode, light.item)
+            if raise_mode:
+                first = next((r for r in answered if r is not None and r.status is RunStatus.FAILED), None)
+                if first is not None and first.error is not None:
+                    raise first.error
+            return MapResult(light.store, info.run_id, _ms(start), self.names, self.map_mode, graph.name)
         try:
             answered = yield ExecuteItems(count, self.item_steps, raise_mode)
             results = [r for r in answered if r is not None]
@@ -552,6 +582,9 @@ class MapLoop:
 
     def item_steps(self, index: int) -> Steps[RunResult]:
         """Item ``index`` as a full run; a failure becomes its FAILED result (MP8)."""
+        light = self.light
+        if light is not None:
+            return light.item(index)  # type: ignore[no-any-return]
         item_info = self.info.item(index)
         item_info.error_handling = "continue"
         try:
@@ -565,6 +598,64 @@ class MapLoop:
                 span_id=item_info.span_id, error=exc,
             )
         return (yield from RunLoop(self.graph, parts, item_info, self.driver).run_steps())
+
+
+class _Done:
+    """What a compiled item answers the driver: its status (its outputs are in the columns)."""
+
+    __slots__ = ()
+    status = RunStatus.COMPLETED
+
+
+_DONE = _Done()
+
+
+class _LightItems:
+    """A map's items on the compiled path: no state, run info or result object per item."""
+
+    __slots__ = ("current", "loop", "run_values", "store")
+
+    def __init__(self, loop: MapLoop, compiled: Any, count: int) -> None:
+        info = loop.info
+        self.loop = loop
+        self.run_values = compiled.run_values
+        run_bits, span_bits = id_bits()
+        self.store = ItemColumns(
+            compiled.columns, [[MISSING] * count for _ in compiled.columns], count,
+            run_bits=run_bits, span_bits=span_bits, graph_name=info.graph_name,
+            workflow_id=info.workflow_id, session_id=info.session_id,
+        )
+        self.current = 0
+
+    def item(self, index: int) -> Any:
+        """Run item ``index``; its outputs go into the columns, a failure into ``explicit``."""
+        self.current = index
+        out = self.run_values(self.loop.items[index], self.fail)
+        if type(out) is tuple:
+            for column, value in zip(self.store.columns, out):  # noqa: B905
+                column[index] = value
+            return _DONE
+        return out
+
+    def fail(
+        self, values: dict[str, Any], batch: int, pos: int, exc: Exception,
+        recorded: tuple[Any, ...], at_collect: bool,
+    ) -> RunResult:
+        """The failed item's ``RunResult``, its state rebuilt as the generic loop leaves it."""
+        index = self.current
+        loop = self.loop
+        item_info = loop.info.item(index)
+        item_info.error_handling = "continue"
+        item_info.run_id, item_info.span_id = self.store.ids(index)
+        parts = PartitionedValues()
+        parts.provided = dict(values)
+        run = RunLoop(loop.graph, parts, item_info, loop.driver)
+        try:
+            run._replay(recorded, 0, batch, pos, exc, at_collect)
+        except Exception as error:
+            result = run._result(run.engine.output_values(run.state), RunStatus.FAILED, error=error)
+        self.store.explicit[index] = result
+        return result
 
 
 # ---------------------------------------------------------------------------- nesting
