@@ -5,13 +5,14 @@ unobserved run: read inputs, call each function once, store each output at versi
 attrs and cattrs generate methods, this module writes that sequence out once per plan as Python
 source, so a run pays only for the calls. Two variants are generated:
 
-- ``run_state(state, fail)`` leaves the ``RunState`` exactly as the generic loop would (values,
-  versions, writers, consumed, exec_count, superstep), so snapshots and results are identical;
-- ``run_values(values, fail)`` keeps everything in locals and returns the output columns as a
-  tuple: a map item or a nested run needs nothing else.
+- ``run_values(values, fail)`` returns the output columns as a tuple: all a map item needs;
+- ``run_record(values, fail)`` returns the run's output dict and the record of every node's
+  outputs, from which ``RunLoop`` rebuilds the ``RunState`` the generic loop would have left
+  (values, versions, writers, consumed, exec_count, superstep) only when a snapshot is asked for.
 
-On a node failure both hand over to ``fail``, which rebuilds the generic loop's partial state
-from the outputs computed so far (see ``RunLoop._replay``) and never calls a function twice.
+Everything lives in locals. On a node failure both hand over to ``fail``, which rebuilds the
+generic loop's partial state from the outputs computed so far (``RunLoop._replay``) and never
+calls a function twice.
 """
 
 from __future__ import annotations
@@ -51,20 +52,20 @@ def set_enabled(value: bool) -> bool:
 class Compiled:
     """The generated functions of one plan, and what their failure handler needs to know."""
 
-    __slots__ = ("batch_of", "batch_start", "columns", "positions", "run_state", "run_values", "source")
+    __slots__ = ("batch_of", "batch_start", "columns", "positions", "run_record", "run_values", "source")
 
     def __init__(
         self,
-        run_state: Callable[..., None],
         run_values: Callable[..., Any],
+        run_record: Callable[..., Any],
         columns: tuple[str, ...],
         positions: tuple[NodePlan, ...],
         batch_of: tuple[int, ...],
         batch_start: tuple[int, ...],
         source: str,
     ) -> None:
-        self.run_state = run_state
         self.run_values = run_values
+        self.run_record = run_record
         # output names in ``Engine.output_values`` order: what ``run_values`` returns
         self.columns = columns
         # nodes in execution order (linear position -> node), its superstep, superstep starts
@@ -115,23 +116,20 @@ def compile_plan(plan: Plan) -> Compiled | None:
             return f"o{p}"
         return f"o{p}[{name!r}]"
 
-    def arg_exprs(np: NodePlan, p: int) -> tuple[list[str], list[str], bool]:
-        """(argument expressions, consumed-version expressions, may raise while collecting)."""
+    def arg_exprs(np: NodePlan, p: int) -> tuple[list[str], bool]:
+        """(argument expressions as ``Engine.collect`` picks them, may raise while collecting)."""
         exprs: list[str] = []
-        versions: list[str] = []
         risky = False
         for i, name in enumerate(np.inputs):
             w = producer.get(name)
             ran = w is not None and step[w] < step[np.index]
             if ran and w in np.producers[i]:
                 exprs.append(local(w, name))  # type: ignore[arg-type]
-                versions.append("1")
                 continue
             kind, value = np.fallbacks[i]
             const = f"C{p}_{i}"
             if w is not None:
                 # produced elsewhere (not wired here, or not yet): the fallback, as collect does
-                versions.append("1" if ran else "0")
                 if kind == COPY_DEFAULT:
                     consts[const] = value
                     exprs.append(f"_deepcopy({const})")
@@ -142,7 +140,6 @@ def compile_plan(plan: Plan) -> Compiled | None:
                 else:
                     exprs.append("None")
                 continue
-            versions.append(f"(1 if {name!r} in values else 0)")
             if kind == COPY_DEFAULT:
                 consts[const] = value
                 exprs.append(f"(values[{name!r}] if {name!r} in values else _deepcopy({const}))")
@@ -152,7 +149,7 @@ def compile_plan(plan: Plan) -> Compiled | None:
                 exprs.append(f"values.get({name!r}, {const})")
             else:
                 exprs.append(f"values.get({name!r})")
-        return exprs, versions, risky
+        return exprs, risky
 
     def call_expr(np: NodePlan, p: int, exprs: list[str]) -> str:
         consts[f"F{p}"] = np.func
@@ -168,83 +165,61 @@ def compile_plan(plan: Plan) -> Compiled | None:
             return f"_map(NP{p}, {call})"
         return call
 
-    def body(state_variant: bool) -> list[str]:
-        lines: list[str] = []
-        target = "state" if state_variant else "values"
-        if state_variant:
-            lines += [
-                "values = state.values",
-                "versions = state.versions",
-                "writers = state.writers",
-                "consumed = state.consumed",
-                "exec_count = state.exec_count",
-            ]
-        for k, batch in enumerate(schedule):
-            start = batch_start[k]
-            commits: list[str] = []
-            for j, np in enumerate(batch):
-                p = start + j
-                first = start if state_variant else 0
-                recorded = "(" + "".join(f"o{q}, " for q in range(first, p)) + ")"
+    calls: list[str] = []
+    for k, batch in enumerate(schedule):
+        for j, np in enumerate(batch):
+            p = batch_start[k] + j
+            recorded = "(" + "".join(f"o{q}, " for q in range(p)) + ")"
 
-                def handler(at: str, k: int = k, p: int = p, recorded: str = recorded) -> list[str]:
-                    call = f"fail({target}, {k}, {p}, exc, {recorded}, {at})"
-                    if state_variant:
-                        return ["    state.superstep = " + str(k), "    " + call]
-                    return ["    return " + call]
+            def handler(at: str, k: int = k, p: int = p, recorded: str = recorded) -> str:
+                return f"    return fail(values, {k}, {p}, exc, {recorded}, {at})"
 
-                exprs, versions, risky = arg_exprs(np, p)
-                if risky:  # a default's deep copy fails before the call, like collect
-                    for i, e in enumerate(exprs):
-                        if "_deepcopy" not in e:
-                            continue
-                        lines += ["try:", f"    a{p}_{i} = {e}", "except Exception as exc:"]
-                        lines += handler("True")
-                        exprs[i] = f"a{p}_{i}"
-                lines += ["try:", f"    o{p} = {call_expr(np, p, exprs)}", "except Exception as exc:"]
-                lines += handler("False")
-                if not state_variant:
-                    continue
-                index = np.index
-                for name in np.outputs:
-                    value = local(index, name)
-                    commits += [
-                        f"values[{name!r}] = {value}",
-                        f"versions[{name!r}] = 1",
-                        f"writers[{name!r}] = {index}",
-                    ]
-                commits.append(f"consumed[{index}] = ({''.join(v + ', ' for v in versions)})")
-                commits.append(f"exec_count[{index}] = 1")
-            lines += commits
-        if state_variant:
-            lines.append(f"state.superstep = {len(schedule)}")
-        else:
-            cols = []
-            for name in names:
-                w = producer.get(name)
-                cols.append(local(w, name) if w is not None else f"values.get({name!r}, _MISSING)")
-            lines.append("return (" + "".join(c + ", " for c in cols) + ")")
-        return lines
-
+            exprs, risky = arg_exprs(np, p)
+            if risky:  # a default's deep copy fails before the call, like collect
+                for i, e in enumerate(exprs):
+                    if "_deepcopy" not in e:
+                        continue
+                    calls += ["try:", f"    a{p}_{i} = {e}", "except Exception as exc:", handler("True")]
+                    exprs[i] = f"a{p}_{i}"
+            calls += ["try:", f"    o{p} = {call_expr(np, p, exprs)}", "except Exception as exc:"]
+            calls.append(handler("False"))
+    columns = []
+    produced_all = True
+    for name in names:
+        w = producer.get(name)
+        if w is None:
+            produced_all = False
+        columns.append(local(w, name) if w is not None else f"values.get({name!r}, _MISSING)")
+    values_return = ["return (" + "".join(c + ", " for c in columns) + ")"]
+    record = "(" + "".join(f"o{q}, " for q in range(len(positions))) + ")"
+    if produced_all:
+        pairs = ", ".join(f"{name!r}: {c}" for name, c in zip(names, columns, strict=True))
+        record_return = [f"return {{{pairs}}}, {record}"]
+    else:  # a selected input: present only if given, in selection order
+        record_return = ["out = {}"]
+        for name, c in zip(names, columns, strict=True):
+            if producer.get(name) is None:
+                record_return += [f"if {name!r} in values:", f"    out[{name!r}] = values[{name!r}]"]
+            else:
+                record_return.append(f"out[{name!r}] = {c}")
+        record_return.append(f"return out, {record}")
     indent = "        "
-    state_lines = [indent + line for line in body(True)]
-    values_lines = [indent + line for line in body(False)]
     params = ", ".join(consts)
     source = "\n".join(
         [
             f"def _factory({params}):",
-            "    def run_state(state, fail):",
-            *state_lines,
             "    def run_values(values, fail):",
-            *values_lines,
-            "    return run_state, run_values",
+            *(indent + line for line in calls + values_return),
+            "    def run_record(values, fail):",
+            *(indent + line for line in calls + record_return),
+            "    return run_values, run_record",
             "",
         ]
     )
     namespace: dict[str, Any] = {}
     exec(compile(source, f"<hypergraph compiled plan {plan.graph.name or ''}>", "exec"), namespace)
-    run_state, run_values = namespace["_factory"](**consts)
+    run_values, run_record = namespace["_factory"](**consts)
     return Compiled(
-        run_state, run_values, tuple(names), tuple(positions), tuple(batch_of),
+        run_values, run_record, tuple(names), tuple(positions), tuple(batch_of),
         tuple(batch_start), source,
     )

@@ -67,7 +67,7 @@ _TICK = Tick()
 class RunLoop:
     """One run of one graph: its state, and the generator that drives it to a result."""
 
-    __slots__ = ("driver", "engine", "fast", "graph", "info", "keep_checkpoint", "state")
+    __slots__ = ("driver", "engine", "fast", "graph", "info", "keep_checkpoint", "record", "state")
 
     def __init__(
         self,
@@ -92,6 +92,8 @@ class RunLoop:
         # nothing observes the run: the loop may call plain sync nodes itself
         self.fast = info.emitter is None and not driver.observed
         self.keep_checkpoint = keep_checkpoint
+        # a compiled run's outputs per node, until a snapshot commits them into ``state``
+        self.record: tuple[Any, ...] | None = None
 
     # ------------------------------------------------------------------ the run
     def run_steps(self) -> Steps[RunResult]:
@@ -107,13 +109,15 @@ class RunLoop:
             if self.fast and engine.plan.inline_schedule and state.scheduled:
                 compiled = engine.compiled
                 if compiled is not None and not state.scoped:
-                    compiled.run_state(state, self._failed_at)
+                    # the state is rebuilt from the record only if a snapshot is asked for
+                    values, self.record = compiled.run_record(state.provided, self._failed_at)
                 else:
                     self._run_inline()
+                    values = engine.output_values(state)
                 pause = None
             else:
                 pause = yield from self._supersteps()
-            values = engine.output_values(state)
+                values = engine.output_values(state)
             if pause is None and info.on_missing != "ignore":
                 check_selected_present(self.graph, values, info.on_missing)
         except GeneratorExit:
@@ -136,6 +140,10 @@ class RunLoop:
 
     def snapshot(self) -> RunSnapshot:
         """The restorable state of this run as of the last finished superstep."""
+        record = self.record
+        if record is not None:  # a compiled run: commit its recorded outputs first
+            self.record = None
+            self._commit_recorded(record, 0, len(self.engine.schedule))  # type: ignore[arg-type]
         return snapshot(self.engine, self.state, self.graph)
 
     def _result(
@@ -166,12 +174,32 @@ class RunLoop:
             inline(batch, finish_siblings)
 
     def _failed_at(
-        self, target: Any, batch: int, pos: int, exc: Exception, recorded: tuple[Any, ...],
+        self, values: Any, batch: int, pos: int, exc: Exception, recorded: tuple[Any, ...],
         at_collect: bool,
     ) -> Any:
-        """The compiled code's failure handler for ``run_state``: the failing superstep as the
-        generic loop leaves it (its earlier supersteps are already committed)."""
-        self._replay(recorded, batch, batch, pos, exc, at_collect)
+        """The compiled code's failure handler: the state as the generic loop leaves it."""
+        self._replay(recorded, 0, batch, pos, exc, at_collect)
+
+    def _commit_recorded(self, recorded: tuple[Any, ...], from_batch: int, to_batch: int) -> None:
+        """Commit supersteps ``from_batch``..``to_batch - 1`` from outputs compiled code
+        computed (``recorded`` starts at ``from_batch``), exactly as the generic loop commits
+        them, without calling anything."""
+        engine = self.engine
+        state = self.state
+        compiled = engine.compiled
+        schedule = engine.schedule
+        assert compiled is not None and schedule is not None
+        positions = compiled.positions
+        starts = compiled.batch_start
+        base = starts[from_batch]
+        collect = engine.collect
+        for k in range(from_batch, to_batch):
+            done = []
+            for q in range(starts[k], starts[k] + len(schedule[k])):
+                np = positions[q]
+                collect(state, np)
+                done.append((np, named_outputs(np, recorded[q - base]), None))
+            engine.commit(state, done)
 
     def _replay(
         self,
@@ -194,16 +222,9 @@ class RunLoop:
         compiled = engine.compiled
         schedule = engine.schedule
         assert compiled is not None and schedule is not None
-        positions = compiled.positions
         base = compiled.batch_start[from_batch]
         collect = engine.collect
-        for k in range(from_batch, batch_k):
-            done = []
-            for q in range(compiled.batch_start[k], compiled.batch_start[k] + len(schedule[k])):
-                np = positions[q]
-                collect(state, np)
-                done.append((np, named_outputs(np, recorded[q - base]), None))
-            engine.commit(state, done)
+        self._commit_recorded(recorded, from_batch, batch_k)
         batch = schedule[batch_k]
         start = compiled.batch_start[batch_k]
         finish_siblings = self.driver.finish_siblings
