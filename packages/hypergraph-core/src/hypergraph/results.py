@@ -102,11 +102,16 @@ class OutputValues(dict):  # type: ignore[type-arg]
         return dict.values(self)
 
 
+def _output_values(values: Any) -> OutputValues:
+    """``values`` as OutputValues; one built by the runtime is taken as it is, not copied."""
+    return values if type(values) is OutputValues else OutputValues(values)
+
+
 @attrs.frozen(eq=False)
 class RunResult(_StatusFlags):
     """Outputs and outcome of one run. Dict-like over its output values."""
 
-    values: OutputValues = attrs.field(converter=OutputValues)
+    values: OutputValues = attrs.field(converter=_output_values)
     status: RunStatus
     run_id: str
     graph_name: str | None = None

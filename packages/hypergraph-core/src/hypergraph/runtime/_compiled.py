@@ -6,7 +6,7 @@ attrs and cattrs generate methods, this module writes that sequence out once per
 source, so a run pays only for the calls. Two variants are generated:
 
 - ``run_values(values, fail)`` returns the output columns as a tuple: all a map item needs;
-- ``run_record(values, fail)`` returns the run's output dict and the record of every node's
+- ``run_record(values, fail)`` returns the same columns and the record of every node's
   outputs, from which ``RunLoop`` rebuilds the ``RunState`` the generic loop would have left
   (values, versions, writers, consumed, exec_count, superstep) only when a snapshot is asked for.
 
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from hypergraph.engine.engine import COMPILED_ENABLED
 from hypergraph.engine.execution import map_outputs
 from hypergraph.plan import CONSTANT, COPY_DEFAULT
-from hypergraph.results import _MISSING
+from hypergraph.results import _MISSING, OutputValues
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,7 +52,10 @@ def set_enabled(value: bool) -> bool:
 class Compiled:
     """The generated functions of one plan, and what their failure handler needs to know."""
 
-    __slots__ = ("batch_of", "batch_start", "columns", "positions", "run_record", "run_values", "source")
+    __slots__ = (
+        "batch_of", "batch_start", "columns", "complete", "positions", "run_record", "run_values",
+        "source",
+    )
 
     def __init__(
         self,
@@ -73,6 +76,17 @@ class Compiled:
         self.batch_of = batch_of
         self.batch_start = batch_start
         self.source = source
+        # every column is a node's output, so no entry can be MISSING
+        self.complete = False
+
+    def output_values(self, columns: tuple[Any, ...]) -> OutputValues:
+        """A run's output values from its columns, as ``Engine.output_values`` gives them."""
+        if self.complete:
+            return OutputValues(zip(self.columns, columns))  # noqa: B905
+        return OutputValues(
+            (name, value) for name, value in zip(self.columns, columns)  # noqa: B905
+            if value is not MISSING
+        )
 
 
 def named_outputs(np: NodePlan, recorded: Any) -> dict[str, Any]:
@@ -184,25 +198,12 @@ def compile_plan(plan: Plan) -> Compiled | None:
             calls += ["try:", f"    o{p} = {call_expr(np, p, exprs)}", "except Exception as exc:"]
             calls.append(handler("False"))
     columns = []
-    produced_all = True
     for name in names:
         w = producer.get(name)
-        if w is None:
-            produced_all = False
         columns.append(local(w, name) if w is not None else f"values.get({name!r}, _MISSING)")
     values_return = ["return (" + "".join(c + ", " for c in columns) + ")"]
     record = "(" + "".join(f"o{q}, " for q in range(len(positions))) + ")"
-    if produced_all:
-        pairs = ", ".join(f"{name!r}: {c}" for name, c in zip(names, columns, strict=True))
-        record_return = [f"return {{{pairs}}}, {record}"]
-    else:  # a selected input: present only if given, in selection order
-        record_return = ["out = {}"]
-        for name, c in zip(names, columns, strict=True):
-            if producer.get(name) is None:
-                record_return += [f"if {name!r} in values:", f"    out[{name!r}] = values[{name!r}]"]
-            else:
-                record_return.append(f"out[{name!r}] = {c}")
-        record_return.append(f"return out, {record}")
+    record_return = ["return (" + "".join(c + ", " for c in columns) + f"), {record}"]
     indent = "        "
     params = ", ".join(consts)
     source = "\n".join(
@@ -219,7 +220,9 @@ def compile_plan(plan: Plan) -> Compiled | None:
     namespace: dict[str, Any] = {}
     exec(compile(source, f"<hypergraph compiled plan {plan.graph.name or ''}>", "exec"), namespace)
     run_values, run_record = namespace["_factory"](**consts)
-    return Compiled(
+    compiled = Compiled(
         run_values, run_record, tuple(names), tuple(positions), tuple(batch_of),
         tuple(batch_start), source,
     )
+    compiled.complete = all(name in producer for name in names)
+    return compiled

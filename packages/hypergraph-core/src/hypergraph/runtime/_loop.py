@@ -110,7 +110,8 @@ class RunLoop:
                 compiled = engine.compiled
                 if compiled is not None and not state.scoped:
                     # the state is rebuilt from the record only if a snapshot is asked for
-                    values, self.record = compiled.run_record(state.provided, self._failed_at)
+                    columns, self.record = compiled.run_record(state.provided, self._failed_at)
+                    values = compiled.output_values(columns)
                 else:
                     self._run_inline()
                     values = engine.output_values(state)
