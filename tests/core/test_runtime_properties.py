@@ -246,3 +246,54 @@ def test_forcing_the_generic_path_gives_the_same_chain_result_and_snapshot():
     assert compiled == generic
     assert compiled[3] == [f"n{i}" for i in range(30)]
     assert _compiled.enabled()
+
+
+def _nested(spec: list[list[int]], failing: set[int], order: list[str]) -> Graph:
+    """A random inner DAG as a graph node, a sibling in its superstep, and a consumer after."""
+    inner = _failing_dag(spec, {i for i in failing if i < 10}, order)
+
+    def sibling(x: int) -> int:
+        order.append("sibling")
+        if 10 in failing:
+            raise ValueError("sibling failed")
+        return x * 3
+
+    def after(v0: int, s: int) -> int:
+        order.append("after")
+        return v0 + s
+
+    return Graph([
+        inner.as_node(name="inner"),
+        FunctionNode(sibling, output_name="s"),
+        FunctionNode(after, output_name="total"),
+    ])
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    spec=dags,
+    x=st.integers(-5, 5),
+    failing=st.sets(st.sampled_from([0, 1, 2, 10]), max_size=2),
+    use_async=st.booleans(),
+)
+def test_compiled_nested_graphs_equal_the_generic_loop(spec, x, failing, use_async):
+    """A nested graph called by the parent's compiled code matches the generic nesting."""
+    import asyncio
+
+    from hypergraph import AsyncRunner
+
+    order: list[str] = []
+    graph = _nested(list(spec), failing, order)
+    if use_async:
+        runner: Any = AsyncRunner()
+
+        def run() -> Any:
+            return asyncio.run(runner.run(graph, {"x": x}, error_handling="continue"))
+    else:
+        runner = SyncRunner()
+
+        def run() -> Any:
+            return runner.run(graph, {"x": x}, error_handling="continue")
+
+    compiled, generic = _both_paths(run, order)
+    assert compiled == generic

@@ -48,13 +48,20 @@ class Engine:
     def compiled(self) -> Any:
         """The plan as generated straight-line functions (``runtime._compiled``), or ``None``
         when it is not a static schedule of plain sync functions; generated on first use."""
+        if not COMPILED_ENABLED[0]:
+            return None
+        compiled = self._compiled
+        if compiled is _UNCOMPILED:
+            compiled = self.compiled_code()
+        return compiled
+
+    def compiled_code(self) -> Any:
+        """``compiled``, whether or not the compiled path is switched on."""
         compiled = self._compiled
         if compiled is _UNCOMPILED:
             from hypergraph.runtime._compiled import compile_plan
 
             compiled = self._compiled = compile_plan(self.plan)
-        if compiled is not None and not COMPILED_ENABLED[0]:
-            return None
         return compiled
 
     # ------------------------------------------------------------------ state

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from hypergraph.engine.engine import COMPILED_ENABLED
 from hypergraph.engine.execution import map_outputs
-from hypergraph.plan import CONSTANT, COPY_DEFAULT
+from hypergraph.plan import CONSTANT, COPY_DEFAULT, FUNCTION, GRAPH
 from hypergraph.results import _MISSING, OutputValues
 
 if TYPE_CHECKING:
@@ -53,8 +53,8 @@ class Compiled:
     """The generated functions of one plan, and what their failure handler needs to know."""
 
     __slots__ = (
-        "batch_of", "batch_start", "columns", "complete", "positions", "run_record", "run_values",
-        "source",
+        "batch_of", "batch_start", "columns", "complete", "nests_with_siblings", "positions",
+        "run_record", "run_values", "source",
     )
 
     def __init__(
@@ -78,6 +78,8 @@ class Compiled:
         self.source = source
         # every column is a node's output, so no entry can be MISSING
         self.complete = False
+        # a nested graph shares a superstep: a driver that finishes siblings runs it first
+        self.nests_with_siblings = False
 
     def output_values(self, columns: tuple[Any, ...]) -> OutputValues:
         """A run's output values from its columns, as ``Engine.output_values`` gives them."""
@@ -97,12 +99,52 @@ def named_outputs(np: NodePlan, recorded: Any) -> dict[str, Any]:
     return dict(recorded) if outputs else {}
 
 
+def _reraise(values: Any, batch: int, pos: int, exc: Exception, recorded: Any, at: bool) -> Any:
+    """A nested run's failure handler: the child's error fails its graph node (R11)."""
+    raise exc
+
+
+def _nestable(np: NodePlan) -> Compiled | None:
+    """The compiled code of a nested graph the parent's code may call directly, else ``None``.
+
+    The inner run must be one the loop would run inline: same runner, not mapped, no policy,
+    cannot pause, and its values need no per-run check (no dotted bound values, no defaults
+    that cannot be copied); every port must be a produced inner output.
+    """
+    from hypergraph.engine import engine_for
+    from hypergraph.runners._options import value_roles
+
+    node = np.node
+    if (
+        np.kind is not GRAPH or np.has_policy or np.pauses or node.runner is not None
+        or node.map_config is not None
+    ):
+        return None
+    graph = node.graph
+    child = engine_for(graph).compiled_code()
+    if child is None or not child.complete or graph.plan.uncopyable or value_roles(graph)[2]:
+        return None
+    if set(node._output_of) != set(np.outputs) or not all(
+        inner in child.columns for inner in node._output_of.values()
+    ):
+        return None
+    return child  # type: ignore[no-any-return]
+
+
 def compile_plan(plan: Plan) -> Compiled | None:
     """Generate the functions of ``plan``; ``None`` when it is not a static schedule of plain
     sync functions whose every output name has one producer."""
     schedule = plan.schedule
-    if not plan.inline_schedule or schedule is None:
+    if schedule is None:
         return None
+    children: dict[int, Compiled] = {}
+    for np in plan.nodes:
+        if np.inline and np.kind is FUNCTION:
+            continue
+        child = _nestable(np)
+        if child is None:
+            return None
+        children[np.index] = child
     producer: dict[str, int] = {}
     for np in plan.nodes:
         for name in np.outputs:
@@ -166,6 +208,17 @@ def compile_plan(plan: Plan) -> Compiled | None:
         return exprs, risky
 
     def call_expr(np: NodePlan, p: int, exprs: list[str]) -> str:
+        child = children.get(np.index)
+        if child is not None:  # a nested graph: its own compiled code, its columns by port
+            consts[f"F{p}"] = child.run_values
+            consts["_reraise"] = _reraise
+            values = ", ".join(f"{prm!r}: {e}" for prm, e in zip(np.params, exprs, strict=True))
+            call = f"F{p}({{{values}}}, _reraise)"
+            ports = [(port, child.columns.index(inner)) for port, inner in np.node._output_of.items()]
+            if len(np.outputs) == 1:
+                return f"{call}[{ports[0][1]}]"
+            consts[f"G{p}"] = ports
+            return f"{{port: c[i] for c in ({call},) for port, i in G{p}}}"
         consts[f"F{p}"] = np.func
         if all(prm.isidentifier() and not keyword.iskeyword(prm) for prm in np.params):
             args = ", ".join(f"{prm}={e}" for prm, e in zip(np.params, exprs, strict=True))
@@ -225,4 +278,7 @@ def compile_plan(plan: Plan) -> Compiled | None:
         tuple(batch_start), source,
     )
     compiled.complete = all(name in producer for name in names)
+    compiled.nests_with_siblings = any(
+        len(batch) > 1 and any(np.index in children for np in batch) for batch in schedule
+    )
     return compiled

@@ -106,15 +106,15 @@ class RunLoop:
         if emitter is not None:
             yield events.run_start(info)
         try:
-            if self.fast and engine.plan.inline_schedule and state.scheduled:
-                compiled = engine.compiled
-                if compiled is not None and not state.scoped:
-                    # the state is rebuilt from the record only if a snapshot is asked for
-                    columns, self.record = compiled.run_record(state.provided, self._failed_at)
-                    values = compiled.output_values(columns)
-                else:
-                    self._run_inline()
-                    values = engine.output_values(state)
+            compiled = self._compiled()
+            if compiled is not None:
+                # the state is rebuilt from the record only if a snapshot is asked for
+                columns, self.record = compiled.run_record(state.provided, self._failed_at)
+                values = compiled.output_values(columns)
+                pause = None
+            elif self.fast and engine.plan.inline_schedule and state.scheduled:
+                self._run_inline()
+                values = engine.output_values(state)
                 pause = None
             else:
                 pause = yield from self._supersteps()
@@ -138,6 +138,17 @@ class RunLoop:
         if emitter is not None:
             yield events.run_end(info, status, None, _ms(start))
         return self._result(values, status, pause=pause)
+
+    def _compiled(self) -> Any:
+        """The plan's compiled code if this run may take it: nothing observes it, it starts
+        fresh, and no value is addressed to a nested graph by a dotted key."""
+        state = self.state
+        if not self.fast or not state.scheduled or state.scoped or state.nested_answers:
+            return None
+        compiled = self.engine.compiled
+        if compiled is not None and compiled.nests_with_siblings and self.driver.finish_siblings:
+            return None
+        return compiled
 
     def snapshot(self) -> RunSnapshot:
         """The restorable state of this run as of the last finished superstep."""
@@ -552,6 +563,8 @@ class MapLoop:
         graph = self.graph
         compiled = engine_for(graph).compiled
         if compiled is None or (graph.selected and info.on_missing != "ignore"):
+            return None
+        if compiled.nests_with_siblings and self.driver.finish_siblings:
             return None
         first = self.items[0]
         inputs, _, bound_scoped = value_roles(graph)
