@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import keyword
+from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 from hypergraph.engine.engine import COMPILED_ENABLED
@@ -97,6 +98,20 @@ def named_outputs(np: NodePlan, recorded: Any) -> dict[str, Any]:
     if len(outputs) == 1:
         return {outputs[0]: recorded}
     return dict(recorded) if outputs else {}
+
+
+def _positional_order(func: Any, params: tuple[str, ...]) -> tuple[str, ...] | None:
+    """``params`` in positional order if ``func`` is a plain function taking exactly them as
+    its leading positional-or-keyword parameters; else ``None`` (call by keyword)."""
+    if type(func) is not FunctionType:
+        return None
+    code = func.__code__
+    positional = code.co_varnames[code.co_posonlyargcount:code.co_argcount]
+    if code.co_posonlyargcount or set(positional[: len(params)]) != set(params):
+        return None
+    if len(positional) - len(params) > len(func.__defaults__ or ()):
+        return None
+    return positional[: len(params)]
 
 
 def _reraise(values: Any, batch: int, pos: int, exc: Exception, recorded: Any, at: bool) -> Any:
@@ -220,7 +235,11 @@ def compile_plan(plan: Plan) -> Compiled | None:
             consts[f"G{p}"] = ports
             return f"{{port: c[i] for c in ({call},) for port, i in G{p}}}"
         consts[f"F{p}"] = np.func
-        if all(prm.isidentifier() and not keyword.iskeyword(prm) for prm in np.params):
+        order = _positional_order(np.func, np.params)
+        if order is not None:  # a plain function: positional arguments, the cheapest call
+            by_param = dict(zip(np.params, exprs, strict=True))
+            args = ", ".join(by_param[prm] for prm in order)
+        elif all(prm.isidentifier() and not keyword.iskeyword(prm) for prm in np.params):
             args = ", ".join(f"{prm}={e}" for prm, e in zip(np.params, exprs, strict=True))
         else:
             args = "**{" + ", ".join(
