@@ -534,7 +534,7 @@ class RunLoop:
 class MapLoop:
     """One map: its items as child loops, run by the driver's item executor (MP5-MP9)."""
 
-    __slots__ = ("driver", "graph", "info", "items", "light", "map_mode", "names")
+    __slots__ = ("driver", "graph", "info", "items", "light", "map_mode", "names", "validated")
 
     def __init__(
         self,
@@ -552,12 +552,15 @@ class MapLoop:
         self.info = info
         self.driver = driver
         self.light: _LightItems | None = None
+        self.validated = False
 
     def _light_items(self, count: int) -> _LightItems | None:
         """The compiled path for every item, when nothing observes the map, the plan compiles
         and the first item validates (items of one map share their key set, so the checks of
         ``prepare_values`` hold for all of them)."""
         info = self.info
+        if not self._validate_once():
+            return None
         if info.emitter is not None or self.driver.observed:
             return None
         graph = self.graph
@@ -566,15 +569,23 @@ class MapLoop:
             return None
         if compiled.nests_with_siblings and self.driver.finish_siblings:
             return None
+        return _LightItems(self, compiled, count)
+
+    def _validate_once(self) -> bool:
+        """Check the first item as ``prepare_values`` would; True when that holds for every
+        item (their keys are the same, all inputs), so items skip the per-item checks."""
+        graph = self.graph
         first = self.items[0]
         inputs, _, bound_scoped = value_roles(graph)
+        self.validated = False
         if bound_scoped or not inputs.issuperset(first):
-            return None
+            return False
         try:
             prepare_values(graph, first)
         except Exception:
-            return None  # every item reports its own validation error on the generic path
-        return _LightItems(self, compiled, count)
+            return False  # every item reports its own validation error on the generic path
+        self.validated = True
+        return True
 
     def steps(self) -> Steps[MapResult]:
         """Yield the map's events and its ``ExecuteItems`` effect; return the ``MapResult``."""
@@ -623,7 +634,11 @@ class MapLoop:
         item_info = self.info.item(index)
         item_info.error_handling = "continue"
         try:
-            parts = prepare_values(self.graph, self.items[index])
+            if self.validated:
+                parts = PartitionedValues()
+                parts.provided = dict(self.items[index])
+            else:
+                parts = prepare_values(self.graph, self.items[index])
         except Exception as exc:
             if item_info.emitter is not None:  # EV8: every item has its RunStart/RunEnd
                 yield from events.not_started(item_info, exc)
