@@ -281,6 +281,14 @@ class MapResult(_StatusFlags, Sequence[RunResult]):
     def __delattr__(self, name: str) -> None:
         raise attrs.exceptions.FrozenInstanceError()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled (and copied) with its items as RunResult values
+        return (
+            MapResult,
+            (self.results, self.run_id, self.total_duration_ms, self.map_over, self.map_mode,
+             self.graph_name),
+        )
+
     @property
     def results(self) -> tuple[RunResult, ...]:
         """Every item's ``RunResult``, in item order."""
