@@ -67,7 +67,10 @@ _TICK = Tick()
 class RunLoop:
     """One run of one graph: its state, and the generator that drives it to a result."""
 
-    __slots__ = ("driver", "engine", "fast", "graph", "info", "keep_checkpoint", "record", "state")
+    __slots__ = (
+        "compiled", "driver", "engine", "fast", "graph", "info", "keep_checkpoint", "parts",
+        "record", "state",
+    )
 
     def __init__(
         self,
@@ -83,17 +86,37 @@ class RunLoop:
         self.info = info
         self.driver = driver
         engine = self.engine = engine_for(graph)
+        # nothing observes the run: the loop may call plain sync nodes itself
+        fast = self.fast = info.emitter is None and not driver.observed
+        self.keep_checkpoint = keep_checkpoint
+        # a compiled run's outputs per node, until a snapshot commits them into ``state``
+        self.record: tuple[Any, ...] | None = None
+        self.parts = parts
+        # the plan's compiled code, when this run may take it (then ``state`` is built only if
+        # a snapshot or a failure needs it)
+        self.compiled: Any = None
+        if checkpoint is None and fast and not parts.scoped and not parts.nested_answers:
+            compiled = engine.compiled
+            if compiled is not None and not (compiled.nests_with_siblings and driver.finish_siblings):
+                self.compiled = compiled
+                self.state: Any = None
+                return
         if checkpoint is None:
             self.state = engine.new_state(
                 parts.provided, parts.answers, parts.scoped, parts.nested_answers
             )
         else:
             self.state = _resumed(checkpoint, engine, graph, parts)
-        # nothing observes the run: the loop may call plain sync nodes itself
-        self.fast = info.emitter is None and not driver.observed
-        self.keep_checkpoint = keep_checkpoint
-        # a compiled run's outputs per node, until a snapshot commits them into ``state``
-        self.record: tuple[Any, ...] | None = None
+
+    def _ensure_state(self) -> Any:
+        """The run's state; a compiled run builds its fresh one on first need."""
+        state = self.state
+        if state is None:
+            parts = self.parts
+            state = self.state = self.engine.new_state(
+                parts.provided, parts.answers, parts.scoped, parts.nested_answers
+            )
+        return state
 
     # ------------------------------------------------------------------ the run
     def run_steps(self) -> Steps[RunResult]:
@@ -106,10 +129,10 @@ class RunLoop:
         if emitter is not None:
             yield events.run_start(info)
         try:
-            compiled = self._compiled()
+            compiled = self.compiled
             if compiled is not None:
                 # the state is rebuilt from the record only if a snapshot is asked for
-                columns, self.record = compiled.run_record(state.provided, self._failed_at)
+                columns, self.record = compiled.run_record(self.parts.provided, self._failed_at)
                 values = compiled.output_values(columns)
                 pause = None
             elif self.fast and engine.plan.inline_schedule and state.scheduled:
@@ -124,6 +147,8 @@ class RunLoop:
         except GeneratorExit:
             raise
         except Exception as exc:
+            if state is None:  # a compiled run: its state as the generic loop leaves it
+                state = self._materialized()
             values = engine.output_values(state)
             if emitter is not None:
                 yield events.run_end(info, RunStatus.FAILED, exc, _ms(start))
@@ -139,24 +164,18 @@ class RunLoop:
             yield events.run_end(info, status, None, _ms(start))
         return self._result(values, status, pause=pause)
 
-    def _compiled(self) -> Any:
-        """The plan's compiled code if this run may take it: nothing observes it, it starts
-        fresh, and no value is addressed to a nested graph by a dotted key."""
-        state = self.state
-        if not self.fast or not state.scheduled or state.scoped or state.nested_answers:
-            return None
-        compiled = self.engine.compiled
-        if compiled is not None and compiled.nests_with_siblings and self.driver.finish_siblings:
-            return None
-        return compiled
-
     def snapshot(self) -> RunSnapshot:
         """The restorable state of this run as of the last finished superstep."""
+        return snapshot(self.engine, self._materialized(), self.graph)
+
+    def _materialized(self) -> Any:
+        """The state, with a compiled run's recorded outputs committed into it first."""
+        state = self._ensure_state()
         record = self.record
-        if record is not None:  # a compiled run: commit its recorded outputs first
+        if record is not None:
             self.record = None
             self._commit_recorded(record, 0, len(self.engine.schedule))  # type: ignore[arg-type]
-        return snapshot(self.engine, self.state, self.graph)
+        return state
 
     def _result(
         self,
@@ -190,6 +209,7 @@ class RunLoop:
         at_collect: bool,
     ) -> Any:
         """The compiled code's failure handler: the state as the generic loop leaves it."""
+        self._ensure_state()
         self._replay(recorded, 0, batch, pos, exc, at_collect)
 
     def _commit_recorded(self, recorded: tuple[Any, ...], from_batch: int, to_batch: int) -> None:
@@ -198,7 +218,7 @@ class RunLoop:
         them, without calling anything."""
         engine = self.engine
         state = self.state
-        compiled = engine.compiled
+        compiled = engine.compiled_code()
         schedule = engine.schedule
         assert compiled is not None and schedule is not None
         positions = compiled.positions
@@ -231,7 +251,7 @@ class RunLoop:
         """
         engine = self.engine
         state = self.state
-        compiled = engine.compiled
+        compiled = engine.compiled_code()
         schedule = engine.schedule
         assert compiled is not None and schedule is not None
         base = compiled.batch_start[from_batch]
@@ -701,7 +721,7 @@ class _LightItems:
         parts.provided = dict(values)
         run = RunLoop(loop.graph, parts, item_info, loop.driver)
         try:
-            run._replay(recorded, 0, batch, pos, exc, at_collect)
+            run._failed_at(values, batch, pos, exc, recorded, at_collect)
         except Exception as error:
             result = run._result(run.engine.output_values(run.state), RunStatus.FAILED, error=error)
         self.store.explicit[index] = result
