@@ -348,3 +348,49 @@ def test_map_end_event_reports_failed_aggregate_status():
     )
     ends = [e for e in recorder.events if isinstance(e, RunEndEvent)]
     assert [e.status for e in ends] == ["completed", "failed", "failed"]
+
+
+def test_a_map_result_stored_as_columns_pickles_with_its_items():
+    """A compiled map's result survives pickling: same items, values, failures and status."""
+    import pickle
+
+    @node(output_name="y")
+    def half(x: int) -> float:
+        if x == 0:
+            raise ZeroDivisionError("zero")
+        return 1 / x
+
+    result = SyncRunner().map(Graph([half]), {"x": [1, 0, 4]}, map_over="x", error_handling="continue")
+    copied = pickle.loads(pickle.dumps(result))
+    assert copied["y"] == result["y"] == [1.0, None, 0.25]
+    assert [r.status for r in copied] == [r.status for r in result]
+    assert copied[0].run_id == result[0].run_id
+    assert len(copied.failures) == 1 and copied.status == result.status == "failed"
+
+
+def test_columnar_map_results_answer_like_generic_ones():
+    """Indexing, slices, get with a default, unknown names and repr match the generic path."""
+    from hypergraph.runtime import _compiled
+
+    @node(output_name="y")
+    def inverse(x: int) -> float:
+        return 1 / x
+
+    graph = Graph([inverse])
+
+    def view() -> tuple:
+        r = SyncRunner().map(graph, {"x": [1, 0, 2, 4]}, map_over="x", error_handling="continue")
+        return (
+            [dict(i.values) for i in r[1:3]], dict(r[-1].values), r.get("y", "n/a"),
+            r["nope"], r.status, r.summary().split(" in ")[0], [str(f.error) for f in r.failures],
+            r[0].completed, r[1].failed, len(r),
+        )
+
+    compiled = view()
+    previous = _compiled.set_enabled(False)
+    try:
+        generic = view()
+    finally:
+        _compiled.set_enabled(previous)
+    assert compiled == generic
+    assert compiled[2] == [1.0, "n/a", 0.5, 0.25]

@@ -119,3 +119,181 @@ def test_restoring_a_gated_loop_after_any_superstep_continues_identically(limit,
     """Gated loops: decisions, iteration counts and versions survive a snapshot."""
     order: list[str] = []
     _check_restores(_loop(limit, tail, order), {"count": start}, order)
+
+
+# ---------------------------------------------------------------------------- compiled vs generic
+def _failing_dag(spec: list[list[int]], failing: set[int], order: list[str]) -> Graph:
+    """Like ``_dag``; nodes in ``failing`` raise, node 0 has a mutable default, the last node
+    has two outputs."""
+    nodes = []
+    last = len(spec) - 1
+    for i, sources in enumerate(spec):
+        params = [f"v{j}" for j in sources] or ["x"]
+
+        def body(*args: int, _i: int = i) -> Any:
+            order.append(f"n{_i}")
+            if _i in failing:
+                raise ValueError(f"n{_i} failed")
+            total = sum(a if isinstance(a, int) else len(a) for a in args) + _i
+            return (total, -total) if _i == last and _i > 0 else total
+
+        namespace: dict[str, Any] = {"body": body}
+        extra = ", pad=[]" if i == 0 else ""
+        exec(
+            f"def n{i}({', '.join(params)}{extra}):\n    return body({', '.join(params)})",
+            namespace,
+        )
+        outputs: Any = (f"v{i}", f"w{i}") if i == last and i > 0 else f"v{i}"
+        nodes.append(FunctionNode(namespace[f"n{i}"], output_name=outputs))
+    return Graph(nodes)
+
+
+def _outcome(result: Any, order: list[str]) -> tuple[Any, ...]:
+    error = None if result.error is None else (type(result.error), str(result.error))
+    return dict(result.values), result.status, error, list(order), result.checkpoint
+
+
+def _both_paths(run: Any, order: list[str]) -> tuple[Any, Any]:
+    """``run()`` once compiled, once on the generic loop (same process, fresh order)."""
+    from hypergraph.runtime import _compiled
+
+    order.clear()
+    compiled = _outcome(run(), order)
+    order.clear()
+    previous = _compiled.set_enabled(False)
+    try:
+        generic = _outcome(run(), order)
+    finally:
+        _compiled.set_enabled(previous)
+    return compiled, generic
+
+
+@settings(max_examples=80, deadline=None)
+@given(spec=dags, x=st.integers(-5, 5), failing=st.sets(st.integers(0, 6), max_size=2))
+def test_compiled_runs_equal_the_generic_loop_on_random_dags(spec, x, failing):
+    """Values, execution order, status, error and snapshot agree with the compiled path off."""
+    order: list[str] = []
+    graph = _failing_dag(list(spec), failing, order)
+    from hypergraph.engine import engine_for
+
+    assert engine_for(graph).compiled is not None
+    runner = SyncRunner()
+    compiled, generic = _both_paths(
+        lambda: runner.run(graph, {"x": x}, error_handling="continue"), order
+    )
+    assert compiled == generic
+
+
+@settings(max_examples=40, deadline=None)
+@given(spec=dags, x=st.integers(-5, 5), failing=st.sets(st.integers(0, 6), max_size=2))
+def test_compiled_async_runs_finish_siblings_like_the_generic_loop(spec, x, failing):
+    """AsyncRunner lets a failing superstep's siblings finish: compiled and generic agree."""
+    import asyncio
+
+    from hypergraph import AsyncRunner
+
+    order: list[str] = []
+    graph = _failing_dag(list(spec), failing, order)
+    runner = AsyncRunner()
+    compiled, generic = _both_paths(
+        lambda: asyncio.run(runner.run(graph, {"x": x}, error_handling="continue")), order
+    )
+    assert compiled == generic
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    spec=dags,
+    xs=st.lists(st.integers(-5, 5), max_size=5),
+    failing=st.sets(st.integers(0, 6), max_size=1),
+)
+def test_compiled_maps_equal_the_generic_loop(spec, xs, failing):
+    """Map items on the light compiled path give the same per-item results as the generic one."""
+    order: list[str] = []
+    graph = _failing_dag(list(spec), failing, order)
+    runner = SyncRunner()
+
+    def run() -> Any:
+        result = runner.map(graph, {"x": xs}, map_over="x", error_handling="continue")
+        return _MapView(result)
+
+    compiled, generic = _both_paths(run, order)
+    assert compiled == generic
+
+
+class _MapView:
+    """A MapResult's observable content, shaped like a RunResult for ``_outcome``."""
+
+    def __init__(self, result: Any) -> None:
+        items = [
+            (dict(r.values), r.status, None if r.error is None else str(r.error), r.checkpoint)
+            for r in result
+        ]
+        self.values = {"items": items, "column": result["v0"], "len": len(result)}
+        self.status = result.status
+        self.error = None
+        self.checkpoint = [len(result.failures), result.summary().split(" in ")[0]]
+
+
+def test_forcing_the_generic_path_gives_the_same_chain_result_and_snapshot():
+    """A 30-node chain run with the compiled path switched off matches the compiled run."""
+    from hypergraph.runtime import _compiled
+
+    order: list[str] = []
+    graph = _dag([[]] + [[i] for i in range(29)], order)
+    runner = SyncRunner()
+    compiled, generic = _both_paths(lambda: runner.run(graph, {"x": 1}), order)
+    assert compiled == generic
+    assert compiled[3] == [f"n{i}" for i in range(30)]
+    assert _compiled.enabled()
+
+
+def _nested(spec: list[list[int]], failing: set[int], order: list[str]) -> Graph:
+    """A random inner DAG as a graph node, a sibling in its superstep, and a consumer after."""
+    inner = _failing_dag(spec, {i for i in failing if i < 10}, order)
+
+    def sibling(x: int) -> int:
+        order.append("sibling")
+        if 10 in failing:
+            raise ValueError("sibling failed")
+        return x * 3
+
+    def after(v0: int, s: int) -> int:
+        order.append("after")
+        return v0 + s
+
+    return Graph([
+        inner.as_node(name="inner"),
+        FunctionNode(sibling, output_name="s"),
+        FunctionNode(after, output_name="total"),
+    ])
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    spec=dags,
+    x=st.integers(-5, 5),
+    failing=st.sets(st.sampled_from([0, 1, 2, 10]), max_size=2),
+    use_async=st.booleans(),
+)
+def test_compiled_nested_graphs_equal_the_generic_loop(spec, x, failing, use_async):
+    """A nested graph called by the parent's compiled code matches the generic nesting."""
+    import asyncio
+
+    from hypergraph import AsyncRunner
+
+    order: list[str] = []
+    graph = _nested(list(spec), failing, order)
+    if use_async:
+        runner: Any = AsyncRunner()
+
+        def run() -> Any:
+            return asyncio.run(runner.run(graph, {"x": x}, error_handling="continue"))
+    else:
+        runner = SyncRunner()
+
+        def run() -> Any:
+            return runner.run(graph, {"x": x}, error_handling="continue")
+
+    compiled, generic = _both_paths(run, order)
+    assert compiled == generic

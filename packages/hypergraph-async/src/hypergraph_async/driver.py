@@ -288,6 +288,20 @@ class AsyncDriver(runtime.DriverTraits):
         results: list[Any] = [None] * count
         limiter = active_limiter()
         stop = False
+        direct = effect.direct
+        if direct is not None:
+            # compiled items never await: run them here, yielding to the loop now and then;
+            # with a limit, stop after a failure as the window of workers would
+            stop_on_failure = effect.stop_on_failure and limiter is not None
+            for index in range(count):
+                result = results[index] = direct(index)
+                if stop_on_failure and result.status is RunStatus.FAILED:
+                    break
+                now = perf_counter()
+                if now - self._last_tick >= TICK_SECONDS:
+                    self._last_tick = now
+                    await asyncio.sleep(0)
+            return results
 
         async def run_item(index: int) -> None:
             nonlocal stop

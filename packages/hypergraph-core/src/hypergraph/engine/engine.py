@@ -25,7 +25,15 @@ NodeOutcome = tuple[NodePlan, dict[str, Any], Any]
 class Engine:
     """Drives one plan; holds no run state of its own, so one engine serves every run."""
 
-    __slots__ = ("components", "initial_pending", "initial_runnable", "nodes", "plan", "schedule")
+    __slots__ = (
+        "_compiled",
+        "components",
+        "initial_pending",
+        "initial_runnable",
+        "nodes",
+        "plan",
+        "schedule",
+    )
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
@@ -34,6 +42,27 @@ class Engine:
         self.schedule = plan.schedule
         self.initial_runnable = [c.index for c in plan.components if c.n_preds == 0]
         self.initial_pending = [c.n_preds for c in plan.components]
+        self._compiled: Any = _UNCOMPILED
+
+    @property
+    def compiled(self) -> Any:
+        """The plan as generated straight-line functions (``runtime._compiled``), or ``None``
+        when it is not a static schedule of plain sync functions; generated on first use."""
+        if not COMPILED_ENABLED[0]:
+            return None
+        compiled = self._compiled
+        if compiled is _UNCOMPILED:
+            compiled = self.compiled_code()
+        return compiled
+
+    def compiled_code(self) -> Any:
+        """``compiled``, whether or not the compiled path is switched on."""
+        compiled = self._compiled
+        if compiled is _UNCOMPILED:
+            from hypergraph.runtime._compiled import compile_plan
+
+            compiled = self._compiled = compile_plan(self.plan)
+        return compiled
 
     # ------------------------------------------------------------------ state
     def new_state(
@@ -437,6 +466,12 @@ class Engine:
         values = state.values
         names = self.plan.selected if self.plan.selected is not None else self.plan.output_names
         return {name: values[name] for name in names if name in values}
+
+
+_UNCOMPILED = object()
+
+COMPILED_ENABLED = [True]
+"""Whether runs may take the compiled path (``runtime._compiled.set_enabled`` switches it)."""
 
 
 def _index(np: NodePlan) -> int:

@@ -778,7 +778,8 @@ class Graph:
 
 
 _SCOPE_CACHES = frozenset(
-    {"_active_names", "inputs", "_plan", "_engine", "_checked", "_value_roles", "_scope_outputs"}
+    {"_active_names", "inputs", "_plan", "_engine", "_checked", "_value_roles", "_scope_outputs",
+     "_plain_values"}
 )
 
 

@@ -36,6 +36,11 @@ def new_ids() -> tuple[str, str]:
     return "run-" + bits[:12], bits[12:]
 
 
+def id_bits() -> tuple[int, int]:
+    """Random bits a map derives its items' run and span ids from (48 and 64 bits)."""
+    return _ids.getrandbits(48), _ids.getrandbits(64)
+
+
 def make_emitter(processors: Sequence[EventProcessor] | None) -> Emitter | None:
     """An emitter for these processors, or ``None`` so that no event is ever built."""
     if not processors:

@@ -136,7 +136,7 @@ def check_keywords(graph: Graph, kwargs: dict[str, Any], options: Iterable[str] 
     """
     if not kwargs:
         return
-    inputs, answer_keys, _ = _value_roles(graph)
+    inputs, answer_keys, _ = value_roles(graph)
     for key in kwargs:
         if key in inputs or key in answer_keys:
             continue
@@ -174,7 +174,7 @@ class PartitionedValues:
 def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
     """X13, X14, G14, HI3: route each key to its role, rejecting internal values."""
     parts = PartitionedValues()
-    inputs, answer_keys, bound_scoped = _value_roles(graph)
+    inputs, answer_keys, bound_scoped = value_roles(graph)
     if bound_scoped:
         parts.scoped = {head: dict(scoped) for head, scoped in bound_scoped.items()}
     if not values:
@@ -250,7 +250,7 @@ def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
     return parts
 
 
-def _value_roles(
+def value_roles(
     graph: Graph,
 ) -> tuple[frozenset[str], frozenset[str], dict[str, dict[str, Any]]]:
     """Input names, interrupt answer keys and dotted bound values of a graph, computed once."""

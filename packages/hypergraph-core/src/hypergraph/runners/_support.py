@@ -43,6 +43,7 @@ from hypergraph.runners._options import (
     merge_values,
     partition_values,
     user_stacklevel,
+    value_roles,
 )
 
 if TYPE_CHECKING:
@@ -121,6 +122,26 @@ MAP_OPTIONS = (
 
 def prepare_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
     """One run's (or map item's) values, sorted by role and checked: X13, X17, X12."""
+    try:
+        inputs, required, uncopyable = graph.__dict__["_plain_values"]
+    except KeyError:
+        roles = value_roles(graph)
+        plain = None if roles[2] else (
+            roles[0], graph.inputs.required, tuple(p for _, p in graph.plan.uncopyable)
+        )
+        graph.__dict__["_plain_values"] = plain
+        inputs, required, uncopyable = plain or (None, (), ())
+    except TypeError:  # cached as None: the graph has dotted bound values
+        inputs = None
+    if (
+        inputs is not None and values and inputs.issuperset(values)
+        and all(name in values for name in required)
+        and all(param in values for param in uncopyable)
+    ):
+        # the common case, checked in one place: every key an input, nothing missing
+        parts = PartitionedValues()
+        parts.provided = dict(values)
+        return parts
     parts = partition_values(graph, values)
     check_missing(graph, parts)
     check_defaults_copyable(graph, parts)

@@ -237,8 +237,9 @@ class SyncDriver(DriverTraits):
     def execute_items(self, effect: ExecuteItems) -> list[Any]:
         """Map items in index order (MP5); in raise mode the first failure stops the map."""
         results: list[Any] = []
+        direct = effect.direct
         for index in range(effect.count):
-            result = self.drive(effect.steps(index))
+            result = direct(index) if direct is not None else self.drive(effect.steps(index))
             results.append(result)
             if effect.stop_on_failure and result.status is RunStatus.FAILED:
                 break

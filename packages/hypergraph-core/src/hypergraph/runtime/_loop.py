@@ -23,10 +23,11 @@ from hypergraph.engine import engine_for
 from hypergraph.engine.execution import map_outputs, resolve_decision
 from hypergraph.events._emitter import new_span_id
 from hypergraph.plan import FUNCTION, GENERATOR, GRAPH, IFELSE, INTERRUPT, ROUTE
-from hypergraph.results import MapResult, RunResult, RunStatus
+from hypergraph.results import ItemColumns, MapResult, RunResult, RunStatus
 from hypergraph.runners import run_events as events
-from hypergraph.runners._context import nested_processors
+from hypergraph.runners._context import id_bits, nested_processors
 from hypergraph.runners._graph_node import child_values, mapped_outputs
+from hypergraph.runners._options import PartitionedValues, value_roles
 from hypergraph.runners._support import (
     check_selected_present,
     decision_label,
@@ -36,6 +37,7 @@ from hypergraph.runners._support import (
     pause_info,
     prepare_values,
 )
+from hypergraph.runtime._compiled import MISSING, named_outputs
 from hypergraph.runtime._snapshot import RunSnapshot, restore, snapshot
 from hypergraph.runtime._tasks import (
     CacheGet,
@@ -56,7 +58,6 @@ if TYPE_CHECKING:
     from hypergraph.nodes.graph_node import GraphNode
     from hypergraph.plan import NodePlan
     from hypergraph.runners._context import RunInfo
-    from hypergraph.runners._options import PartitionedValues
     from hypergraph.runtime._driver import DriverTraits
 
 __all__ = ["MapLoop", "RunLoop"]
@@ -67,7 +68,10 @@ _TICK = Tick()
 class RunLoop:
     """One run of one graph: its state, and the generator that drives it to a result."""
 
-    __slots__ = ("driver", "engine", "fast", "graph", "info", "keep_checkpoint", "state")
+    __slots__ = (
+        "compiled", "driver", "engine", "fast", "graph", "info", "keep_checkpoint", "parts",
+        "record", "state",
+    )
 
     def __init__(
         self,
@@ -83,15 +87,37 @@ class RunLoop:
         self.info = info
         self.driver = driver
         engine = self.engine = engine_for(graph)
+        # nothing observes the run: the loop may call plain sync nodes itself
+        fast = self.fast = info.emitter is None and not driver.observed
+        self.keep_checkpoint = keep_checkpoint
+        # a compiled run's outputs per node, until a snapshot commits them into ``state``
+        self.record: tuple[Any, ...] | None = None
+        self.parts = parts
+        # the plan's compiled code, when this run may take it (then ``state`` is built only if
+        # a snapshot or a failure needs it)
+        self.compiled: Any = None
+        if checkpoint is None and fast and not parts.scoped and not parts.nested_answers:
+            compiled = engine.compiled
+            if compiled is not None and not (compiled.nests_with_siblings and driver.finish_siblings):
+                self.compiled = compiled
+                self.state: Any = None
+                return
         if checkpoint is None:
             self.state = engine.new_state(
                 parts.provided, parts.answers, parts.scoped, parts.nested_answers
             )
         else:
             self.state = _resumed(checkpoint, engine, graph, parts)
-        # nothing observes the run: the loop may call plain sync nodes itself
-        self.fast = info.emitter is None and not driver.observed
-        self.keep_checkpoint = keep_checkpoint
+
+    def _ensure_state(self) -> Any:
+        """The run's state; a compiled run builds its fresh one on first need."""
+        state = self.state
+        if state is None:
+            parts = self.parts
+            state = self.state = self.engine.new_state(
+                parts.provided, parts.answers, parts.scoped, parts.nested_answers
+            )
+        return state
 
     # ------------------------------------------------------------------ the run
     def run_steps(self) -> Steps[RunResult]:
@@ -104,17 +130,26 @@ class RunLoop:
         if emitter is not None:
             yield events.run_start(info)
         try:
-            if self.fast and engine.plan.inline_schedule and state.scheduled:
+            compiled = self.compiled
+            if compiled is not None:
+                # the state is rebuilt from the record only if a snapshot is asked for
+                columns, self.record = compiled.run_record(self.parts.provided, self._failed_at)
+                values = compiled.output_values(columns)
+                pause = None
+            elif self.fast and engine.plan.inline_schedule and state.scheduled:
                 self._run_inline()
+                values = engine.output_values(state)
                 pause = None
             else:
                 pause = yield from self._supersteps()
-            values = engine.output_values(state)
+                values = engine.output_values(state)
             if pause is None and info.on_missing != "ignore":
                 check_selected_present(self.graph, values, info.on_missing)
         except GeneratorExit:
             raise
         except Exception as exc:
+            if state is None:  # a compiled run: its state as the generic loop leaves it
+                state = self._materialized()
             values = engine.output_values(state)
             if emitter is not None:
                 yield events.run_end(info, RunStatus.FAILED, exc, _ms(start))
@@ -132,7 +167,16 @@ class RunLoop:
 
     def snapshot(self) -> RunSnapshot:
         """The restorable state of this run as of the last finished superstep."""
-        return snapshot(self.engine, self.state, self.graph)
+        return snapshot(self.engine, self._materialized(), self.graph)
+
+    def _materialized(self) -> Any:
+        """The state, with a compiled run's recorded outputs committed into it first."""
+        state = self._ensure_state()
+        record = self.record
+        if record is not None:
+            self.record = None
+            self._commit_recorded(record, 0, len(self.engine.schedule))  # type: ignore[arg-type]
+        return state
 
     def _result(
         self,
@@ -160,6 +204,91 @@ class RunLoop:
         finish_siblings = self.driver.finish_siblings
         for batch in self.engine.schedule:  # type: ignore[union-attr]
             inline(batch, finish_siblings)
+
+    def _failed_at(
+        self, values: Any, batch: int, pos: int, exc: Exception, recorded: tuple[Any, ...],
+        at_collect: bool,
+    ) -> Any:
+        """The compiled code's failure handler: the state as the generic loop leaves it."""
+        self._ensure_state()
+        self._replay(recorded, 0, batch, pos, exc, at_collect)
+
+    def _commit_recorded(self, recorded: tuple[Any, ...], from_batch: int, to_batch: int) -> None:
+        """Commit supersteps ``from_batch``..``to_batch - 1`` from outputs compiled code
+        computed (``recorded`` starts at ``from_batch``), exactly as the generic loop commits
+        them, without calling anything."""
+        engine = self.engine
+        state = self.state
+        compiled = engine.compiled_code()
+        schedule = engine.schedule
+        assert compiled is not None and schedule is not None
+        positions = compiled.positions
+        starts = compiled.batch_start
+        base = starts[from_batch]
+        collect = engine.collect
+        for k in range(from_batch, to_batch):
+            done = []
+            for q in range(starts[k], starts[k] + len(schedule[k])):
+                np = positions[q]
+                collect(state, np)
+                done.append((np, named_outputs(np, recorded[q - base]), None))
+            engine.commit(state, done)
+
+    def _replay(
+        self,
+        recorded: tuple[Any, ...],
+        from_batch: int,
+        batch_k: int,
+        pos: int,
+        exc: Exception,
+        at_collect: bool,
+    ) -> None:
+        """Rebuild the generic loop's state after compiled code failed at position ``pos``.
+
+        Supersteps ``from_batch``..``batch_k - 1`` are committed from ``recorded`` (outputs the
+        compiled code computed, from the start of ``from_batch``), without calling anything;
+        superstep ``batch_k`` is finished the way ``_inline`` finishes a failing superstep:
+        siblings run on if the driver says so, done ones are committed, then the error raises.
+        """
+        engine = self.engine
+        state = self.state
+        compiled = engine.compiled_code()
+        schedule = engine.schedule
+        assert compiled is not None and schedule is not None
+        base = compiled.batch_start[from_batch]
+        collect = engine.collect
+        self._commit_recorded(recorded, from_batch, batch_k)
+        batch = schedule[batch_k]
+        start = compiled.batch_start[batch_k]
+        finish_siblings = self.driver.finish_siblings
+        done = []
+        failure: BaseException | None = None
+        failed: list[NodePlan] = []
+        before: dict[int, Any] = {}
+        consumed = state.consumed
+        for j, np in enumerate(batch):
+            q = start + j
+            if q == pos and at_collect:
+                raise exc  # collecting its inputs failed: nothing of this superstep commits
+            before[np.index] = consumed[np.index]
+            kwargs = collect(state, np)
+            try:
+                if q < pos:
+                    done.append((np, named_outputs(np, recorded[q - base]), None))
+                    continue
+                if q == pos:
+                    raise exc
+                done.append((np, map_outputs(np, np.func(**kwargs)), None))
+            except Exception as error:
+                if failure is None:
+                    failure = error
+                failed.append(np)
+                if not finish_siblings:
+                    break
+        finished = {np.index for np, _, _ in done}
+        engine.commit_partial(state, done, [np for np in batch if np.index not in finished], before)
+        state.failed = {np.index for np in failed}
+        raise exc
 
     def _supersteps(self) -> Steps[Any]:
         """The superstep loop; returns the ``PauseInfo`` of a pause, else ``None``."""
@@ -429,7 +558,7 @@ class RunLoop:
 class MapLoop:
     """One map: its items as child loops, run by the driver's item executor (MP5-MP9)."""
 
-    __slots__ = ("driver", "graph", "info", "items", "map_mode", "names")
+    __slots__ = ("driver", "graph", "info", "items", "light", "map_mode", "names", "validated")
 
     def __init__(
         self,
@@ -446,6 +575,41 @@ class MapLoop:
         self.map_mode = map_mode
         self.info = info
         self.driver = driver
+        self.light: _LightItems | None = None
+        self.validated = False
+
+    def _light_items(self, count: int) -> _LightItems | None:
+        """The compiled path for every item, when nothing observes the map, the plan compiles
+        and the first item validates (items of one map share their key set, so the checks of
+        ``prepare_values`` hold for all of them)."""
+        info = self.info
+        if not self._validate_once():
+            return None
+        if info.emitter is not None or self.driver.observed:
+            return None
+        graph = self.graph
+        compiled = engine_for(graph).compiled
+        if compiled is None or (graph.selected and info.on_missing != "ignore"):
+            return None
+        if compiled.nests_with_siblings and self.driver.finish_siblings:
+            return None
+        return _LightItems(self, compiled, count)
+
+    def _validate_once(self) -> bool:
+        """Check the first item as ``prepare_values`` would; True when that holds for every
+        item (their keys are the same, all inputs), so items skip the per-item checks."""
+        graph = self.graph
+        first = self.items[0]
+        inputs, _, bound_scoped = value_roles(graph)
+        self.validated = False
+        if bound_scoped or not inputs.issuperset(first):
+            return False
+        try:
+            prepare_values(graph, first)
+        except Exception:
+            return False  # every item reports its own validation error on the generic path
+        self.validated = True
+        return True
 
     def steps(self) -> Steps[MapResult]:
         """Yield the map's events and its ``ExecuteItems`` effect; return the ``MapResult``."""
@@ -459,6 +623,14 @@ class MapLoop:
         if emitter is not None:
             yield events.run_start(info, map_size=count)
         raise_mode = info.error_handling == "raise"
+        light = self.light = self._light_items(count)
+        if light is not None:
+            answered = yield ExecuteItems(count, self.item_steps, raise_mode, light.item)
+            if raise_mode:
+                first = next((r for r in answered if r is not None and r.status is RunStatus.FAILED), None)
+                if first is not None and first.error is not None:
+                    raise first.error
+            return MapResult(light.store, info.run_id, _ms(start), self.names, self.map_mode, graph.name)
         try:
             answered = yield ExecuteItems(count, self.item_steps, raise_mode)
             results = [r for r in answered if r is not None]
@@ -480,10 +652,17 @@ class MapLoop:
 
     def item_steps(self, index: int) -> Steps[RunResult]:
         """Item ``index`` as a full run; a failure becomes its FAILED result (MP8)."""
+        light = self.light
+        if light is not None:
+            return light.item(index)  # type: ignore[no-any-return]
         item_info = self.info.item(index)
         item_info.error_handling = "continue"
         try:
-            parts = prepare_values(self.graph, self.items[index])
+            if self.validated:
+                parts = PartitionedValues()
+                parts.provided = dict(self.items[index])
+            else:
+                parts = prepare_values(self.graph, self.items[index])
         except Exception as exc:
             if item_info.emitter is not None:  # EV8: every item has its RunStart/RunEnd
                 yield from events.not_started(item_info, exc)
@@ -493,6 +672,64 @@ class MapLoop:
                 span_id=item_info.span_id, error=exc,
             )
         return (yield from RunLoop(self.graph, parts, item_info, self.driver).run_steps())
+
+
+class _Done:
+    """What a compiled item answers the driver: its status (its outputs are in the columns)."""
+
+    __slots__ = ()
+    status = RunStatus.COMPLETED
+
+
+_DONE = _Done()
+
+
+class _LightItems:
+    """A map's items on the compiled path: no state, run info or result object per item."""
+
+    __slots__ = ("current", "loop", "run_values", "store")
+
+    def __init__(self, loop: MapLoop, compiled: Any, count: int) -> None:
+        info = loop.info
+        self.loop = loop
+        self.run_values = compiled.run_values
+        run_bits, span_bits = id_bits()
+        self.store = ItemColumns(
+            compiled.columns, [[MISSING] * count for _ in compiled.columns], count,
+            run_bits=run_bits, span_bits=span_bits, graph_name=info.graph_name,
+            workflow_id=info.workflow_id, session_id=info.session_id,
+        )
+        self.current = 0
+
+    def item(self, index: int) -> Any:
+        """Run item ``index``; its outputs go into the columns, a failure into ``explicit``."""
+        self.current = index
+        out = self.run_values(self.loop.items[index], self.fail)
+        if type(out) is tuple:
+            for column, value in zip(self.store.columns, out):  # noqa: B905
+                column[index] = value
+            return _DONE
+        return out
+
+    def fail(
+        self, values: dict[str, Any], batch: int, pos: int, exc: Exception,
+        recorded: tuple[Any, ...], at_collect: bool,
+    ) -> RunResult:
+        """The failed item's ``RunResult``, its state rebuilt as the generic loop leaves it."""
+        index = self.current
+        loop = self.loop
+        item_info = loop.info.item(index)
+        item_info.error_handling = "continue"
+        item_info.run_id, item_info.span_id = self.store.ids(index)
+        parts = PartitionedValues()
+        parts.provided = dict(values)
+        run = RunLoop(loop.graph, parts, item_info, loop.driver)
+        try:
+            run._failed_at(values, batch, pos, exc, recorded, at_collect)
+        except Exception as error:
+            result = run._result(run.engine.output_values(run.state), RunStatus.FAILED, error=error)
+        self.store.explicit[index] = result
+        return result
 
 
 # ---------------------------------------------------------------------------- nesting

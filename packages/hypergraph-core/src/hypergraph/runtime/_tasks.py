@@ -109,6 +109,9 @@ class ExecuteItems(Effect):
     count: int
     steps: Callable[[int], Steps[RunResult]]
     stop_on_failure: bool
+    # item i without a generator (compiled items): a driver may call it instead of driving
+    # ``steps(i)``; it returns an object with a ``status`` (the item itself stays in the map)
+    direct: Callable[[int], Any] | None = None
 
 
 @attrs.frozen(slots=True)
