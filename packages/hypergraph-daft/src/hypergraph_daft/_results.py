@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
-import attrs
-
 from hypergraph import MapResult, RunResult, RunStatus
 
 __all__ = ["ColumnarMapResult", "ColumnarResults"]
@@ -91,9 +89,23 @@ class ColumnarResults(Sequence[RunResult]):
         return out
 
 
-@attrs.frozen(eq=False)
 class ColumnarMapResult(MapResult):
     """MapResult whose per-item results are made on first access (see module docstring)."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        results: ColumnarResults,
+        run_id: str | None,
+        total_duration_ms: float,
+        map_over: tuple[str, ...],
+        map_mode: str,
+        graph_name: str | None = None,
+    ) -> None:
+        super().__init__((), run_id, total_duration_ms, map_over, map_mode, graph_name)
+        # the columns stand in for the tuple of RunResults: read through the sequence protocol
+        object.__setattr__(self, "_results", results)
 
     @property
     def status(self) -> RunStatus:  # type: ignore[override]

@@ -114,6 +114,11 @@ def _positional_order(func: Any, params: tuple[str, ...]) -> tuple[str, ...] | N
     return positional[: len(params)]
 
 
+NEST_COMPILED = False
+"""Off: a failure inside an inlined child would lose the child's own node note (the graph
+path of the node that raised). Nested graphs take the loop's inline nesting instead."""
+
+
 def _reraise(values: Any, batch: int, pos: int, exc: Exception, recorded: Any, at: bool) -> Any:
     """A nested run's failure handler: the child's error fails its graph node (R11)."""
     raise exc
@@ -129,6 +134,8 @@ def _nestable(np: NodePlan) -> Compiled | None:
     from hypergraph.engine import engine_for
     from hypergraph.runners._options import value_roles
 
+    if not NEST_COMPILED:
+        return None
     node = np.node
     if (
         np.kind is not GRAPH or np.has_policy or np.pauses or node.runner is not None

@@ -280,6 +280,7 @@ class RunLoop:
                     raise exc
                 done.append((np, map_outputs(np, np.func(**kwargs)), None))
             except Exception as error:
+                note_node_failure(error, np, kwargs, state.superstep, self.info)
                 if failure is None:
                     failure = error
                 failed.append(np)
