@@ -164,28 +164,31 @@ class DaftRunner(BaseRunner):
             )
         _warn_processors(event_processors)
         refuse_unread_options(on_internal_override)
-        items, names, info = prepare_map(
-            self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
-            map_over=map_over, map_mode=map_mode, clone=clone, select=select,
-            entrypoint=entrypoint, on_missing=on_missing, error_handling=error_handling,
-            event_processors=None, parent_span_id=parent_span_id, workflow_id=workflow_id,
-            session_id=session_id,
+        first, columns, size, names, info = _prepare_items(
+            self, graph, values, input_values, map_over=map_over, map_mode=map_mode,
+            clone=clone, select=select, entrypoint=entrypoint, on_missing=on_missing,
+            error_handling=error_handling, parent_span_id=parent_span_id,
+            workflow_id=workflow_id, session_id=session_id,
         )
         self._check(graph)
         identity = (graph.name, workflow_id, session_id)
-        if not items:
+        if not size:
             return _map_result([], names, map_mode, graph, start, None)
         try:
-            program, data = _item_sources(graph, items, names, clone)
+            program, data = _item_sources(graph, first, columns)
         except Exception as exc:  # the same keys for every item: every item fails alike
             if error_handling == "raise":
                 raise
-            failed = [_result({}, RunStatus.FAILED, identity, error=exc) for _ in items]
+            failed = [_result({}, RunStatus.FAILED, identity, error=exc) for _ in range(size)]
             return _map_result(failed, names, map_mode, graph, start, info.run_id)
+
+        def item(i: int) -> dict[str, Any]:
+            return {**first, **{name: column[i] for name, column in columns.items()}}
+
         results = self._collect_items(
-            program, data, len(items), error_handling, identity,
+            program, data, size, error_handling, identity,
             fallback=lambda i: self.run(
-                graph, items[i], error_handling="continue", workflow_id=workflow_id,
+                graph, item(i), error_handling="continue", workflow_id=workflow_id,
                 session_id=session_id,
             ),
         )
@@ -288,22 +291,21 @@ class DaftRunner(BaseRunner):
         Nothing runs until the caller collects (or writes) it, so Daft operations can be
         chained first. Node exceptions surface the way Daft reports UDF errors.
         """
-        items, names, _ = prepare_map(
-            self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
-            map_over=map_over, map_mode=map_mode, clone=clone, select=UNSET, entrypoint=None,
-            on_missing="ignore", error_handling="raise", event_processors=None,
-            parent_span_id=None, workflow_id=None, session_id=None,
+        first, columns, size, _, _ = _prepare_items(
+            self, graph, values, input_values, map_over=map_over, map_mode=map_mode,
+            clone=clone, select=UNSET, entrypoint=None, on_missing="ignore",
+            error_handling="raise", parent_span_id=None, workflow_id=None, session_id=None,
         )
         self._check(graph)
-        if not items:
+        if not size:
             raise ValueError(
                 "to_dataframe() needs at least one item: the map_over lists are empty."
             )
-        program, data = _item_sources(graph, items, names, clone)
-        for name in prepare_values(graph, items[0]).provided:
+        program, data = _item_sources(graph, first, columns)
+        for name in prepare_values(graph, first).provided:
             if name not in data:
-                data[name] = [items[0][name]] * len(items)
-        frame, _ = _frame(program, data, len(items), safe=False, cache=self._worker_cache)
+                data[name] = [first[name]] * size
+        frame, _ = _frame(program, data, size, safe=False, cache=self._worker_cache)
         shown = list(data) + [c for c in program.outputs.values() if c not in data]
         return frame.select(*(col(c) for c in shown))
 
@@ -356,24 +358,93 @@ def _cloned(clone: bool | Sequence[str], broadcast: Mapping[str, Any]) -> set[st
     return names & set(broadcast)
 
 
+def _prepare_items(
+    runner: DaftRunner,
+    graph: Graph,
+    values: Mapping[str, Any] | None,
+    input_values: dict[str, Any],
+    *,
+    map_over: str | Sequence[str],
+    map_mode: str,
+    clone: bool | Sequence[str],
+    **options: Any,
+) -> tuple[dict[str, Any], dict[str, list[Any]], int, tuple[str, ...], Any]:
+    """Core's map() checks, and the batch as columns: (first item, columns, size, names, info).
+
+    ``columns`` holds the mapped inputs (and, with ``clone``, each item's own copies). For the
+    common zip of equal-length lists core checks a one-item slice, so no per-item dict is built
+    for a batch that becomes columns anyway; anything else goes through core's expansion.
+    """
+    common = {
+        "run_options": RUN_OPTIONS, "map_options": MAP_OPTIONS, "map_mode": map_mode,
+        "clone": clone, "event_processors": None, **options,
+    }
+    full = _zip_lists(values, input_values, map_over, map_mode, clone)
+    if full is not None:
+        probe_values = None if values is None else dict(values)
+        probe_kwargs = dict(input_values)
+        for name, column in full.items():
+            target = probe_values if probe_values is not None and name in probe_values else probe_kwargs
+            target[name] = column[:1]
+        items, names, info = prepare_map(
+            runner, graph, probe_values, probe_kwargs, map_over=map_over, **common
+        )
+        size = len(next(iter(full.values())))
+        columns = {name: list(full[name]) for name in names}
+        return (items[0] if items else {}), columns, size, names, info
+    items, names, info = prepare_map(runner, graph, values, input_values, map_over=map_over, **common)
+    if not items:
+        return {}, {}, 0, names, info
+    first = items[0]
+    cloned = _cloned(clone, {k: v for k, v in first.items() if k not in names})
+    columns = {name: [item[name] for item in items] for name in (*names, *sorted(cloned))}
+    return first, columns, len(items), names, info
+
+
+def _zip_lists(
+    values: Mapping[str, Any] | None,
+    input_values: dict[str, Any],
+    map_over: Any,
+    map_mode: str,
+    clone: Any,
+) -> dict[str, Sequence[Any]] | None:
+    """The mapped lists when they are a plain zip of equal, non-zero lengths; else ``None``."""
+    if map_mode != "zip" or clone or not (values is None or isinstance(values, Mapping)):
+        return None
+    names = (map_over,) if isinstance(map_over, str) else map_over
+    if not isinstance(names, list | tuple) or not names:
+        return None
+    found: dict[str, Sequence[Any]] = {}
+    for name in names:
+        if not isinstance(name, str) or name in found:
+            return None
+        in_values = values is not None and name in values
+        if in_values == (name in input_values):  # missing, or given twice: core reports it
+            return None
+        column = values[name] if in_values else input_values[name]  # type: ignore[index]
+        if not isinstance(column, list | tuple):
+            return None
+        found[name] = column
+    lengths = {len(c) for c in found.values()}
+    return found if len(lengths) == 1 and 0 not in lengths else None
+
+
 def _item_sources(
-    graph: Graph, items: list[dict[str, Any]], names: tuple[str, ...], clone: bool | Sequence[str]
+    graph: Graph, first: dict[str, Any], columns: dict[str, list[Any]]
 ) -> tuple[Program, dict[str, list[Any]]]:
     """The program and input columns of a map: mapped (and cloned) inputs are columns.
 
     Every item has the same keys, so the first one is checked for the whole batch (X17).
-    Broadcast values are constants of the UDFs; cloned ones were copied per item already.
+    Other values are constants of the UDFs, shared by the rows as on every runner.
     """
-    first = items[0]
     parts = prepare_values(graph, first)
-    cloned = _cloned(clone, {k: v for k, v in first.items() if k not in names})
     env: dict[str, Any] = {}
     data: dict[str, list[Any]] = {}
     for name in parts.provided:
         value = first[name]
-        if (name in names or name in cloned) and not is_stateful(value):
+        if name in columns and not is_stateful(value):
             env[name] = Column(name)
-            data[name] = [item[name] for item in items]
+            data[name] = columns[name]
         else:
             env[name] = constant(value)
     return compile_graph(graph, env, parts.scoped), data
