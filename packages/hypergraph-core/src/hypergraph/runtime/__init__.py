@@ -41,6 +41,7 @@ from hypergraph.runtime._driver import (
 )
 from hypergraph.runtime._identity import RunIdentity, task_id
 from hypergraph.runtime._loop import MapLoop, RunLoop, child_call, child_steps
+from hypergraph.runtime._persisting import PersistingSyncDriver, Write, recorded_items
 from hypergraph.runtime._snapshot import (
     PlanFingerprint,
     RunSnapshot,
@@ -62,6 +63,21 @@ from hypergraph.runtime._tasks import (
     Steps,
     TaskOutcome,
     Tick,
+)
+from hypergraph.runtime._workflow import (
+    MapStart,
+    WorkflowRecorder,
+    WorkflowStart,
+    check_force_resume,
+    checkpoint_of,
+    definition_hashes,
+    input_signature,
+    plan_map,
+    plan_map_async,
+    resolve_steps,
+    resolve_workflow,
+    resolve_workflow_async,
+    snapshot_of,
 )
 
 __all__ = [
@@ -99,6 +115,23 @@ __all__ = [
     "restore",
     "fingerprint",
     "check_compatible",
+    # workflows and checkpointers (SPEC CP3-CP9)
+    "WorkflowStart",
+    "MapStart",
+    "WorkflowRecorder",
+    "PersistingSyncDriver",
+    "Write",
+    "recorded_items",
+    "resolve_steps",
+    "resolve_workflow",
+    "resolve_workflow_async",
+    "plan_map",
+    "plan_map_async",
+    "check_force_resume",
+    "checkpoint_of",
+    "snapshot_of",
+    "definition_hashes",
+    "input_signature",
     # what a runner needs around the loop
     "RUN_OPTIONS",
     "MAP_OPTIONS",

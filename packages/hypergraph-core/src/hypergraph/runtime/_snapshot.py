@@ -154,12 +154,17 @@ def _difference(old: PlanFingerprint, new: PlanFingerprint) -> str:
 
 
 def restore(
-    snap: RunSnapshot, engine: Engine, graph: Graph, changed: Collection[str] = ()
+    snap: RunSnapshot,
+    engine: Engine,
+    graph: Graph,
+    changed: Collection[str] = (),
+    rerun: Collection[str] = (),
 ) -> RunState:
     """A ``RunState`` for ``engine``'s plan that continues exactly where ``snap`` left off.
 
     ``changed`` names inputs the caller gives new values for (a fork): the nodes consuming
-    them run again, and every region downstream of them is reopened.
+    them run again, and every region downstream of them is reopened. ``rerun`` names nodes
+    that run again themselves (their code changed), reopening their regions likewise.
     """
     check_compatible(snap, graph)
     plan = engine.plan
@@ -177,11 +182,11 @@ def restore(
     for g in snap.ended:
         decisions[index[g]] = END
     done = {region_of[key] for key in snap.done}
-    if changed:
+    if changed or rerun:
         reopened: set[int] = set()
         todo = []
         for np in plan.nodes:
-            if any(name in changed for name in np.inputs):
+            if np.name in rerun or any(name in changed for name in np.inputs):
                 exec_count[np.index] = 0
                 consumed[np.index] = None
                 todo.append(np.component)

@@ -109,6 +109,8 @@ class ExecuteItems(Effect):
     count: int
     steps: Callable[[int], Steps[RunResult]]
     stop_on_failure: bool
+    # the map's own identity: item ``i`` runs at path ``(*identity.path, str(i))``
+    identity: RunIdentity | None = None
 
 
 @attrs.frozen(slots=True)
@@ -155,8 +157,12 @@ class RunChild(Effect):
 
     task: NodeTask
     runner: Any
-    steps: Callable[[], Steps[RunResult | MapResult]]
+    # ``steps()`` runs afresh (or from the parent's paused snapshot); ``steps(snapshot)``
+    # continues the child from ``snapshot`` (a checkpointer restoring a nested run)
+    steps: Callable[..., Steps[RunResult | MapResult]]
     call: Callable[[Any], Callable[[], Any]]
+    # the inner run's input values (what a checkpointer compares before restoring it)
+    values: dict[str, Any] | None = None
 
 
 @attrs.frozen(slots=True)
