@@ -53,11 +53,9 @@ class PersistingAsyncDriver(AsyncDriver):
         recorder = self.recorder
         task = effect.task
         cp = recorder.checkpointer
-        run_id = recorder.child_id(task)
-        record = await cp.get_run_async(run_id)
-        stored = await cp.get_checkpoint(run_id) if record is not None else None
-        count = len(await cp.get_steps(run_id)) if record is not None else 0
-        plan = recorder.child_plan(task, effect.values, record, stored, count)
+        reads = runtime.child_reads(recorder.child_id(task))
+        record, stored, base, count = await runtime.read_async(cp, reads)
+        plan = recorder.child_plan(task, effect.values, record, stored, count, base)
         if plan.restored is not None:
             return plan.restored
         path = (*task.identity.path, task.plan.name)

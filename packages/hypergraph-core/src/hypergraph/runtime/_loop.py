@@ -206,7 +206,7 @@ class RunLoop:
             results = yield ExecuteBatch(tasks, self.task_steps)
             pause, failure = self._commit(tasks, results, before)
             if persists:
-                yield Committed(info.identity, step, tasks, results, self.snapshot)
+                yield Committed(info.identity, step, tasks, results, self.snapshot, self)
             if failure is not None:
                 raise failure
             if pause is not None:

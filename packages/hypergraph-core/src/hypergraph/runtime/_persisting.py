@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from hypergraph.runtime._driver import SyncDriver
 from hypergraph.runtime._tasks import Committed, ExecuteBatch, ExecuteItems, RunChild, Steps
-from hypergraph.runtime._workflow import WorkflowRecorder
+from hypergraph.runtime._workflow import WorkflowRecorder, child_reads, read_sync
 
 if TYPE_CHECKING:
     from hypergraph.cache import NodeCache
@@ -86,11 +86,8 @@ class PersistingSyncDriver(SyncDriver):
         recorder = self.recorder
         task = effect.task
         cp = recorder.checkpointer
-        run_id = recorder.child_id(task)
-        record = cp.get_run(run_id)
-        stored = cp.checkpoint(run_id) if record is not None else None
-        count = len(cp.steps(run_id)) if record is not None else 0
-        plan = recorder.child_plan(task, effect.values, record, stored, count)
+        record, stored, base, count = read_sync(cp, child_reads(recorder.child_id(task)))
+        plan = recorder.child_plan(task, effect.values, record, stored, count, base)
         if plan.restored is not None:
             return plan.restored
         path = (*task.identity.path, task.plan.name)

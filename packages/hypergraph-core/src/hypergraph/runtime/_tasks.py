@@ -179,6 +179,8 @@ class Committed(Effect):
     tasks: Sequence[NodeTask]
     results: Sequence[Any]
     snapshot: Callable[[], RunSnapshot]
+    # the committing ``RunLoop``, for a checkpointer that records only what changed
+    loop: Any = None
 
 
 @attrs.frozen(slots=True)

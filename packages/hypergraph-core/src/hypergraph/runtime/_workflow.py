@@ -38,6 +38,7 @@ from hypergraph.checkpointers.records import (
     new_workflow_id,
 )
 from hypergraph.checkpointers.values import dumps
+from hypergraph.engine.state import SEED
 from hypergraph.exceptions import (
     GraphChangedError,
     InputOverrideRequiresForkError,
@@ -50,7 +51,13 @@ from hypergraph.plan import GRAPH
 from hypergraph.results import MapResult, RunResult, RunStatus
 from hypergraph.runners._options import partition_values
 from hypergraph.runners._support import check_lineage_options, decision_label
-from hypergraph.runtime._snapshot import PlanFingerprint, RunSnapshot, fingerprint
+from hypergraph.runtime._snapshot import (
+    PlanFingerprint,
+    RunSnapshot,
+    _done_regions,
+    _region_keys,
+    fingerprint,
+)
 from hypergraph.runtime._tasks import Committed, NodeTask, Steps, TaskOutcome
 
 if TYPE_CHECKING:
@@ -60,12 +67,16 @@ __all__ = [
     "MapStart",
     "WorkflowRecorder",
     "WorkflowStart",
+    "base_of",
     "check_force_resume",
     "checkpoint_of",
+    "child_reads",
     "definition_hashes",
     "input_signature",
     "plan_map",
     "plan_map_async",
+    "read_async",
+    "read_sync",
     "resolve_steps",
     "resolve_workflow",
     "resolve_workflow_async",
@@ -239,11 +250,82 @@ def _snapshot_from_state(
     )
 
 
-def snapshot_of(checkpoint: Checkpoint) -> RunSnapshot | None:
-    """The ``RunSnapshot`` a stored checkpoint holds; ``None`` before its first superstep."""
-    if checkpoint.superstep is None or "fingerprint" not in checkpoint.state:
+def base_of(checkpoint: Checkpoint | None) -> tuple[str, int] | None:
+    """``(run id, superstep)`` of the full state a delta-encoded checkpoint builds on, or None.
+
+    Long runs record the loop's bookkeeping in full only every ``FULL_STATE_EVERY`` supersteps;
+    the checkpoints in between hold what changed since then (and name that base).
+    """
+    if checkpoint is None:
         return None
-    return _snapshot_from_state(checkpoint.state, checkpoint.values, checkpoint.inputs)
+    base = checkpoint.state.get("base")
+    if base is None:
+        return None
+    return str(base[0]), int(base[1])
+
+
+def snapshot_of(checkpoint: Checkpoint, base: Checkpoint | None = None) -> RunSnapshot | None:
+    """The ``RunSnapshot`` a stored checkpoint holds; ``None`` before its first superstep.
+
+    ``base`` is the checkpoint named by :func:`base_of` when the state is delta-encoded.
+    """
+    state = checkpoint.state
+    if checkpoint.superstep is None:
+        return None
+    if "base" in state:
+        if base is None or "fingerprint" not in base.state:
+            return None
+        state = _apply_delta(base.state, state)
+    if "fingerprint" not in state:
+        return None
+    return _snapshot_from_state(state, checkpoint.values, checkpoint.inputs)
+
+
+def _apply_delta(full: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str, Any]:
+    state = dict(full)
+    for key in ("versions", "writers", "executions"):
+        merged = dict(full.get(key, {}))
+        merged.update(delta.get(key, {}))
+        state[key] = merged
+    consumed = dict(full.get("consumed", {}))
+    for name, seen in delta.get("consumed", {}).items():
+        if seen is None:
+            consumed.pop(name, None)
+        else:
+            consumed[name] = seen
+    state["consumed"] = consumed
+    state["done"] = [*full.get("done", ()), *delta.get("done_added", ())]
+    for key, value in delta.items():
+        if key not in ("base", "versions", "writers", "executions", "consumed", "done_added"):
+            state[key] = value
+    return state
+
+
+FULL_STATE_EVERY = 16
+"""Supersteps between two full records of the run loop's bookkeeping (the rest are deltas)."""
+
+
+def _small_state(snap_state: Any, state: Any, names: list[str]) -> dict[str, Any]:
+    """The bookkeeping that stays small however long the run: recorded whole every time."""
+    decisions: dict[str, list[str]] = {}
+    ended: list[str] = []
+    for g, decision in state.decisions.items():
+        if decision is END:
+            ended.append(names[g])
+        else:
+            decisions[names[g]] = [names[t] for t in decision]
+    return {
+        "superstep": state.superstep,
+        "decisions": decisions,
+        "ended": ended,
+        "cut_off": sorted(names[g] for g in state.cut_off),
+        "failed": [names[i] for i in sorted(state.failed)],
+        "paused": state.paused,
+        "answers": dict(state.answers),
+        "scoped": {k: dict(v) for k, v in state.scoped.items()},
+        "nested_answers": {k: dict(v) for k, v in state.nested_answers.items()},
+        "children": snap_state,
+    }
 
 
 def _forced(snap: RunSnapshot, graph: Graph) -> RunSnapshot:
@@ -357,7 +439,7 @@ def resolve_steps(
         )
     _check_structure(graph, existing, force_resume)
     stored: Checkpoint = yield ("checkpoint", workflow_id)
-    snap = snapshot_of(stored)
+    snap = yield from _load(stored)
     if snap is not None and force_resume:
         snap = _forced(snap, graph)
     count: int = yield ("steps", workflow_id)
@@ -365,6 +447,15 @@ def resolve_steps(
         workflow_id, "resume", snap, dict(existing.inputs) if snap is None else {},
         None, code_changes(graph, existing, snap), count,
     )
+
+
+def _load(stored: Checkpoint) -> Generator[Any, Any, RunSnapshot | None]:
+    """The snapshot of ``stored``, reading the full state it builds on when it is a delta."""
+    base = base_of(stored)
+    full = None
+    if base is not None:
+        full = yield ("checkpoint_at", base[0], base[1])
+    return snapshot_of(stored, full)
 
 
 def _fresh(
@@ -395,7 +486,7 @@ def _derive(
         )
     _check_structure(graph, source, force_resume, what="fork")
     stored: Checkpoint = yield ("checkpoint", source.id)
-    snap = snapshot_of(stored)
+    snap = yield from _load(stored)
     if snap is not None and force_resume:
         snap = _forced(snap, graph)
     lineage: dict[str, Any]
@@ -435,38 +526,78 @@ def _differs(old: Any, new: Any) -> bool:
 
 def resolve_workflow(checkpointer: Any, graph: Graph, given: Mapping[str, Any], **options: Any) -> WorkflowStart:
     """``resolve_steps`` with a ``SyncCheckpointer`` answering its reads."""
-    steps = resolve_steps(graph, given, **options)
+    return _answer_sync(checkpointer, resolve_steps(graph, given, **options))  # type: ignore[no-any-return]
+
+
+def _answer_sync(checkpointer: Any, steps: Generator[Any, Any, Any]) -> Any:
+    """Drive a read generator with the blocking read API."""
     answer: Any = None
     try:
         while True:
-            kind, run_id = steps.send(answer)
+            request = steps.send(answer)
+            kind, run_id = request[0], request[1]
             if kind == "get_run":
                 answer = checkpointer.get_run(run_id)
             elif kind == "checkpoint":
                 answer = checkpointer.checkpoint(run_id)
+            elif kind == "checkpoint_at":
+                answer = checkpointer.checkpoint(run_id, superstep=request[2])
+            elif kind == "children":
+                answer = checkpointer.children(run_id)
             else:
                 answer = len(checkpointer.steps(run_id))
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return stop.value
+
+
+async def _answer_async(checkpointer: Any, steps: Generator[Any, Any, Any]) -> Any:
+    """Drive a read generator with the awaitable read API."""
+    answer: Any = None
+    try:
+        while True:
+            request = steps.send(answer)
+            kind, run_id = request[0], request[1]
+            if kind == "get_run":
+                answer = await checkpointer.get_run_async(run_id)
+            elif kind == "checkpoint":
+                answer = await checkpointer.get_checkpoint(run_id)
+            elif kind == "checkpoint_at":
+                answer = await checkpointer.get_checkpoint(run_id, superstep=request[2])
+            elif kind == "children":
+                answer = await checkpointer.get_children(run_id)
+            else:
+                answer = len(await checkpointer.get_steps(run_id))
+    except StopIteration as stop:
+        return stop.value
+
+
+def child_reads(run_id: str) -> Generator[Any, Any, tuple[Any, Any, Any, int]]:
+    """The reads a nested graph's restore needs: record, checkpoint, its base, step count."""
+    record = yield ("get_run", run_id)
+    if record is None:
+        return None, None, None, 0
+    stored = yield ("checkpoint", run_id)
+    base = base_of(stored)
+    full = (yield ("checkpoint_at", base[0], base[1])) if base is not None else None
+    count = yield ("steps", run_id)
+    return record, stored, full, count
+
+
+def read_sync(checkpointer: Any, steps: Generator[Any, Any, Any]) -> Any:
+    """Answer a read generator (``resolve_steps``, ``child_reads``) with the blocking API."""
+    return _answer_sync(checkpointer, steps)
+
+
+async def read_async(checkpointer: Any, steps: Generator[Any, Any, Any]) -> Any:
+    """Answer a read generator with the awaitable API."""
+    return await _answer_async(checkpointer, steps)
 
 
 async def resolve_workflow_async(
     checkpointer: Any, graph: Graph, given: Mapping[str, Any], **options: Any
 ) -> WorkflowStart:
     """``resolve_steps`` with an async ``Checkpointer`` answering its reads."""
-    steps = resolve_steps(graph, given, **options)
-    answer: Any = None
-    try:
-        while True:
-            kind, run_id = steps.send(answer)
-            if kind == "get_run":
-                answer = await checkpointer.get_run_async(run_id)
-            elif kind == "checkpoint":
-                answer = await checkpointer.get_checkpoint(run_id)
-            else:
-                answer = len(await checkpointer.get_steps(run_id))
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+    return await _answer_async(checkpointer, resolve_steps(graph, given, **options))  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------------------- CP8
@@ -536,7 +667,7 @@ def _map_steps(
                 )
                 continue
             stored = yield ("checkpoint", record.id)
-            snap = snapshot_of(stored)
+            snap = yield from _load(stored)
             if snap is not None and snap.fingerprint == fingerprint(graph):
                 resumed[index] = snap
             planned[index] = (record.id, True, sig)
@@ -552,38 +683,14 @@ def _map_steps(
 
 def plan_map(checkpointer: Any, graph: Graph, items: list[dict[str, Any]], workflow_id: str) -> MapStart:
     """CP8 with a ``SyncCheckpointer``: match ``items`` against the children of ``workflow_id``."""
-    steps = _map_steps(graph, items, workflow_id)
-    answer: Any = None
-    try:
-        while True:
-            kind, run_id = steps.send(answer)
-            if kind == "get_run":
-                answer = checkpointer.get_run(run_id)
-            elif kind == "children":
-                answer = checkpointer.children(run_id)
-            else:
-                answer = checkpointer.checkpoint(run_id)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+    return _answer_sync(checkpointer, _map_steps(graph, items, workflow_id))  # type: ignore[no-any-return]
 
 
 async def plan_map_async(
     checkpointer: Any, graph: Graph, items: list[dict[str, Any]], workflow_id: str
 ) -> MapStart:
     """``plan_map`` with an async ``Checkpointer``."""
-    steps = _map_steps(graph, items, workflow_id)
-    answer: Any = None
-    try:
-        while True:
-            kind, run_id = steps.send(answer)
-            if kind == "get_run":
-                answer = await checkpointer.get_run_async(run_id)
-            elif kind == "children":
-                answer = await checkpointer.get_children(run_id)
-            else:
-                answer = await checkpointer.get_checkpoint(run_id)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+    return await _answer_async(checkpointer, _map_steps(graph, items, workflow_id))  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------------------- recording
@@ -596,8 +703,8 @@ class _Slot:
     """One run being recorded: a top-level run, a nested graph's run or a map item."""
 
     __slots__ = (
-        "created", "exists", "graph", "inputs", "last", "next_index", "parent_id", "run_id",
-        "saved", "signature",
+        "base", "base_done", "changed_nodes", "changed_outputs", "created", "exists", "graph",
+        "inputs", "last", "next_index", "parent_id", "run_id", "saved", "signature",
     )
 
     def __init__(
@@ -621,6 +728,11 @@ class _Slot:
         self.next_index = next_index
         self.saved = False  # wrote a checkpoint in this process (later ones carry only changes)
         self.last: Committed | None = None
+        # delta-encoded bookkeeping: the full record it builds on and what changed since
+        self.base: int | None = None
+        self.base_done: set[int] = set()
+        self.changed_nodes: set[int] = set()
+        self.changed_outputs: set[str] = set()
 
 
 class _ChildPlan:
@@ -710,6 +822,7 @@ class WorkflowRecorder:
         record: RunRecord | None,
         stored: Checkpoint | None,
         step_count: int,
+        base: Checkpoint | None = None,
     ) -> _ChildPlan:
         """Register the nested run of ``task``; restore it when it is recorded with these inputs.
 
@@ -746,7 +859,7 @@ class WorkflowRecorder:
                 graph_name=graph.name, workflow_id=self.workflow_id, restored=True,
             ))
         if record.status in RESUMABLE and stored is not None:
-            snap = snapshot_of(stored)
+            snap = snapshot_of(stored, base)
             if snap is not None and snap.paused is None and snap.fingerprint == fingerprint(graph):
                 return _ChildPlan(snapshot=snap)
         return _ChildPlan()
@@ -838,13 +951,65 @@ class WorkflowRecorder:
             slot.last = effect
             ops.append(("save", run_id, steps, None))
             return ops
+        loop = effect.loop
+        if loop is not None and slot.saved and slot.base is not None:
+            checkpoint = self._delta_checkpoint(slot, effect, loop, delta)
+            if checkpoint is not None:
+                ops.append(("save", run_id, steps, checkpoint))
+                return ops
         snap = effect.snapshot()
-        if slot.saved:
-            ops.append(("save", run_id, steps, checkpoint_of(run_id, superstep, snap, delta)))
-        else:
-            slot.saved = True
-            ops.append(("save", run_id, steps, checkpoint_of(run_id, superstep, snap)))
+        full = checkpoint_of(run_id, superstep, snap, delta if slot.saved else None)
+        slot.saved = True
+        if loop is not None:
+            slot.base = superstep
+            slot.base_done = set(_done_regions(loop.engine, loop.state))
+            slot.changed_nodes = set()
+            slot.changed_outputs = set()
+        ops.append(("save", run_id, steps, full))
         return ops
+
+    def _delta_checkpoint(
+        self, slot: _Slot, effect: Committed, loop: Any, delta: dict[str, Any]
+    ) -> Checkpoint | None:
+        """What changed since the slot's last full record, or None when a full one is due."""
+        assert slot.base is not None
+        if effect.superstep - slot.base >= FULL_STATE_EVERY:
+            return None
+        engine = loop.engine
+        state = loop.state
+        if state.children:
+            return None
+        done = set(_done_regions(engine, state))
+        if not slot.base_done <= done:
+            return None  # a region reopened: record everything again
+        nodes = engine.plan.nodes
+        changed_nodes = slot.changed_nodes
+        changed_nodes.update(task.plan.index for task in effect.tasks)
+        changed_outputs = slot.changed_outputs
+        changed_outputs.update(delta)
+        names = [np.name for np in nodes]
+        versions = state.versions
+        writers = state.writers
+        consumed = state.consumed
+        keys = _region_keys(engine.plan)
+        record = _small_state({}, state, names)
+        record["base"] = [slot.run_id, slot.base]
+        record["versions"] = {k: versions[k] for k in changed_outputs if k in versions}
+        record["writers"] = {
+            k: (None if writers[k] == SEED else names[writers[k]])
+            for k in changed_outputs if k in writers
+        }
+        record["consumed"] = {
+            names[i]: (
+                None if consumed[i] is None
+                else dict(zip(nodes[i].inputs, consumed[i], strict=True))  # type: ignore[arg-type]
+            )
+            for i in changed_nodes
+        }
+        record["executions"] = {names[i]: state.exec_count[i] for i in changed_nodes}
+        record["iterations"] = {keys[c]: n for c, n in state.iterations.items()}
+        record["done_added"] = [keys[c] for c in sorted(done - slot.base_done)]
+        return Checkpoint(slot.run_id, effect.superstep, delta, record, state.provided)
 
     # -- ending ---------------------------------------------------------------------------
     def ended(self, path: tuple[str, ...], result: Any, error: BaseException | None = None) -> list[Op]:
