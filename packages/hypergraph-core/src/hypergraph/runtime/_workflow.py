@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -359,8 +359,10 @@ def check_force_resume(force_resume: bool) -> None:
         )
 
 
-Read = tuple[str, str]
-"""A read ``resolve_steps`` asks for: ``("get_run", id)``, ``("checkpoint", id)``, ``("steps", id)``."""
+Read = tuple[Any, ...]
+"""A read a workflow generator asks for: ``("get_run", id)``, ``("checkpoint", id)``,
+``("checkpoint_at", id, superstep)``, ``("steps", id)`` (answer: how many) or
+``("children", id)``. ``read_sync``/``read_async`` answer them from a checkpointer."""
 
 
 def resolve_steps(
@@ -374,11 +376,12 @@ def resolve_steps(
     retry_from: str | None = None,
     force_resume: bool = False,
 ) -> Generator[Read, Any, WorkflowStart]:
-    """The CP3 rules as a generator of reads; returns the ``WorkflowStart``.
+    """The CP3 rules as a generator of reads (see ``Read``); returns the ``WorkflowStart``.
 
-    Send back ``checkpointer.get_run(id)`` for ``("get_run", id)``, ``checkpointer.checkpoint
-    (id)`` for ``("checkpoint", id)`` and ``len(checkpointer.steps(id))`` for ``("steps",
-    id)``; ``resolve_workflow`` and ``resolve_workflow_async`` do exactly that.
+    It performs no I/O, so any runner can answer the reads its own way: ``resolve_workflow``
+    (blocking checkpointer), ``resolve_workflow_async`` (awaitable one), or a durable runner
+    inside its own workflow step. ``given`` is the caller's values (``values`` plus keyword
+    inputs); values identical to the stored inputs are not an override (R2-5).
     """
     check_lineage_options(workflow_id, None, None, None)
     if fork_from is not None and retry_from is not None:
@@ -402,10 +405,10 @@ def resolve_steps(
             )
         )
     if workflow_id is None:
-        return _fresh(graph, given, new_workflow_id(), checkpoint)
+        return WorkflowStart(new_workflow_id(), "new", checkpoint)
     existing: RunRecord | None = yield ("get_run", workflow_id)
     if existing is None:
-        return _fresh(graph, given, workflow_id, checkpoint)
+        return WorkflowStart(workflow_id, "new", checkpoint)
     if checkpoint is not None:
         raise WorkflowForkError(
             f"Workflow {workflow_id!r} is already recorded, so checkpoint= cannot start it "
@@ -456,12 +459,6 @@ def _load(stored: Checkpoint) -> Generator[Any, Any, RunSnapshot | None]:
     if base is not None:
         full = yield ("checkpoint_at", base[0], base[1])
     return snapshot_of(stored, full)
-
-
-def _fresh(
-    graph: Graph, given: Mapping[str, Any], run_id: str, checkpoint: RunSnapshot | None
-) -> WorkflowStart:
-    return WorkflowStart(run_id, "new", checkpoint)
 
 
 def _derive(
@@ -697,6 +694,9 @@ async def plan_map_async(
 Op = tuple[Any, ...]
 """A write: ``("create", RunRecord)``, ``("active", id)``, ``("save", id, steps, checkpoint)``,
 ``("status", id, WorkflowStatus, error)``."""
+
+
+_MISSING = object()
 
 
 class _Slot:
@@ -1072,7 +1072,3 @@ class WorkflowRecorder:
             else:
                 await cp.update_run_status(op[1], op[2], error=op[3])
 
-
-_MISSING = object()
-
-Apply = Callable[[list[Op]], Awaitable[None] | None]
