@@ -435,3 +435,54 @@ def test_a_long_run_resumes_from_delta_recorded_state(checkpointer: Any) -> None
     result = runner.run(graph, {"x0": 0}, workflow_id="long")
     assert ran == [37, 38, 39]
     assert result["x40"] == 40
+
+
+def test_exit_durability_records_the_run_once_and_resumes_it(tmp_path: Path) -> None:
+    """durability="exit": one write when the run ends, with a full checkpoint a resume uses."""
+    with SqliteCheckpointer(str(tmp_path / "runs.db"), durability="exit") as cp:
+        runner = SyncRunner(checkpointer=cp)
+        FAIL["double"] = True
+        runner.run(chain, {"a": 1}, workflow_id="wf", error_handling="continue")
+        assert cp.get_run("wf").status is WorkflowStatus.FAILED
+        assert "base" not in cp.checkpoint("wf").state
+        FAIL["double"] = False
+        CALLS.clear()
+        assert runner.run(chain, {"a": 1}, workflow_id="wf")["d"] == "c=4"
+        assert CALLS == ["double", "show"]
+
+
+def test_an_output_json_cannot_store_fails_the_run_naming_node_and_output(tmp_path: Path) -> None:
+    """CP1: a value the JSON serializer can't store → CheckpointSerializationError, run FAILED."""
+    from hypergraph.exceptions import CheckpointSerializationError
+
+    @node(output_name="handle")
+    def opaque(a: int) -> object:
+        return object()
+
+    with SqliteCheckpointer(str(tmp_path / "runs.db")) as cp:
+        runner = SyncRunner(checkpointer=cp)
+        with pytest.raises(CheckpointSerializationError, match=r"opaque.*handle|handle.*opaque"):
+            runner.run(Graph([opaque], name="opaque"), {"a": 1}, workflow_id="bad")
+        assert cp.get_run("bad").status is WorkflowStatus.FAILED
+        assert cp.steps("bad") == []
+
+
+def test_a_nested_graph_visited_twice_in_a_loop_gets_one_child_run_per_visit(
+    checkpointer: Any,
+) -> None:
+    """CP9: later visits of a graph node in a loop are recorded as <parent>/<node>@<visit>."""
+
+    @node(output_name="n")
+    def bump(n: int) -> int:
+        return n + 1
+
+    @route(targets=["step", END])
+    def more(n: int) -> Any:
+        return "step" if n < 3 else END
+
+    inner = Graph([bump], name="inner")
+    graph = Graph([inner.as_node(name="step"), more], name="looping", entrypoint="step")
+    result = SyncRunner(checkpointer=checkpointer).run(graph, {"n": 0}, workflow_id="lp")
+    assert result["n"] == 3
+    children = sorted(run.id for run in checkpointer.runs(parent="lp"))
+    assert children == ["lp/step", "lp/step@2", "lp/step@3"]
