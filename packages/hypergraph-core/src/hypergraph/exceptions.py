@@ -24,6 +24,7 @@ __all__ = [
     "InfiniteLoopError",
     "InputOverrideRequiresForkError",
     "InterruptAnswerError",
+    "MissingGraphvizError",
     "MissingInputError",
     "MissingPluginError",
     "NodeTimeoutError",
@@ -53,14 +54,20 @@ class MissingInputError(HypergraphError):
         missing: Iterable[str],
         provided: Iterable[str] | None = None,
         message: str | None = None,
+        *,
+        hints: Mapping[str, str] | None = None,
     ) -> None:
         self.missing = list(missing)
         self.provided = list(provided) if provided is not None else []
+        #: missing name -> a sentence suggesting the near name the caller probably meant
+        self.hints: dict[str, str] = dict(hints or {})
         if message is None:
             names = ", ".join(repr(m) for m in self.missing)
             message = f"Missing required inputs: {names}"
             if self.provided:
                 message += f". Provided: {', '.join(repr(p) for p in self.provided)}"
+            for hint in self.hints.values():
+                message += f". {hint}"
             message += (
                 ". Pass them in values={...} (or as keyword arguments), or give them a value "
                 "with graph.bind(...) — note that bind() returns a new graph."
@@ -148,6 +155,34 @@ class MissingPluginError(HypergraphError, ImportError):
         if extra:
             message += f' (or `pip install "hypergraph-core[{extra}]"`)'
         super().__init__(message + ".", name=name)
+
+
+class MissingGraphvizError(HypergraphError, ImportError):
+    """Drawing a graph to SVG/PNG needs Graphviz: the ``graphviz`` package and the ``dot`` program.
+
+    ``missing`` is ``"package"`` or ``"binary"``. Mermaid and DOT text need neither.
+    """
+
+    def __init__(self, missing: str) -> None:
+        self.missing = missing
+        if missing == "package":
+            what = (
+                "the graphviz Python package, which is not installed. Install it with "
+                '`pip install "hypergraph-core[viz]"` (or `pip install graphviz`), and the '
+                "Graphviz programs with your system's package manager (e.g. `apt-get install "
+                "graphviz`, `brew install graphviz`)"
+            )
+        else:
+            what = (
+                "the Graphviz `dot` program, which is not on PATH. Install Graphviz with your "
+                "system's package manager (e.g. `apt-get install graphviz`, `brew install "
+                "graphviz`)"
+            )
+        super().__init__(
+            f"Rendering a graph picture needs {what}. Without Graphviz, graph.to_mermaid() "
+            "returns the diagram as Mermaid text and graph.to_dot() as DOT text.",
+            name="graphviz",
+        )
 
 
 class PluginLoadError(HypergraphError, ImportError):

@@ -9,6 +9,8 @@ value codec. Implementations are registered by plugins and imported on first acc
   (``from hypergraph.checkpointers import SqliteCheckpointer``).
 """
 
+from typing import TYPE_CHECKING
+
 from hypergraph.checkpointers.base import CheckpointerBase
 from hypergraph.checkpointers.protocol import (
     Checkpointer,
@@ -25,6 +27,10 @@ from hypergraph.checkpointers.records import (
     new_workflow_id,
 )
 from hypergraph.plugins import lazy_exports as _lazy_exports
+
+if TYPE_CHECKING:
+    # Typed for checkers; resolved lazily through the plugin registry at run time.
+    from hypergraph_sqlite.checkpointer import SqliteCheckpointer as SqliteCheckpointer
 
 __all__ = [
     "Checkpoint",

@@ -32,6 +32,7 @@ from hypergraph.runners._support import (
     decision_label,
     interrupt_outputs,
     nested_map_items,
+    note_node_failure,
     pause_info,
     prepare_values,
 )
@@ -231,6 +232,7 @@ class RunLoop:
                 else:
                     done.append((np, {}, resolve_decision(np, np.func(**kwargs))))
             except Exception as exc:
+                note_node_failure(exc, np, kwargs, state.superstep, self.info)
                 if failure is None:
                     failure = exc
                 failed.append(np)
@@ -268,6 +270,7 @@ class RunLoop:
                 else:
                     done.append((np, {}, resolve_decision(np, np.func(**kwargs))))
             except Exception as exc:
+                note_node_failure(exc, np, kwargs, state.superstep, self.info)
                 if failure is None:
                     failure = exc
                 failed.append(np)
@@ -355,6 +358,7 @@ class RunLoop:
         except GeneratorExit:
             raise
         except Exception as exc:
+            note_node_failure(exc, np, task.kwargs, task.superstep, info)
             if emitter is not None:
                 yield events.node_error(info, np, span, task.superstep, exc)  # type: ignore[arg-type]
             raise
