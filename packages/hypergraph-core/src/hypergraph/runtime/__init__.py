@@ -10,6 +10,12 @@ a thread pool, a durable engine. Most runners only choose an ``Executor`` (how o
 be persisted after any superstep and continued in another process. ``RunIdentity`` and
 ``NodeTask.task_id`` name runs and node executions deterministically.
 
+With a checkpointer, ``resolve_steps`` (or ``resolve_workflow``/``resolve_workflow_async``)
+applies the ``workflow_id`` rules of SPEC CP3 and returns a ``WorkflowStart`` (id, snapshot to
+continue from, nodes to re-run after a code change); a ``WorkflowRecorder`` behind a persisting
+driver (``PersistingSyncDriver``, AsyncRunner's ``PersistingAsyncDriver``) writes every committed
+superstep, child run and final status. A durable runner uses the same pieces.
+
 See the README's "Architecture" section for a walk-through and a diagram.
 """
 

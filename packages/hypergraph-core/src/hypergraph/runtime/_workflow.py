@@ -301,6 +301,21 @@ def _apply_delta(full: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str,
     return state
 
 
+_NAMES: dict[int, tuple[Any, list[str]]] = {}
+
+
+def _node_names(plan: Any) -> list[str]:
+    """Node names by plan index, built once per plan (a delta is written every superstep)."""
+    found = _NAMES.get(id(plan))
+    if found is not None and found[0] is plan:
+        return found[1]
+    names = [np.name for np in plan.nodes]
+    if len(_NAMES) > 256:
+        _NAMES.clear()
+    _NAMES[id(plan)] = (plan, names)
+    return names
+
+
 FULL_STATE_EVERY = 16
 """Supersteps between two full records of the run loop's bookkeeping (the rest are deltas)."""
 
@@ -987,7 +1002,7 @@ class WorkflowRecorder:
         changed_nodes.update(task.plan.index for task in effect.tasks)
         changed_outputs = slot.changed_outputs
         changed_outputs.update(delta)
-        names = [np.name for np in nodes]
+        names = _node_names(engine.plan)
         versions = state.versions
         writers = state.writers
         consumed = state.consumed
