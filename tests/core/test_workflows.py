@@ -486,3 +486,24 @@ def test_a_nested_graph_visited_twice_in_a_loop_gets_one_child_run_per_visit(
     assert result["n"] == 3
     children = sorted(run.id for run in checkpointer.runs(parent="lp"))
     assert children == ["lp/step", "lp/step@2", "lp/step@3"]
+
+
+def test_a_run_stopped_by_keyboard_interrupt_is_recorded_as_stopped(checkpointer: Any) -> None:
+    """R2-6: a signal (KeyboardInterrupt) ends the recorded run as STOPPED, and it resumes."""
+    stop = {"on": True}
+
+    @node(output_name="c")
+    def halt(b: int) -> int:
+        if stop["on"]:
+            raise KeyboardInterrupt
+        return b
+
+    graph = Graph([inc, halt], name="halting")
+    runner = SyncRunner(checkpointer=checkpointer)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(graph, {"a": 1}, workflow_id="st")
+    assert checkpointer.get_run("st").status is WorkflowStatus.STOPPED
+    stop["on"] = False
+    CALLS.clear()
+    assert runner.run(graph, {"a": 1}, workflow_id="st")["c"] == 2
+    assert CALLS == []

@@ -97,3 +97,29 @@ def test_an_uninterrupted_run_executes_each_node_the_expected_number_of_times(tm
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == EXPECTED
     assert executions(markers, "first") == CLEAN_COUNTS
+
+
+def test_two_processes_running_workflows_on_one_file_lose_nothing(tmp_path: Path) -> None:
+    """Two runner processes write different workflows into one database at once."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    db = tmp_path / "runs.db"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(SCRIPT), str(db), str(markers), f"p{i}", "0", runner, "sync",
+             f"wf-{i}"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for i, runner in enumerate(("sync", "async"))
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert json.loads(out) == EXPECTED
+    with SqliteCheckpointer(str(db), readonly=True) as cp:
+        for i in range(2):
+            assert cp.get_run(f"wf-{i}").status is WorkflowStatus.COMPLETED
+            steps = Counter(s.node_name for s in cp.steps(f"wf-{i}"))
+            steps.update(s.node_name for s in cp.steps(f"wf-{i}/finish"))
+            assert steps.pop("finish") == 1  # the graph node's own step
+            assert steps == CLEAN_COUNTS

@@ -1,6 +1,6 @@
 """A checkpointed run that SIGKILLs itself at its k-th node execution (reliability tests).
 
-Usage: python killable_run.py DB MARKERS PHASE KILL_AT RUNNER DURABILITY
+Usage: python killable_run.py DB MARKERS PHASE KILL_AT RUNNER DURABILITY [WORKFLOW_ID]
 
 Every node execution that finishes writes a marker file ``<PHASE>-<node>-<n>`` into MARKERS; the
 process kills itself with SIGKILL when it starts its KILL_AT-th node execution (0: never). The
@@ -22,6 +22,7 @@ from hypergraph import AsyncRunner, Graph, SyncRunner, node, route
 from hypergraph.checkpointers import SqliteCheckpointer
 
 DB, MARKERS, PHASE, KILL_AT, RUNNER, DURABILITY = sys.argv[1:7]
+WORKFLOW_ID = sys.argv[7] if len(sys.argv) > 7 else "wf"
 _count = itertools.count(1)
 _seq = itertools.count()
 
@@ -96,9 +97,9 @@ graph = Graph(
 def main() -> None:
     with SqliteCheckpointer(DB, durability=DURABILITY) as cp:  # type: ignore[arg-type]
         if RUNNER == "async":
-            result = asyncio.run(AsyncRunner(checkpointer=cp).run(graph, {"n": 3}, workflow_id="wf"))
+            result = asyncio.run(AsyncRunner(checkpointer=cp).run(graph, {"n": 3}, workflow_id=WORKFLOW_ID))
         else:
-            result = SyncRunner(checkpointer=cp).run(graph, {"n": 3}, workflow_id="wf")
+            result = SyncRunner(checkpointer=cp).run(graph, {"n": 3}, workflow_id=WORKFLOW_ID)
     print(json.dumps(dict(result.values), sort_keys=True))
 
 
