@@ -98,6 +98,17 @@ def test_agent_loop_iterates_until_the_gate_says_end() -> None:
     assert lines[-1].startswith("final draft: Post about hypergraph (")
 
 
+def test_batch_embeddings_ranks_passages_embedded_on_daft() -> None:
+    """batch_embeddings.py embeds 4 passages on Daft inside a SyncRunner pipeline and ranks them."""
+    lines = run_example("batch_embeddings.py").splitlines()
+    assert "status: completed" in lines
+    assert "passages embedded: 4 x 64 dimensions" in lines
+    assert "best match: Ray schedules tasks on workers across a " in lines
+    scores = [float(line.split()[0]) for line in lines if line[:1] in "+-" and "  " in line]
+    assert len(scores) == 4
+    assert scores == sorted(scores, reverse=True)
+
+
 def test_pictures_prints_mermaid_and_writes_an_svg(tmp_path: Path) -> None:
     """pictures.py prints the Mermaid flowchart and renders an SVG through Graphviz."""
     target = tmp_path / "rag.svg"

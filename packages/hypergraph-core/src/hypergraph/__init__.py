@@ -78,6 +78,7 @@ from hypergraph.runners import (
     RunStatus,
     SyncRunner,
 )
+from hypergraph.stateful import stateful
 
 if TYPE_CHECKING:
     # Type checkers see the plugin names with their real types; at run time they resolve lazily
@@ -155,6 +156,7 @@ __all__ = [
     "interrupt",
     "node",
     "route",
+    "stateful",
 ]
 
 # AsyncRunner, DaftRunner, DBOSAsyncRunner, DiskCache, ...: resolved through the plugin registry
