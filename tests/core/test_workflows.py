@@ -507,3 +507,9 @@ def test_a_run_stopped_by_keyboard_interrupt_is_recorded_as_stopped(checkpointer
     CALLS.clear()
     assert runner.run(graph, {"a": 1}, workflow_id="st")["c"] == 2
     assert CALLS == []
+
+
+def test_a_recorded_run_of_something_that_is_not_a_graph_is_a_type_error(checkpointer: Any) -> None:
+    """X16 order holds with a checkpointer: the graph argument is checked before any lookup."""
+    with pytest.raises(TypeError, match="expects a Graph"):
+        SyncRunner(checkpointer=checkpointer).run(inc, {"a": 1}, workflow_id="x")  # type: ignore[arg-type]

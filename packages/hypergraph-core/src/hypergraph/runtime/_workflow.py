@@ -49,6 +49,7 @@ from hypergraph.exceptions import (
 from hypergraph.nodes.gates import END
 from hypergraph.plan import GRAPH
 from hypergraph.results import MapResult, RunResult, RunStatus
+from hypergraph.runners._checks import check_graph_argument
 from hypergraph.runners._options import partition_values
 from hypergraph.runners._support import check_lineage_options, decision_label
 from hypergraph.runtime._snapshot import (
@@ -398,6 +399,7 @@ def resolve_steps(
     inside its own workflow step. ``given`` is the caller's values (``values`` plus keyword
     inputs); values identical to the stored inputs are not an override (R2-5).
     """
+    check_graph_argument(graph, "run")
     check_lineage_options(workflow_id, None, None, None)
     if fork_from is not None and retry_from is not None:
         raise ValueError(
