@@ -1,4 +1,4 @@
-"""Checkpoint storage benchmarks: what SqliteCheckpointer costs per superstep, without a runner.
+"""Checkpoint benchmarks: what SqliteCheckpointer costs per superstep, without and with a runner.
 
 Run on demand (not part of the test suite):
 
@@ -9,7 +9,13 @@ Each workload writes the records a run loop writes (``create_run``, one ``save_s
 superstep with its step record and checkpoint, ``update_run_status`` at the end) into a SQLite
 file on disk, in the three durability modes, and reads everything back to check it. The
 "plain Python" baseline builds the same record objects and appends them to a list; the figure
-is the extra time per superstep. Figures are recorded in benchmarks/README.md.
+is the extra time per superstep.
+
+The runner part times SyncRunner and AsyncRunner on the same graphs with and without
+``SqliteCheckpointer(path, durability=...)`` (a file on disk): the figure is the extra time per
+node execution, next to what plain Python calls of the same functions cost. It also re-runs a
+completed 1,000-item map with the same ``workflow_id`` (every item restored) and resumes a
+failed 1,000-step run. Figures are recorded in benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hypergraph import AsyncRunner, Graph, SyncRunner, node
 from hypergraph.checkpointers import (
     Checkpoint,
     InMemoryCheckpointer,
@@ -202,9 +209,168 @@ def bench_resume(files: Files, supersteps: int, repeat: int) -> dict[str, Any]:
             "ms": best_of(load, repeat) * 1e3}
 
 
+# ---------------------------------------------------------------------------- with a runner
+def make_chain(length: int) -> tuple[Graph, list[Any]]:
+    """A chain of ``length`` one-line nodes (x0 -> x1 -> ... ) and the plain functions."""
+    funcs = []
+    for i in range(length):
+        exec_ns: dict[str, Any] = {}
+        exec(f"def step{i}(x{i}):\n    return x{i} + 1", exec_ns)
+        funcs.append(exec_ns[f"step{i}"])
+    nodes = [node(f, output_name=f"x{i + 1}") for i, f in enumerate(funcs)]
+    return Graph(nodes, name=f"chain{length}"), funcs
+
+
+def plain_chain(funcs: list[Any]) -> int:
+    value = 0
+    for f in funcs:
+        value = f(value)
+    return value
+
+
+def _run_many(runner: Any, graph: Graph, runs: int, asynchronous: bool, prefix: str) -> None:
+    if asynchronous:
+        import asyncio
+
+        async def go() -> None:
+            for r in range(runs):
+                await runner.run(graph, {"x0": 0}, workflow_id=f"{prefix}{r}" if prefix else None)
+
+        asyncio.run(go())
+    else:
+        for r in range(runs):
+            runner.run(graph, {"x0": 0}, workflow_id=f"{prefix}{r}" if prefix else None)
+
+
+def bench_runner_chain(
+    files: Files, length: int, runs: int, asynchronous: bool, repeat: int
+) -> dict[str, Any]:
+    """µs per node execution that a checkpointer adds to ``runs`` runs of a ``length`` chain."""
+    graph, funcs = make_chain(length)
+    make = AsyncRunner if asynchronous else SyncRunner
+    nodes = length * runs
+    plain_s = best_of(lambda: [plain_chain(funcs) for _ in range(runs)], repeat)
+    bare_s = best_of(lambda: _run_many(make(), graph, runs, asynchronous, ""), repeat)
+    row: dict[str, Any] = {
+        "workload": f"{'AsyncRunner' if asynchronous else 'SyncRunner'} {runs} x {length}-node chain",
+        "plain": plain_s / nodes * 1e6,
+        "runner": bare_s / nodes * 1e6,
+    }
+    counter = [0]
+    for mode in MODES:
+
+        def timed(cp: Any) -> None:
+            counter[0] += 1
+            _run_many(make(checkpointer=cp), graph, runs, asynchronous, f"r{counter[0]}-")
+
+        total = best_with_store(files, mode, timed, repeat)
+        row[mode] = (total - bare_s) / nodes * 1e6
+    with SqliteCheckpointer(files.new()) as cp:
+        _run_many(make(checkpointer=cp), graph, 1, asynchronous, "check-")
+        assert len(cp.steps("check-0")) == length
+        assert cp.values("check-0")[f"x{length}"] == length
+    return row
+
+
+def bench_runner_map(files: Files, items: int, asynchronous: bool, repeat: int) -> dict[str, Any]:
+    """A 1,000-item map with ``workflow_id``: overhead per item, and a re-run restoring all."""
+    graph, _ = make_chain(3)
+    make = AsyncRunner if asynchronous else SyncRunner
+    values = {"x0": list(range(items))}
+
+    def do_map(runner: Any, wid: str | None) -> Any:
+        if asynchronous:
+            import asyncio
+
+            return asyncio.run(runner.map(graph, values, map_over="x0", workflow_id=wid))
+        return runner.map(graph, values, map_over="x0", workflow_id=wid)
+
+    bare_s = best_of(lambda: do_map(make(), None), repeat)
+    row: dict[str, Any] = {
+        "workload": f"{'AsyncRunner' if asynchronous else 'SyncRunner'} map of {items} (3 nodes)",
+        "runner": bare_s / (3 * items) * 1e6,
+    }
+    counter = [0]
+    for mode in MODES:
+
+        def timed(cp: Any) -> None:
+            counter[0] += 1
+            do_map(make(checkpointer=cp), f"m{counter[0]}")
+
+        total = best_with_store(files, mode, timed, repeat)
+        row[mode] = (total - bare_s) / (3 * items) * 1e6
+    path = files.new()
+    with SqliteCheckpointer(path) as cp:
+        fresh_s = best_of(lambda: do_map(make(checkpointer=cp), "fresh"), 1)
+        do_map(make(checkpointer=cp), "done")
+
+        def rerun() -> None:
+            result = do_map(make(checkpointer=cp), "done")
+            assert all(r.restored for r in result) and len(result) == items
+
+        rerun_s = best_of(rerun, repeat)
+    row["fresh ms"] = fresh_s * 1e3
+    row["rerun ms"] = rerun_s * 1e3
+    return row
+
+
+def bench_runner_resume(files: Files, length: int, repeat: int) -> dict[str, Any]:
+    """Resuming a ``length``-step run that failed at its last node (SyncRunner, sync mode)."""
+    graph, _ = make_chain(length)
+    broken: dict[str, bool] = {"on": True}
+
+    @node(output_name="end")
+    def last(x1000: int) -> int:  # the chain's last output name depends on ``length``
+        if broken["on"]:
+            raise RuntimeError("broken")
+        return x1000
+
+    assert length == 1000
+    failing = Graph([*graph.nodes.values(), last], name="resume")
+    times = []
+    for _ in range(repeat):
+        path = files.new()
+        with SqliteCheckpointer(path) as cp:
+            broken["on"] = True
+            SyncRunner(checkpointer=cp).run(failing, {"x0": 0}, workflow_id="long",
+                                            error_handling="continue")
+        broken["on"] = False
+        gc.collect()
+        start = CLOCK()
+        with SqliteCheckpointer(path) as cp:
+            result = SyncRunner(checkpointer=cp).run(failing, {"x0": 0}, workflow_id="long")
+        times.append(CLOCK() - start)
+        assert result["end"] == length
+    return {"workload": f"resume a failed {length}-step run (open, load, run 1 node)",
+            "ms": min(times) * 1e3}
+
+
+def runner_report(files: Files, repeat: int, quick: bool) -> None:
+    print("Runner overhead of SqliteCheckpointer, µs per node execution over the same runner "
+          "without one (plain = calling the functions in a Python loop):")
+    for asynchronous in (False, True):
+        for length, runs in ((200, 1), (20, 50 if quick else 200)):
+            row = bench_runner_chain(files, length, runs, asynchronous, repeat)
+            print(
+                f"  {row['workload']:<36} plain {row['plain']:5.2f}  runner {row['runner']:6.2f}"
+                f"  +sync {row['sync']:6.2f}  +async {row['async']:6.2f}  +exit {row['exit']:6.2f}"
+            )
+    for asynchronous in (False, True):
+        row = bench_runner_map(files, 1000, asynchronous, max(1, repeat // 2))
+        print(
+            f"  {row['workload']:<36} runner {row['runner']:6.2f}  +sync {row['sync']:6.2f}  "
+            f"+async {row['async']:6.2f}  +exit {row['exit']:6.2f};  fresh {row['fresh ms']:.0f} ms,"
+            f" re-run restoring all {row['rerun ms']:.0f} ms "
+            f"({row['rerun ms'] / row['fresh ms']:.0%})"
+        )
+    row = bench_runner_resume(files, 1000, repeat)
+    print(f"  {row['workload']:<36} {row['ms']:.1f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--runners", action="store_true", help="only the runner part")
     parser.add_argument("--cpu", action="store_true",
                         help="time with process CPU time instead of wall time")
     args = parser.parse_args(argv)
@@ -219,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
         clock = "process CPU time" if args.cpu else "wall time"
         print(f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, files in "
               f"{files.root}, {clock}, best of {repeat}")
+        if args.runners:
+            runner_report(files, repeat, args.quick)
+            return 0
         print("µs per superstep over building the records (baseline = building them):")
         for row in (
             bench_chain(files, 200, 1, repeat),
@@ -242,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         row = bench_resume(files, 1000, repeat)
         print(f"  {row['workload']:<32} {row['ms']:.1f} ms")
+        runner_report(files, repeat, args.quick)
     finally:
         files.cleanup()
     return 0

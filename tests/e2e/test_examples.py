@@ -54,6 +54,23 @@ def test_human_in_the_loop_pauses_and_resumes_flat_and_nested() -> None:
     assert all("[rewritten per reviewer: 'drop the buzzwords']" in p for p in posts)
 
 
+def test_human_in_the_loop_answers_two_review_turns_both_ways() -> None:
+    """human_in_the_loop.py publishes the revised draft after two turns, in memory and persisted."""
+    lines = run_example("human_in_the_loop.py").splitlines()
+    assert lines.count("published: release: we shipped it. [add numbers]") == 2
+    assert lines.count("  editor sees 'release: we shipped it. [add numbers]', answers 'approve'") == 2
+
+
+def test_resume_after_fix_keeps_valid_steps_and_reruns_changed_code() -> None:
+    """resume_after_fix.py: the resume runs only score (code changed), rank and report."""
+    lines = run_example("resume_after_fix.py").splitlines()
+    assert "status: failed - the report service is down" in lines
+    assert "executed: ['score', 'rank', 'report']" in lines
+    assert "re-ran score: code changed" in lines
+    assert "re-ran rank: downstream of 'score'" in lines
+    assert "summary: top: db:3, db:2, db:1" in lines
+
+
 def test_caching_example_shows_hits_misses_and_reasons() -> None:
     """caching.py reports each hit and miss, with the miss reasons, for both backends."""
     out = run_example("caching.py")

@@ -36,6 +36,7 @@ from hypergraph.events import (
     StreamingChunkEvent,
     SuperstepStartEvent,
 )
+from hypergraph.exceptions import InterruptAnswerError
 
 
 class CountingShutdown(EventProcessor):
@@ -887,8 +888,9 @@ def test_namespaced_nested_interrupt_resumes_with_its_response_key() -> None:
 
 
 
-def test_dotted_answer_to_a_nested_interrupt_is_consumed_so_the_next_visit_asks_again() -> None:
-    """HI2: in a loop, the answer resolves one visit of the nested interrupt; the next visit pauses."""
+def test_dotted_answer_used_at_a_first_visit_then_a_second_pause_is_an_answer_error() -> None:
+    """HI2/HI9: an answer is used at one visit; a later pause of that interrupt raises, and the
+    error's checkpoint still continues the paused run."""
     seen: list[str] = []
 
     @node(output_name="draft")
@@ -901,10 +903,12 @@ def test_dotted_answer_to_a_nested_interrupt_is_consumed_so_the_next_visit_asks_
         return None
 
     graph = Graph([write, Graph([ask], name="review").as_node()], entrypoint="write")
-    result = asyncio.run(AsyncRunner().run(graph, {"query": "q", "review.decision": "yes"}))
+    with pytest.raises(InterruptAnswerError, match=r"checkpoint=error\.checkpoint") as caught:
+        asyncio.run(AsyncRunner().run(graph, {"query": "q", "review.decision": "yes"}))
 
-    assert result.status == RunStatus.PAUSED
     assert seen == ["q:yes"]
+    assert caught.value.result.status == RunStatus.PAUSED
+    assert caught.value.checkpoint is not None
 
 
 def test_every_map_item_emits_its_own_run_start_and_end_even_when_it_fails_validation() -> None:

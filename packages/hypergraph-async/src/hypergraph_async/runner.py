@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from hypergraph import runtime
 from hypergraph.cache import CacheBackend, InMemoryCache, NodeCache
+from hypergraph.checkpointers import new_workflow_id, require_checkpointer
 from hypergraph.nodes.interrupt import InterruptNode
 from hypergraph.results import ErrorHandling, MapMode, MapResult, OnMissing, RunResult
 from hypergraph.runners.base import BaseRunner
@@ -20,6 +21,7 @@ from hypergraph_async.driver import AsyncDriver
 from hypergraph_async.driver import check_fan_out as _check_fan_out
 from hypergraph_async.driver import check_max_concurrency as _check_max_concurrency
 from hypergraph_async.limiter import use_limiter
+from hypergraph_async.persisting import PersistingAsyncDriver
 from hypergraph_async.plugin import ASYNC_CAPABILITIES
 from hypergraph_async.stream import RunIterator
 
@@ -44,12 +46,9 @@ class AsyncRunner(BaseRunner):
         InterruptNode
     }
 
-    def __init__(self, cache: CacheBackend | None = None, checkpointer: object = None) -> None:
+    def __init__(self, cache: CacheBackend | None = None, checkpointer: Any = None) -> None:
         if checkpointer is not None:
-            raise NotImplementedError(
-                "Checkpointing is not available in this release of hypergraph; run without "
-                "checkpointer= (workflow_id is still echoed on results)."
-            )
+            require_checkpointer(checkpointer, runner="AsyncRunner", sync=False)
         self.cache = cache
         self.node_cache = NodeCache(cache) if cache is not None else None
         # backends other than the in-memory one may do I/O: keep it off the event loop
@@ -84,12 +83,27 @@ class AsyncRunner(BaseRunner):
         override_workflow: bool = False,
         fork_from: str | None = None,
         retry_from: str | None = None,
+        force_resume: bool = False,
         session_id: str | None = None,
         **input_values: Any,
     ) -> RunResult:
         """Execute ``graph`` once; same options as ``SyncRunner.run`` plus ``max_concurrency``."""
         _check_max_concurrency(max_concurrency)
-        runtime.refuse_unread_options(on_internal_override, override_workflow)
+        cp = self.checkpointer
+        start = None
+        if cp is None:
+            runtime.refuse_unread_options(on_internal_override, override_workflow)
+            runtime.check_force_resume(force_resume)
+        else:
+            runtime.refuse_unread_options(on_internal_override)
+            start = await runtime.resolve_workflow_async(
+                cp, graph, {**(values or {}), **input_values}, workflow_id=workflow_id,
+                checkpoint=checkpoint, override_workflow=override_workflow,
+                fork_from=fork_from, retry_from=retry_from, force_resume=force_resume,
+            )
+            if start.inputs:
+                values = {**start.inputs, **(values or {})}
+            workflow_id, checkpoint, fork_from, retry_from = start.workflow_id, start.snapshot, None, None
         parts, info = runtime.prepare_run(
             self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
             select=select, entrypoint=entrypoint, on_missing=on_missing,
@@ -98,11 +112,31 @@ class AsyncRunner(BaseRunner):
             workflow_id=workflow_id, session_id=session_id, fork_from=fork_from,
             retry_from=retry_from, checkpoint=checkpoint,
         )
-        driver = AsyncDriver(self, info.emitter)
-        loop = runtime.RunLoop(graph, parts, info, driver, checkpoint=checkpoint, keep_checkpoint=True)
+        if start is None:
+            driver: AsyncDriver = AsyncDriver(self, info.emitter)
+            loop = runtime.RunLoop(graph, parts, info, driver, checkpoint=checkpoint, keep_checkpoint=True)
+            try:
+                async with use_limiter(max_concurrency):
+                    return await driver.drive(loop.run_steps())  # type: ignore[no-any-return]
+            finally:
+                if info.emitter is not None:
+                    await info.emitter.shutdown_async()
+        recorder = runtime.WorkflowRecorder(cp, graph, start.workflow_id)
+        driver = PersistingAsyncDriver(self, info.emitter, recorder)
+        loop = runtime.RunLoop(
+            graph, parts, info, driver, checkpoint=checkpoint, keep_checkpoint=True,
+            rerun=start.rerun,
+        )
         try:
+            await recorder.apply_async(recorder.begin(start, parts.provided))
             async with use_limiter(max_concurrency):
-                return await driver.drive(loop.run_steps())  # type: ignore[no-any-return]
+                try:
+                    result = await driver.drive(loop.run_steps())
+                except BaseException as exc:
+                    await recorder.apply_async(recorder.ended((), None, exc))
+                    raise
+            await recorder.apply_async(recorder.ended((), result))
+            return result  # type: ignore[no-any-return]
         finally:
             if info.emitter is not None:
                 await info.emitter.shutdown_async()
@@ -132,6 +166,9 @@ class AsyncRunner(BaseRunner):
         """Execute ``graph`` once per item, items concurrently (at most ``max_concurrency``)."""
         _check_max_concurrency(max_concurrency)
         runtime.refuse_unread_options(on_internal_override)
+        cp = self.checkpointer
+        if cp is not None and workflow_id is None:
+            workflow_id = new_workflow_id()
         items, names, info = runtime.prepare_map(
             self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
             map_over=map_over, map_mode=map_mode, clone=clone, select=select,
@@ -141,11 +178,33 @@ class AsyncRunner(BaseRunner):
         )
         if max_concurrency is None:
             _check_fan_out(len(items), "map()")
-        driver = AsyncDriver(self, info.emitter)
-        steps = runtime.MapLoop(graph, items, names, map_mode, info, driver).steps()
+        if cp is None:
+            driver: AsyncDriver = AsyncDriver(self, info.emitter)
+            steps = runtime.MapLoop(graph, items, names, map_mode, info, driver).steps()
+            try:
+                async with use_limiter(max_concurrency):
+                    return await driver.drive(steps)  # type: ignore[no-any-return]
+            finally:
+                if info.emitter is not None:
+                    await info.emitter.shutdown_async()
+        assert workflow_id is not None
+        start = await runtime.plan_map_async(cp, graph, items, workflow_id)
+        recorder = runtime.WorkflowRecorder(cp, graph, workflow_id)
+        driver = PersistingAsyncDriver(self, info.emitter, recorder)
+        steps = runtime.MapLoop(
+            graph, items, names, map_mode, info, driver, restored=start.restored,
+            resumed=start.resumed,
+        ).steps()
         try:
+            await recorder.apply_async(recorder.begin_map(start, names, len(items)))
             async with use_limiter(max_concurrency):
-                return await driver.drive(steps)  # type: ignore[no-any-return]
+                try:
+                    result = await driver.drive(steps)
+                except BaseException as exc:
+                    await recorder.apply_async(recorder.ended((), None, exc))
+                    raise
+            await recorder.apply_async(recorder.ended((), result))
+            return result  # type: ignore[no-any-return]
         finally:
             if info.emitter is not None:
                 await info.emitter.shutdown_async()

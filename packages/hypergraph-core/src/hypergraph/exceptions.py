@@ -23,6 +23,7 @@ __all__ = [
     "IncompatibleRunnerError",
     "InfiniteLoopError",
     "InputOverrideRequiresForkError",
+    "InterruptAnswerError",
     "MissingGraphvizError",
     "MissingInputError",
     "MissingPluginError",
@@ -218,6 +219,26 @@ class WorkflowAlreadyCompletedError(HypergraphError):
 
 class InputOverrideRequiresForkError(HypergraphError):
     """New input values were passed while resuming an existing workflow."""
+
+
+class InterruptAnswerError(HypergraphError, ValueError):
+    """An answer passed by re-running would be used at an earlier visit than the pause it answers.
+
+    Re-running with ``{pause.response_key: answer}`` answers the *first* visit of an interrupt.
+    When that interrupt is reached again in the same run and pauses, the answer was meant for a
+    later turn: continue from ``checkpoint=result.checkpoint`` or with a checkpointer and
+    ``workflow_id`` instead (SPEC HI9, R2-4). ``result`` is the paused run and ``checkpoint``
+    its snapshot, so the pause can still be answered with ``checkpoint=error.checkpoint``.
+    """
+
+    def __init__(self, message: str, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+    @property
+    def checkpoint(self) -> Any:
+        """The paused run's snapshot: ``run(graph, {key: answer}, checkpoint=...)`` continues it."""
+        return None if self.result is None else self.result.checkpoint
 
 
 class WorkflowForkError(HypergraphError):

@@ -130,6 +130,10 @@ class RunResult(_StatusFlags):
     pause: PauseInfo | None = None
     # the run's restorable state, or a function computing it on first access
     _checkpoint: Any = attrs.field(default=None, repr=False, alias="checkpoint")
+    # a map item (or nested run) returned from a checkpointer without running again (CP8)
+    restored: bool = False
+    # nodes a resume ran again although they had completed, with the reason (code changed)
+    rerun: dict[str, str] = attrs.field(factory=dict, repr=False)
 
     @property
     def checkpoint(self) -> Any:

@@ -108,7 +108,7 @@ __all__ = [
 RUN_OPTIONS = (
     "select", "on_missing", "on_internal_override", "entrypoint", "max_iterations",
     "error_handling", "event_processors", "parent_span_id", "checkpoint", "workflow_id",
-    "override_workflow", "fork_from", "retry_from", "session_id",
+    "override_workflow", "fork_from", "retry_from", "force_resume", "session_id",
 )
 """Keyword-only options of ``run()`` common to all runners (reserved as input keywords)."""
 
@@ -266,13 +266,12 @@ def prepare_map(
     return items, names, info
 
 
-def reject_checkpointer(checkpointer: Any) -> None:
-    """Persistence is not part of this release: say so at construction, not mid-run."""
+def reject_checkpointer(checkpointer: Any, runner: str = "SyncRunner", *, sync: bool = True) -> None:
+    """CP1: a checkpointer must have the path ``runner`` uses (``TypeError`` otherwise)."""
     if checkpointer is not None:
-        raise NotImplementedError(
-            "Checkpointing is not available in this release of hypergraph; run without "
-            "checkpointer= (workflow_id is still echoed on results)."
-        )
+        from hypergraph.checkpointers.protocol import require_checkpointer
+
+        require_checkpointer(checkpointer, runner=runner, sync=sync)
 
 
 def check_lineage_options(

@@ -11,12 +11,20 @@ from typing import TYPE_CHECKING, Any
 
 import hypergraph.runners._support as support
 from hypergraph.cache import CacheBackend, NodeCache
+from hypergraph.checkpointers.records import new_workflow_id
 from hypergraph.results import ErrorHandling, MapMode, MapResult, OnMissing, RunResult
 from hypergraph.runners._support import UNSET
 from hypergraph.runners.base import BaseRunner
 from hypergraph.runners.capabilities import RunnerCapabilities
 from hypergraph.runtime._driver import SyncDriver
 from hypergraph.runtime._loop import MapLoop, RunLoop
+from hypergraph.runtime._persisting import PersistingSyncDriver
+from hypergraph.runtime._workflow import (
+    WorkflowRecorder,
+    check_force_resume,
+    plan_map,
+    resolve_workflow,
+)
 
 if TYPE_CHECKING:
     from hypergraph.events.processor import EventProcessor
@@ -36,8 +44,8 @@ class SyncRunner(BaseRunner):
     name another runner). Async nodes and interrupts need AsyncRunner.
     """
 
-    def __init__(self, cache: CacheBackend | None = None, checkpointer: object = None) -> None:
-        support.reject_checkpointer(checkpointer)
+    def __init__(self, cache: CacheBackend | None = None, checkpointer: Any = None) -> None:
+        support.reject_checkpointer(checkpointer, "SyncRunner", sync=True)
         self.cache = cache
         self._node_cache = NodeCache(cache) if cache is not None else None
         self.checkpointer = checkpointer
@@ -69,6 +77,7 @@ class SyncRunner(BaseRunner):
         override_workflow: bool = False,
         fork_from: str | None = None,
         retry_from: str | None = None,
+        force_resume: bool = False,
         session_id: str | None = None,
         **input_values: Any,
     ) -> RunResult:
@@ -76,8 +85,20 @@ class SyncRunner(BaseRunner):
 
         With ``error_handling="raise"`` (default) a node's own exception propagates unchanged;
         with ``"continue"`` the result is FAILED and holds the values computed before it.
+        With a checkpointer, ``workflow_id`` names a recorded run (SPEC CP3).
         """
+        if self.checkpointer is not None:
+            return self._run_recorded(
+                graph, values, input_values, select=select, on_missing=on_missing,
+                on_internal_override=on_internal_override, entrypoint=entrypoint,
+                max_iterations=max_iterations, error_handling=error_handling,
+                event_processors=event_processors, parent_span_id=parent_span_id,
+                checkpoint=checkpoint, workflow_id=workflow_id,
+                override_workflow=override_workflow, fork_from=fork_from,
+                retry_from=retry_from, force_resume=force_resume, session_id=session_id,
+            )
         support.refuse_unread_options(on_internal_override, override_workflow)
+        check_force_resume(force_resume)
         parts, info = support.prepare_run(
             self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
             select=select, entrypoint=entrypoint, on_missing=on_missing,
@@ -118,6 +139,8 @@ class SyncRunner(BaseRunner):
         Non-mapped values are shared by every item (``clone=`` deep-copies them per item).
         """
         support.refuse_unread_options(on_internal_override)
+        if self.checkpointer is not None and workflow_id is None:
+            workflow_id = new_workflow_id()
         items, names, info = support.prepare_map(
             self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
             map_over=map_over, map_mode=map_mode, clone=clone, select=select,
@@ -125,12 +148,91 @@ class SyncRunner(BaseRunner):
             event_processors=event_processors, parent_span_id=parent_span_id,
             workflow_id=workflow_id, session_id=session_id,
         )
-        driver = self._driver(info)
         try:
+            if self.checkpointer is not None:
+                return self._map_recorded(graph, items, names, map_mode, info)
+            driver = self._driver(info)
             return driver.drive(MapLoop(graph, items, names, map_mode, info, driver).steps())  # type: ignore[no-any-return]
         finally:
             if info.emitter is not None:
                 info.emitter.shutdown()
+
+    def _run_recorded(
+        self,
+        graph: Graph,
+        values: dict[str, Any] | None,
+        input_values: dict[str, Any],
+        *,
+        on_internal_override: Any,
+        checkpoint: Any,
+        workflow_id: str | None,
+        override_workflow: bool,
+        fork_from: str | None,
+        retry_from: str | None,
+        force_resume: bool,
+        **options: Any,
+    ) -> RunResult:
+        """``run()`` with a checkpointer: resolve the workflow, record every superstep."""
+        support.refuse_unread_options(on_internal_override)
+        cp = self.checkpointer
+        given = {**(values or {}), **input_values}
+        start = resolve_workflow(
+            cp, graph, given, workflow_id=workflow_id, checkpoint=checkpoint,
+            override_workflow=override_workflow, fork_from=fork_from, retry_from=retry_from,
+            force_resume=force_resume,
+        )
+        merged = {**start.inputs, **(values or {})} if start.inputs else values
+        parts, info = support.prepare_run(
+            self, graph, merged, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
+            workflow_id=start.workflow_id, fork_from=None, retry_from=None,
+            checkpoint=start.snapshot, **options,
+        )
+        recorder = WorkflowRecorder(cp, graph, start.workflow_id)
+        driver = PersistingSyncDriver(self, self._node_cache, info.emitter, recorder)
+        loop = RunLoop(
+            graph, parts, info, driver, checkpoint=start.snapshot, keep_checkpoint=True,
+            rerun=start.rerun,
+        )
+        try:
+            recorder.apply_sync(recorder.begin(start, parts.provided))
+            try:
+                result = driver.drive(loop.run_steps())
+            except BaseException as exc:
+                recorder.apply_sync(recorder.ended((), None, exc))
+                raise
+            recorder.apply_sync(recorder.ended((), result))
+            return result  # type: ignore[no-any-return]
+        finally:
+            if info.emitter is not None:
+                info.emitter.shutdown()
+
+    def _map_recorded(
+        self,
+        graph: Graph,
+        items: list[dict[str, Any]],
+        names: tuple[str, ...],
+        map_mode: str,
+        info: support.RunInfo,
+    ) -> MapResult:
+        """``map()`` with a checkpointer: completed items restored, the rest recorded (CP8)."""
+        cp = self.checkpointer
+        wid = info.workflow_id
+        assert wid is not None
+        start = plan_map(cp, graph, items, wid)
+        recorder = WorkflowRecorder(cp, graph, wid)
+        driver = PersistingSyncDriver(self, self._node_cache, info.emitter, recorder)
+        loop = MapLoop(
+            graph, items, names, map_mode, info, driver, restored=start.restored,
+            resumed=start.resumed,
+        )
+        recorder.apply_sync(recorder.begin_map(start, names, len(items)))
+        try:
+            result = driver.drive(loop.steps())
+        except BaseException as exc:
+            recorder.apply_sync(recorder.ended((), None, exc))
+            raise
+        recorder.apply_sync(recorder.ended((), result))
+        return result  # type: ignore[no-any-return]
 
     def _driver(self, info: support.RunInfo) -> SyncDriver:
         """The driver of one top-level call: this runner's cache, the call's emitter."""

@@ -10,6 +10,12 @@ a thread pool, a durable engine. Most runners only choose an ``Executor`` (how o
 be persisted after any superstep and continued in another process. ``RunIdentity`` and
 ``NodeTask.task_id`` name runs and node executions deterministically.
 
+With a checkpointer, ``resolve_steps`` (or ``resolve_workflow``/``resolve_workflow_async``)
+applies the ``workflow_id`` rules of SPEC CP3 and returns a ``WorkflowStart`` (id, snapshot to
+continue from, nodes to re-run after a code change); a ``WorkflowRecorder`` behind a persisting
+driver (``PersistingSyncDriver``, AsyncRunner's ``PersistingAsyncDriver``) writes every committed
+superstep, child run and final status. A durable runner uses the same pieces.
+
 See the README's "Architecture" section for a walk-through and a diagram.
 """
 
@@ -41,6 +47,7 @@ from hypergraph.runtime._driver import (
 )
 from hypergraph.runtime._identity import RunIdentity, task_id
 from hypergraph.runtime._loop import MapLoop, RunLoop, child_call, child_steps
+from hypergraph.runtime._persisting import PersistingSyncDriver, Write, recorded_items
 from hypergraph.runtime._snapshot import (
     PlanFingerprint,
     RunSnapshot,
@@ -62,6 +69,25 @@ from hypergraph.runtime._tasks import (
     Steps,
     TaskOutcome,
     Tick,
+)
+from hypergraph.runtime._workflow import (
+    MapStart,
+    WorkflowRecorder,
+    WorkflowStart,
+    base_of,
+    check_force_resume,
+    checkpoint_of,
+    child_reads,
+    definition_hashes,
+    input_signature,
+    plan_map,
+    plan_map_async,
+    read_async,
+    read_sync,
+    resolve_steps,
+    resolve_workflow,
+    resolve_workflow_async,
+    snapshot_of,
 )
 
 __all__ = [
@@ -99,6 +125,27 @@ __all__ = [
     "restore",
     "fingerprint",
     "check_compatible",
+    # workflows and checkpointers (SPEC CP3-CP9)
+    "WorkflowStart",
+    "MapStart",
+    "WorkflowRecorder",
+    "PersistingSyncDriver",
+    "Write",
+    "recorded_items",
+    "resolve_steps",
+    "resolve_workflow",
+    "resolve_workflow_async",
+    "plan_map",
+    "plan_map_async",
+    "check_force_resume",
+    "checkpoint_of",
+    "snapshot_of",
+    "base_of",
+    "child_reads",
+    "read_sync",
+    "read_async",
+    "definition_hashes",
+    "input_signature",
     # what a runner needs around the loop
     "RUN_OPTIONS",
     "MAP_OPTIONS",

@@ -69,8 +69,8 @@ class RunLoop:
     """One run of one graph: its state, and the generator that drives it to a result."""
 
     __slots__ = (
-        "compiled", "driver", "engine", "fast", "graph", "info", "keep_checkpoint", "parts",
-        "record", "state",
+        "answered", "compiled", "driver", "engine", "fast", "graph", "info", "keep_checkpoint",
+        "parts", "record", "rerun", "reused", "state",
     )
 
     def __init__(
@@ -82,6 +82,7 @@ class RunLoop:
         *,
         checkpoint: RunSnapshot | None = None,
         keep_checkpoint: bool = False,
+        rerun: dict[str, str] | None = None,
     ) -> None:
         self.graph = graph
         self.info = info
@@ -90,6 +91,8 @@ class RunLoop:
         # nothing observes the run: the loop may call plain sync nodes itself
         fast = self.fast = info.emitter is None and not driver.observed
         self.keep_checkpoint = keep_checkpoint
+        self.rerun = rerun or {}
+        self.reused: tuple[str, tuple[str, ...]] | None = None
         # a compiled run's outputs per node, until a snapshot commits them into ``state``
         self.record: tuple[Any, ...] | None = None
         self.parts = parts
@@ -101,13 +104,17 @@ class RunLoop:
             if compiled is not None and not (compiled.nests_with_siblings and driver.finish_siblings):
                 self.compiled = compiled
                 self.state: Any = None
+                self.answered: set[str] | None = None
                 return
         if checkpoint is None:
             self.state = engine.new_state(
                 parts.provided, parts.answers, parts.scoped, parts.nested_answers
             )
+            # HI9: answers given by re-running answer first visits; remember which were used
+            self.answered = set() if parts.answers or parts.nested_answers else None
         else:
-            self.state = _resumed(checkpoint, engine, graph, parts)
+            self.state = _resumed(checkpoint, engine, graph, parts, self.rerun)
+            self.answered = None
 
     def _ensure_state(self) -> Any:
         """The run's state; a compiled run builds its fresh one on first need."""
@@ -163,7 +170,10 @@ class RunLoop:
         status = RunStatus.COMPLETED if pause is None else RunStatus.PAUSED
         if emitter is not None:
             yield events.run_end(info, status, None, _ms(start))
-        return self._result(values, status, pause=pause)
+        result = self._result(values, status, pause=pause)
+        if self.reused is not None and pause is not None:
+            raise _answer_reused(*self.reused, result)
+        return result
 
     def snapshot(self) -> RunSnapshot:
         """The restorable state of this run as of the last finished superstep."""
@@ -195,7 +205,7 @@ class RunLoop:
         return RunResult(
             values, status, info.run_id, graph_name=info.graph_name,
             workflow_id=info.workflow_id, session_id=info.session_id, span_id=info.span_id,
-            error=error, pause=pause, checkpoint=checkpoint,
+            error=error, pause=pause, checkpoint=checkpoint, rerun=self.rerun,
         )
 
     def _run_inline(self) -> None:
@@ -323,7 +333,7 @@ class RunLoop:
             results = yield ExecuteBatch(tasks, self.task_steps)
             pause, failure = self._commit(tasks, results, before)
             if persists:
-                yield Committed(info.identity, step, tasks, results, self.snapshot)
+                yield Committed(info.identity, step, tasks, results, self.snapshot, self)
             if failure is not None:
                 raise failure
             if pause is not None:
@@ -517,9 +527,13 @@ class RunLoop:
         answers = self.state.answers
         outputs = np.outputs
         if all(name in answers for name in outputs):
+            if self.answered is not None:
+                self.answered.add(np.name)
             return TaskOutcome(task, {name: answers.pop(name) for name in outputs}), None
         raw = yield invoke
         if raw is None:
+            if self.answered is not None and np.name in self.answered:
+                self.reused = (np.name, outputs)
             return TaskOutcome(task, pause=pause_info(np, task.kwargs)), None
         return TaskOutcome(task, interrupt_outputs(np, raw)), None
 
@@ -537,20 +551,26 @@ class RunLoop:
         """R11, R12, R14: the inner graph as a child run; its pause carries its snapshot."""
         gn: GraphNode = task.plan.node
         state = self.state
+        answered = self.answered is not None and gn.name in state.nested_answers
         values = child_values(gn, task.kwargs, state)
         resumed = state.children.pop(gn.name, None)
         info = self.info
         parent_span = span if span is not None else info.span_id
         driver = self.driver
 
-        def steps() -> Steps[Any]:
-            return child_steps(gn, values, info, parent_span, driver, resumed)
+        def steps(snapshot: RunSnapshot | None = None) -> Steps[Any]:
+            start = snapshot if snapshot is not None else resumed
+            return child_steps(gn, values, info, parent_span, driver, start)
 
         def call(runner: Any) -> Any:
             return child_call(runner, gn, values, info, parent_span, resumed)
 
-        result = yield RunChild(task, gn.runner, steps, call)
+        result = yield RunChild(task, gn.runner, steps, call, values)
+        if answered:
+            self.answered.add(gn.name)  # type: ignore[union-attr]
         if gn.map_config is None and result.status is RunStatus.PAUSED and result.pause is not None:
+            if self.answered is not None and gn.name in self.answered and not answered:
+                self.reused = (f"{gn.name}/{result.pause.node_name}", (result.pause.response_key,))
             pause = attrs.evolve(result.pause, node_name=f"{gn.name}/{result.pause.node_name}")
             return TaskOutcome(task, pause=pause, child=result.checkpoint)
         return TaskOutcome(task, _child_outputs(gn, result))
@@ -559,7 +579,10 @@ class RunLoop:
 class MapLoop:
     """One map: its items as child loops, run by the driver's item executor (MP5-MP9)."""
 
-    __slots__ = ("driver", "graph", "info", "items", "light", "map_mode", "names", "validated")
+    __slots__ = (
+        "driver", "graph", "info", "items", "light", "map_mode", "names", "restored", "resumed",
+        "validated",
+    )
 
     def __init__(
         self,
@@ -569,6 +592,9 @@ class MapLoop:
         map_mode: str,
         info: RunInfo,
         driver: DriverTraits,
+        *,
+        restored: dict[int, RunResult] | None = None,
+        resumed: dict[int, RunSnapshot] | None = None,
     ) -> None:
         self.graph = graph
         self.items = items
@@ -578,6 +604,9 @@ class MapLoop:
         self.driver = driver
         self.light: _LightItems | None = None
         self.validated = False
+        # CP8: items a checkpointer returns without running, and items it continues
+        self.restored = restored
+        self.resumed = resumed
 
     def _light_items(self, count: int) -> _LightItems | None:
         """The compiled path for every item, when nothing observes the map, the plan compiles
@@ -633,7 +662,9 @@ class MapLoop:
                     raise first.error
             return MapResult(light.store, info.run_id, _ms(start), self.names, self.map_mode, graph.name)
         try:
-            answered = yield ExecuteItems(count, self.item_steps, raise_mode)
+            answered = yield ExecuteItems(
+                count, self.item_steps, raise_mode, identity=info.identity
+            )
             results = [r for r in answered if r is not None]
             if raise_mode:
                 first = next((r for r in results if r.status is RunStatus.FAILED), None)
@@ -656,6 +687,8 @@ class MapLoop:
         light = self.light
         if light is not None:
             return light.item(index)  # type: ignore[no-any-return]
+        if self.restored is not None and index in self.restored:
+            return self.restored[index]
         item_info = self.info.item(index)
         item_info.error_handling = "continue"
         try:
@@ -672,7 +705,9 @@ class MapLoop:
                 workflow_id=item_info.workflow_id, session_id=item_info.session_id,
                 span_id=item_info.span_id, error=exc,
             )
-        return (yield from RunLoop(self.graph, parts, item_info, self.driver).run_steps())
+        resumed = self.resumed.get(index) if self.resumed is not None else None
+        loop = RunLoop(self.graph, parts, item_info, self.driver, checkpoint=resumed)
+        return (yield from loop.run_steps())
 
 
 class _Done:
@@ -785,14 +820,35 @@ def child_call(
 
 
 # ---------------------------------------------------------------------------- helpers
-def _resumed(checkpoint: RunSnapshot, engine: Any, graph: Graph, parts: PartitionedValues) -> Any:
+def _answer_reused(where: str, keys: Sequence[str], result: RunResult) -> Exception:
+    from hypergraph.exceptions import InterruptAnswerError
+
+    listed = ", ".join(map(repr, keys))
+    return InterruptAnswerError(
+        f"Interrupt {where!r} paused again after the answer given for {listed} was used at its "
+        "earlier visit. Re-running with {key: answer} answers only the first visit of an "
+        "interrupt, so a later turn's answer would be used too early. Continue from the pause "
+        "instead: runner.run(graph, {key: answer}, checkpoint=error.checkpoint) (or "
+        "checkpoint=result.checkpoint of the paused result each turn), or give the runner a "
+        "checkpointer and pass the same workflow_id on every turn.",
+        result,
+    )
+
+
+def _resumed(
+    checkpoint: RunSnapshot,
+    engine: Any,
+    graph: Graph,
+    parts: PartitionedValues,
+    rerun: dict[str, str] | None = None,
+) -> Any:
     """A restored state; values given now override restored ones, answers are added (R2-4)."""
     inputs = checkpoint.inputs
     changed = [
         name for name, value in parts.provided.items()
         if name not in inputs or _changed(inputs[name], value)
     ]
-    state = restore(checkpoint, engine, graph, changed)
+    state = restore(checkpoint, engine, graph, changed, rerun or ())
     for name, value in parts.provided.items():
         state.provided[name] = value
         if name in state.values and state.writers.get(name) == -1:

@@ -81,8 +81,25 @@ def fingerprint(graph: Graph) -> PlanFingerprint:
     )
 
 
+# plan id -> (plan, region key of every component): names joined once per plan, not per snapshot
+_REGION_KEYS: dict[int, tuple[Plan, list[str]]] = {}
+
+
+def _region_keys(plan: Plan) -> list[str]:
+    found = _REGION_KEYS.get(id(plan))
+    if found is not None and found[0] is plan:
+        return found[1]
+    keys = [
+        "|".join(sorted(plan.nodes[m].name for m in cp.nodes)) for cp in plan.components
+    ]
+    if len(_REGION_KEYS) > 256:
+        _REGION_KEYS.clear()
+    _REGION_KEYS[id(plan)] = (plan, keys)
+    return keys
+
+
 def _region_key(plan: Plan, c: int) -> str:
-    return "|".join(sorted(plan.nodes[m].name for m in plan.components[c].nodes))
+    return _region_keys(plan)[c]
 
 
 def _done_regions(engine: Engine, state: RunState) -> list[int]:
@@ -100,9 +117,9 @@ def snapshot(engine: Engine, state: RunState, graph: Graph) -> RunSnapshot:
     plan = engine.plan
     nodes = plan.nodes
     names = [np.name for np in nodes]
+    keys = _region_keys(plan)
     consumed: dict[str, dict[str, int]] = {}
-    for np in nodes:
-        seen = state.consumed[np.index]
+    for np, seen in zip(nodes, state.consumed, strict=True):
         if seen is not None:
             consumed[np.name] = dict(zip(np.inputs, seen, strict=True))
     decisions: dict[str, list[str]] = {}
@@ -123,8 +140,8 @@ def snapshot(engine: Engine, state: RunState, graph: Graph) -> RunSnapshot:
         decisions=decisions,
         ended=tuple(ended),
         cut_off=tuple(sorted(names[g] for g in state.cut_off)),
-        iterations={_region_key(plan, c): n for c, n in state.iterations.items()},
-        done=tuple(_region_key(plan, c) for c in _done_regions(engine, state)),
+        iterations={keys[c]: n for c, n in state.iterations.items()},
+        done=tuple(keys[c] for c in _done_regions(engine, state)),
         failed=tuple(names[i] for i in sorted(state.failed)),
         paused=state.paused,
         inputs=dict(state.provided),
@@ -154,12 +171,17 @@ def _difference(old: PlanFingerprint, new: PlanFingerprint) -> str:
 
 
 def restore(
-    snap: RunSnapshot, engine: Engine, graph: Graph, changed: Collection[str] = ()
+    snap: RunSnapshot,
+    engine: Engine,
+    graph: Graph,
+    changed: Collection[str] = (),
+    rerun: Collection[str] = (),
 ) -> RunState:
     """A ``RunState`` for ``engine``'s plan that continues exactly where ``snap`` left off.
 
     ``changed`` names inputs the caller gives new values for (a fork): the nodes consuming
-    them run again, and every region downstream of them is reopened.
+    them run again, and every region downstream of them is reopened. ``rerun`` names nodes
+    that run again themselves (their code changed), reopening their regions likewise.
     """
     check_compatible(snap, graph)
     plan = engine.plan
@@ -177,11 +199,11 @@ def restore(
     for g in snap.ended:
         decisions[index[g]] = END
     done = {region_of[key] for key in snap.done}
-    if changed:
+    if changed or rerun:
         reopened: set[int] = set()
         todo = []
         for np in plan.nodes:
-            if any(name in changed for name in np.inputs):
+            if np.name in rerun or any(name in changed for name in np.inputs):
                 exec_count[np.index] = 0
                 consumed[np.index] = None
                 todo.append(np.component)

@@ -112,6 +112,8 @@ class ExecuteItems(Effect):
     # item i without a generator (compiled items): a driver may call it instead of driving
     # ``steps(i)``; it returns an object with a ``status`` (the item itself stays in the map)
     direct: Callable[[int], Any] | None = None
+    # the map's own identity: item ``i`` runs at path ``(*identity.path, str(i))``
+    identity: RunIdentity | None = None
 
 
 @attrs.frozen(slots=True)
@@ -158,8 +160,12 @@ class RunChild(Effect):
 
     task: NodeTask
     runner: Any
-    steps: Callable[[], Steps[RunResult | MapResult]]
+    # ``steps()`` runs afresh (or from the parent's paused snapshot); ``steps(snapshot)``
+    # continues the child from ``snapshot`` (a checkpointer restoring a nested run)
+    steps: Callable[..., Steps[RunResult | MapResult]]
     call: Callable[[Any], Callable[[], Any]]
+    # the inner run's input values (what a checkpointer compares before restoring it)
+    values: dict[str, Any] | None = None
 
 
 @attrs.frozen(slots=True)
@@ -176,6 +182,8 @@ class Committed(Effect):
     tasks: Sequence[NodeTask]
     results: Sequence[Any]
     snapshot: Callable[[], RunSnapshot]
+    # the committing ``RunLoop``, for a checkpointer that records only what changed
+    loop: Any = None
 
 
 @attrs.frozen(slots=True)

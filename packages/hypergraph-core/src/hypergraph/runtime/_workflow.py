@@ -1,0 +1,1091 @@
+"""Workflows: which stored run a call continues, and how its supersteps are written (SPEC CP3-CP9).
+
+Three pieces, shared by every persisting runner (SyncRunner, AsyncRunner, a durable runner):
+
+- ``resolve_workflow`` / ``resolve_workflow_async`` apply the ``workflow_id`` rules of CP3 in
+  order and return a ``WorkflowStart``: the run id, what kind of start it is (new, resume, fork,
+  retry), the ``RunSnapshot`` to continue from and the nodes to re-run because their code
+  changed (★). Both are thin shells around one generator, ``resolve_steps``, which asks for the
+  reads it needs (``("get_run", id)``, ``("checkpoint", id)``) and does no I/O itself.
+- ``checkpoint_of`` / ``snapshot_of`` turn a ``RunSnapshot`` into a stored ``Checkpoint`` and
+  back.
+- ``WorkflowRecorder`` turns the loop's ``Committed`` effects into step records and checkpoints
+  (one ``save_superstep`` per superstep), creates child runs for nested graphs
+  (``<parent>/<node>``) and map items (``<id>/<i>``), and sets each run's final status. Its
+  methods return write operations; ``apply_sync``/``apply_async`` perform them, so the same
+  recorder serves a blocking and an awaiting driver.
+
+Nothing here runs unless a runner has a checkpointer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from collections.abc import Callable, Generator, Mapping
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from hypergraph.checkpointers.records import (
+    Checkpoint,
+    RunRecord,
+    StepRecord,
+    StepStatus,
+    WorkflowStatus,
+    new_workflow_id,
+)
+from hypergraph.checkpointers.values import dumps
+from hypergraph.engine.state import SEED
+from hypergraph.exceptions import (
+    GraphChangedError,
+    InputOverrideRequiresForkError,
+    RunNotFoundError,
+    WorkflowAlreadyCompletedError,
+    WorkflowForkError,
+)
+from hypergraph.nodes.gates import END
+from hypergraph.plan import GRAPH
+from hypergraph.results import MapResult, RunResult, RunStatus
+from hypergraph.runners._checks import check_graph_argument
+from hypergraph.runners._options import partition_values
+from hypergraph.runners._support import check_lineage_options, decision_label
+from hypergraph.runtime._snapshot import (
+    PlanFingerprint,
+    RunSnapshot,
+    _done_regions,
+    _region_keys,
+    fingerprint,
+)
+from hypergraph.runtime._tasks import Committed, NodeTask, Steps, TaskOutcome
+
+if TYPE_CHECKING:
+    from hypergraph.graph import Graph
+
+__all__ = [
+    "MapStart",
+    "WorkflowRecorder",
+    "WorkflowStart",
+    "base_of",
+    "check_force_resume",
+    "checkpoint_of",
+    "child_reads",
+    "definition_hashes",
+    "input_signature",
+    "plan_map",
+    "plan_map_async",
+    "read_async",
+    "read_sync",
+    "resolve_steps",
+    "resolve_workflow",
+    "resolve_workflow_async",
+    "snapshot_of",
+]
+
+RESUMABLE = frozenset(
+    {WorkflowStatus.ACTIVE, WorkflowStatus.PAUSED, WorkflowStatus.FAILED, WorkflowStatus.STOPPED}
+)
+CODE_CHANGED = "code changed"
+
+
+@attrs.frozen
+class WorkflowStart:
+    """Where a persisted run starts: the outcome of the ``workflow_id`` rules (CP3).
+
+    ``kind`` is ``"new"``, ``"resume"``, ``"fork"`` or ``"retry"``. ``snapshot`` is the state to
+    continue from (``None``: start from the inputs); ``inputs`` are stored inputs the caller's
+    values are laid over (a resume or fork whose source never finished a superstep). ``record``
+    is the run to create (``None`` for a resume, which sets the stored run ACTIVE again);
+    ``rerun`` maps nodes that run again despite having completed to the reason (★: their code
+    changed, or they are downstream of one that did).
+    """
+
+    workflow_id: str
+    kind: str
+    snapshot: RunSnapshot | None = None
+    inputs: dict[str, Any] = attrs.field(factory=dict)
+    record: RunRecord | None = None
+    rerun: dict[str, str] = attrs.field(factory=dict)
+    step_count: int = 0
+
+
+# ---------------------------------------------------------------------------- hashes
+def definition_hashes(graph: Graph) -> dict[str, str]:
+    """Each node's ``definition_hash`` by name: what ★ compares on resume."""
+    return {name: node.definition_hash for name, node in graph._nodes.items()}
+
+
+def _record_config(graph: Graph) -> dict[str, Any]:
+    return {"definition_hashes": definition_hashes(graph)}
+
+
+def _new_record(graph: Graph, run_id: str, inputs: dict[str, Any], **extra: Any) -> RunRecord:
+    return RunRecord(
+        id=run_id,
+        graph_name=graph.name,
+        inputs=inputs,
+        graph_struct_hash=graph.structural_hash,
+        graph_code_hash=graph.code_hash,
+        config=_record_config(graph),
+        **extra,
+    )
+
+
+def code_changes(graph: Graph, stored: RunRecord, snap: RunSnapshot | None) -> dict[str, str]:
+    """★: completed nodes whose code changed since ``stored`` ran, plus everything downstream.
+
+    Returns ``{node: reason}``; empty when nothing that ran has changed (or nothing ran yet).
+    """
+    if snap is None:
+        return {}
+    old = stored.config.get("definition_hashes")
+    if not isinstance(old, dict):
+        return {}
+    ran = {name for name, count in snap.executions.items() if count}
+    now = definition_hashes(graph)
+    changed = sorted(name for name in ran if name in old and old[name] != now.get(name))
+    if not changed:
+        return {}
+    reasons = dict.fromkeys(changed, CODE_CHANGED)
+    consumers: dict[str, list[str]] = {}
+    for name, node in graph._nodes.items():
+        for param in node.inputs:
+            consumers.setdefault(param, []).append(name)
+    todo = list(changed)
+    while todo:
+        name = todo.pop()
+        node = graph._nodes[name]
+        outputs = tuple(node.outputs) + tuple(getattr(node, "targets", ()) or ())
+        for output in outputs:
+            for consumer in consumers.get(output, ()):
+                if consumer not in reasons and consumer in ran:
+                    reasons[consumer] = f"downstream of {name!r}"
+                    todo.append(consumer)
+    return reasons
+
+
+# ---------------------------------------------------------------------------- snapshots
+def _fingerprint_state(fp: PlanFingerprint) -> dict[str, Any]:
+    return {
+        "structural_hash": fp.structural_hash,
+        "bound": list(fp.bound),
+        "selected": None if fp.selected is None else list(fp.selected),
+        "entrypoints": list(fp.entrypoints),
+    }
+
+
+def _snapshot_state(snap: RunSnapshot) -> dict[str, Any]:
+    """The loop's bookkeeping of ``snap`` (everything but values and inputs), JSON-safe."""
+    return {
+        "fingerprint": _fingerprint_state(snap.fingerprint),
+        "superstep": snap.superstep,
+        "versions": snap.versions,
+        "writers": snap.writers,
+        "consumed": snap.consumed,
+        "executions": snap.executions,
+        "decisions": snap.decisions,
+        "ended": list(snap.ended),
+        "cut_off": list(snap.cut_off),
+        "iterations": snap.iterations,
+        "done": list(snap.done),
+        "failed": list(snap.failed),
+        "paused": snap.paused,
+        "answers": snap.answers,
+        "scoped": snap.scoped,
+        "nested_answers": snap.nested_answers,
+        "children": {
+            name: {**_snapshot_state(child), "values": child.values, "inputs": child.inputs}
+            for name, child in snap.children.items()
+        },
+    }
+
+
+def checkpoint_of(
+    run_id: str, superstep: int | None, snap: RunSnapshot, values: dict[str, Any] | None = None
+) -> Checkpoint:
+    """A stored ``Checkpoint`` of ``snap``; ``values`` may be only what the superstep changed."""
+    return Checkpoint(
+        run_id,
+        superstep,
+        snap.values if values is None else values,
+        _snapshot_state(snap),
+        snap.inputs,
+    )
+
+
+def _snapshot_from_state(
+    state: Mapping[str, Any], values: dict[str, Any], inputs: dict[str, Any]
+) -> RunSnapshot:
+    fp = state["fingerprint"]
+    selected = fp.get("selected")
+    return RunSnapshot(
+        fingerprint=PlanFingerprint(
+            structural_hash=fp["structural_hash"],
+            bound=tuple(fp.get("bound", ())),
+            selected=None if selected is None else tuple(selected),
+            entrypoints=tuple(fp.get("entrypoints", ())),
+        ),
+        superstep=state.get("superstep", 0),
+        values=dict(values),
+        versions=dict(state.get("versions", {})),
+        writers=dict(state.get("writers", {})),
+        consumed={k: dict(v) for k, v in state.get("consumed", {}).items()},
+        executions=dict(state.get("executions", {})),
+        decisions={k: list(v) for k, v in state.get("decisions", {}).items()},
+        ended=tuple(state.get("ended", ())),
+        cut_off=tuple(state.get("cut_off", ())),
+        iterations=dict(state.get("iterations", {})),
+        done=tuple(state.get("done", ())),
+        failed=tuple(state.get("failed", ())),
+        paused=state.get("paused"),
+        inputs=dict(inputs),
+        answers=dict(state.get("answers", {})),
+        scoped={k: dict(v) for k, v in state.get("scoped", {}).items()},
+        nested_answers={k: dict(v) for k, v in state.get("nested_answers", {}).items()},
+        children={
+            name: _snapshot_from_state(child, child.get("values", {}), child.get("inputs", {}))
+            for name, child in state.get("children", {}).items()
+        },
+    )
+
+
+def base_of(checkpoint: Checkpoint | None) -> tuple[str, int] | None:
+    """``(run id, superstep)`` of the full state a delta-encoded checkpoint builds on, or None.
+
+    Long runs record the loop's bookkeeping in full only every ``FULL_STATE_EVERY`` supersteps;
+    the checkpoints in between hold what changed since then (and name that base).
+    """
+    if checkpoint is None:
+        return None
+    base = checkpoint.state.get("base")
+    if base is None:
+        return None
+    return str(base[0]), int(base[1])
+
+
+def snapshot_of(checkpoint: Checkpoint, base: Checkpoint | None = None) -> RunSnapshot | None:
+    """The ``RunSnapshot`` a stored checkpoint holds; ``None`` before its first superstep.
+
+    ``base`` is the checkpoint named by :func:`base_of` when the state is delta-encoded.
+    """
+    state = checkpoint.state
+    if checkpoint.superstep is None:
+        return None
+    if "base" in state:
+        if base is None or "fingerprint" not in base.state:
+            return None
+        state = _apply_delta(base.state, state)
+    if "fingerprint" not in state:
+        return None
+    return _snapshot_from_state(state, checkpoint.values, checkpoint.inputs)
+
+
+def _apply_delta(full: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str, Any]:
+    state = dict(full)
+    for key in ("versions", "writers", "executions"):
+        merged = dict(full.get(key, {}))
+        merged.update(delta.get(key, {}))
+        state[key] = merged
+    consumed = dict(full.get("consumed", {}))
+    for name, seen in delta.get("consumed", {}).items():
+        if seen is None:
+            consumed.pop(name, None)
+        else:
+            consumed[name] = seen
+    state["consumed"] = consumed
+    state["done"] = [*full.get("done", ()), *delta.get("done_added", ())]
+    for key, value in delta.items():
+        if key not in ("base", "versions", "writers", "executions", "consumed", "done_added"):
+            state[key] = value
+    return state
+
+
+_NAMES: dict[int, tuple[Any, list[str]]] = {}
+
+
+def _node_names(plan: Any) -> list[str]:
+    """Node names by plan index, built once per plan (a delta is written every superstep)."""
+    found = _NAMES.get(id(plan))
+    if found is not None and found[0] is plan:
+        return found[1]
+    names = [np.name for np in plan.nodes]
+    if len(_NAMES) > 256:
+        _NAMES.clear()
+    _NAMES[id(plan)] = (plan, names)
+    return names
+
+
+FULL_STATE_EVERY = 16
+"""Supersteps between two full records of the run loop's bookkeeping (the rest are deltas)."""
+
+
+def _small_state(snap_state: Any, state: Any, names: list[str]) -> dict[str, Any]:
+    """The bookkeeping that stays small however long the run: recorded whole every time."""
+    decisions: dict[str, list[str]] = {}
+    ended: list[str] = []
+    for g, decision in state.decisions.items():
+        if decision is END:
+            ended.append(names[g])
+        else:
+            decisions[names[g]] = [names[t] for t in decision]
+    return {
+        "superstep": state.superstep,
+        "decisions": decisions,
+        "ended": ended,
+        "cut_off": sorted(names[g] for g in state.cut_off),
+        "failed": [names[i] for i in sorted(state.failed)],
+        "paused": state.paused,
+        "answers": dict(state.answers),
+        "scoped": {k: dict(v) for k, v in state.scoped.items()},
+        "nested_answers": {k: dict(v) for k, v in state.nested_answers.items()},
+        "children": snap_state,
+    }
+
+
+def _forced(snap: RunSnapshot, graph: Graph) -> RunSnapshot:
+    """``force_resume=True``: keep what still names the graph's nodes, adopt its fingerprint."""
+    names = set(graph._nodes)
+    return attrs.evolve(
+        snap,
+        fingerprint=fingerprint(graph),
+        consumed={k: v for k, v in snap.consumed.items() if k in names},
+        executions={k: v for k, v in snap.executions.items() if k in names},
+        writers={k: w for k, w in snap.writers.items() if w is None or w in names},
+        decisions={
+            k: [t for t in v if t in names] for k, v in snap.decisions.items() if k in names
+        },
+        ended=tuple(g for g in snap.ended if g in names),
+        cut_off=tuple(g for g in snap.cut_off if g in names),
+        done=(),
+        iterations={},
+        failed=tuple(n for n in snap.failed if n in names),
+        children={k: v for k, v in snap.children.items() if k in names},
+    )
+
+
+# ---------------------------------------------------------------------------- CP3
+def check_force_resume(force_resume: bool) -> None:
+    """``force_resume=True`` only means something to a runner with a checkpointer (CP4)."""
+    if force_resume:
+        raise ValueError(
+            "force_resume=True skips the structure check of a recorded workflow, but this "
+            "runner has no checkpointer; create it with checkpointer=... (or drop force_resume)."
+        )
+
+
+Read = tuple[Any, ...]
+"""A read a workflow generator asks for: ``("get_run", id)``, ``("checkpoint", id)``,
+``("checkpoint_at", id, superstep)``, ``("steps", id)`` (answer: how many) or
+``("children", id)``. ``read_sync``/``read_async`` answer them from a checkpointer."""
+
+
+def resolve_steps(
+    graph: Graph,
+    given: Mapping[str, Any],
+    *,
+    workflow_id: str | None = None,
+    checkpoint: RunSnapshot | None = None,
+    override_workflow: bool = False,
+    fork_from: str | None = None,
+    retry_from: str | None = None,
+    force_resume: bool = False,
+) -> Generator[Read, Any, WorkflowStart]:
+    """The CP3 rules as a generator of reads (see ``Read``); returns the ``WorkflowStart``.
+
+    It performs no I/O, so any runner can answer the reads its own way: ``resolve_workflow``
+    (blocking checkpointer), ``resolve_workflow_async`` (awaitable one), or a durable runner
+    inside its own workflow step. ``given`` is the caller's values (``values`` plus keyword
+    inputs); values identical to the stored inputs are not an override (R2-5).
+    """
+    check_graph_argument(graph, "run")
+    check_lineage_options(workflow_id, None, None, None)
+    if fork_from is not None and retry_from is not None:
+        raise ValueError(
+            f"fork_from={fork_from!r} and retry_from={retry_from!r} were both given; a run "
+            "starts from one source: pass only one of them."
+        )
+    if checkpoint is not None and (fork_from is not None or retry_from is not None):
+        raise ValueError(
+            "checkpoint= and fork_from=/retry_from= both name where a run starts; pass one."
+        )
+    source_id = fork_from if fork_from is not None else retry_from
+    if source_id is not None:
+        source: RunRecord | None = yield ("get_run", source_id)
+        if source is None:
+            raise RunNotFoundError(source_id)
+        return (
+            yield from _derive(
+                graph, given, source, workflow_id, retry=retry_from is not None,
+                force_resume=force_resume,
+            )
+        )
+    if workflow_id is None:
+        return WorkflowStart(new_workflow_id(), "new", checkpoint)
+    existing: RunRecord | None = yield ("get_run", workflow_id)
+    if existing is None:
+        return WorkflowStart(workflow_id, "new", checkpoint)
+    if checkpoint is not None:
+        raise WorkflowForkError(
+            f"Workflow {workflow_id!r} is already recorded, so checkpoint= cannot start it "
+            f"afresh. Pass a new workflow_id to fork from that checkpoint, or drop checkpoint= "
+            f"to resume {workflow_id!r}."
+        )
+    if override_workflow:
+        return (
+            yield from _derive(
+                graph, given, existing, None, retry=False, force_resume=force_resume
+            )
+        )
+    # strict resume
+    parts = partition_values(graph, dict(given))
+    overrides = sorted(
+        name for name, value in parts.provided.items()
+        if name not in existing.inputs or _differs(existing.inputs[name], value)
+    )
+    if overrides:
+        listed = ", ".join(map(repr, overrides))
+        raise InputOverrideRequiresForkError(
+            f"Workflow {workflow_id!r} is recorded with other values for {listed}. A resume "
+            f"takes only interrupt answers (or the stored values unchanged). To run with new "
+            f"values, fork: run(..., fork_from={workflow_id!r}) or override_workflow=True."
+        )
+    if existing.status is WorkflowStatus.COMPLETED:
+        raise WorkflowAlreadyCompletedError(
+            f"Workflow {workflow_id!r} already completed; completed runs are terminal. Read its "
+            f"values with checkpointer.values({workflow_id!r}), or fork it: "
+            f"run(..., fork_from={workflow_id!r}) or override_workflow=True."
+        )
+    _check_structure(graph, existing, force_resume)
+    stored: Checkpoint = yield ("checkpoint", workflow_id)
+    snap = yield from _load(stored)
+    if snap is not None and force_resume:
+        snap = _forced(snap, graph)
+    count: int = yield ("steps", workflow_id)
+    return WorkflowStart(
+        workflow_id, "resume", snap, dict(existing.inputs) if snap is None else {},
+        None, code_changes(graph, existing, snap), count,
+    )
+
+
+def _load(stored: Checkpoint) -> Generator[Any, Any, RunSnapshot | None]:
+    """The snapshot of ``stored``, reading the full state it builds on when it is a delta."""
+    base = base_of(stored)
+    full = None
+    if base is not None:
+        full = yield ("checkpoint_at", base[0], base[1])
+    return snapshot_of(stored, full)
+
+
+def _derive(
+    graph: Graph,
+    given: Mapping[str, Any],
+    source: RunRecord,
+    workflow_id: str | None,
+    *,
+    retry: bool,
+    force_resume: bool,
+) -> Generator[Read, Any, WorkflowStart]:
+    """A fork or retry of ``source``: a new run starting from its latest checkpoint."""
+    if retry:
+        new_id = workflow_id or new_workflow_id()
+    else:
+        new_id = workflow_id or f"{source.id}-fork-{os.urandom(3).hex()}"
+    taken = yield ("get_run", new_id)
+    if taken is not None:
+        raise WorkflowForkError(
+            f"Cannot fork {source.id!r} into {new_id!r}: a run with that id is already "
+            "recorded. Pick another workflow_id, or omit it for a generated one."
+        )
+    _check_structure(graph, source, force_resume, what="fork")
+    stored: Checkpoint = yield ("checkpoint", source.id)
+    snap = yield from _load(stored)
+    if snap is not None and force_resume:
+        snap = _forced(snap, graph)
+    lineage: dict[str, Any]
+    if retry:
+        lineage = {"retry_of": source.id, "retry_index": (source.retry_index or 0) + 1}
+    else:
+        lineage = {"forked_from": source.id, "fork_superstep": stored.superstep}
+    kind = "retry" if retry else "fork"
+    inputs = dict(source.inputs) if snap is None else {}
+    # the record's inputs are set by the recorder once the values are partitioned
+    return WorkflowStart(
+        new_id, kind, snap, inputs, _new_record(graph, new_id, {}, **lineage),
+        code_changes(graph, source, snap),
+    )
+
+
+def _check_structure(
+    graph: Graph, stored: RunRecord, force_resume: bool, what: str = "resume"
+) -> None:
+    if force_resume or stored.graph_struct_hash in (None, graph.structural_hash):
+        return
+    raise GraphChangedError(
+        f"Workflow {stored.id!r} was recorded with a graph of another structure (nodes, ports, "
+        f"edges or gate targets changed), so it cannot {what} into {graph.name or 'this graph'!r}. "
+        f"Run it under a new workflow_id, or pass force_resume=True to keep what still matches."
+    )
+
+
+def _differs(old: Any, new: Any) -> bool:
+    if old is new:
+        return False
+    try:
+        return bool(old != new)
+    except Exception:
+        return True
+
+
+def resolve_workflow(checkpointer: Any, graph: Graph, given: Mapping[str, Any], **options: Any) -> WorkflowStart:
+    """``resolve_steps`` with a ``SyncCheckpointer`` answering its reads."""
+    return _answer_sync(checkpointer, resolve_steps(graph, given, **options))  # type: ignore[no-any-return]
+
+
+def _answer_sync(checkpointer: Any, steps: Generator[Any, Any, Any]) -> Any:
+    """Drive a read generator with the blocking read API."""
+    answer: Any = None
+    try:
+        while True:
+            request = steps.send(answer)
+            kind, run_id = request[0], request[1]
+            if kind == "get_run":
+                answer = checkpointer.get_run(run_id)
+            elif kind == "checkpoint":
+                answer = checkpointer.checkpoint(run_id)
+            elif kind == "checkpoint_at":
+                answer = checkpointer.checkpoint(run_id, superstep=request[2])
+            elif kind == "children":
+                answer = checkpointer.children(run_id)
+            else:
+                answer = len(checkpointer.steps(run_id))
+    except StopIteration as stop:
+        return stop.value
+
+
+async def _answer_async(checkpointer: Any, steps: Generator[Any, Any, Any]) -> Any:
+    """Drive a read generator with the awaitable read API."""
+    answer: Any = None
+    try:
+        while True:
+            request = steps.send(answer)
+            kind, run_id = request[0], request[1]
+            if kind == "get_run":
+                answer = await checkpointer.get_run_async(run_id)
+            elif kind == "checkpoint":
+                answer = await checkpointer.get_checkpoint(run_id)
+            elif kind == "checkpoint_at":
+                answer = await checkpointer.get_checkpoint(run_id, superstep=request[2])
+            elif kind == "children":
+                answer = await checkpointer.get_children(run_id)
+            else:
+                answer = len(await checkpointer.get_steps(run_id))
+    except StopIteration as stop:
+        return stop.value
+
+
+def child_reads(run_id: str) -> Generator[Any, Any, tuple[Any, Any, Any, int]]:
+    """The reads a nested graph's restore needs: record, checkpoint, its base, step count."""
+    record = yield ("get_run", run_id)
+    if record is None:
+        return None, None, None, 0
+    stored = yield ("checkpoint", run_id)
+    base = base_of(stored)
+    full = (yield ("checkpoint_at", base[0], base[1])) if base is not None else None
+    count = yield ("steps", run_id)
+    return record, stored, full, count
+
+
+def read_sync(checkpointer: Any, steps: Generator[Any, Any, Any]) -> Any:
+    """Answer a read generator (``resolve_steps``, ``child_reads``) with the blocking API."""
+    return _answer_sync(checkpointer, steps)
+
+
+async def read_async(checkpointer: Any, steps: Generator[Any, Any, Any]) -> Any:
+    """Answer a read generator with the awaitable API."""
+    return await _answer_async(checkpointer, steps)
+
+
+async def resolve_workflow_async(
+    checkpointer: Any, graph: Graph, given: Mapping[str, Any], **options: Any
+) -> WorkflowStart:
+    """``resolve_steps`` with an async ``Checkpointer`` answering its reads."""
+    return await _answer_async(checkpointer, resolve_steps(graph, given, **options))  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------------------- CP8
+def input_signature(graph: Graph, values: Mapping[str, Any]) -> str:
+    """A map item's identity: its values (JSON, else pickle, else repr) and the graph's code."""
+    try:
+        text = dumps(sorted(values.items()))
+    except (TypeError, ValueError):
+        try:
+            text = pickle.dumps(sorted(values.items()), protocol=5).hex()
+        except Exception:
+            text = repr(sorted(values.items()))
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(graph.code_hash.encode())
+    digest.update(text.encode())
+    return digest.hexdigest()
+
+
+@attrs.frozen
+class MapStart:
+    """What a re-run ``map(..., workflow_id=)`` keeps: restored results and resumable items."""
+
+    workflow_id: str
+    exists: bool
+    restored: dict[int, RunResult]
+    resumed: dict[int, RunSnapshot]
+    # item index -> (child run id, already recorded?, input signature)
+    items: dict[int, tuple[str, bool, str]]
+
+
+def _map_steps(
+    graph: Graph, items: list[dict[str, Any]], workflow_id: str
+) -> Generator[tuple[str, str], Any, MapStart]:
+    parent = yield ("get_run", workflow_id)
+    children: list[tuple[RunRecord, dict[str, Any]]] = []
+    if parent is not None:
+        children = yield ("children", workflow_id)
+    by_signature: dict[str, tuple[RunRecord, dict[str, Any]]] = {}
+    taken = set()
+    for record, values in children:
+        taken.add(record.id)
+        sig = record.input_signature
+        if sig is None:
+            continue
+        known = by_signature.get(sig)
+        if known is None or record.status is WorkflowStatus.COMPLETED:
+            by_signature[sig] = (record, values)
+    from hypergraph.engine import engine_for
+
+    plan = engine_for(graph).plan
+    names = plan.selected if plan.selected is not None else plan.output_names
+    restored: dict[int, RunResult] = {}
+    resumed: dict[int, RunSnapshot] = {}
+    planned: dict[int, tuple[str, bool, str]] = {}
+    used: set[str] = set()
+    for index, item in enumerate(items):
+        sig = input_signature(graph, item)
+        match = by_signature.get(sig)
+        if match is not None and match[0].id not in used:
+            record, values = match
+            used.add(record.id)
+            if record.status is WorkflowStatus.COMPLETED:
+                restored[index] = RunResult(
+                    {name: values[name] for name in names if name in values},
+                    RunStatus.COMPLETED, record.id, graph_name=graph.name,
+                    workflow_id=workflow_id, restored=True,
+                )
+                continue
+            stored = yield ("checkpoint", record.id)
+            snap = yield from _load(stored)
+            if snap is not None and snap.fingerprint == fingerprint(graph):
+                resumed[index] = snap
+            planned[index] = (record.id, True, sig)
+            continue
+        child_id = f"{workflow_id}/{index}"
+        if child_id in taken or child_id in used:
+            child_id = f"{workflow_id}/{index}.{sig[:8]}"
+        exists = child_id in taken
+        used.add(child_id)
+        planned[index] = (child_id, exists, sig)
+    return MapStart(workflow_id, parent is not None, restored, resumed, planned)
+
+
+def plan_map(checkpointer: Any, graph: Graph, items: list[dict[str, Any]], workflow_id: str) -> MapStart:
+    """CP8 with a ``SyncCheckpointer``: match ``items`` against the children of ``workflow_id``."""
+    return _answer_sync(checkpointer, _map_steps(graph, items, workflow_id))  # type: ignore[no-any-return]
+
+
+async def plan_map_async(
+    checkpointer: Any, graph: Graph, items: list[dict[str, Any]], workflow_id: str
+) -> MapStart:
+    """``plan_map`` with an async ``Checkpointer``."""
+    return await _answer_async(checkpointer, _map_steps(graph, items, workflow_id))  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------------------- recording
+Op = tuple[Any, ...]
+"""A write: ``("create", RunRecord)``, ``("active", id)``, ``("save", id, steps, checkpoint)``,
+``("status", id, WorkflowStatus, error)``."""
+
+
+_MISSING = object()
+
+
+class _Slot:
+    """One run being recorded: a top-level run, a nested graph's run or a map item."""
+
+    __slots__ = (
+        "base", "base_done", "changed_nodes", "changed_outputs", "created", "exists", "graph",
+        "inputs", "last", "next_index", "parent_id", "run_id", "saved", "signature",
+    )
+
+    def __init__(
+        self,
+        run_id: str,
+        parent_id: str | None,
+        graph: Graph | None,
+        *,
+        exists: bool = False,
+        inputs: dict[str, Any] | None = None,
+        signature: str | None = None,
+        next_index: int = 0,
+    ) -> None:
+        self.run_id = run_id
+        self.parent_id = parent_id
+        self.graph = graph
+        self.exists = exists
+        self.created = False
+        self.inputs = inputs
+        self.signature = signature
+        self.next_index = next_index
+        self.saved = False  # wrote a checkpoint in this process (later ones carry only changes)
+        self.last: Committed | None = None
+        # delta-encoded bookkeeping: the full record it builds on and what changed since
+        self.base: int | None = None
+        self.base_done: set[int] = set()
+        self.changed_nodes: set[int] = set()
+        self.changed_outputs: set[str] = set()
+
+
+class _ChildPlan:
+    """How a nested graph node's run starts: afresh, from its stored checkpoint, or restored."""
+
+    __slots__ = ("restored", "snapshot")
+
+    def __init__(self, snapshot: RunSnapshot | None = None, restored: Any = None) -> None:
+        self.snapshot = snapshot
+        self.restored = restored
+
+
+class WorkflowRecorder:
+    """Writes one top-level ``run()`` or ``map()`` and every run under it to a checkpointer.
+
+    ``durability="exit"`` checkpointers get the step records of every superstep and one
+    checkpoint per run when it ends (no snapshot is taken in between); the others get a
+    checkpoint after every superstep.
+    """
+
+    def __init__(self, checkpointer: Any, graph: Graph, workflow_id: str) -> None:
+        self.checkpointer = checkpointer
+        self.graph = graph
+        self.workflow_id = workflow_id
+        self.defer = getattr(checkpointer, "durability", None) == "exit"
+        self.slots: dict[tuple[str, ...], _Slot] = {}
+        self.durations: dict[int, float] = {}
+        self.started = perf_counter()
+
+    # -- starting -------------------------------------------------------------------------
+    def begin(self, start: WorkflowStart, inputs: dict[str, Any]) -> list[Op]:
+        """The writes that open the top-level run described by ``start``."""
+        slot = _Slot(
+            start.workflow_id, None, self.graph, exists=start.kind == "resume",
+            next_index=start.step_count,
+        )
+        self.slots[()] = slot
+        slot.created = True
+        if start.kind == "resume":
+            return [("active", start.workflow_id)]
+        record = start.record or _new_record(self.graph, start.workflow_id, {})
+        record = attrs.evolve(record, inputs=dict(inputs))
+        ops: list[Op] = [("create", record)]
+        if start.snapshot is not None and start.kind in ("fork", "retry"):
+            # the fork's starting point, so a crash before its first superstep still resumes it
+            snap = start.snapshot
+            ops.append(("save", record.id, (), checkpoint_of(record.id, snap.superstep - 1, snap)))
+            slot.saved = True
+        return ops
+
+    def begin_map(self, start: MapStart, names: tuple[str, ...], count: int) -> list[Op]:
+        """The writes that open a top-level map run and register its items' child ids."""
+        wid = start.workflow_id
+        slot = _Slot(wid, None, self.graph, exists=start.exists)
+        slot.created = True
+        self.slots[()] = slot
+        for index, (child_id, exists, sig) in start.items.items():
+            self.slots[(str(index),)] = _Slot(
+                child_id, wid, self.graph, exists=exists, signature=sig
+            )
+        if start.exists:
+            return [("active", wid)]
+        record = _new_record(self.graph, wid, {})
+        record = attrs.evolve(record, config={**record.config, "map_over": list(names), "items": count})
+        return [("create", record)]
+
+    def _slot(self, path: tuple[str, ...]) -> _Slot:
+        slot = self.slots.get(path)
+        if slot is None:
+            parent = self._slot(path[:-1])
+            slot = self.slots[path] = _Slot(f"{parent.run_id}/{path[-1]}", parent.run_id, None)
+        return slot
+
+    def child_id(self, task: NodeTask) -> str:
+        """The run id of the nested graph ``task`` starts: ``<parent>/<node>`` (CP9).
+
+        Later visits of the same node in one run (a loop) get ``<parent>/<node>@<visit>``.
+        """
+        parent = self._slot(task.identity.path)
+        suffix = "" if task.visit == 1 else f"@{task.visit}"
+        return f"{parent.run_id}/{task.plan.name}{suffix}"
+
+    def child_plan(
+        self,
+        task: NodeTask,
+        values: dict[str, Any] | None,
+        record: RunRecord | None,
+        stored: Checkpoint | None,
+        step_count: int,
+        base: Checkpoint | None = None,
+    ) -> _ChildPlan:
+        """Register the nested run of ``task``; restore it when it is recorded with these inputs.
+
+        A recorded child that completed with the same inputs and code returns its stored outputs
+        without running (the parent died before committing the superstep that ran it); one that
+        failed or stopped continues from its checkpoint.
+        """
+        path = (*task.identity.path, task.plan.name)
+        for key in [k for k in self.slots if k[: len(path)] == path]:
+            del self.slots[key]
+        gn = task.plan.node
+        graph = gn.graph
+        parent = self._slot(task.identity.path)
+        run_id = self.child_id(task)
+        slot = self.slots[path] = _Slot(
+            run_id, parent.run_id, graph, exists=record is not None,
+            inputs=dict(values) if values is not None else None, next_index=step_count,
+        )
+        if record is None or gn.map_config is not None or values is None:
+            return _ChildPlan()
+        if record.graph_code_hash != graph.code_hash or record.graph_struct_hash != graph.structural_hash:
+            return _ChildPlan()
+        if any(_differs(record.inputs.get(k, _MISSING), v) for k, v in values.items()):
+            return _ChildPlan()
+        if record.status is WorkflowStatus.COMPLETED and stored is not None:
+            from hypergraph.engine import engine_for
+
+            plan = engine_for(graph).plan
+            names = plan.selected if plan.selected is not None else plan.output_names
+            found = stored.values
+            slot.created = True
+            return _ChildPlan(restored=RunResult(
+                {n: found[n] for n in names if n in found}, RunStatus.COMPLETED, run_id,
+                graph_name=graph.name, workflow_id=self.workflow_id, restored=True,
+            ))
+        if record.status in RESUMABLE and stored is not None:
+            snap = snapshot_of(stored, base)
+            if snap is not None and snap.paused is None and snap.fingerprint == fingerprint(graph):
+                return _ChildPlan(snapshot=snap)
+        return _ChildPlan()
+
+    # -- supersteps -----------------------------------------------------------------------
+    def timed(
+        self, run_task: Callable[[NodeTask], Steps[TaskOutcome]]
+    ) -> Callable[[NodeTask], Steps[TaskOutcome]]:
+        """``run_task`` measuring each task's duration for its step record."""
+        durations = self.durations
+
+        def run(task: NodeTask) -> Steps[TaskOutcome]:
+            start = perf_counter()
+            try:
+                return (yield from run_task(task))
+            finally:
+                durations[id(task)] = (perf_counter() - start) * 1000.0
+
+        return run
+
+    def _open(self, path: tuple[str, ...], ops: list[Op], effect: Committed | None = None) -> _Slot:
+        """The slot at ``path``, its record (and its ancestors') created on first use."""
+        slot = self._slot(path)
+        if slot.created:
+            return slot
+        if path:
+            self._open(path[:-1], ops)
+        slot.created = True
+        if slot.exists:
+            ops.append(("active", slot.run_id))
+            return slot
+        inputs = slot.inputs
+        if inputs is None:
+            inputs = effect.snapshot().inputs if effect is not None else {}
+        graph = slot.graph
+        if graph is not None:
+            record = _new_record(
+                graph, slot.run_id, dict(inputs), parent_run_id=slot.parent_id,
+                input_signature=slot.signature,
+            )
+        else:
+            record = RunRecord(
+                id=slot.run_id, inputs=dict(inputs), parent_run_id=slot.parent_id,
+                input_signature=slot.signature,
+            )
+        ops.append(("create", record))
+        return slot
+
+    def committed(self, effect: Committed) -> list[Op]:
+        """The writes of one committed superstep: its step records and its checkpoint."""
+        ops: list[Op] = []
+        slot = self._open(effect.identity.path, ops, effect)
+        run_id = slot.run_id
+        superstep = effect.superstep
+        durations = self.durations
+        steps = []
+        delta: dict[str, Any] = {}
+        index = slot.next_index
+        for task, result in zip(effect.tasks, effect.results, strict=False):
+            np = task.plan
+            duration = durations.pop(id(task), 0.0)
+            child = self.child_id(task) if np.kind is GRAPH else None
+            if isinstance(result, BaseException):
+                steps.append(StepRecord(
+                    run_id, superstep, np.name, index, StepStatus.FAILED,
+                    duration_ms=duration, error=f"{type(result).__name__}: {result}",
+                    child_run_id=child,
+                ))
+            elif result.pause is not None:
+                steps.append(StepRecord(
+                    run_id, superstep, np.name, index, StepStatus.PAUSED,
+                    duration_ms=duration, child_run_id=child,
+                ))
+            else:
+                outputs = result.outputs
+                delta.update(outputs)
+                decision = None
+                if np.gate_plan is not None and result.decision is not None:
+                    label = decision_label(np, result.decision)
+                    decision = "END" if label is END else label
+                steps.append(StepRecord(
+                    run_id, superstep, np.name, index, StepStatus.COMPLETED, outputs,
+                    duration_ms=duration, cached=result.cached, decision=decision,
+                    child_run_id=child,
+                ))
+            index += 1
+        slot.next_index = index
+        if self.defer:
+            slot.last = effect
+            ops.append(("save", run_id, steps, None))
+            return ops
+        loop = effect.loop
+        if loop is not None and slot.saved and slot.base is not None:
+            checkpoint = self._delta_checkpoint(slot, effect, loop, delta)
+            if checkpoint is not None:
+                ops.append(("save", run_id, steps, checkpoint))
+                return ops
+        snap = effect.snapshot()
+        full = checkpoint_of(run_id, superstep, snap, delta if slot.saved else None)
+        slot.saved = True
+        if loop is not None:
+            slot.base = superstep
+            slot.base_done = set(_done_regions(loop.engine, loop.state))
+            slot.changed_nodes = set()
+            slot.changed_outputs = set()
+        ops.append(("save", run_id, steps, full))
+        return ops
+
+    def _delta_checkpoint(
+        self, slot: _Slot, effect: Committed, loop: Any, delta: dict[str, Any]
+    ) -> Checkpoint | None:
+        """What changed since the slot's last full record, or None when a full one is due."""
+        assert slot.base is not None
+        if effect.superstep - slot.base >= FULL_STATE_EVERY:
+            return None
+        engine = loop.engine
+        state = loop.state
+        if state.children:
+            return None
+        done = set(_done_regions(engine, state))
+        if not slot.base_done <= done:
+            return None  # a region reopened: record everything again
+        nodes = engine.plan.nodes
+        changed_nodes = slot.changed_nodes
+        changed_nodes.update(task.plan.index for task in effect.tasks)
+        changed_outputs = slot.changed_outputs
+        changed_outputs.update(delta)
+        names = _node_names(engine.plan)
+        versions = state.versions
+        writers = state.writers
+        consumed = state.consumed
+        keys = _region_keys(engine.plan)
+        record = _small_state({}, state, names)
+        record["base"] = [slot.run_id, slot.base]
+        record["versions"] = {k: versions[k] for k in changed_outputs if k in versions}
+        record["writers"] = {
+            k: (None if writers[k] == SEED else names[writers[k]])
+            for k in changed_outputs if k in writers
+        }
+        record["consumed"] = {
+            names[i]: (
+                None if consumed[i] is None
+                else dict(zip(nodes[i].inputs, consumed[i], strict=True))  # type: ignore[arg-type]
+            )
+            for i in changed_nodes
+        }
+        record["executions"] = {names[i]: state.exec_count[i] for i in changed_nodes}
+        record["iterations"] = {keys[c]: n for c, n in state.iterations.items()}
+        record["done_added"] = [keys[c] for c in sorted(done - slot.base_done)]
+        return Checkpoint(slot.run_id, effect.superstep, delta, record, state.provided)
+
+    # -- ending ---------------------------------------------------------------------------
+    def ended(self, path: tuple[str, ...], result: Any, error: BaseException | None = None) -> list[Op]:
+        """The writes that close the run at ``path``: its last checkpoint (exit mode), its status."""
+        slot = self.slots.get(path)
+        if slot is None or not slot.created:
+            return []
+        ops: list[Op] = []
+        last = slot.last
+        if last is not None:
+            slot.last = None
+            ops.append(("save", slot.run_id, (), checkpoint_of(slot.run_id, last.superstep, last.snapshot())))
+        if error is not None:
+            stopped = not isinstance(error, Exception)
+            status = WorkflowStatus.STOPPED if stopped else WorkflowStatus.FAILED
+            ops.append(("status", slot.run_id, status, f"{type(error).__name__}: {error}"))
+            return ops
+        if isinstance(result, MapResult):
+            run_status = result.status
+            text = None
+        else:
+            run_status = result.status
+            text = None if result.error is None else f"{type(result.error).__name__}: {result.error}"
+        ops.append(("status", slot.run_id, WorkflowStatus(run_status.value), text))
+        return ops
+
+    def item_ended(self, identity: Any, index: int, result: Any) -> list[Op]:
+        """The writes that close map item ``index`` of the map at ``identity``."""
+        if result is None or getattr(result, "restored", False):
+            return []
+        path = (*identity.path, str(index)) if identity is not None else (str(index),)
+        return self.ended(path, result)
+
+    # -- performing writes ----------------------------------------------------------------
+    def apply_sync(self, ops: list[Op]) -> None:
+        """Perform ``ops`` on the blocking path."""
+        cp = self.checkpointer
+        for op in ops:
+            kind = op[0]
+            if kind == "save":
+                cp.save_superstep_sync(op[1], op[2], op[3])
+            elif kind == "create":
+                cp.create_run_sync(op[1])
+            elif kind == "active":
+                cp.update_run_status_sync(op[1], WorkflowStatus.ACTIVE)
+            else:
+                cp.update_run_status_sync(op[1], op[2], error=op[3])
+
+    async def apply_async(self, ops: list[Op]) -> None:
+        """Perform ``ops`` on the awaitable path."""
+        cp = self.checkpointer
+        for op in ops:
+            kind = op[0]
+            if kind == "save":
+                await cp.save_superstep(op[1], op[2], op[3])
+            elif kind == "create":
+                await cp.create_run(op[1])
+            elif kind == "active":
+                await cp.update_run_status(op[1], WorkflowStatus.ACTIVE)
+            else:
+                await cp.update_run_status(op[1], op[2], error=op[3])
+
