@@ -344,13 +344,29 @@ class RunLoop:
         engine = self.engine
         state = self.state
         collect = engine.collect
+        consumed = state.consumed
+        if len(batch) == 1:  # most supersteps of a loop: no lists to build
+            np = batch[0]
+            prior = consumed[np.index]
+            kwargs = collect(state, np)
+            try:
+                if np.gate_plan is None:
+                    outcome = (np, map_outputs(np, np.func(**kwargs)), None)
+                else:
+                    outcome = (np, {}, resolve_decision(np, np.func(**kwargs)))
+            except Exception as exc:
+                note_node_failure(exc, np, kwargs, state.superstep, self.info)
+                engine.commit_partial(state, [], [np], {np.index: prior})
+                state.failed = {np.index}
+                raise
+            engine.commit(state, [outcome])
+            return
         done: list[Any] = []
         failure: BaseException | None = None
         failed: list[NodePlan] = []
         before: dict[int, Any] = {}
-        consumed = state.consumed
         for np in batch:
-            before[np.index] = consumed[np.index]
+            prior = consumed[np.index]
             kwargs = collect(state, np)
             try:
                 if np.gate_plan is None:
@@ -359,6 +375,7 @@ class RunLoop:
                     done.append((np, {}, resolve_decision(np, np.func(**kwargs))))
             except Exception as exc:
                 note_node_failure(exc, np, kwargs, state.superstep, self.info)
+                before[np.index] = prior  # only what failed forgets what it consumed
                 if failure is None:
                     failure = exc
                 failed.append(np)
