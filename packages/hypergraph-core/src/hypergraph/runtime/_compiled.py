@@ -5,12 +5,13 @@ unobserved run: read inputs, call each function once, store each output at versi
 attrs and cattrs generate methods, this module writes that sequence out once per plan as Python
 source, so a run pays only for the calls. Two variants are generated:
 
-- ``run_values(values, fail)`` returns the output columns as a tuple: all a map item needs;
-- ``run_record(values, fail)`` returns the same columns and the record of every node's
+- ``run_values(values, fail, key)`` returns the output columns as a tuple: all a map item needs;
+- ``run_record(values, fail, key)`` returns the same columns and the record of every node's
   outputs, from which ``RunLoop`` rebuilds the ``RunState`` the generic loop would have left
   (values, versions, writers, consumed, exec_count, superstep) only when a snapshot is asked for.
 
-Everything lives in locals. On a node failure both hand over to ``fail``, which rebuilds the
+Everything lives in locals. On a node failure both hand over to ``fail`` (passing ``key``
+through, e.g. a map item's index), which rebuilds the
 generic loop's partial state from the outputs computed so far (``RunLoop._replay``) and never
 calls a function twice.
 """
@@ -114,7 +115,9 @@ def _positional_order(func: Any, params: tuple[str, ...]) -> tuple[str, ...] | N
     return positional[: len(params)]
 
 
-def _reraise(values: Any, batch: int, pos: int, exc: Exception, recorded: Any, at: bool) -> Any:
+def _reraise(
+    values: Any, batch: int, pos: int, exc: Exception, recorded: Any, at: bool, key: Any
+) -> Any:
     """A nested run's failure handler: the child's error fails its graph node (R11)."""
     raise exc
 
@@ -258,7 +261,7 @@ def compile_plan(plan: Plan) -> Compiled | None:
             recorded = "(" + "".join(f"o{q}, " for q in range(p)) + ")"
 
             def handler(at: str, k: int = k, p: int = p, recorded: str = recorded) -> str:
-                return f"    return fail(values, {k}, {p}, exc, {recorded}, {at})"
+                return f"    return fail(values, {k}, {p}, exc, {recorded}, {at}, key)"
 
             exprs, risky = arg_exprs(np, p)
             if risky:  # a default's deep copy fails before the call, like collect
@@ -281,9 +284,9 @@ def compile_plan(plan: Plan) -> Compiled | None:
     source = "\n".join(
         [
             f"def _factory({params}):",
-            "    def run_values(values, fail):",
+            "    def run_values(values, fail, key=None):",
             *(indent + line for line in calls + values_return),
-            "    def run_record(values, fail):",
+            "    def run_record(values, fail, key=None):",
             *(indent + line for line in calls + record_return),
             "    return run_values, run_record",
             "",

@@ -206,7 +206,7 @@ class RunLoop:
 
     def _failed_at(
         self, values: Any, batch: int, pos: int, exc: Exception, recorded: tuple[Any, ...],
-        at_collect: bool,
+        at_collect: bool, key: Any = None,
     ) -> Any:
         """The compiled code's failure handler: the state as the generic loop leaves it."""
         self._ensure_state()
@@ -683,7 +683,7 @@ _DONE = _Done()
 class _LightItems:
     """A map's items on the compiled path: no state, run info or result object per item."""
 
-    __slots__ = ("current", "loop", "run_values", "store")
+    __slots__ = ("loop", "run_values", "store")
 
     def __init__(self, loop: MapLoop, compiled: Any, count: int) -> None:
         info = loop.info
@@ -695,12 +695,10 @@ class _LightItems:
             run_bits=run_bits, span_bits=span_bits, graph_name=info.graph_name,
             workflow_id=info.workflow_id, session_id=info.session_id,
         )
-        self.current = 0
 
     def item(self, index: int) -> Any:
         """Run item ``index``; its outputs go into the columns, a failure into ``explicit``."""
-        self.current = index
-        out = self.run_values(self.loop.items[index], self.fail)
+        out = self.run_values(self.loop.items[index], self.fail, index)
         if type(out) is tuple:
             for column, value in zip(self.store.columns, out):  # noqa: B905
                 column[index] = value
@@ -709,10 +707,9 @@ class _LightItems:
 
     def fail(
         self, values: dict[str, Any], batch: int, pos: int, exc: Exception,
-        recorded: tuple[Any, ...], at_collect: bool,
+        recorded: tuple[Any, ...], at_collect: bool, index: int,
     ) -> RunResult:
         """The failed item's ``RunResult``, its state rebuilt as the generic loop leaves it."""
-        index = self.current
         loop = self.loop
         item_info = loop.info.item(index)
         item_info.error_handling = "continue"
