@@ -56,13 +56,13 @@ class Compiled:
 
     __slots__ = (
         "batch_of", "batch_start", "columns", "complete", "nests_with_siblings", "positions",
-        "run_record", "run_values", "source",
+        "run_async", "run_record", "run_values", "source",
     )
 
     def __init__(
         self,
-        run_values: Callable[..., Any],
-        run_record: Callable[..., Any],
+        run_values: Callable[..., Any] | None,
+        run_record: Callable[..., Any] | None,
         columns: tuple[str, ...],
         positions: tuple[NodePlan, ...],
         batch_of: tuple[int, ...],
@@ -82,6 +82,9 @@ class Compiled:
         self.complete = False
         # a nested graph shares a superstep: a driver that finishes siblings runs it first
         self.nests_with_siblings = False
+        # a plan with async functions has only this variant (``run_values``/``run_record``
+        # are then None): ``await run_async(values, fail, key, semaphore or None)``
+        self.run_async: Callable[..., Any] | None = None
 
     def output_values(self, columns: tuple[Any, ...]) -> OutputValues:
         """A run's output values from its columns, as ``Engine.output_values`` gives them."""
@@ -140,7 +143,10 @@ def _nestable(np: NodePlan) -> Compiled | None:
         return None
     graph = node.graph
     child = engine_for(graph).compiled_code()
-    if child is None or not child.complete or graph.plan.uncopyable or value_roles(graph)[2]:
+    if (
+        child is None or child.run_values is None or not child.complete
+        or graph.plan.uncopyable or value_roles(graph)[2]
+    ):
         return None
     if set(node._output_of) != set(np.outputs) or not all(
         inner in child.columns for inner in node._output_of.values()
@@ -156,9 +162,17 @@ def compile_plan(plan: Plan) -> Compiled | None:
     if schedule is None:
         return None
     children: dict[int, Compiled] = {}
+    # async functions: an ``async def`` with one node per superstep (no gather order to keep)
+    asynchronous = any(np.is_async for np in plan.nodes)
+    if asynchronous and any(len(batch) != 1 for batch in schedule):
+        return None
     for np in plan.nodes:
         if np.inline and np.kind is FUNCTION:
             continue
+        if np.is_async and np.kind is FUNCTION and not np.has_policy:
+            continue
+        if asynchronous:
+            return None
         child = _nestable(np)
         if child is None:
             return None
@@ -270,7 +284,16 @@ def compile_plan(plan: Plan) -> Compiled | None:
                         continue
                     calls += ["try:", f"    a{p}_{i} = {e}", "except Exception as exc:", handler("True")]
                     exprs[i] = f"a{p}_{i}"
-            calls += ["try:", f"    o{p} = {call_expr(np, p, exprs)}", "except Exception as exc:"]
+            call = call_expr(np, p, exprs)
+            if np.is_async:  # a permit of the shared budget around the call (AC4)
+                awaited = call.replace(f"F{p}(", f"await F{p}(", 1)
+                calls += [
+                    "try:", "    if sem is None:", f"        o{p} = {awaited}", "    else:",
+                    "        async with sem:", f"            o{p} = {awaited}",
+                    "except Exception as exc:",
+                ]
+            else:
+                calls += ["try:", f"    o{p} = {call}", "except Exception as exc:"]
             calls.append(handler("False"))
     columns = []
     for name in names:
@@ -281,25 +304,30 @@ def compile_plan(plan: Plan) -> Compiled | None:
     record_return = ["return (" + "".join(c + ", " for c in columns) + f"), {record}"]
     indent = "        "
     params = ", ".join(consts)
-    source = "\n".join(
-        [
-            f"def _factory({params}):",
+    if asynchronous:
+        functions = [
+            "    async def run_async(values, fail, key, sem):",
+            *(indent + line for line in calls + values_return),
+            "    return None, None, run_async",
+        ]
+    else:
+        functions = [
             "    def run_values(values, fail, key=None):",
             *(indent + line for line in calls + values_return),
             "    def run_record(values, fail, key=None):",
             *(indent + line for line in calls + record_return),
-            "    return run_values, run_record",
-            "",
+            "    return run_values, run_record, None",
         ]
-    )
+    source = "\n".join([f"def _factory({params}):", *functions, ""])
     namespace: dict[str, Any] = {}
     exec(compile(source, f"<hypergraph compiled plan {plan.graph.name or ''}>", "exec"), namespace)
-    run_values, run_record = namespace["_factory"](**consts)
+    run_values, run_record, run_async = namespace["_factory"](**consts)
     compiled = Compiled(
         run_values, run_record, tuple(names), tuple(positions), tuple(batch_of),
         tuple(batch_start), source,
     )
     compiled.complete = all(name in producer for name in names)
+    compiled.run_async = run_async
     compiled.nests_with_siblings = any(
         len(batch) > 1 and any(np.index in children for np in batch) for batch in schedule
     )

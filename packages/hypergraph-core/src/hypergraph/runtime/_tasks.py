@@ -112,6 +112,9 @@ class ExecuteItems(Effect):
     # item i without a generator (compiled items): a driver may call it instead of driving
     # ``steps(i)``; it returns an object with a ``status`` (the item itself stays in the map)
     direct: Callable[[int], Any] | None = None
+    # item i as a coroutine (compiled items of async functions): ``await direct_async(i, sem)``
+    # with the shared budget's semaphore (or None) held around each async call
+    direct_async: Callable[[int, Any], Any] | None = None
 
 
 @attrs.frozen(slots=True)
