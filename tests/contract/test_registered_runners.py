@@ -22,7 +22,7 @@ RUNNERS = sorted(
 
 def test_the_workspace_registers_its_runners() -> None:
     """The built-in, async and example third-party runners are all registered."""
-    assert {"SyncRunner", "AsyncRunner", "EchoRunner"} <= set(RUNNERS)
+    assert {"SyncRunner", "AsyncRunner", "ThreadPoolRunner"} <= set(RUNNERS)
 
 
 class TestEveryRegisteredRunner(RunnerContract):

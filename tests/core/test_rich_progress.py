@@ -45,7 +45,8 @@ def plain(run) -> list[str]:
     buffer = io.StringIO()
     run(RichProgressProcessor(force_mode="non-tty", console=Console(file=buffer, width=200)))
     return [
-        re.sub(r"\d+(\.\d+)? ?(ms|s)\b", "<t>", line) for line in buffer.getvalue().splitlines()
+        re.sub(r"\d+(\.\d+)? ?(ms|s)\b", "<t>", re.sub(r"[\d,]+(\.\d+)? items/s", "<rate>", line))
+        for line in buffer.getvalue().splitlines()
     ]
 
 
@@ -101,11 +102,11 @@ def test_non_tty_map_progress_is_printed_only_at_thresholds():
         )
     )
     assert [line for line in lines if line.startswith("🗺️")] == [
-        "🗺️ flat: 2/20 items (10%)",
-        "🗺️ flat: 5/20 items (25%)",
-        "🗺️ flat: 10/20 items (50%)",
-        "🗺️ flat: 15/20 items (75%)",
-        "🗺️ flat: 20/20 items (100%)",
+        "🗺️ flat: 2/20 items (10%), <rate>, ETA <t>",
+        "🗺️ flat: 5/20 items (25%), <rate>, ETA <t>",
+        "🗺️ flat: 10/20 items (50%), <rate>, ETA <t>",
+        "🗺️ flat: 15/20 items (75%), <rate>, ETA <t>",
+        "🗺️ flat: 20/20 items (100%), <rate>",
     ]
 
 
@@ -115,9 +116,9 @@ def test_non_tty_small_map_reports_each_crossing_once():
         lambda p: SyncRunner().map(flat, {"doc": ["x"] * 3}, map_over="doc", event_processors=[p])
     )
     assert [line for line in lines if line.startswith("🗺️")] == [
-        "🗺️ flat: 1/3 items (33%)",
-        "🗺️ flat: 2/3 items (66%)",
-        "🗺️ flat: 3/3 items (100%)",
+        "🗺️ flat: 1/3 items (33%), <rate>, ETA <t>",
+        "🗺️ flat: 2/3 items (66%), <rate>, ETA <t>",
+        "🗺️ flat: 3/3 items (100%), <rate>",
     ]
 
 
@@ -131,13 +132,13 @@ def test_non_tty_map_items_report_only_failures_with_their_index():
     )
     assert lines == [
         "▶ ingest (map over 4 items)",
-        "🗺️ ingest: 1/4 items (25%)",
-        "🗺️ ingest: 2/4 items (50%)",
+        "🗺️ ingest: 1/4 items (25%), <rate>, ETA <t>",
+        "🗺️ ingest: 2/4 items (50%), <rate>, ETA <t>",
         "✗ ingest[2]/preprocess/clean failed: ValueError: not UTF-8",
         "✗ ingest[2]/preprocess failed: ValueError: not UTF-8",
-        "🗺️ ingest: 3/4 items (75%), 1 failed",
-        "🗺️ ingest: 4/4 items (100%), 1 failed",
-        "✗ ingest failed after <t> (4 items: 3 ok, 1 failed)",
+        "🗺️ ingest: 3/4 items (75%), 1 failed, <rate>, ETA <t>",
+        "🗺️ ingest: 4/4 items (100%), 1 failed, <rate>",
+        "✗ ingest failed after <t> (4 items: 3 ok, 1 failed: [2] ValueError: not UTF-8)",
     ]
 
 
@@ -225,11 +226,11 @@ def test_concurrent_async_map_reports_every_item():
         )
     )
     assert [line for line in lines if line.startswith("🗺️")] == [
-        "🗺️ double: 4/40 items (10%)",
-        "🗺️ double: 10/40 items (25%)",
-        "🗺️ double: 20/40 items (50%)",
-        "🗺️ double: 30/40 items (75%)",
-        "🗺️ double: 40/40 items (100%)",
+        "🗺️ double: 4/40 items (10%), <rate>, ETA <t>",
+        "🗺️ double: 10/40 items (25%), <rate>, ETA <t>",
+        "🗺️ double: 20/40 items (50%), <rate>, ETA <t>",
+        "🗺️ double: 30/40 items (75%), <rate>, ETA <t>",
+        "🗺️ double: 40/40 items (100%), <rate>",
     ]
 
 
@@ -355,3 +356,97 @@ def test_without_rich_the_import_names_the_progress_extra(tmp_path: Path):
         '`pip install rich` (or `pip install "hypergraph-core[progress]"`).',
         "False",
     ], done.stderr
+
+
+def test_non_tty_runs_in_two_threads_sharing_a_processor_each_print_their_summary():
+    """A run ending in the main thread leaves the other thread's run on the display."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+
+    @node(output_name="held")
+    def hold(doc: str) -> str:
+        started.set()
+        assert release.wait(timeout=10)
+        return doc
+
+    def both(processor: RichProgressProcessor) -> None:
+        worker = threading.Thread(
+            target=SyncRunner().run,
+            args=(Graph([hold], name="held"), {"doc": "a"}),
+            kwargs={"event_processors": [processor]},
+        )
+        worker.start()
+        assert started.wait(timeout=10)
+        SyncRunner().run(flat, {"doc": "A b"}, event_processors=[processor])
+        release.set()
+        worker.join(timeout=10)
+        assert not worker.is_alive()
+
+    lines = plain(both)
+    assert lines.index("✓ flat completed in <t>") < lines.index("✓ held completed in <t>")
+    assert lines[-2:] == ["✓ held/hold (<t>)", "✓ held completed in <t>"]
+
+
+def test_shutdown_run_of_an_unknown_run_leaves_a_going_run_alone():
+    """A ``shutdown_run`` for a run the processor never saw start does not end another's row."""
+    from hypergraph.events import RunEndEvent, RunStartEvent
+
+    buffer = io.StringIO()
+    processor = RichProgressProcessor(force_mode="non-tty", console=Console(file=buffer, width=200))
+    processor.on_event(RunStartEvent(run_id="a", span_id="sa", timestamp=1.0, graph_name="going"))
+    processor.shutdown_run("never-started")
+    processor.on_event(
+        RunEndEvent(run_id="a", span_id="sa", timestamp=2.0, graph_name="going", status="completed",
+                    duration_ms=1000.0)
+    )
+    processor.shutdown_run("a")
+    assert buffer.getvalue().splitlines() == ["▶ going", "✓ going completed in 1.0s"]
+
+
+def test_map_pace_is_items_per_second_and_the_time_left_at_that_rate():
+    """Rate is items done over elapsed time; ETA is the remaining items at that rate."""
+    from hypergraph.events.rich_progress import _pace
+
+    assert _pace(5, 20, 2.0) == "2.5 items/s, ETA 6.0s"
+    assert _pace(20, 20, 2.0) == "10.0 items/s"
+    assert _pace(3_000, 4_000, 2.0) == "1,500 items/s, ETA 667 ms"
+    assert _pace(0, 20, 1.0) == ""
+    assert _pace(5, 20, 2.0, eta=False) == "2.5 items/s"
+
+
+def test_tty_map_row_shows_its_rate():
+    """The map's row carries its items per second (no ETA once it has finished)."""
+    frame = final_frame(
+        lambda p: SyncRunner().map(flat, {"doc": ["a", "b", "c"]}, map_over="doc",
+                                   event_processors=[p])
+    )
+    map_line = frame.splitlines()[0]
+    assert re.search(r"3/3 ✓ .* [\d,.]+ items/s$", map_line.rstrip())
+    assert "ETA" not in map_line
+
+
+def test_map_summary_names_the_failed_items_and_their_errors():
+    """The summary lists the first failed items by index with their errors, then counts the rest."""
+    docs = ["a", "bad", "b", "bad", "bad", "bad"]
+    lines = plain(
+        lambda p: SyncRunner().map(
+            flat, {"doc": docs}, map_over="doc", error_handling="continue", event_processors=[p]
+        )
+    )
+    assert lines[-1] == (
+        "✗ flat failed after <t> (6 items: 2 ok, 4 failed: [1] ValueError: not UTF-8; "
+        "[3] ValueError: not UTF-8; [4] ValueError: not UTF-8 and 1 more)"
+    )
+
+
+def test_transient_tty_summary_names_failed_items():
+    """On a terminal the one-line summary left after the bars also names the failed items."""
+    frame = final_frame(
+        lambda p: SyncRunner().map(
+            flat, {"doc": ["bad", "a"]}, map_over="doc", error_handling="continue",
+            event_processors=[p],
+        ),
+        transient=True,
+    )
+    assert "(2 items: 1 ok, 1 failed: [0] ValueError: not UTF-8)" in frame

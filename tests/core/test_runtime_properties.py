@@ -149,7 +149,9 @@ def _failing_dag(spec: list[list[int]], failing: set[int], order: list[str]) -> 
 
 
 def _outcome(result: Any, order: list[str]) -> tuple[Any, ...]:
-    error = None if result.error is None else (type(result.error), str(result.error))
+    error = None if result.error is None else (
+        type(result.error), str(result.error), getattr(result.error, "__notes__", None)
+    )
     return dict(result.values), result.status, error, list(order), result.checkpoint
 
 

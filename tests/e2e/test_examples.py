@@ -81,6 +81,82 @@ def test_agent_loop_iterates_until_the_gate_says_end() -> None:
     assert lines[-1].startswith("final draft: Post about hypergraph (")
 
 
+def test_batch_embeddings_ranks_passages_embedded_on_daft() -> None:
+    """batch_embeddings.py embeds 4 passages on Daft inside a SyncRunner pipeline and ranks them."""
+    lines = run_example("batch_embeddings.py").splitlines()
+    assert "status: completed" in lines
+    assert "passages embedded: 4 x 64 dimensions" in lines
+    assert "best match: Ray schedules tasks on workers across a " in lines
+    scores = [float(line.split()[0]) for line in lines if line[:1] in "+-" and "  " in line]
+    assert len(scores) == 4
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_pictures_prints_mermaid_and_writes_an_svg(tmp_path: Path) -> None:
+    """pictures.py prints the Mermaid flowchart and renders an SVG through Graphviz."""
+    target = tmp_path / "rag.svg"
+    out = run_example("pictures.py", str(target))
+    assert "flowchart TD" in out and 'subgraph cluster_retrieval["retrieval"]' in out
+    assert f"wrote {target}" in out
+    assert "<svg" in target.read_text()
+
+
+def test_errors_example_shows_the_node_note_and_the_suggestions() -> None:
+    """errors.py shows the node's note with its graph path and two did-you-mean hints."""
+    lines = run_example("errors.py").splitlines()
+    assert lines[0] == "ValueError: cannot embed an empty query"
+    assert lines[1] == (
+        "hypergraph: node 'app/retrieval/embed' failed in superstep 0 with inputs: query='   '"
+    )
+    assert "Did you mean 'embedding'? It is an output of 'embed'" in lines[2]
+    assert "Did you mean the input 'top_k'?" in lines[3]
+
+
+def test_cli_show_draws_an_example_graph(tmp_path: Path) -> None:
+    """`python -m hypergraph show examples.quickstart:rag` prints Mermaid, DOT, or writes SVG."""
+    root = EXAMPLES.parent
+
+    def show(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hypergraph", "show", "examples.quickstart:rag", *args],
+            capture_output=True, text=True, timeout=120, cwd=root,
+        )
+
+    mermaid = show()
+    assert mermaid.returncode == 0, mermaid.stderr
+    assert mermaid.stdout.splitlines()[3] == "flowchart TD"
+    dot = show("--format", "dot", "--depth", "0")
+    assert dot.stdout.startswith('digraph "rag" {') and "cluster_" not in dot.stdout
+    svg = show("--format", "svg", "-o", str(tmp_path / "rag.svg"))
+    assert svg.returncode == 0, svg.stderr
+    assert "<svg" in (tmp_path / "rag.svg").read_text()
+    missing = subprocess.run(
+        [sys.executable, "-m", "hypergraph", "show", "examples.quickstart:rg"],
+        capture_output=True, text=True, timeout=120, cwd=root,
+    )
+    assert missing.returncode == 2
+    assert "has no attribute 'rg'. Graphs it defines: retrieval, rag." in missing.stderr
+    not_target = subprocess.run(
+        [sys.executable, "-m", "hypergraph", "show", "quickstart"],
+        capture_output=True, text=True, timeout=120, cwd=root,
+    )
+    assert not_target.returncode == 2 and "is not MODULE:GRAPH" in not_target.stderr
+    by_path = subprocess.run(
+        [sys.executable, "-m", "hypergraph", "show", str(EXAMPLES / "agent_loop.py") + ":loop"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert by_path.returncode == 0, by_path.stderr
+    assert 'n_good_enough -.-> n_write' in by_path.stdout
+
+
+def test_readme_shows_the_committed_quickstart_picture() -> None:
+    """The README embeds docs/assets/quickstart.png, which exists and is a PNG."""
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    assert "](docs/assets/quickstart.png)" in readme
+    picture = EXAMPLES.parent / "docs" / "assets" / "quickstart.png"
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_retries_example_retries_rate_limits_and_timeouts() -> None:
     """retries.py retries two rate limits and one timeout, completes, then shows a bare timeout."""
     lines = run_example("retries.py").splitlines()
@@ -91,3 +167,28 @@ def test_retries_example_retries_rate_limits_and_timeouts() -> None:
     assert "summary: AN ANSWER TO 'WHY RETRY?'" in lines
     assert "attempts: call_llm=3, summarize=2" in lines
     assert "timeout: stuck after 0.01 s" in lines
+
+
+def test_checkpoint_store_example_records_reads_forks_and_lists() -> None:
+    """checkpoint_store.py shows the records, the state, a retry, the lineage tree and the CLI."""
+    lines = run_example("checkpoint_store.py").splitlines()
+    assert lines[0].startswith("RunRecord(id='report-1', status=failed, graph='report'")
+    assert "error='TimeoutError: model did not answer'" in lines[2]
+    assert "'words': ('durable', 'resumable')" in lines[3]
+    assert "retry report-1-retry starts after superstep 1 with ['page']" in lines
+    assert "├── report-1-retry  [active]  retry #1 of report-1" in lines
+    assert "└── report-1-alt  [active]  fork of report-1 at superstep 0" in lines
+    header = next(i for i, line in enumerate(lines) if line.startswith("id "))
+    assert [line.split()[0] for line in lines[header + 2 :]] == [
+        "report-1", "report-1-retry", "report-1-alt"
+    ]
+
+
+def test_thread_pool_example_runs_parallel_lookups_nested_and_keyed_per_run() -> None:
+    """thread_pool.py merges three parallel lookups, runs nested, and reports each run by its id."""
+    lines = run_example("thread_pool.py").splitlines()
+    assert lines[:2] == ["hits: ['docs:hypergraph', 'web:hypergraph', 'wiki:hypergraph']", "nested: 3 hits"]
+    assert sorted(lines[2:]) == [
+        "  run 'search' ended after 4 nodes",
+        "  run 'tiny' ended after 1 nodes",
+    ]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 
 def test_disable_autoload_hides_third_party_plugins(run_python):
-    """``HYPERGRAPH_DISABLE_PLUGIN_AUTOLOAD=1`` loads core's plugin only, so ``EchoRunner`` is unknown."""
+    """``HYPERGRAPH_DISABLE_PLUGIN_AUTOLOAD=1`` loads core's plugin only, so ``ThreadPoolRunner`` is unknown."""
     done = run_python(
         """
         from hypergraph.plugins import list_plugins, resolve_export
         print([p.distribution for p in list_plugins()])
         try:
-            resolve_export("EchoRunner", "hypergraph")
+            resolve_export("ThreadPoolRunner", "hypergraph")
         except AttributeError as error:
             print(error)
         """,
@@ -18,21 +18,21 @@ def test_disable_autoload_hides_third_party_plugins(run_python):
     )
     assert done.stdout.splitlines() == [
         "['hypergraph-core']",
-        "module 'hypergraph' has no attribute 'EchoRunner'",
+        "module 'hypergraph' has no attribute 'ThreadPoolRunner'",
     ], done.stderr
 
 
 def test_hypergraph_plugins_loads_the_named_entry_points(run_python):
-    """``HYPERGRAPH_PLUGINS=echo`` loads the ``echo`` entry point (and core), so ``EchoRunner`` resolves."""
+    """``HYPERGRAPH_PLUGINS=echo`` loads the ``echo`` entry point (and core), so ``ThreadPoolRunner`` resolves."""
     done = run_python(
         """
         from hypergraph.plugins import list_plugins, resolve_export
         print([p.distribution for p in list_plugins()])
-        print(resolve_export("EchoRunner", "hypergraph").__name__)
+        print(resolve_export("ThreadPoolRunner", "hypergraph").__name__)
         """,
         env={"HYPERGRAPH_PLUGINS": "echo"},
     )
-    assert done.stdout.splitlines() == ["['hypergraph-core', 'hypergraph-echo']", "EchoRunner"], (
+    assert done.stdout.splitlines() == ["['hypergraph-core', 'hypergraph-echo']", "ThreadPoolRunner"], (
         done.stderr
     )
 
@@ -71,7 +71,7 @@ def test_trace_logs_every_entry_point_and_registration(run_python):
         "hypergraph.plugins: loading entry point 'core' = hypergraph._builtin_plugin" in done.stderr
     )
     assert "hypergraph.plugins: loading entry point 'echo' = hypergraph_echo.plugin" in done.stderr
-    assert "registered runner EchoRunner -> hypergraph_echo.runner:EchoRunner" in done.stderr
+    assert "registered runner ThreadPoolRunner -> hypergraph_echo.threads:ThreadPoolRunner" in done.stderr
     assert "registered cache EchoCache -> hypergraph_echo.cache:EchoCache" in done.stderr
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import inspect
-import re
 import tomllib
 from pathlib import Path
 
@@ -15,17 +15,47 @@ CORE_SOURCE = ROOT / "packages" / "hypergraph-core" / "src" / "hypergraph"
 WORKSPACE_PYPROJECTS = sorted(
     [*ROOT.glob("packages/*/pyproject.toml"), *ROOT.glob("examples/plugins/*/pyproject.toml")]
 )
-PLUGIN_IMPORT = re.compile(r"^\s*(from|import)\s+hypergraph_\w+", re.MULTILINE)
+
+
+def _runtime_plugin_imports(path: Path) -> list[str]:
+    """``hypergraph_*`` imports that run: those under ``if TYPE_CHECKING:`` only inform checkers."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only: set[int] = set()
+    for block in ast.walk(tree):
+        if isinstance(block, ast.If) and ast.unparse(block.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            typing_only.update(id(n) for stmt in block.body for n in ast.walk(stmt))
+    found = []
+    for item in ast.walk(tree):
+        if id(item) in typing_only:
+            continue
+        if isinstance(item, ast.Import):
+            names = [a.name for a in item.names]
+        elif isinstance(item, ast.ImportFrom) and item.module:
+            names = [item.module]
+        else:
+            continue
+        found += [n for n in names if n.startswith("hypergraph_")]
+    return found
 
 
 def test_core_source_never_imports_a_plugin_package():
-    """No module of hypergraph-core imports a ``hypergraph_*`` package; plugins come via the registry."""
+    """No module of hypergraph-core imports a ``hypergraph_*`` package at run time."""
     offenders = [
-        f"{path.relative_to(ROOT)}: {match.group(0).strip()}"
+        f"{path.relative_to(ROOT)}: {name}"
         for path in CORE_SOURCE.rglob("*.py")
-        for match in PLUGIN_IMPORT.finditer(path.read_text(encoding="utf-8"))
+        for name in _runtime_plugin_imports(path)
     ]
     assert offenders == []
+
+
+def test_plugin_import_check_catches_a_runtime_import(tmp_path):
+    """The layout check flags a plain ``import hypergraph_x`` and spares a TYPE_CHECKING one."""
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import hypergraph_a\n"
+        "import hypergraph_b\n"
+    )
+    assert _runtime_plugin_imports(sample) == ["hypergraph_b"]
 
 
 def test_workspace_has_core_and_the_example_plugin():

@@ -49,4 +49,22 @@ def test_resolving_a_name_imports_only_its_own_target(run_python):
     )
     assert done.returncode == 0, done.stderr
     assert "hypergraph_echo.cache" in json.loads(done.stdout)
-    assert "hypergraph_echo.runner" not in json.loads(done.stdout)
+    assert "hypergraph_echo.threads" not in json.loads(done.stdout)
+
+
+def test_typed_plugin_names_import_nothing_at_run_time(run_python):
+    """The TYPE_CHECKING imports that type the plugin names load no plugin, rich, OTel or graphviz."""
+    done = run_python(
+        """
+        import json, sys
+        import hypergraph, hypergraph.events, hypergraph.viz
+        from hypergraph import Graph, node
+        @node(output_name="y")
+        def f(x): return x
+        Graph([f]).to_mermaid(), Graph([f]).to_dot()
+        heavy = ("hypergraph_", "rich", "opentelemetry", "graphviz", "pluggy")
+        print(json.dumps(sorted(n for n in sys.modules if n.startswith(heavy))))
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []

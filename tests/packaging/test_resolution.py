@@ -128,8 +128,8 @@ def test_plugin_kept_out_by_the_environment_says_so(run_python, fake_distributio
 def test_export_names_list_registered_and_documented_names(fresh_registry):
     """``export_names`` (what ``dir()`` shows) has core's, echo's and the documented plugin names."""
     names = export_names("hypergraph")
-    assert {"SyncRunner", "EchoRunner", "EchoCache", "AsyncRunner", "DiskCache"} <= set(names)
-    assert export_names("hypergraph.checkpointers") == ["SqliteCheckpointer"]
+    assert {"SyncRunner", "ThreadPoolRunner", "EchoCache", "AsyncRunner", "DiskCache"} <= set(names)
+    assert export_names("hypergraph.checkpointers") == ["InMemoryCheckpointer", "SqliteCheckpointer"]
 
 
 class _Plugin:
@@ -215,7 +215,7 @@ def test_misspelled_hook_is_rejected():
 
 
 def test_duplicate_across_installed_distributions_fails_only_that_name(run_python, fake_distribution):
-    """Re-registering ``EchoRunner`` makes that lookup fail naming both; other names still work."""
+    """Re-registering ``ThreadPoolRunner`` makes that lookup fail naming both; other names still work."""
     path = fake_distribution(
         "echo-clone",
         "clone",
@@ -225,7 +225,7 @@ def test_duplicate_across_installed_distributions_fails_only_that_name(run_pytho
 
         @hookimpl
         def hypergraph_register_runners(register):
-            register("EchoRunner", "echo_clone:EchoRunner", capabilities=RunnerCapabilities())
+            register("ThreadPoolRunner", "echo_clone:ThreadPoolRunner", capabilities=RunnerCapabilities())
         """,
     )
     done = run_python(
@@ -233,7 +233,7 @@ def test_duplicate_across_installed_distributions_fails_only_that_name(run_pytho
         from hypergraph.plugins import resolve_export
         print(resolve_export("SyncRunner", "hypergraph").__name__)
         try:
-            resolve_export("EchoRunner", "hypergraph")
+            resolve_export("ThreadPoolRunner", "hypergraph")
         except Exception as error:
             print(type(error).__name__, error)
         """,
@@ -241,7 +241,7 @@ def test_duplicate_across_installed_distributions_fails_only_that_name(run_pytho
     )
     lines = done.stdout.splitlines()
     assert lines[0] == "SyncRunner", done.stderr
-    assert lines[1].startswith("DuplicatePluginError EchoRunner"), done.stderr
+    assert lines[1].startswith("DuplicatePluginError ThreadPoolRunner"), done.stderr
     assert "'hypergraph-echo'" in lines[1]
     assert "'echo-clone' 9.9" in lines[1]
 

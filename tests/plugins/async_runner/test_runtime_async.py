@@ -211,3 +211,61 @@ def test_iter_applies_backpressure_to_a_slow_consumer():
     asyncio.run(main())
     assert produced["count"] == 5 * EVENT_BUFFER
     assert seen_at_first_chunk[0] <= EVENT_BUFFER + 2
+
+
+def test_in_thread_sync_nodes_run_in_worker_threads_concurrently():
+    """@node(in_thread=True): blocking sync calls run off the event loop, side by side."""
+    import threading
+
+    loop_thread = threading.get_ident()
+    both_running = threading.Barrier(2, timeout=10)
+    threads: list[int] = []
+
+    @node(output_name="a", in_thread=True)
+    def left(x: int) -> int:
+        threads.append(threading.get_ident())
+        both_running.wait()  # deadlocks unless the two run at the same time
+        return x + 1
+
+    @node(output_name="b", in_thread=True)
+    def right(x: int) -> int:
+        threads.append(threading.get_ident())
+        both_running.wait()
+        return x + 2
+
+    result = asyncio.run(AsyncRunner().run(Graph([left, right]), {"x": 1}))
+    assert dict(result.values) == {"a": 2, "b": 3}
+    assert loop_thread not in threads and len(set(threads)) == 2
+
+
+def test_in_thread_nodes_count_against_max_concurrency():
+    """A worker-thread node holds a permit of the shared budget while it runs."""
+    import threading
+
+    lock = threading.Lock()
+    running = {"now": 0, "peak": 0}
+
+    @node(output_name="y", in_thread=True)
+    def block(x: int) -> int:
+        with lock:
+            running["now"] += 1
+            running["peak"] = max(running["peak"], running["now"])
+        total = sum(range(20_000))  # some real work while holding the permit
+        with lock:
+            running["now"] -= 1
+        return x + total * 0
+
+    result = asyncio.run(
+        AsyncRunner().map(Graph([block]), {"x": list(range(12))}, map_over="x", max_concurrency=2)
+    )
+    assert result["y"] == list(range(12))
+    assert running["peak"] <= 2
+
+
+def test_in_thread_is_refused_for_async_functions():
+    """in_thread=True is for blocking sync functions; an async one is a TypeError saying so."""
+    with pytest.raises(TypeError, match="in_thread=True is for blocking sync functions"):
+
+        @node(output_name="y", in_thread=True)
+        async def fetch(x: int) -> int:
+            return x

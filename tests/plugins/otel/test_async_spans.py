@@ -206,7 +206,7 @@ def test_an_interrupted_runs_shutdown_ends_only_its_own_spans(tracing):
 
     async def interrupted(cut_done: asyncio.Event) -> None:
         processor.on_event(RunStartEvent(run_id="a", span_id="a", timestamp=1.0, graph_name="cut"))
-        processor.shutdown()  # no RunEndEvent: a KeyboardInterrupt or a cancellation
+        processor.shutdown_run("a")  # no RunEndEvent: a KeyboardInterrupt or a cancellation
         cut_done.set()
 
     async def going(cut_done: asyncio.Event) -> None:
@@ -225,7 +225,7 @@ def test_an_interrupted_runs_shutdown_ends_only_its_own_spans(tracing):
                 duration_ms=1000.0,
             )
         )
-        processor.shutdown()
+        processor.shutdown_run("b")
 
     async def both() -> None:
         cut_done = asyncio.Event()
@@ -265,3 +265,90 @@ def test_concurrent_async_nodes_each_parent_their_own_inner_spans(tracing):
     tree = tracing.tree()
     assert tree.named("left.inner").parent.span_id == tree.named("left").context.span_id
     assert tree.named("right.inner").parent.span_id == tree.named("right").context.span_id
+
+
+
+def no_span_is_current() -> bool:
+    from opentelemetry import trace
+
+    return not trace.get_current_span().get_span_context().is_valid
+
+
+def test_a_stopped_runs_shutdown_detaches_its_node_while_another_run_is_open(tracing):
+    """KeyboardInterrupt in a node: that run's own shutdown restores this thread's context."""
+    import pytest
+
+    processor = tracing.processor()
+    started, release = threading.Event(), threading.Event()
+
+    @node(output_name="waited")
+    def hold(x: int) -> int:
+        started.set()
+        assert release.wait(timeout=10)
+        return x
+
+    @node(output_name="y")
+    def interrupted(x: int) -> int:
+        raise KeyboardInterrupt
+
+    worker = threading.Thread(
+        target=SyncRunner().run,
+        args=(Graph([hold], name="held"), {"x": 1}),
+        kwargs={"event_processors": [processor]},
+    )
+    worker.start()
+    assert started.wait(timeout=10)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            SyncRunner().run(
+                Graph([interrupted], name="stopped"), {"x": 1}, event_processors=[processor]
+            )
+        current_after_stop = not no_span_is_current()
+        held_open = "held" not in [s.name for s in tracing.tree().spans]
+    finally:
+        release.set()
+        worker.join(timeout=10)
+    assert not current_after_stop  # the node's context did not outlive its run
+    assert held_open  # the other run was still open meanwhile
+    tree = tracing.tree()
+    assert attrs_of(tree.named("held"))["hypergraph.run.outcome"] == "completed"
+    assert attrs_of(tree.named("interrupted"))["hypergraph.run.outcome"] == "unfinished"
+
+
+def test_shutdown_run_from_another_thread_ends_that_run_only(tracing):
+    """Pairing is by run id: a run's shutdown may come from any thread and ends only that run."""
+    processor = tracing.processor()
+    processor.on_event(RunStartEvent(run_id="a", span_id="a", timestamp=1.0, graph_name="cut"))
+    processor.on_event(RunStartEvent(run_id="b", span_id="b", timestamp=1.0, graph_name="going"))
+    closer = threading.Thread(target=processor.shutdown_run, args=("a",))
+    closer.start()
+    closer.join(timeout=10)
+    assert [s.name for s in tracing.tree().spans] == ["cut"]
+    processor.shutdown_run("b")
+    assert attrs_of(tracing.tree().named("going"))["hypergraph.run.outcome"] == "unfinished"
+
+
+def test_spans_opened_in_thread_pool_nodes_parent_on_their_node(tracing):
+    """ThreadPoolRunner nodes run in pool threads; each one's inner span hangs under its node."""
+    from hypergraph import ThreadPoolRunner
+
+    tracer = tracing.provider.get_tracer("user-code")
+    barrier = threading.Barrier(2, timeout=10)
+
+    @node(output_name="a")
+    def left(x: int) -> int:
+        with tracer.start_as_current_span("left.inner"):
+            barrier.wait()
+        return x
+
+    @node(output_name="b")
+    def right(x: int) -> int:
+        with tracer.start_as_current_span("right.inner"):
+            barrier.wait()
+        return x
+
+    ThreadPoolRunner().run(Graph([left, right], name="pair"), {"x": 1}, event_processors=[tracing.processor()])
+    tree = tracing.tree()
+    assert tree.named("left.inner").parent.span_id == tree.named("left").context.span_id
+    assert tree.named("right.inner").parent.span_id == tree.named("right").context.span_id
+    assert no_span_is_current()

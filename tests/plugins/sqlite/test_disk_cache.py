@@ -43,7 +43,10 @@ class MarkerBomb:
 def test_disk_cache_is_imported_from_hypergraph_through_the_registry():
     """``from hypergraph import DiskCache`` resolves hypergraph-sqlite's registration."""
     sqlite = next(p for p in list_plugins() if p.distribution == "hypergraph-sqlite")
-    assert [(r.name, r.kind) for r in sqlite.registrations] == [("DiskCache", "cache")]
+    assert [(r.name, r.kind) for r in sqlite.registrations] == [
+        ("DiskCache", "cache"),
+        ("SqliteCheckpointer", "checkpointer"),
+    ]
     assert DiskCache.__module__ == "hypergraph_sqlite.disk_cache"
     assert hypergraph.DiskCache is DiskCache
 

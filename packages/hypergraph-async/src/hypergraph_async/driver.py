@@ -77,7 +77,7 @@ class GatherExecutor:
 
 def _is_async_work(task: runtime.NodeTask) -> bool:
     np = task.plan
-    return bool(np.is_async) or np.kind is GRAPH
+    return bool(np.is_async) or np.in_thread or np.kind is GRAPH
 
 
 class AsyncDriver(runtime.DriverTraits):
@@ -180,6 +180,8 @@ class AsyncDriver(runtime.DriverTraits):
             return await self._with_policy(effect)
         if np.kind is GENERATOR:
             return await self._drain(task, effect.chunk_event)
+        if np.in_thread:
+            return await _in_thread(np.func, task.kwargs)
         if not np.is_async:
             return np.func(**task.kwargs)
         limiter = active_limiter()
@@ -215,6 +217,12 @@ class AsyncDriver(runtime.DriverTraits):
 
             def can_retry() -> bool:
                 return not chunks
+        elif np.in_thread:
+
+            def call_in_thread() -> Awaitable[Any]:
+                return asyncio.to_thread(np.func, **kwargs)
+
+            acall = call_in_thread
         elif np.is_async:
 
             def call_async() -> Awaitable[Any]:
@@ -228,7 +236,7 @@ class AsyncDriver(runtime.DriverTraits):
 
             acall = call_sync
 
-        if np.is_async:
+        if np.is_async or np.in_thread:
             limiter = active_limiter()
             slot = limiter.semaphore if limiter is not None else None
         return await acall_with_policy(
@@ -329,6 +337,15 @@ class AsyncDriver(runtime.DriverTraits):
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         return results
+
+
+async def _in_thread(func: Any, kwargs: dict[str, Any]) -> Any:
+    """A blocking sync call in a worker thread, holding a permit of the shared budget (AC4)."""
+    limiter = active_limiter()
+    if limiter is None:
+        return await asyncio.to_thread(func, **kwargs)
+    async with limiter.semaphore:
+        return await asyncio.to_thread(func, **kwargs)
 
 
 def check_fan_out(count: int, what: str) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from hypergraph import runtime
 from hypergraph.cache import CacheBackend, InMemoryCache, NodeCache
 from hypergraph.nodes.interrupt import InterruptNode
-from hypergraph.results import MapResult, RunResult
+from hypergraph.results import ErrorHandling, MapMode, MapResult, OnMissing, RunResult
 from hypergraph.runners.base import BaseRunner
 from hypergraph.runners.capabilities import RunnerCapabilities
 from hypergraph_async.driver import AsyncDriver
@@ -71,12 +71,12 @@ class AsyncRunner(BaseRunner):
         values: dict[str, Any] | None = None,
         *,
         select: Any = runtime.UNSET,
-        on_missing: str = "ignore",
+        on_missing: OnMissing = "ignore",
         on_internal_override: Any = None,
         entrypoint: str | None = None,
         max_iterations: float | None = None,
         max_concurrency: int | None = None,
-        error_handling: str = "raise",
+        error_handling: ErrorHandling = "raise",
         event_processors: Sequence[EventProcessor] | None = None,
         parent_span_id: str | None = None,
         checkpoint: Any = None,
@@ -115,14 +115,14 @@ class AsyncRunner(BaseRunner):
         values: dict[str, Any] | None = None,
         *,
         map_over: str | Sequence[str],
-        map_mode: str = "zip",
+        map_mode: MapMode = "zip",
         clone: bool | Sequence[str] = False,
         select: Any = runtime.UNSET,
-        on_missing: str = "ignore",
+        on_missing: OnMissing = "ignore",
         on_internal_override: Any = None,
         entrypoint: str | None = None,
         max_concurrency: int | None = None,
-        error_handling: str = "raise",
+        error_handling: ErrorHandling = "raise",
         event_processors: Sequence[EventProcessor] | None = None,
         parent_span_id: str | None = None,
         workflow_id: str | None = None,

@@ -5,6 +5,8 @@ Runners, caches and processors that live in plugin packages (``AsyncRunner``, ``
 access; importing this package loads no plugin.
 """
 
+from typing import TYPE_CHECKING
+
 from hypergraph.cache import CacheBackend, InMemoryCache, MemoryCache
 from hypergraph.events import (
     AsyncEventProcessor,
@@ -34,6 +36,7 @@ from hypergraph.exceptions import (
     IncompatibleRunnerError,
     InfiniteLoopError,
     InputOverrideRequiresForkError,
+    MissingGraphvizError,
     MissingInputError,
     MissingPluginError,
     NodeTimeoutError,
@@ -65,7 +68,9 @@ from hypergraph.policies import RetryPolicy
 from hypergraph.runners import (
     BaseRunner,
     ErrorHandling,
+    MapMode,
     MapResult,
+    OnMissing,
     PauseInfo,
     PauseReason,
     RunnerCapabilities,
@@ -73,6 +78,15 @@ from hypergraph.runners import (
     RunStatus,
     SyncRunner,
 )
+from hypergraph.stateful import stateful
+
+if TYPE_CHECKING:
+    # Type checkers see the plugin names with their real types; at run time they resolve lazily
+    # through the plugin registry (below), so `import hypergraph` imports none of these packages.
+    from hypergraph_async.runner import AsyncRunner as AsyncRunner
+    from hypergraph_daft.runner import DaftRunner as DaftRunner
+    from hypergraph_dbos.runner import DBOSAsyncRunner as DBOSAsyncRunner
+    from hypergraph_sqlite.disk_cache import DiskCache as DiskCache
 
 __version__ = "0.1.0"
 
@@ -87,6 +101,8 @@ __all__ = [
     "ConflictError",
     "DuplicatePluginError",
     "ErrorHandling",
+    "MapMode",
+    "OnMissing",
     "EventProcessor",
     "ExecutionError",
     "FunctionNode",
@@ -107,6 +123,7 @@ __all__ = [
     "InterruptNode",
     "MapResult",
     "MemoryCache",
+    "MissingGraphvizError",
     "MissingInputError",
     "MissingPluginError",
     "NodeEndEvent",
@@ -139,6 +156,7 @@ __all__ = [
     "interrupt",
     "node",
     "route",
+    "stateful",
 ]
 
 # AsyncRunner, DaftRunner, DBOSAsyncRunner, DiskCache, ...: resolved through the plugin registry

@@ -11,6 +11,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "CheckpointError",
+    "CheckpointSerializationError",
+    "CheckpointStoreError",
     "ConflictError",
     "DuplicatePluginError",
     "ExecutionError",
@@ -20,12 +23,14 @@ __all__ = [
     "IncompatibleRunnerError",
     "InfiniteLoopError",
     "InputOverrideRequiresForkError",
+    "MissingGraphvizError",
     "MissingInputError",
     "MissingPluginError",
     "NodeTimeoutError",
     "PluginLoadError",
     "PolicyError",
     "RenameError",
+    "RunNotFoundError",
     "VersionMismatchError",
     "WorkflowAlreadyCompletedError",
     "WorkflowForkError",
@@ -48,14 +53,20 @@ class MissingInputError(HypergraphError):
         missing: Iterable[str],
         provided: Iterable[str] | None = None,
         message: str | None = None,
+        *,
+        hints: Mapping[str, str] | None = None,
     ) -> None:
         self.missing = list(missing)
         self.provided = list(provided) if provided is not None else []
+        #: missing name -> a sentence suggesting the near name the caller probably meant
+        self.hints: dict[str, str] = dict(hints or {})
         if message is None:
             names = ", ".join(repr(m) for m in self.missing)
             message = f"Missing required inputs: {names}"
             if self.provided:
                 message += f". Provided: {', '.join(repr(p) for p in self.provided)}"
+            for hint in self.hints.values():
+                message += f". {hint}"
             message += (
                 ". Pass them in values={...} (or as keyword arguments), or give them a value "
                 "with graph.bind(...) — note that bind() returns a new graph."
@@ -145,6 +156,34 @@ class MissingPluginError(HypergraphError, ImportError):
         super().__init__(message + ".", name=name)
 
 
+class MissingGraphvizError(HypergraphError, ImportError):
+    """Drawing a graph to SVG/PNG needs Graphviz: the ``graphviz`` package and the ``dot`` program.
+
+    ``missing`` is ``"package"`` or ``"binary"``. Mermaid and DOT text need neither.
+    """
+
+    def __init__(self, missing: str) -> None:
+        self.missing = missing
+        if missing == "package":
+            what = (
+                "the graphviz Python package, which is not installed. Install it with "
+                '`pip install "hypergraph-core[viz]"` (or `pip install graphviz`), and the '
+                "Graphviz programs with your system's package manager (e.g. `apt-get install "
+                "graphviz`, `brew install graphviz`)"
+            )
+        else:
+            what = (
+                "the Graphviz `dot` program, which is not on PATH. Install Graphviz with your "
+                "system's package manager (e.g. `apt-get install graphviz`, `brew install "
+                "graphviz`)"
+            )
+        super().__init__(
+            f"Rendering a graph picture needs {what}. Without Graphviz, graph.to_mermaid() "
+            "returns the diagram as Mermaid text and graph.to_dot() as DOT text.",
+            name="graphviz",
+        )
+
+
 class PluginLoadError(HypergraphError, ImportError):
     """A plugin is installed but failed to import or register."""
 
@@ -191,3 +230,53 @@ class GraphChangedError(HypergraphError):
 
 VersionMismatchError = GraphChangedError
 """Alias used by the runner design docs (SPEC CP4)."""
+
+
+class CheckpointError(HypergraphError):
+    """Base class of the errors a checkpointer raises about what it stores."""
+
+
+class CheckpointSerializationError(CheckpointError):
+    """A value could not be stored in (or restored from) a checkpoint.
+
+    ``node_name`` is the node whose output it is (``None`` for a run input), ``output`` the
+    output or input name, ``run_id`` the run being written or read. Nothing of the superstep
+    that held the value was written.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        run_id: str | None = None,
+        node_name: str | None = None,
+        output: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.node_name = node_name
+        self.output = output
+
+
+class CheckpointStoreError(CheckpointError):
+    """The checkpoint store can't be used: corrupt, truncated, foreign or of another schema.
+
+    ``path`` is the file concerned. Raised instead of the storage library's own errors, so the
+    message says what is wrong with the file and what to do about it.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class RunNotFoundError(CheckpointError, LookupError):
+    """No run with this id is recorded in the checkpointer."""
+
+    def __init__(self, run_id: str, where: str | None = None) -> None:
+        self.run_id = run_id
+        place = f" in {where}" if where else ""
+        super().__init__(
+            f"No run with id {run_id!r} is recorded{place}. List the recorded runs with "
+            "checkpointer.runs() (or `python -m hypergraph runs PATH` for a SQLite file)."
+        )

@@ -53,6 +53,7 @@ class NodePlan:
         "gate_plan",
         "gates",
         "has_policy",
+        "in_thread",
         "index",
         "inline",
         "inputs",
@@ -94,7 +95,11 @@ class NodePlan:
         # gates whose not-yet-taken decision lets this node run once (GT8b, R2-2)
         self.first_pass_gates: tuple[int, ...] = ()
         # a plain sync function or gate: the loop may call it directly when nothing observes
-        self.inline = self.kind in (FUNCTION, ROUTE, IFELSE) and not node.is_async
+        # a blocking sync function an async driver runs in a worker thread (@node(in_thread=True))
+        self.in_thread: bool = getattr(node, "in_thread", False)
+        self.inline = (
+            self.kind in (FUNCTION, ROUTE, IFELSE) and not node.is_async and not self.in_thread
+        )
         self.startup_preds: tuple[int, ...] = ()
         self.is_entry = False
         self.component = -1

@@ -10,6 +10,8 @@ import attrs
 
 __all__ = [
     "ErrorHandling",
+    "MapMode",
+    "OnMissing",
     "MapResult",
     "OutputValues",
     "PauseInfo",
@@ -20,6 +22,12 @@ __all__ = [
 
 ErrorHandling = Literal["raise", "continue"]
 """``"raise"`` re-raises a node's own exception; ``"continue"`` returns a FAILED result."""
+
+OnMissing = Literal["ignore", "warn", "error"]
+"""What ``run()`` does when a selected output was not produced."""
+
+MapMode = Literal["zip", "product"]
+"""How ``map()`` combines several ``map_over`` inputs: element-wise, or every combination."""
 
 
 class RunStatus(str, Enum):

@@ -12,6 +12,7 @@ from typing import Any
 from cattrs.preconf.json import JsonConverter
 from cattrs.preconf.json import make_converter as _make_json_converter
 
+from hypergraph.checkpointers.records import StepStatus, WorkflowStatus
 from hypergraph.engine.state import Decision
 from hypergraph.nodes.gates import END
 from hypergraph.results import OutputValues
@@ -28,11 +29,17 @@ def make_converter(*, with_plugins: bool = True) -> JsonConverter:
     converter.register_structure_hook(type(END), _structure_end)
     converter.register_structure_hook(Decision, _structure_decision)
     converter.register_unstructure_hook(BaseException, _unstructure_error)
+    for status in (WorkflowStatus, StepStatus):
+        converter.register_unstructure_hook(status, _enum_value)
     if with_plugins:
         from hypergraph.plugins import configure_converter
 
         configure_converter(converter)
     return converter
+
+
+def _enum_value(member: Any) -> Any:
+    return member.value
 
 
 def _structure_end(value: Any, _: Any) -> Any:

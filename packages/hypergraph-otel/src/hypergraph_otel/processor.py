@@ -15,6 +15,10 @@ or ``InterruptEvent``.
 A node retried under its ``RetryPolicy`` keeps one span: each failed attempt that was retried is
 a ``hypergraph.node.retry`` span event, and the span's final status (and its
 ``hypergraph.attempts`` attribute) tells how the last attempt ended.
+
+Per-run state is keyed by hypergraph ids alone: spans by span id, top-level runs by the run id
+the runner hands to ``shutdown_run`` when the run ends, so runs sharing one processor from many
+threads or asyncio tasks never see each other's state.
 """
 
 from __future__ import annotations
@@ -43,7 +47,6 @@ from hypergraph.events import (
     RunStartEvent,
     SuperstepStartEvent,
 )
-from hypergraph.events.processor import emitting_caller
 from hypergraph.results import RunStatus
 
 __all__ = ["OpenTelemetryProcessor"]
@@ -90,7 +93,8 @@ class OpenTelemetryProcessor(EventProcessor):
 
     Safe to use from several threads, and to share between top-level runs going on at the same
     time (``asyncio.gather`` of two runs, or runs in two threads): each run's spans are kept
-    apart, and ``shutdown()`` at the end of one run leaves the others' open spans alone.
+    apart, and ``shutdown_run(run_id)`` at the end of one run leaves the others' open spans
+    alone.
     """
 
     def __init__(
@@ -122,15 +126,13 @@ class OpenTelemetryProcessor(EventProcessor):
         self._roles: dict[str, str] = {}
         self._parents: dict[str, str] = {}
         self._children: dict[str, dict[str, None]] = {}
-        # per caller (thread, task): the contexts attached for running nodes, innermost last,
-        # and per top-level run how deep that stack was when it started
-        self._active: dict[tuple[int, Any], list[tuple[str, object]]] = {}
-        self._marks: dict[str, int] = {}
-        # top-level runs (a RunStartEvent whose parent is not one of our spans) not ended yet, and
-        # per caller (thread, task) the top-level runs whose ``shutdown()`` has not come yet, in
-        # start order: a run started inside a node of another, in the same task, ends first
+        # node span id -> the token that detaches the context attached while it runs, that
+        # context, and the span of the top-level run the node belongs to
+        self._attached: dict[str, tuple[object, Context, str]] = {}
+        # top-level runs (a RunStartEvent whose parent is not one of our spans) not ended yet, by
+        # span id, and the span of each top-level run whose ``shutdown_run`` has not come yet
         self._running: set[str] = set()
-        self._owed: dict[tuple[int, Any], list[str]] = {}
+        self._roots: dict[str, str] = {}
         # node span id -> attempts that failed and were retried so far
         self._retried: dict[str, int] = {}
 
@@ -184,36 +186,43 @@ class OpenTelemetryProcessor(EventProcessor):
         with self._lock:
             span = self._spans.get(event.span_id)
         if span is not None:
-            token = otel_context.attach(trace.set_span_in_context(span))
+            context = trace.set_span_in_context(span)
+            token = otel_context.attach(context)
             with self._lock:
-                self._active.setdefault(emitting_caller(), []).append((event.span_id, token))
+                self._attached[event.span_id] = (token, context, self._top_of(event.span_id))
 
     def _deactivate(self, span_id: str) -> None:
-        """Undo ``on_node_start``'s attach; the runners call this in the context the node ran in."""
-        caller = emitting_caller()
+        """Undo ``on_node_start``'s attach; runners emit a node's end in the context it ran in."""
         with self._lock:
-            stack = self._active.get(caller, [])
-            for position in range(len(stack) - 1, -1, -1):
-                if stack[position][0] == span_id:
-                    token = stack.pop(position)[1]
-                    break
-            else:
-                return
-            if not stack:
-                self._active.pop(caller, None)
-        otel_context.detach(token)  # type: ignore[arg-type]
+            attached = self._attached.pop(span_id, None)
+        if attached is not None:
+            otel_context.detach(attached[0])  # type: ignore[arg-type]
 
-    def _deactivate_above(self, mark: int) -> None:
-        """Detach what a stopped run's nodes left attached on this caller (innermost first)."""
-        caller = emitting_caller()
+    def _detach_run(self, root: str) -> None:
+        """Detach what a stopped run's nodes left attached in this context, innermost first.
+
+        Contexts its nodes attached in other asyncio tasks or threads died with them; they are
+        just forgotten.
+        """
         with self._lock:
-            stack = self._active.get(caller, [])
-            left = stack[mark:]
-            del stack[mark:]
-            if not stack:
-                self._active.pop(caller, None)
-        for _, token in reversed(left):
-            otel_context.detach(token)  # type: ignore[arg-type]
+            left = [span_id for span_id, attached in self._attached.items() if attached[2] == root]
+            # keyed by identity; the context is kept alive so its id cannot be reused meanwhile
+            by_context: dict[int, tuple[object, Context]] = {}
+            for span_id in left:
+                token, context, _ = self._attached.pop(span_id)
+                by_context[id(context)] = (token, context)
+        while True:
+            found = by_context.pop(id(otel_context.get_current()), None)
+            if found is None:
+                return
+            otel_context.detach(found[0])  # type: ignore[arg-type]
+
+    def _top_of(self, span_id: str) -> str:
+        """The outermost span of ours above ``span_id`` (under the lock)."""
+        parents = self._parents
+        while span_id in parents:
+            span_id = parents[span_id]
+        return span_id
 
     def on_node_end(self, event: NodeEndEvent) -> None:
         self._deactivate(event.span_id)
@@ -295,33 +304,44 @@ class OpenTelemetryProcessor(EventProcessor):
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def shutdown(self) -> None:
-        """Called after each top-level run or map: end what that run left open, as unfinished.
+    def shutdown_run(self, run_id: str) -> None:
+        """The top-level run or map ``run_id`` ended: end what it left open, as unfinished.
 
-        The run is the caller's latest top-level run (same thread and task). If it never
-        reported its end (``KeyboardInterrupt``, cancellation), its span and every span under it
-        end marked ``unfinished``. Runs still going on other threads or tasks are left alone;
-        once no top-level run is going, every span still open is ended as ``unfinished``.
+        Called once per top-level call by the runner. If the run never reported its end
+        (``KeyboardInterrupt``, cancellation), its span and every span under it end marked
+        ``unfinished``. Runs still going are left alone; once no top-level run is going, every
+        span still open is ended as ``unfinished``.
         """
-        caller = emitting_caller()
         with self._lock:
-            owed = self._owed.get(caller)
-            run = owed.pop() if owed else None
-            mark = self._marks.pop(run, None) if run is not None else None
-            if not owed:
-                self._owed.pop(caller, None)
-            interrupted = run is not None and run in self._running
+            root = self._roots.pop(run_id, None)
+            interrupted = root is not None and root in self._running
             if interrupted:
-                self._running.discard(run)
-            leftovers: list[str] = []
-            if not self._running:
-                self._owed.clear()
-                self._marks.clear()
-                leftovers = [span_id for span_id in self._spans if span_id not in self._parents]
-        if mark is not None:
-            self._deactivate_above(mark)
-        if interrupted and run is not None:
-            self._close(run, None, "unfinished")
+                self._running.discard(root)  # type: ignore[arg-type]
+        if root is not None:
+            self._detach_run(root)  # a stopped node never reported its end
+        if interrupted and root is not None:
+            self._close(root, None, "unfinished")
+        self._end_leftovers()
+
+    def shutdown(self) -> None:
+        """End every span still open as ``unfinished`` (runners call ``shutdown_run`` instead)."""
+        with self._lock:
+            self._running.clear()
+            self._roots.clear()
+        self._end_leftovers()
+
+    def _end_leftovers(self) -> None:
+        """With no top-level run going, nothing still open can end by itself: end it."""
+        with self._lock:
+            if self._running:
+                return
+            self._roots.clear()
+            leftovers = [span_id for span_id in self._spans if span_id not in self._parents]
+            attached = list(self._attached.values())
+            self._attached.clear()
+        for token, context, _ in reversed(attached):
+            if otel_context.get_current() is context:
+                otel_context.detach(token)  # type: ignore[arg-type]
         for span_id in leftovers:
             self._close(span_id, None, "unfinished")
 
@@ -365,10 +385,7 @@ class OpenTelemetryProcessor(EventProcessor):
                 self._children.setdefault(event.parent_span_id, {})[event.span_id] = None
             elif top_level_run:
                 self._running.add(event.span_id)
-                caller = emitting_caller()
-                self._owed.setdefault(caller, []).append(event.span_id)
-                # contexts attached below this mark belong to this run's nodes
-                self._marks[event.span_id] = len(self._active.get(caller, ()))
+                self._roots[event.run_id] = event.span_id
 
     def _close(self, span_id: str, end_time: int | None, outcome: str | None = None) -> None:
         """End ``span_id`` and, first, any span under it still open.

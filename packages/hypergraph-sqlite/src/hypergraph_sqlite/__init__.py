@@ -1,4 +1,4 @@
-"""hypergraph-sqlite: persistent storage for hypergraph (``DiskCache``; later ``SqliteCheckpointer``).
+"""hypergraph-sqlite: persistent storage for hypergraph (``DiskCache``, ``SqliteCheckpointer``).
 
 Use its names through hypergraph (``from hypergraph import DiskCache``). This ``__init__`` stays
 empty on purpose: hypergraph imports ``hypergraph_sqlite.plugin`` to *register* the names, which

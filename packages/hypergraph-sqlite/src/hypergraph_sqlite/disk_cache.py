@@ -73,7 +73,7 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from hypergraph.cache.entries import dump_entry
+from hypergraph.cache import dump_entry
 
 __all__ = ["DiskCache"]
 

@@ -1,7 +1,7 @@
 """The module named by this distribution's ``hypergraph`` entry point.
 
 It only tells hypergraph which names exist and where they live; the targets are imported when a
-user first asks for them (``from hypergraph import EchoRunner``).
+user first asks for them (``from hypergraph import ThreadPoolRunner``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,12 @@ __all__ = ["hypergraph_register_cache_backends", "hypergraph_register_runners"]
 
 @hookimpl
 def hypergraph_register_runners(register: Callable[..., None]) -> None:
-    """Register ``EchoRunner``; it runs what ``SyncRunner`` runs, so it declares the same flags."""
-    register("EchoRunner", "hypergraph_echo.runner:EchoRunner", capabilities=RunnerCapabilities())
+    """Register ``ThreadPoolRunner``; it runs what ``SyncRunner`` runs, so it declares the same flags."""
+    register(
+        "ThreadPoolRunner",
+        "hypergraph_echo.threads:ThreadPoolRunner",
+        capabilities=RunnerCapabilities(),
+    )
 
 
 @hookimpl

@@ -37,8 +37,12 @@ Per node execution, after ``kwargs = engine.collect(state, np)`` and ``NodeStart
 ``store`` then does nothing. Nested graphs and map items reuse the same ``NodeCache`` (CA8); a
 runner given to ``as_node(runner=r)`` uses ``r``'s own. Neither method raises for backend
 failures: they are logged on the ``hypergraph.cache`` logger and count as a miss / no store.
+
+A backend that stores bytes (disk, network) turns values into bytes with ``dump_entry``, which
+skips an unpicklable value with a warning instead of failing the run.
 """
 
+from hypergraph.cache.entries import dump_entry
 from hypergraph.cache.explain import CODE_CHANGED, FIRST_TIME, MissExplainer
 from hypergraph.cache.keys import cache_key, fingerprint
 from hypergraph.cache.memory import InMemoryCache, MemoryCache
@@ -67,4 +71,5 @@ __all__ = [
     "CachedResult",
     "is_cacheable",
     "node_identity",
+    "dump_entry",
 ]

@@ -1,11 +1,49 @@
-"""Checkpointers: where runs record their steps so they can resume, fork and retry.
+"""Checkpointers: where runs record their steps so they can resume, fork and retry (SPEC CP).
 
-Implementations are registered by plugins (``SqliteCheckpointer`` comes from ``hypergraph-sqlite``)
-and imported on first access: ``from hypergraph.checkpointers import SqliteCheckpointer``.
+This module holds the concepts every checkpointer shares: the record types, the ``Checkpointer``
+(async) and ``SyncCheckpointer`` protocols, the ``CheckpointerBase`` helper for backends and the
+value codec. Implementations are registered by plugins and imported on first access:
+
+- ``InMemoryCheckpointer``: core's embedded default, no dependency, nothing on disk;
+- ``SqliteCheckpointer``: a SQLite file, from ``hypergraph-sqlite``
+  (``from hypergraph.checkpointers import SqliteCheckpointer``).
 """
 
+from typing import TYPE_CHECKING
+
+from hypergraph.checkpointers.base import CheckpointerBase
+from hypergraph.checkpointers.protocol import (
+    Checkpointer,
+    SyncCheckpointer,
+    require_checkpointer,
+)
+from hypergraph.checkpointers.records import (
+    Checkpoint,
+    LineageNode,
+    RunRecord,
+    StepRecord,
+    StepStatus,
+    WorkflowStatus,
+    new_workflow_id,
+)
 from hypergraph.plugins import lazy_exports as _lazy_exports
 
-__all__: list[str] = []
+if TYPE_CHECKING:
+    # Typed for checkers; resolved lazily through the plugin registry at run time.
+    from hypergraph_sqlite.checkpointer import SqliteCheckpointer as SqliteCheckpointer
+
+__all__ = [
+    "Checkpoint",
+    "Checkpointer",
+    "CheckpointerBase",
+    "LineageNode",
+    "RunRecord",
+    "StepRecord",
+    "StepStatus",
+    "SyncCheckpointer",
+    "WorkflowStatus",
+    "new_workflow_id",
+    "require_checkpointer",
+]
 
 __getattr__, __dir__ = _lazy_exports(__name__, globals())

@@ -4,6 +4,8 @@
 registry, so importing this module never imports ``rich`` or OpenTelemetry.
 """
 
+from typing import TYPE_CHECKING
+
 from hypergraph.events.processor import AsyncEventProcessor, EventProcessor, TypedEventProcessor
 from hypergraph.events.types import (
     BaseEvent,
@@ -22,6 +24,11 @@ from hypergraph.events.types import (
     SuperstepStartEvent,
 )
 from hypergraph.plugins import lazy_exports as _lazy_exports
+
+if TYPE_CHECKING:
+    # Typed for checkers; resolved lazily at run time, so importing this module stays light.
+    from hypergraph.events.rich_progress import RichProgressProcessor as RichProgressProcessor
+    from hypergraph_otel.processor import OpenTelemetryProcessor as OpenTelemetryProcessor
 
 __all__ = [
     "AsyncEventProcessor",

@@ -31,14 +31,17 @@ def new_span_id() -> str:
 class Emitter:
     """Sends events to a fixed list of processors; a failing processor is logged and skipped.
 
-    Runners create one only when processors are attached, so runs without processors build no
-    event objects at all.
+    Runners create one per top-level ``run()``/``map()``, and only when processors are
+    attached, so runs without processors build no event objects at all. ``run_id`` is that
+    top-level call's run id: ``shutdown()`` hands it to each processor's ``shutdown_run``, so a
+    processor shared by concurrent runs knows which one ended without guessing from threads.
     """
 
-    __slots__ = ("processors",)
+    __slots__ = ("processors", "run_id")
 
-    def __init__(self, processors: Sequence[EventProcessor]) -> None:
+    def __init__(self, processors: Sequence[EventProcessor], run_id: str | None = None) -> None:
         self.processors = tuple(processors)
+        self.run_id = run_id
 
     def send(self, event: BaseEvent) -> None:
         """Deliver ``event`` to every processor's ``on_event``."""
@@ -60,21 +63,37 @@ class Emitter:
                 _log_failure(processor, event)
 
     async def shutdown_async(self) -> None:
+        """Like :meth:`shutdown`, awaiting ``shutdown_run_async`` of async processors (EV6)."""
+        run_id = self.run_id
         for processor in self.processors:
             try:
                 if isinstance(processor, AsyncEventProcessor):
-                    await processor.shutdown_async()
+                    if run_id is None:
+                        await processor.shutdown_async()
+                    else:
+                        await processor.shutdown_run_async(run_id)
                 else:
-                    processor.shutdown()
+                    _shutdown(processor, run_id)
             except Exception:
                 logger.warning("Event processor %r failed in shutdown()", processor, exc_info=True)
 
     def shutdown(self) -> None:
+        """Tell every processor the top-level run ended: ``shutdown_run(run_id)`` (EV5)."""
+        run_id = self.run_id
         for processor in self.processors:
             try:
-                processor.shutdown()
+                _shutdown(processor, run_id)
             except Exception:
                 logger.warning("Event processor %r failed in shutdown()", processor, exc_info=True)
+
+
+def _shutdown(processor: EventProcessor, run_id: str | None) -> None:
+    """``shutdown_run(run_id)`` when both exist (duck-typed processors may lack it)."""
+    shutdown_run = getattr(processor, "shutdown_run", None) if run_id is not None else None
+    if shutdown_run is not None:
+        shutdown_run(run_id)
+    else:
+        processor.shutdown()
 
 
 def _log_failure(processor: EventProcessor, event: BaseEvent) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from hypergraph.events.types import (
@@ -23,23 +21,7 @@ if TYPE_CHECKING:
         SuperstepStartEvent,
     )
 
-__all__ = ["AsyncEventProcessor", "EventProcessor", "TypedEventProcessor", "emitting_caller"]
-
-
-def emitting_caller() -> tuple[int, Any]:
-    """Who is emitting: the thread and, inside an event loop, the asyncio task (else ``None``).
-
-    Runners emit a top-level run's ``RunStartEvent`` and call ``shutdown()`` for it from the
-    same thread and task, so stateful processors can pair each ``shutdown()`` with its run.
-    """
-    asyncio = sys.modules.get("asyncio")  # no loop can run if asyncio was never imported
-    task = None
-    if asyncio is not None:
-        try:
-            task = asyncio.current_task()
-        except RuntimeError:  # no event loop running in this thread
-            task = None
-    return threading.get_ident(), task
+__all__ = ["AsyncEventProcessor", "EventProcessor", "TypedEventProcessor"]
 
 
 class EventProcessor:
@@ -47,7 +29,12 @@ class EventProcessor:
 
     The default ``on_event`` calls the typed method for the event (``on_node_start``,
     ``on_run_end``, ...) when the subclass defines it, so overriding just the methods you care
-    about is enough. ``shutdown()`` is called once after the top-level run or map ends.
+    about is enough.
+
+    When a top-level run or map ends, the runner calls ``shutdown_run(run_id)`` once, with the
+    ``run_id`` of that run's ``RunStartEvent``; by default it calls ``shutdown()``. A processor
+    shared by runs going on at the same time keys its per-run state by that id (events name
+    their run and span) and overrides ``shutdown_run``; a simple one just overrides ``shutdown``.
     """
 
     def on_event(self, event: BaseEvent) -> None:
@@ -56,7 +43,15 @@ class EventProcessor:
             method(event)
 
     def shutdown(self) -> None:
-        """Flush and release resources; called once per top-level run or map."""
+        """Flush and release resources; called once per top-level run or map (SPEC EV5)."""
+
+    def shutdown_run(self, run_id: str) -> None:
+        """The top-level run or map ``run_id`` ended: release what belongs to it.
+
+        Called once per top-level run or map, instead of ``shutdown()``; nested runs never
+        call it. The default calls ``shutdown()``.
+        """
+        self.shutdown()
 
 
 class TypedEventProcessor(EventProcessor):
@@ -79,7 +74,7 @@ class TypedEventProcessor(EventProcessor):
 class AsyncEventProcessor(EventProcessor):
     """A processor whose hooks are coroutines; async runners await them.
 
-    Sync runners call the plain ``on_event``/``shutdown`` instead.
+    Sync runners call the plain ``on_event``/``shutdown_run`` instead.
     """
 
     async def on_event_async(self, event: BaseEvent) -> None:
@@ -87,3 +82,11 @@ class AsyncEventProcessor(EventProcessor):
 
     async def shutdown_async(self) -> None:
         self.shutdown()
+
+    async def shutdown_run_async(self, run_id: str) -> None:
+        """``shutdown_run`` for async runners: the subclass's ``shutdown_run`` if it defines
+        one, else ``shutdown_async()``."""
+        if type(self).shutdown_run is not EventProcessor.shutdown_run:
+            self.shutdown_run(run_id)
+        else:
+            await self.shutdown_async()

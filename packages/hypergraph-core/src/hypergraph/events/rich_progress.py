@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Literal
+from typing import Literal
 
 from rich.console import Console, RenderableType
 from rich.live import Live
@@ -22,7 +22,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from hypergraph.events.processor import EventProcessor, emitting_caller
+from hypergraph.events.processor import EventProcessor
 from hypergraph.events.types import (
     BaseEvent,
     NodeEndEvent,
@@ -46,6 +46,8 @@ TOP_NODE_ICON = "📦"
 NESTED_NODE_ICON = "🌳"
 UNNAMED_GRAPH = "graph"
 BAR_WIDTH = 30
+#: a map's summary names at most this many failed items (with their errors), then counts the rest
+SHOWN_FAILED_ITEMS = 3
 
 
 class _Row:
@@ -59,6 +61,7 @@ class _Row:
         "end",
         "error",
         "failed",
+        "failed_items",
         "kind",
         "map_row",
         "name",
@@ -86,6 +89,8 @@ class _Row:
         self.started = 0
         self.done = 0  # finished, successfully or not
         self.failed = 0
+        # maps: (item index, error) of the first SHOWN_FAILED_ITEMS items that failed
+        self.failed_items: list[tuple[int, str | None]] = []
         self.cached = 0
         self.retries = 0  # failed attempts that were retried (inside node executions)
         self.running = 0
@@ -144,7 +149,8 @@ class RichProgressProcessor(EventProcessor):
 
     ``console`` defaults to a Rich console on stderr. Safe to use from several threads, and to
     share between top-level runs going on at the same time (``asyncio.gather`` of two runs, or
-    runs in two threads): each gets its own row, and the display stops when the last one ends.
+    runs in two threads): each gets its own row, keyed by its run id, and the display stops when
+    the last one ends.
     """
 
     def __init__(
@@ -170,9 +176,8 @@ class RichProgressProcessor(EventProcessor):
         self._spans: dict[str, _SpanRef] = {}
         self._roots: list[_Row] = []
         self._live: Live | None = None
-        # per caller (thread, task): its top-level runs whose ``shutdown()`` has not come yet, in
-        # start order (a run started inside a node of another, in the same task, ends first)
-        self._owed: dict[tuple[int, Any], list[_Row]] = {}
+        # top-level runs whose ``shutdown_run`` has not come yet, by run id
+        self._runs: dict[str, _Row] = {}
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -185,7 +190,7 @@ class RichProgressProcessor(EventProcessor):
                 row.total = event.map_size or 0
                 row.running = 1
                 self._roots.append(row)
-                self._owed.setdefault(emitting_caller(), []).append(row)
+                self._runs[event.run_id] = row
                 self._spans[event.span_id] = _SpanRef(row, "root", ())
                 if not self._tty:
                     suffix = f" (map over {event.map_size} items)" if event.is_map else ""
@@ -223,6 +228,8 @@ class RichProgressProcessor(EventProcessor):
             elif ref.kind == "item":
                 row.done += 1
                 row.failed += failed
+                if failed and len(row.failed_items) < SHOWN_FAILED_ITEMS:
+                    row.failed_items.append((ref.items[-1][1], event.error))
                 row.end = event.timestamp
                 if not self._tty:
                     self._report_map_progress(row, ref.items[:-1])
@@ -276,23 +283,27 @@ class RichProgressProcessor(EventProcessor):
             if not self._tty:
                 self._line(f"✗ {self._path(ref.row, ref.items)} failed: {event.error}")
 
-    def shutdown(self) -> None:
-        """Forget the caller's latest top-level run; called once per top-level run or map.
+    def shutdown_run(self, run_id: str) -> None:
+        """The top-level run or map ``run_id`` ended: forget it; called once per top-level call.
 
-        The run is the caller's latest top-level run (same thread and task); a run that never
-        reported its end (``KeyboardInterrupt``, cancellation) loses its row. Runs still going on
-        other threads or tasks keep theirs. Once no top-level run is going, the live display
+        A run that never reported its end (``KeyboardInterrupt``, cancellation) loses its row.
+        Other runs still going keep theirs. Once no top-level run is going, the live display
         stops (normally it already did when the last run ended; this also restores the terminal
         after an interrupted run) and every run is forgotten.
         """
-        caller = emitting_caller()
+        with self._state_lock:
+            row = self._runs.pop(run_id, None)
+        self._finish(row)
+
+    def shutdown(self) -> None:
+        """Stop the display and forget every run, going or not (runners call ``shutdown_run``)."""
+        self._finish(None, everything=True)
+
+    def _finish(self, row: _Row | None, *, everything: bool = False) -> None:
         with self._live_lock:
             with self._state_lock:
-                owed = self._owed.get(caller)
-                row = owed.pop() if owed else None
-                if not owed:
-                    self._owed.pop(caller, None)
-                if any(root.status is None and root is not row for root in self._roots):
+                going = [r for r in self._roots if r.status is None and r is not row]
+                if going and not everything:
                     # other runs are going: forget only this one (a finished run's row stays on
                     # the display until they end)
                     if row is not None and (row.status is None or not self._tty):
@@ -304,15 +315,17 @@ class RichProgressProcessor(EventProcessor):
                 live.stop()  # not under _state_lock: the refresh thread takes it to draw
                 if self._transient:
                     for root in ended:
-                        if root.status is not None:  # not the interrupted run
+                        if root.status is not None:  # not an interrupted run
                             self._line(self._summary(root))
             with self._state_lock:
-                if any(root.status is None and root is not row for root in self._roots):
+                if not everything and any(
+                    root.status is None and root is not row for root in self._roots
+                ):
                     self._forget(ended)  # a run started meanwhile: keep it
                 else:
                     self._roots = []
                     self._spans.clear()
-                    self._owed.clear()
+                    self._runs.clear()
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
@@ -322,12 +335,8 @@ class RichProgressProcessor(EventProcessor):
         self._roots = [root for root in self._roots if id(root) not in gone]
         for span_id in [k for k, ref in self._spans.items() if id(ref.row.root()) in gone]:
             del self._spans[span_id]
-        for caller in list(self._owed):
-            left = [row for row in self._owed[caller] if id(row) not in gone]
-            if left:
-                self._owed[caller] = left
-            else:
-                del self._owed[caller]
+        for run_id in [k for k, row in self._runs.items() if id(row) in gone]:
+            del self._runs[run_id]
 
     def _end_node(self, event: BaseEvent) -> _SpanRef | None:
         ref = self._spans.pop(event.span_id, None)
@@ -374,9 +383,10 @@ class RichProgressProcessor(EventProcessor):
             crossed = True
         if crossed:
             failed = f", {row.failed} failed" if row.failed else ""
+            pace = _pace(row.done, row.total, (row.end or row.start) - row.start)
             self._line(
                 f"{MAP_ICON} {self._path(row, items)}: {row.done}/{row.total} items "
-                f"({int(percent)}%){failed}"
+                f"({int(percent)}%){failed}{', ' + pace if pace else ''}"
             )
 
     def _line(self, text: str) -> None:
@@ -399,12 +409,12 @@ class RichProgressProcessor(EventProcessor):
         items = ""
         if row.kind == "map":
             ok = row.done - row.failed
-            items = f" ({row.total} items: {ok} ok, {row.failed} failed)"
+            items = f" ({row.total} items: {ok} ok, {row.failed} failed{_failed_items(row)})"
         if row.status == RunStatus.COMPLETED:
             return f"✓ {row.name} completed in {took}{items}"
         if row.status == RunStatus.PAUSED:
             return f"⏸ {row.name} paused after {took}{items}"
-        error = f": {row.error}" if row.error else ""
+        error = f": {row.error}" if row.error and not row.failed_items else ""
         return f"✗ {row.name} failed after {took}{items}{error}"
 
     # -- drawing --------------------------------------------------------------------------------
@@ -416,6 +426,7 @@ class RichProgressProcessor(EventProcessor):
         table.add_column(justify="right", no_wrap=True)
         table.add_column(no_wrap=True)
         table.add_column(justify="right", no_wrap=True)
+        table.add_column(no_wrap=True)  # maps: items per second and time left
         now = time.time()
         with self._state_lock:
             for root in self._roots:
@@ -480,7 +491,32 @@ class RichProgressProcessor(EventProcessor):
 
         end = now if running or row.end is None else row.end
         elapsed = Text(_duration((end - row.start) * 1000), style="dim")
-        return label, bar, counts, status, elapsed
+        pace = Text("")
+        if row.kind == "map":
+            pace = Text(_pace(row.done, row.total, end - row.start, eta=running), style="dim")
+        return label, bar, counts, status, elapsed, pace
+
+
+def _pace(done: int, total: int, elapsed_s: float, *, eta: bool = True) -> str:
+    """``"12.5 items/s, ETA 3.2s"`` from items done so far; ``""`` before the first one ends."""
+    if done <= 0 or elapsed_s <= 0:
+        return ""
+    rate = done / elapsed_s
+    text = f"{rate:.1f} items/s" if rate < 100 else f"{rate:,.0f} items/s"
+    if eta and total > done:
+        text += f", ETA {_duration((total - done) / rate * 1000)}"
+    return text
+
+
+def _failed_items(row: _Row) -> str:
+    """``": [2] ValueError: bad; [7] KeyError: 'x' and 3 more"`` for a map's summary."""
+    if not row.failed_items:
+        return ""
+    shown = "; ".join(
+        f"[{index}] {error}" if error else f"[{index}]" for index, error in row.failed_items
+    )
+    more = row.failed - len(row.failed_items)
+    return f": {shown}" + (f" and {more} more" if more > 0 else "")
 
 
 def _duration(ms: float) -> str:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import keyword
+import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hypergraph._stack import user_stacklevel
+from hypergraph._suggest import did_you_mean
 from hypergraph.exceptions import GraphConfigError
 from hypergraph.graph._analysis import reach, topological_components
 from hypergraph.graph._strict_types import check_strict_types
@@ -306,7 +310,8 @@ class Graph:
         for name in names:
             if name not in self._nodes:
                 raise GraphConfigError(
-                    f"Unknown entrypoint {name!r}: not a node of this graph. Known nodes: "
+                    f"Unknown entrypoint {name!r}: not a node of this graph."
+                    f"{did_you_mean(name, self._nodes)} Known nodes: "
                     f"{', '.join(repr(k) for k in self._nodes)}."
                 )
             if isinstance(self._nodes[name], GateNode):
@@ -355,7 +360,8 @@ class Graph:
                     "first with graph.with_entrypoint(...) so its producer is excluded."
                 )
             raise ValueError(
-                f"Cannot bind {key!r}: it is not an input of this graph. Valid inputs: "
+                f"Cannot bind {key!r}: it is not an input of this graph."
+                f"{did_you_mean(key, valid)} Valid inputs: "
                 f"{', '.join(map(repr, valid)) or '(none)'}."
             )
         overridden = [k for k in merged if k in self._inner_bound and k not in self._bound]
@@ -411,7 +417,8 @@ class Graph:
         for name in flat:
             if name not in valid:
                 raise ValueError(
-                    f"Cannot select {name!r}: it is not an output of this graph. Valid outputs: "
+                    f"Cannot select {name!r}: it is not an output of this graph."
+                    f"{did_you_mean(name, valid)} Valid outputs: "
                     f"{', '.join(map(repr, valid)) or '(none)'}."
                 )
         clone = self._derive()
@@ -728,6 +735,42 @@ class Graph:
             pairs.extend(sorted(f"{s}->{d}:{k}:{','.join(v)}" for s, d, k, v in g.edges))
             g.__dict__["_definition_hash"] = _sha("\n".join(pairs))
         return self.__dict__["_definition_hash"]  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ pictures
+    def to_mermaid(self, *, depth: int = 1, direction: str = "TD") -> str:
+        """Mermaid flowchart text; nested graphs open as boxes up to ``depth`` levels (0: closed)."""
+        from hypergraph.viz import to_mermaid
+
+        return to_mermaid(self, depth=depth, direction=direction)
+
+    def to_dot(self, *, depth: int = 1, rankdir: str = "TB") -> str:
+        """Graphviz DOT text of the same picture as :meth:`to_mermaid` (no dependency)."""
+        from hypergraph.viz import to_dot
+
+        return to_dot(self, depth=depth, rankdir=rankdir)
+
+    def visualize(
+        self, path: str | os.PathLike[str], *, format: str | None = None, depth: int = 1
+    ) -> Path:
+        """Write an SVG/PNG/PDF picture to ``path``; needs Graphviz (the ``viz`` extra)."""
+        from hypergraph.viz import visualize
+
+        return visualize(self, Path(path), format=format, depth=depth)
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **kwargs: Any
+    ) -> dict[str, str]:
+        """Notebooks show the graph as its diagram: SVG with Graphviz, else Mermaid Markdown."""
+        from hypergraph.viz import graphviz_available, render_graph
+
+        bundle = {
+            "text/plain": repr(self),
+            "text/markdown": f"```mermaid\n{self.to_mermaid()}```",
+        }
+        if graphviz_available():
+            with contextlib.suppress(Exception):  # a failed render still shows the Mermaid text
+                bundle["image/svg+xml"] = render_graph(self, "svg").decode("utf-8")
+        return bundle
 
     def __repr__(self) -> str:
         label = f"{self.name!r}, " if self.name else ""

@@ -236,5 +236,12 @@ class CallableNode(HyperNode):
             digest = self._definition_hash = definition_hash_of(self.func)
         return digest
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the state reader is a cache, rebuilt on first use; it may close over objects that do
+        # not pickle, and nodes travel by pickle to other processes (DaftRunner on Ray)
+        state = dict(self.__dict__)
+        state.pop("_state_reader", None)
+        return state
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)

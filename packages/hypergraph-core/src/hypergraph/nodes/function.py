@@ -6,7 +6,7 @@ import inspect
 import types
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, overload
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from hypergraph._stack import user_stacklevel
 from hypergraph.nodes._base import CallableNode
@@ -15,6 +15,9 @@ from hypergraph.policies import RetryPolicy, check_retry, check_timeout
 __all__ = ["FunctionNode", "node"]
 
 GeneratorJoin = Literal["str", "bytes", "list"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 _CO_VARARGS = inspect.CO_VARARGS
@@ -135,16 +138,19 @@ def _generator_join(annotation: Any) -> GeneratorJoin:
     return "list"
 
 
-class FunctionNode(CallableNode):
+class FunctionNode(CallableNode, Generic[P, R]):
     """A node that calls a plain function (sync, async, generator or async generator).
 
     The execution mode is detected once, here (SPEC N5). Calling the node calls the function
-    directly with no framework behaviour.
+    directly with no framework behaviour; type checkers see the function's own signature
+    (``FunctionNode[P, R]`` is generic over its parameters and return type).
     """
+
+    func: Callable[P, R]
 
     def __init__(
         self,
-        source: Callable[..., Any] | FunctionNode,
+        source: Callable[P, R] | FunctionNode[P, R],
         name: str | None = None,
         output_name: str | tuple[str, ...] | list[str] | None = None,
         *,
@@ -153,6 +159,7 @@ class FunctionNode(CallableNode):
         batch: bool = False,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
+        in_thread: bool = False,
     ) -> None:
         func = source.func if isinstance(source, FunctionNode) else source
         if not callable(func):
@@ -168,9 +175,10 @@ class FunctionNode(CallableNode):
         annotation = _return_annotation(func)
         self.generator_join: GeneratorJoin = _generator_join(annotation)
         self._check_outputs(annotation)
+        self.in_thread = _check_in_thread(in_thread, self.name, self.is_async, self.is_generator)
         self.retry = check_retry(retry, f"Node {self.name!r}")
         self.timeout = check_timeout(
-            timeout, node_name=self.name, kind="Node", is_async=self.is_async
+            timeout, node_name=self.name, kind="Node", is_async=self.is_async or self.in_thread
         )
         self._apply_initial_renames(rename_inputs)
 
@@ -190,6 +198,10 @@ class FunctionNode(CallableNode):
 
 
 
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call the function itself, as if it were not a node."""
+        return self.func(*args, **kwargs)
+
     def __repr__(self) -> str:
         fname = getattr(self.func, "__name__", "?")
         label = fname if self.name == fname else f"{fname} as {self.name!r}"
@@ -197,10 +209,10 @@ class FunctionNode(CallableNode):
 
 
 @overload
-def node(source: Callable[..., Any], /) -> FunctionNode: ...
+def node(source: Callable[P, R], /) -> FunctionNode[P, R]: ...
 @overload
 def node(
-    source: None = None,
+    source: str | tuple[str, ...] | list[str] | None = None,
     /,
     output_name: str | tuple[str, ...] | list[str] | None = None,
     *,
@@ -210,9 +222,10 @@ def node(
     batch: bool = False,
     retry: RetryPolicy | None = None,
     timeout: float | None = None,
-) -> Callable[[Callable[..., Any]], FunctionNode]: ...
+    in_thread: bool = False,
+) -> Callable[[Callable[P, R]], FunctionNode[P, R]]: ...
 def node(
-    source: Callable[..., Any] | None = None,
+    source: Callable[..., Any] | str | tuple[str, ...] | list[str] | None = None,
     /,
     output_name: str | tuple[str, ...] | list[str] | None = None,
     *,
@@ -222,23 +235,39 @@ def node(
     batch: bool = False,
     retry: RetryPolicy | None = None,
     timeout: float | None = None,
-) -> FunctionNode | Callable[[Callable[..., Any]], FunctionNode]:
+    in_thread: bool = False,
+) -> FunctionNode[Any, Any] | Callable[[Callable[P, R]], FunctionNode[P, R]]:
     """Turn a function into a :class:`FunctionNode` (``@node`` or ``@node(output_name=...)``).
 
     ``batch=True`` is read by the Daft runner only (vectorised UDF); other runners ignore it.
     ``retry=`` retries failures inside the node's execution; ``timeout=`` (seconds, async
     nodes only) cancels an attempt that runs too long with ``NodeTimeoutError``.
+    ``in_thread=True`` (sync functions) makes AsyncRunner run the blocking call in a worker
+    thread, counted by ``max_concurrency``; the default stays inline (SPEC AC1).
     """
     if source is not None and not isinstance(source, str) and callable(source):
         return FunctionNode(source, name=name, output_name=output_name,
                             rename_inputs=rename_inputs, cache=cache, batch=batch,
-                            retry=retry, timeout=timeout)
+                            retry=retry, timeout=timeout, in_thread=in_thread)
     if source is not None:  # @node("out") — output name given positionally
         output_name = source  # type: ignore[assignment]
 
-    def decorate(func: Callable[..., Any]) -> FunctionNode:
+    def decorate(func: Callable[P, R]) -> FunctionNode[P, R]:
         return FunctionNode(func, name=name, output_name=output_name,
                             rename_inputs=rename_inputs, cache=cache, batch=batch,
-                            retry=retry, timeout=timeout)
+                            retry=retry, timeout=timeout, in_thread=in_thread)
 
     return decorate
+
+
+def _check_in_thread(value: Any, name: str, is_async: bool, is_generator: bool) -> bool:
+    """``in_thread=True`` is for blocking plain ``def`` functions only."""
+    if not isinstance(value, bool):
+        raise TypeError(f"Node {name!r}: in_thread= must be True or False, got {value!r}.")
+    if value and (is_async or is_generator):
+        kind = "an async function" if is_async else "a generator"
+        raise TypeError(
+            f"Node {name!r} is {kind}; in_thread=True is for blocking sync functions, which "
+            "AsyncRunner then runs in a worker thread. Drop in_thread=True."
+        )
+    return value

@@ -7,6 +7,8 @@ Adding a row never imports anything.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import attrs
 
 __all__ = ["KNOWN_EXPORTS", "KnownExport", "known_export"]
@@ -26,20 +28,27 @@ class KnownExport:
     namespace: str
     distribution: str
     extra: str | None
+    kind: Literal["runner", "cache", "checkpointer", "event_processor"]
     provider: str = attrs.field(
         default=attrs.Factory(lambda self: self.distribution, takes_self=True)
     )
 
 
 KNOWN_EXPORTS: tuple[KnownExport, ...] = (
-    KnownExport("AsyncRunner", "hypergraph", "hypergraph-async", "async"),
-    KnownExport("DaftRunner", "hypergraph", "hypergraph-daft", "daft"),
-    KnownExport("DBOSAsyncRunner", "hypergraph", "hypergraph-dbos", "dbos"),
-    KnownExport("DiskCache", "hypergraph", "hypergraph-sqlite", "sqlite"),
-    KnownExport("SqliteCheckpointer", "hypergraph.checkpointers", "hypergraph-sqlite", "sqlite"),
-    KnownExport("OpenTelemetryProcessor", "hypergraph.events", "hypergraph-otel", "otel"),
+    KnownExport("AsyncRunner", "hypergraph", "hypergraph-async", "async", "runner"),
+    KnownExport("DaftRunner", "hypergraph", "hypergraph-daft", "daft", "runner"),
+    KnownExport("DBOSAsyncRunner", "hypergraph", "hypergraph-dbos", "dbos", "runner"),
+    KnownExport("DiskCache", "hypergraph", "hypergraph-sqlite", "sqlite", "cache"),
     KnownExport(
-        "RichProgressProcessor", "hypergraph.events", "rich", "progress", provider="hypergraph-core"
+        "SqliteCheckpointer", "hypergraph.checkpointers", "hypergraph-sqlite", "sqlite",
+        "checkpointer",
+    ),
+    KnownExport(
+        "OpenTelemetryProcessor", "hypergraph.events", "hypergraph-otel", "otel", "event_processor"
+    ),
+    KnownExport(
+        "RichProgressProcessor", "hypergraph.events", "rich", "progress", "event_processor",
+        provider="hypergraph-core",
     ),
 )
 

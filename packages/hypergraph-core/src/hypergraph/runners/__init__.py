@@ -7,7 +7,9 @@ lazily through the plugin registry.
 from hypergraph.plugins import lazy_exports as _lazy_exports
 from hypergraph.results import (
     ErrorHandling,
+    MapMode,
     MapResult,
+    OnMissing,
     PauseInfo,
     PauseReason,
     RunResult,
@@ -20,7 +22,9 @@ from hypergraph.runners.sync import SyncRunner
 __all__ = [
     "BaseRunner",
     "ErrorHandling",
+    "MapMode",
     "MapResult",
+    "OnMissing",
     "PauseInfo",
     "PauseReason",
     "RunResult",

@@ -86,5 +86,11 @@ class NestedProcessor(AsyncEventProcessor):
     def shutdown(self) -> None:
         """Nested runs never shut the caller's processors down."""
 
+    def shutdown_run(self, run_id: str) -> None:
+        """Nested runs never shut the caller's processors down."""
+
     async def shutdown_async(self) -> None:
+        """Nested runs never shut the caller's processors down."""
+
+    async def shutdown_run_async(self, run_id: str) -> None:
         """Nested runs never shut the caller's processors down."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hypergraph._stack import user_stacklevel
+from hypergraph._suggest import closest
 from hypergraph.exceptions import GraphConfigError, IncompatibleRunnerError
 from hypergraph.nodes.graph_node import GraphNode
 from hypergraph.runners._checks import check_value_keys
@@ -128,8 +129,11 @@ def merge_values(
     return merged
 
 
-def check_keywords(graph: Graph, kwargs: dict[str, Any]) -> None:
-    """X14: keyword shorthand must name an input (typos in keywords are errors, not warnings)."""
+def check_keywords(graph: Graph, kwargs: dict[str, Any], options: Iterable[str] = ()) -> None:
+    """X14: keyword shorthand must name an input (typos in keywords are errors, not warnings).
+
+    The error suggests the closest input or runner ``options`` name.
+    """
     if not kwargs:
         return
     inputs, answer_keys, _ = value_roles(graph)
@@ -140,19 +144,27 @@ def check_keywords(graph: Graph, kwargs: dict[str, Any]) -> None:
             continue
         if key in graph._bound:
             continue  # bound, but select() made its consumers inactive: partition_values warns
+        option_names = tuple(options)
+        match = closest(key, (*graph.inputs.all, *option_names))
+        hint = ""
+        if match is not None:
+            what = "the option" if match in option_names else "the input"
+            hint = f" Did you mean {what} {match!r}?"
         raise ValueError(
-            f"Unknown input keyword {key!r} for graph {graph.name or '(unnamed)'}. Accepted input "
-            f"keywords: {', '.join(map(repr, graph.inputs.all)) or '(none)'}."
+            f"Unknown input keyword {key!r} for graph {graph.name or '(unnamed)'}.{hint} Accepted "
+            f"input keywords: {', '.join(map(repr, graph.inputs.all)) or '(none)'}."
         )
 
 
 class PartitionedValues:
     """The caller's values sorted by role: inputs, interrupt answers, nested-scoped values."""
 
-    __slots__ = ("answers", "nested_answers", "provided", "scoped")
+    __slots__ = ("answers", "ignored", "nested_answers", "provided", "scoped")
 
     def __init__(self) -> None:
         self.provided: dict[str, Any] = {}
+        # keys that are no input of the graph (warned about; used for "did you mean" hints)
+        self.ignored: tuple[str, ...] = ()
         self.answers: dict[str, Any] = {}
         self.scoped: dict[str, dict[str, Any]] = {}
         # nested graph node name -> interrupt answers for its run, used up when handed over
@@ -216,6 +228,12 @@ def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
             )
         unknown.append(key)
     if unknown:
+        parts.ignored = tuple(unknown)
+        hints = "".join(
+            f" Did you mean {match!r} for {key!r}?"
+            for key in unknown
+            if (match := closest(key, spec.all)) is not None
+        )
         inactive = [k for k in unknown if k in graph._bound]
         note = (
             f" ({', '.join(map(repr, inactive))} {'is' if len(inactive) == 1 else 'are'} bound, "
@@ -224,7 +242,7 @@ def partition_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
         )
         warnings.warn(
             f"Ignoring values that are not inputs of graph {graph.name or '(unnamed)'}: "
-            f"{', '.join(map(repr, unknown))}. Valid inputs: "
+            f"{', '.join(map(repr, unknown))}.{hints} Valid inputs: "
             f"{', '.join(map(repr, spec.all)) or '(none)'}.{note}",
             UserWarning,
             stacklevel=user_stacklevel(),
@@ -370,7 +388,33 @@ def check_missing(graph: Graph, parts: PartitionedValues) -> None:
         name for name in required if name not in provided and not _scoped_only(graph, name, parts)
     ]
     if missing:
-        raise MissingInputError(missing, provided=list(provided))
+        raise MissingInputError(
+            missing, provided=list(provided), hints=_missing_hints(graph, missing, parts)
+        )
+
+
+def _missing_hints(graph: Graph, missing: list[str], parts: PartitionedValues) -> dict[str, str]:
+    """A near name for each missing input: a misspelled key passed, or an output of the graph."""
+    hints: dict[str, str] = {}
+    for name in missing:
+        passed = closest(name, parts.ignored)
+        if passed is not None:
+            hints[name] = f"You passed {passed!r}: did you mean {name!r}?"
+            continue
+        output = closest(name, graph.outputs)
+        if output is not None:
+            consumers = [n.name for n in graph._nodes.values() if name in n.inputs]
+            producers = graph._producers.get(output, [])
+            hints[name] = (
+                f"Did you mean {output!r}? It is an output of {', '.join(map(repr, producers))}; "
+                f"{', '.join(map(repr, consumers))} would receive it if the parameter "
+                f"{name!r} were named {output!r} (or use .rename_inputs({name}={output!r}))"
+            )
+            continue
+        other = closest(name, [i for i in graph.inputs.all if i not in missing])
+        if other is not None:
+            hints[name] = f"Did you mean {other!r}?"
+    return hints
 
 
 def _scoped_only(graph: Graph, name: str, parts: PartitionedValues) -> bool:

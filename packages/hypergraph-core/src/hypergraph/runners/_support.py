@@ -11,9 +11,11 @@ import warnings
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from hypergraph._notes import add_node_note
 from hypergraph.engine.execution import resolve_decision
 from hypergraph.exceptions import GraphConfigError
 from hypergraph.nodes.gates import END
+from hypergraph.plan import GRAPH
 from hypergraph.results import PauseInfo, RunResult, RunStatus
 from hypergraph.runners._checks import (
     check_graph_argument,
@@ -85,6 +87,7 @@ __all__ = [
     "make_emitter",
     "mapped_outputs",
     "merge_values",
+    "note_node_failure",
     "nested_processors",
     "nested_map_items",
     "new_run_id",
@@ -145,28 +148,45 @@ def prepare_values(graph: Graph, values: dict[str, Any]) -> PartitionedValues:
     return parts
 
 
+def note_node_failure(
+    exc: BaseException, np: NodePlan, kwargs: Mapping[str, Any], superstep: int, info: RunInfo
+) -> None:
+    """Add the PEP 678 note naming the failed node, its graph path, superstep and inputs.
+
+    Runners call it on the failure path only; pauses and cancellations get no note.
+    """
+    if isinstance(exc, Exception) and not isinstance(exc, PauseSignal):
+        add_node_note(
+            exc, np.name, info.graph_name, superstep, kwargs, info.item_index,
+            nested=np.kind == GRAPH,
+        )
+
+
 def prepare_run(
     runner: BaseRunner,
     graph: Graph,
     values: Mapping[str, Any] | None,
     input_values: dict[str, Any],
     *,
-    run_options: tuple[str, ...],
-    map_options: tuple[str, ...],
-    select: Any,
-    entrypoint: Any,
-    on_missing: str,
-    error_handling: str,
-    max_iterations: float | None,
-    event_processors: Sequence[EventProcessor] | None,
-    parent_span_id: str | None,
-    workflow_id: str | None,
-    session_id: str | None,
-    fork_from: str | None,
-    retry_from: str | None,
-    checkpoint: Any,
+    run_options: tuple[str, ...] = RUN_OPTIONS,
+    map_options: tuple[str, ...] = MAP_OPTIONS,
+    select: Any = UNSET,
+    entrypoint: Any = None,
+    on_missing: str = "ignore",
+    error_handling: str = "raise",
+    max_iterations: float | None = None,
+    event_processors: Sequence[EventProcessor] | None = None,
+    parent_span_id: str | None = None,
+    workflow_id: str | None = None,
+    session_id: str | None = None,
+    fork_from: str | None = None,
+    retry_from: str | None = None,
+    checkpoint: Any = None,
 ) -> tuple[PartitionedValues, RunInfo]:
-    """Everything ``run()`` does before the first event, in SPEC X16's order."""
+    """Everything ``run()`` does before the first event, in SPEC X16's order.
+
+    Options default to ``run()``'s defaults, so a runner passes on only what it was given.
+    """
     check_graph_argument(graph, "run")
     check_common_options(
         select=select, entrypoint=entrypoint, on_missing=on_missing,
@@ -179,7 +199,7 @@ def prepare_run(
     )
     if checkpoint is not None:
         merged = resume_values(graph, checkpoint, merged)
-    check_keywords(graph, input_values)
+    check_keywords(graph, input_values, run_options)
     check_structure_cached(runner, graph)
     warn_inner_bind_overrides(graph, merged)
     parts = prepare_values(graph, merged)
@@ -189,6 +209,8 @@ def prepare_run(
         error_handling=error_handling, on_missing=on_missing, parent_span_id=parent_span_id,
         workflow_id=workflow_id, session_id=session_id,
     )
+    if info.emitter is not None:
+        info.emitter.run_id = info.run_id  # shutdown_run(run_id) at the end (EV5)
     return parts, info
 
 
@@ -198,21 +220,24 @@ def prepare_map(
     values: Mapping[str, Any] | None,
     input_values: dict[str, Any],
     *,
-    run_options: tuple[str, ...],
-    map_options: tuple[str, ...],
     map_over: str | Sequence[str],
-    map_mode: str,
-    clone: bool | Sequence[str],
-    select: Any,
-    entrypoint: Any,
-    on_missing: str,
-    error_handling: str,
-    event_processors: Sequence[EventProcessor] | None,
-    parent_span_id: str | None,
-    workflow_id: str | None,
-    session_id: str | None,
+    run_options: tuple[str, ...] = RUN_OPTIONS,
+    map_options: tuple[str, ...] = MAP_OPTIONS,
+    map_mode: str = "zip",
+    clone: bool | Sequence[str] = False,
+    select: Any = UNSET,
+    entrypoint: Any = None,
+    on_missing: str = "ignore",
+    error_handling: str = "raise",
+    event_processors: Sequence[EventProcessor] | None = None,
+    parent_span_id: str | None = None,
+    workflow_id: str | None = None,
+    session_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], tuple[str, ...], RunInfo]:
-    """Everything ``map()`` does before the first event: the items, map_over names, map info."""
+    """Everything ``map()`` does before the first event: the items, map_over names, map info.
+
+    Options other than ``map_over`` default to ``map()``'s defaults.
+    """
     check_graph_argument(graph, "map")
     check_common_options(
         select=select, entrypoint=entrypoint, on_missing=on_missing,
@@ -224,7 +249,7 @@ def prepare_map(
         graph, values, input_values, method="map", own_options=map_options,
         other_method="run", other_options=run_options,
     )
-    check_keywords(graph, input_values)
+    check_keywords(graph, input_values, map_options)
     check_structure_cached(runner, graph)
     reject_interrupts_in_map(graph)
     check_map_over_names(graph, names)
@@ -236,6 +261,8 @@ def prepare_map(
         on_missing=on_missing, parent_span_id=parent_span_id, workflow_id=workflow_id,
         session_id=session_id,
     )
+    if info.emitter is not None:
+        info.emitter.run_id = info.run_id
     return items, names, info
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import hypergraph.runners._support as support
 from hypergraph.cache import CacheBackend, NodeCache
-from hypergraph.results import MapResult, RunResult
+from hypergraph.results import ErrorHandling, MapMode, MapResult, OnMissing, RunResult
 from hypergraph.runners._support import UNSET
 from hypergraph.runners.base import BaseRunner
 from hypergraph.runners.capabilities import RunnerCapabilities
@@ -57,11 +57,11 @@ class SyncRunner(BaseRunner):
         values: dict[str, Any] | None = None,
         *,
         select: Any = UNSET,
-        on_missing: str = "ignore",
+        on_missing: OnMissing = "ignore",
         on_internal_override: Any = None,
         entrypoint: str | None = None,
         max_iterations: float | None = None,
-        error_handling: str = "raise",
+        error_handling: ErrorHandling = "raise",
         event_processors: Sequence[EventProcessor] | None = None,
         parent_span_id: str | None = None,
         checkpoint: Any = None,
@@ -100,13 +100,13 @@ class SyncRunner(BaseRunner):
         values: dict[str, Any] | None = None,
         *,
         map_over: str | Sequence[str],
-        map_mode: str = "zip",
+        map_mode: MapMode = "zip",
         clone: bool | Sequence[str] = False,
         select: Any = UNSET,
-        on_missing: str = "ignore",
+        on_missing: OnMissing = "ignore",
         on_internal_override: Any = None,
         entrypoint: str | None = None,
-        error_handling: str = "raise",
+        error_handling: ErrorHandling = "raise",
         event_processors: Sequence[EventProcessor] | None = None,
         parent_span_id: str | None = None,
         workflow_id: str | None = None,

@@ -55,7 +55,7 @@ class Compiled:
     """The generated functions of one plan, and what their failure handler needs to know."""
 
     __slots__ = (
-        "batch_of", "batch_start", "columns", "complete", "nests_with_siblings", "positions",
+        "batch_of", "batch_start", "columns", "complete", "nests", "positions",
         "run_async", "run_record", "run_values", "source",
     )
 
@@ -80,8 +80,9 @@ class Compiled:
         self.source = source
         # every column is a node's output, so no entry can be MISSING
         self.complete = False
-        # a nested graph shares a superstep: a driver that finishes siblings runs it first
-        self.nests_with_siblings = False
+        # calls nested graphs' code: only for drivers that stop a superstep at its first
+        # failure (one that finishes siblings orders and finishes nested runs its own way)
+        self.nests = False
         # a plan with async functions has only this variant (``run_values``/``run_record``
         # are then None): ``await run_async(values, fail, key, semaphore or None)``
         self.run_async: Callable[..., Any] | None = None
@@ -118,11 +119,33 @@ def _positional_order(func: Any, params: tuple[str, ...]) -> tuple[str, ...] | N
     return positional[: len(params)]
 
 
-def _reraise(
-    values: Any, batch: int, pos: int, exc: Exception, recorded: Any, at: bool, key: Any
-) -> Any:
-    """A nested run's failure handler: the child's error fails its graph node (R11)."""
-    raise exc
+class _ChildFailure:
+    """A nested graph's failure handler: the child's state is replayed as the generic child
+    loop leaves it, which notes the failing inner node (PEP 678, its graph and superstep), then
+    the error raises into the parent's graph node (R11)."""
+
+    __slots__ = ("graph",)
+
+    def __init__(self, graph: Any) -> None:
+        self.graph = graph
+
+    def __call__(
+        self, values: Any, batch: int, pos: int, exc: Exception, recorded: Any, at: bool, key: Any
+    ) -> Any:
+        from hypergraph.runners._context import RunInfo
+        from hypergraph.runners._options import PartitionedValues
+        from hypergraph.runtime._driver import DriverTraits
+        from hypergraph.runtime._loop import RunLoop
+
+        graph = self.graph
+        info = RunInfo(
+            graph_name=graph.name, emitter=None, max_iterations=float("inf"),
+            error_handling="raise", on_missing="ignore",
+        )
+        parts = PartitionedValues()
+        parts.provided = dict(values)
+        RunLoop(graph, parts, info, DriverTraits())._failed_at(values, batch, pos, exc, recorded, at)
+        raise exc
 
 
 def _nestable(np: NodePlan) -> Compiled | None:
@@ -243,9 +266,9 @@ def compile_plan(plan: Plan) -> Compiled | None:
         child = children.get(np.index)
         if child is not None:  # a nested graph: its own compiled code, its columns by port
             consts[f"F{p}"] = child.run_values
-            consts["_reraise"] = _reraise
+            consts[f"H{p}"] = _ChildFailure(np.node.graph)
             values = ", ".join(f"{prm!r}: {e}" for prm, e in zip(np.params, exprs, strict=True))
-            call = f"F{p}({{{values}}}, _reraise)"
+            call = f"F{p}({{{values}}}, H{p})"
             ports = [(port, child.columns.index(inner)) for port, inner in np.node._output_of.items()]
             if len(np.outputs) == 1:
                 return f"{call}[{ports[0][1]}]"
@@ -328,7 +351,5 @@ def compile_plan(plan: Plan) -> Compiled | None:
     )
     compiled.complete = all(name in producer for name in names)
     compiled.run_async = run_async
-    compiled.nests_with_siblings = any(
-        len(batch) > 1 and any(np.index in children for np in batch) for batch in schedule
-    )
+    compiled.nests = bool(children)
     return compiled

@@ -33,6 +33,7 @@ from hypergraph.runners._support import (
     decision_label,
     interrupt_outputs,
     nested_map_items,
+    note_node_failure,
     pause_info,
     prepare_values,
 )
@@ -99,7 +100,7 @@ class RunLoop:
             compiled = engine.compiled
             if (
                 compiled is not None and compiled.run_record is not None
-                and not (compiled.nests_with_siblings and driver.finish_siblings)
+                and not (compiled.nests and driver.finish_siblings)
             ):
                 self.compiled = compiled
                 self.state: Any = None
@@ -282,6 +283,7 @@ class RunLoop:
                     raise exc
                 done.append((np, map_outputs(np, np.func(**kwargs)), None))
             except Exception as error:
+                note_node_failure(error, np, kwargs, state.superstep, self.info)
                 if failure is None:
                     failure = error
                 failed.append(np)
@@ -349,6 +351,7 @@ class RunLoop:
                 else:
                     done.append((np, {}, resolve_decision(np, np.func(**kwargs))))
             except Exception as exc:
+                note_node_failure(exc, np, kwargs, state.superstep, self.info)
                 if failure is None:
                     failure = exc
                 failed.append(np)
@@ -386,6 +389,7 @@ class RunLoop:
                 else:
                     done.append((np, {}, resolve_decision(np, np.func(**kwargs))))
             except Exception as exc:
+                note_node_failure(exc, np, kwargs, state.superstep, self.info)
                 if failure is None:
                     failure = exc
                 failed.append(np)
@@ -473,6 +477,7 @@ class RunLoop:
         except GeneratorExit:
             raise
         except Exception as exc:
+            note_node_failure(exc, np, task.kwargs, task.superstep, info)
             if emitter is not None:
                 yield events.node_error(info, np, span, task.superstep, exc)  # type: ignore[arg-type]
             raise
@@ -590,7 +595,7 @@ class MapLoop:
         compiled = engine_for(graph).compiled
         if compiled is None or (graph.selected and info.on_missing != "ignore"):
             return None
-        if compiled.nests_with_siblings and self.driver.finish_siblings:
+        if compiled.nests and self.driver.finish_siblings:
             return None
         return _LightItems(self, compiled, count)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ from hypergraph import (
     route,
 )
 from hypergraph.events import (
+    BaseEvent,
     NodeEndEvent,
     NodeErrorEvent,
     NodeRetryEvent,
@@ -56,6 +58,7 @@ from hypergraph.events import (
     RunEndEvent,
     RunStartEvent,
 )
+from hypergraph.plugins import resolve_export
 
 __all__ = ["RunnerContract"]
 
@@ -138,6 +141,64 @@ def _flaky(
 
 def _attempts(counter: Path) -> int:
     return len(counter.read_text().splitlines()) if counter.exists() else 0
+
+
+class _Recorder(EventProcessor):
+    """Keeps every event (from any thread) and counts ``shutdown()`` calls."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.events: list[BaseEvent] = []
+        self.shutdowns = 0
+
+    def on_event(self, event: BaseEvent) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self.shutdowns += 1
+
+    def check_nesting(self, outer: str, graph_node: str, inner: str, inner_node: str) -> None:
+        """``inner``'s run hangs under the GraphNode's span, inside its start and end (EV3, EV4)."""
+        events = self.events
+        roots = [e for e in events if isinstance(e, RunStartEvent) and e.parent_span_id is None]
+        assert [e.graph_name for e in roots] == [outer]
+        gn_start = next(
+            i for i, e in enumerate(events)
+            if isinstance(e, NodeStartEvent) and e.node_name == graph_node
+        )
+        gn_span = events[gn_start].span_id
+        assert events[gn_start].parent_span_id == roots[0].span_id
+        gn_end = next(
+            i for i, e in enumerate(events) if isinstance(e, NodeEndEvent) and e.span_id == gn_span
+        )
+        run_start = next(
+            i for i, e in enumerate(events)
+            if isinstance(e, RunStartEvent) and e.graph_name == inner
+        )
+        child = events[run_start]
+        assert child.parent_span_id == gn_span
+        assert child.run_id != roots[0].run_id
+        run_end = next(
+            i for i, e in enumerate(events)
+            if isinstance(e, RunEndEvent) and e.span_id == child.span_id
+        )
+        node_start = next(
+            i for i, e in enumerate(events)
+            if isinstance(e, NodeStartEvent) and e.node_name == inner_node
+        )
+        assert events[node_start].parent_span_id == child.span_id
+        assert gn_start < run_start < node_start < run_end < gn_end
+        assert self.shutdowns == 1  # the nested runner leaves shutdown to the top (EV5)
+
+
+def _builtin_runner(name: str) -> Any:
+    """A fresh SyncRunner or AsyncRunner, resolved through the registry like any runner."""
+    try:
+        return resolve_export(name, "hypergraph")()
+    except (AttributeError, ImportError) as error:  # MissingPluginError is an ImportError
+        pytest.skip(f"{name} is not installed here ({error}); install hypergraph-async")
 
 
 class RunnerContract:
@@ -320,7 +381,8 @@ class RunnerContract:
         with pytest.raises(ConnectionError, match="flaky failure 3") as caught:
             self.run(runner, Graph([_flaky(counter, 5)]), {"x": 1})
         assert _attempts(counter) == 3
-        assert caught.value.__notes__[-1] == "  attempt 3: ConnectionError: flaky failure 3"
+        attempts = [n for n in caught.value.__notes__ if n.startswith("  attempt ")]
+        assert attempts[-1] == "  attempt 3: ConnectionError: flaky failure 3"
 
     def test_errors_outside_retry_on_fail_at_once(self, runner: Any, tmp_path: Path) -> None:
         """A failure the policy does not cover is not retried."""
@@ -456,3 +518,47 @@ class RunnerContract:
         order = log.read_text().splitlines()
         assert sorted(order) == ["flaky", "flaky", "steady"]
         assert order[-1] == "flaky"  # steady did not wait for the retry to finish
+
+    # -- nesting (SPEC R12, R14) ----------------------------------------------------------
+    def _observes_events(self, runner: Any) -> bool:
+        caps = runner.capabilities
+        return not (caps.supports_distributed and not caps.supports_cycles)  # EV10
+
+    @pytest.mark.parametrize("parent_name", ["SyncRunner", "AsyncRunner"])
+    def test_runs_nested_under_sync_and_async_parents(self, runner: Any, parent_name: str) -> None:
+        """As a graph node's runner, it runs the inner graph for a Sync or Async parent."""
+        parent = _builtin_runner(parent_name)
+        inner = Graph([double], name="inner")
+        outer = Graph([inner.as_node(runner=runner), add_one], name="outer")
+        recorder = _Recorder()
+        result = self.run(parent, outer, {"x": 3}, event_processors=[recorder])
+        assert result.status == RunStatus.COMPLETED
+        assert dict(result.values) == {"doubled": 6, "result": 7}
+        if self._observes_events(runner):
+            recorder.check_nesting("outer", "inner", "inner", "double")
+
+    @pytest.mark.parametrize("child_name", ["SyncRunner", "AsyncRunner"])
+    def test_runs_sync_and_async_children_nested_in_its_graph(
+        self, runner: Any, child_name: str
+    ) -> None:
+        """A graph node naming a Sync or Async runner runs on it inside this runner's run."""
+        child = _builtin_runner(child_name)
+        inner = Graph([double], name="inner")
+        outer = Graph([inner.as_node(runner=child), add_one], name="outer")
+        recorder = _Recorder()
+        result = self.run(runner, outer, {"x": 3}, event_processors=[recorder])
+        assert result.status == RunStatus.COMPLETED
+        assert dict(result.values) == {"doubled": 6, "result": 7}
+        if self._observes_events(runner):
+            recorder.check_nesting("outer", "inner", "inner", "double")
+
+    def test_nested_graphs_two_levels_deep_run_on_it(self, runner: Any) -> None:
+        """Graphs nested inside nested graphs (no runner named) run on this runner too."""
+        innermost = Graph([double], name="innermost")
+        middle = Graph([innermost.as_node(), add_one], name="middle")
+        outer = Graph([middle.as_node()], name="outer")
+        recorder = _Recorder()
+        result = self.run(runner, outer, {"x": 4}, event_processors=[recorder])
+        assert result["result"] == 9
+        if self._observes_events(runner):
+            recorder.check_nesting("outer", "middle", "middle", "innermost")

@@ -1,0 +1,231 @@
+"""What a checkpointer stores: run records, step records, checkpoints and lineage trees (SPEC CP7).
+
+All are frozen attrs values, serialized through ``hypergraph.serde.make_converter()``. User values
+(``RunRecord.inputs``, ``StepRecord.values``, ``Checkpoint.values``) are whatever the graph
+computed; ``Checkpoint.state`` is the run loop's JSON-safe bookkeeping, which checkpointers store
+without looking inside.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+import attrs
+
+from hypergraph.checkpointers import _display
+
+__all__ = [
+    "Checkpoint",
+    "LineageNode",
+    "RunRecord",
+    "StepRecord",
+    "StepStatus",
+    "WorkflowStatus",
+    "new_workflow_id",
+    "utc_now",
+]
+
+
+class WorkflowStatus(str, Enum):
+    """Where a recorded run stands; compares equal to its string value (``status == "paused"``)."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+    def __str__(self) -> str:
+        return f"WorkflowStatus.{self.name}"
+
+
+class StepStatus(str, Enum):
+    """How one node execution ended."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    PAUSED = "paused"
+
+    def __str__(self) -> str:
+        return f"StepStatus.{self.name}"
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC (what every record's timestamps use)."""
+    return datetime.now(UTC)
+
+
+def new_workflow_id() -> str:
+    """A fresh workflow id ``run-YYYYMMDD-<6 hex>`` (SPEC CP3's auto id)."""
+    return f"run-{time.strftime('%Y%m%d', time.gmtime())}-{os.urandom(3).hex()}"
+
+
+@attrs.frozen(repr=False)
+class RunRecord:
+    """One recorded run (a workflow): its status, graph, inputs and lineage.
+
+    ``parent_run_id`` links a map item (``<id>/3``) or a nested graph's run (``<id>/<node>``) to
+    the run that started it. ``forked_from``/``fork_superstep`` and ``retry_of``/``retry_index``
+    record where a fork or a retry came from. ``config`` holds JSON-safe extras the runner wants
+    kept with the run (scope, options); ``input_signature`` lets a re-run ``map`` recognise an
+    item it already completed (SPEC CP8).
+    """
+
+    id: str
+    status: WorkflowStatus = WorkflowStatus.ACTIVE
+    graph_name: str | None = None
+    inputs: dict[str, Any] = attrs.field(factory=dict)
+    parent_run_id: str | None = None
+    forked_from: str | None = None
+    fork_superstep: int | None = None
+    retry_of: str | None = None
+    retry_index: int | None = None
+    graph_struct_hash: str | None = None
+    graph_code_hash: str | None = None
+    input_signature: str | None = None
+    config: dict[str, Any] = attrs.field(factory=dict)
+    created_at: datetime = attrs.field(factory=utc_now)
+    completed_at: datetime | None = None
+    duration_ms: float | None = None
+    node_count: int = 0
+    error_count: int = 0
+    error: str | None = None
+
+    def __repr__(self) -> str:
+        parts = [f"id={self.id!r}", f"status={self.status.value}"]
+        if self.graph_name is not None:
+            parts.append(f"graph={self.graph_name!r}")
+        parts.append(f"steps={self.node_count}")
+        if self.error_count:
+            parts.append(f"errors={self.error_count}")
+        for name in ("parent_run_id", "forked_from", "retry_of"):
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(f"{name}={value!r}")
+        parts.append(f"created={_display.timestamp(self.created_at)}")
+        if self.duration_ms is not None:
+            parts.append(f"duration={_display.duration(self.duration_ms)}")
+        return f"RunRecord({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        return _display.record_html("Run", _display.run_fields(self))
+
+
+@attrs.frozen(repr=False)
+class StepRecord:
+    """One node execution in one superstep of a run (SPEC CP7); failed steps are recorded too.
+
+    ``index`` is the step's position in its run (0, 1, 2, ... in execution order).
+    ``input_versions`` maps each input the node read to the version it saw. ``decision`` is a
+    gate's choice, JSON-safe (target names, ``"END"``, or ``None``). ``child_run_id`` names the
+    run a nested graph node started.
+    """
+
+    run_id: str
+    superstep: int
+    node_name: str
+    index: int
+    status: StepStatus = StepStatus.COMPLETED
+    values: dict[str, Any] = attrs.field(factory=dict)
+    input_versions: dict[str, int] = attrs.field(factory=dict)
+    duration_ms: float = 0.0
+    cached: bool = False
+    decision: str | list[str] | None = None
+    error: str | None = None
+    created_at: datetime = attrs.field(factory=utc_now)
+    completed_at: datetime | None = None
+    child_run_id: str | None = None
+
+    def __repr__(self) -> str:
+        parts = [
+            f"run={self.run_id!r}",
+            f"superstep={self.superstep}",
+            f"node={self.node_name!r}",
+            f"status={self.status.value}",
+            f"duration={_display.duration(self.duration_ms)}",
+        ]
+        if self.cached:
+            parts.append("cached")
+        if self.values:
+            parts.append(f"values={_display.preview_map(self.values)}")
+        if self.decision is not None:
+            parts.append(f"decision={self.decision!r}")
+        if self.error is not None:
+            parts.append(f"error={_display.shorten(self.error)!r}")
+        if self.child_run_id is not None:
+            parts.append(f"child={self.child_run_id!r}")
+        return f"StepRecord({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        return _display.record_html("Step", _display.step_fields(self))
+
+
+@attrs.frozen(repr=False)
+class Checkpoint:
+    """A run's state after one superstep: enough to continue, fork or retry from there.
+
+    ``values`` are the user values at that point, ``state`` the run loop's JSON-safe bookkeeping
+    (versions, gate decisions, counters) and ``inputs`` the run's stored inputs. ``superstep`` is
+    ``None`` for a run that has not finished a superstep yet (start it from its inputs).
+
+    When *saving* a superstep, ``values`` may hold only what that superstep changed or all the
+    run's values (a checkpointer stores only entries that are not the very objects it saved
+    last time); reads return the values accumulated up to the superstep asked for.
+    """
+
+    run_id: str
+    superstep: int | None
+    values: dict[str, Any] = attrs.field(factory=dict)
+    state: dict[str, Any] = attrs.field(factory=dict)
+    inputs: dict[str, Any] = attrs.field(factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"Checkpoint(run={self.run_id!r}, superstep={self.superstep}, "
+            f"values={_display.preview_map(self.values)}, state keys={sorted(self.state)!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        return _display.record_html("Checkpoint", _display.checkpoint_fields(self))
+
+
+@attrs.frozen(repr=False)
+class LineageNode:
+    """A run and the runs forked or retried from it: what ``checkpointer.lineage(id)`` returns."""
+
+    run: RunRecord
+    children: tuple[LineageNode, ...] = ()
+
+    @property
+    def relation(self) -> str:
+        """``"retry"``, ``"fork"`` or ``"root"``: how this run came from its parent in the tree."""
+        if self.run.retry_of is not None:
+            return "retry"
+        if self.run.forked_from is not None:
+            return "fork"
+        return "root"
+
+    def walk(self) -> Iterator[LineageNode]:
+        """This node, then every descendant, depth first."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def ids(self) -> list[str]:
+        """Every run id in the tree, depth first."""
+        return [node.run.id for node in self.walk()]
+
+    def render(self) -> str:
+        """The tree as indented text, one run per line."""
+        return "\n".join(_display.tree_lines(self))
+
+    def __repr__(self) -> str:
+        return f"LineageNode({self.run.id!r}, runs={len(self.ids())})\n{self.render()}"
+
+    def _repr_html_(self) -> str:
+        return _display.tree_html(self)

@@ -1,0 +1,667 @@
+"""``SqliteCheckpointer``: runs, steps and checkpoints in one SQLite file (SPEC CP1, CP7, CP10).
+
+Layout: a ``runs`` table (one row per run), a ``steps`` table (one row per node execution) and a
+``checkpoints`` table (per run and superstep: the values that superstep changed, as one JSON
+object, and the run loop's state). A checkpoint is read back by folding the changes of every
+superstep up to the one asked for, so each superstep writes only what it changed.
+
+Every superstep is one transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``) in WAL mode with
+``synchronous=NORMAL``: a crash loses at most the supersteps not yet committed, never half of
+one, and commits cost a write, not an fsync. Values are encoded before the transaction starts,
+so a value that can't be stored fails the save with nothing written.
+
+Several processes may share one file: each waits up to ``timeout`` seconds for another's write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import weakref
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from hypergraph.checkpointers import (
+    Checkpoint,
+    CheckpointerBase,
+    RunRecord,
+    StepRecord,
+    StepStatus,
+    WorkflowStatus,
+)
+from hypergraph.checkpointers.base import duplicate_run_error, status_of
+from hypergraph.checkpointers.values import Serializer, ValueCodec, dumps
+from hypergraph.exceptions import CheckpointError, RunNotFoundError, WorkflowForkError
+from hypergraph_sqlite import _schema
+from hypergraph_sqlite._writer import Job, Writer
+
+__all__ = ["DURABILITY_MODES", "Durability", "SqliteCheckpointer"]
+
+Durability = Literal["sync", "async", "exit"]
+DURABILITY_MODES: tuple[Durability, ...] = ("sync", "async", "exit")
+
+_RUN_COLUMNS = (
+    "id, status, graph_name, inputs, parent_run_id, forked_from, fork_superstep, retry_of, "
+    "retry_index, graph_struct_hash, graph_code_hash, input_signature, config, created_at, "
+    "completed_at, duration_ms, node_count, error_count, error"
+)
+_INSERT_RUN = f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 19)})"
+_STEP_COLUMNS = (
+    "run_id, superstep, node_name, idx, status, input_versions, outputs, duration_ms, cached, "
+    "decision, error, created_at, completed_at, child_run_id"
+)
+_INSERT_STEP = f"INSERT INTO steps (seq, {_STEP_COLUMNS}) VALUES ({', '.join('?' * 15)})"
+_NEXT_SEQ = "SELECT coalesce(max(seq) + 1, 0) FROM steps WHERE run_id = ?"
+_PUT_CHECKPOINT = (
+    "INSERT OR REPLACE INTO checkpoints (run_id, superstep, delta, state) VALUES (?, ?, ?, ?)"
+)
+_UPDATE_STATUS = """
+UPDATE runs SET
+    status = :status,
+    completed_at = :completed_at,
+    duration_ms = CASE WHEN :active THEN duration_ms
+                       ELSE coalesce(:duration_ms, (:now - created_at) * 1000) END,
+    error = :error,
+    node_count = (SELECT count(*) FROM steps WHERE run_id = :id AND status = 'completed'),
+    error_count = (SELECT count(*) FROM steps WHERE run_id = :id AND status = 'failed')
+WHERE id = :id
+"""
+_RUN_EXISTS = "SELECT 1 FROM runs WHERE id = ?"
+_MISSING = object()
+
+
+_json = dumps
+
+
+def _ts(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+class SqliteCheckpointer(CheckpointerBase):
+    """Checkpoints in a SQLite file (or ``":memory:"``), for SyncRunner and AsyncRunner alike.
+
+    ``durability`` says when a superstep is written:
+
+    - ``"sync"`` (default): committed before ``save_superstep`` returns;
+    - ``"async"``: committed in order by a background thread; ``update_run_status`` (run end,
+      pause, failure), ``flush()`` and every read wait for it;
+    - ``"exit"``: kept in memory and written in one transaction when the run's status changes
+      (completes, fails, pauses, stops). A crash loses the run's records. Every step is kept,
+      but only the latest checkpoint of each such write: a run checkpointed this way is
+      resumed, forked or retried from where it stopped, not from an earlier superstep.
+
+    ``serializer="json"`` (default) stores values only when they round-trip through JSON
+    exactly (see ``hypergraph.checkpointers.values``); ``"pickle"`` also stores the rest with
+    pickle, and reads pickled values back (only open files you trust with it).
+
+    ``readonly=True`` opens an existing file for inspection: it writes nothing, and values it
+    can't restore here show as ``UnreadableValue`` placeholders instead of raising. ``timeout``
+    is how long a write waits for another process's transaction.
+    """
+
+    def __init__(
+        self,
+        path: str = ":memory:",
+        *,
+        durability: Durability = "sync",
+        serializer: Serializer = "json",
+        readonly: bool = False,
+        timeout: float = 30.0,
+    ) -> None:
+        if durability not in DURABILITY_MODES:
+            raise ValueError(
+                f"durability={durability!r} is not one of "
+                f"{', '.join(map(repr, DURABILITY_MODES))}: 'sync' commits every superstep "
+                "before the next starts, 'async' commits in a background thread, 'exit' "
+                "writes once when the run ends or pauses."
+            )
+        self.path = str(path)
+        self.durability: Durability = durability
+        self.serializer: Serializer = serializer
+        self.readonly = readonly
+        self.timeout = timeout
+        self._codec = ValueCodec(serializer, lenient=readonly)
+        self._conn = _schema.open_store(self.path, readonly=readonly, timeout=timeout)
+        self._lock = threading.RLock()
+        self._closed = False
+        self._writer: Writer | None = None
+        if durability == "async" and not readonly:
+            self._writer = Writer(self._execute, name=f"hypergraph-checkpoint-writer:{self.path}")
+        # "exit" mode: encoded rows waiting for the next status change, and per run its latest
+        # checkpoint: (superstep, merged changes as encoded pieces, state)
+        self._buffer: list[tuple[str, Any, bool]] = []
+        self._buffered_runs: set[str] = set()
+        self._pending_checkpoints: dict[str, tuple[int, dict[str, str], dict[str, Any]]] = {}
+        # per active run: sequence number of its next step, and the values last saved
+        self._next_seq: dict[str, int] = {}
+        self._last_values: dict[str, dict[str, Any]] = {}
+        # write what is pending and release the file at garbage collection or interpreter exit
+        self._finalizer = weakref.finalize(self, _finalize, self._shutdown_parts())
+
+    def __repr__(self) -> str:
+        return (
+            f"SqliteCheckpointer({self.path!r}, durability={self.durability!r}, "
+            f"serializer={self.serializer!r}{', readonly=True' if self.readonly else ''})"
+        )
+
+    def _where(self) -> str:
+        return f"the checkpoint file {self.path}"
+
+    # -- transactions -------------------------------------------------------------------------
+
+    def _execute(self, ops: Job) -> int:
+        """Run ``ops`` in one write transaction (all or nothing); the last op's row count."""
+        conn = self._conn
+        changed = 0
+        if len(ops) > 2:
+            ops = _coalesce(ops)
+        with self._lock:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                for sql, params, many in ops:
+                    cursor = conn.executemany(sql, params) if many else conn.execute(sql, params)
+                    changed = cursor.rowcount
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    # a failed rollback (the disk went away) must not hide the first error;
+                    # SQLite rolls the transaction back itself when the connection closes
+                    with contextlib.suppress(Exception):
+                        conn.execute("ROLLBACK")
+                raise self._translate(exc) from None
+        return changed
+
+    def _translate(self, exc: BaseException) -> BaseException:
+        import sqlite3
+
+        if isinstance(exc, sqlite3.IntegrityError) and "runs.id" in str(exc):
+            return _DuplicateRun(
+                "A run id written here was recorded meanwhile by another connection to "
+                f"{self.path}; pick a new workflow_id."
+            )
+        if isinstance(exc, sqlite3.IntegrityError) and "steps.run_id" in str(exc):
+            return CheckpointError(
+                f"Two connections to {self.path} recorded steps of the same run at once; a run "
+                "is written by one process at a time (resume it after the other one stopped)."
+            )
+        if isinstance(exc, sqlite3.Error):
+            return _schema.store_error(exc, self.path, timeout=self.timeout)
+        return exc
+
+    def _write(self, ops: Job) -> None:
+        """Hand ``ops`` to the durability mode: commit now, queue, or buffer."""
+        if self.durability == "sync":
+            self._execute(ops)
+        elif self._writer is not None:
+            self._writer.submit(ops)
+        else:
+            with self._lock:
+                self._buffer.extend(ops)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise CheckpointError(f"{self!r} is closed; create a new one to use the file again.")
+        if self.readonly:
+            raise CheckpointError(
+                f"{self!r} was opened with readonly=True and can't record runs; open it without "
+                "readonly to write."
+            )
+
+    def flush(self) -> None:
+        """Return once everything saved so far is committed."""
+        if self._closed:
+            return
+        self._drain()
+
+    def _drain(self, extra: Job = ()) -> int:
+        """Commit queued or buffered writes; ``extra`` goes in the same transaction as the buffer.
+
+        Returns the row count of the last op of ``extra``. Never called with the lock held: the
+        writer thread needs it to finish.
+        """
+        if self._writer is not None:
+            self._writer.wait()
+        with self._lock:
+            ops = self._take_buffer()
+            buffered = len(ops)
+            ops.extend(extra)
+            if not ops:
+                return 0
+            try:
+                return self._execute(ops)
+            except BaseException:
+                self._restore_buffer(ops[:buffered])
+                raise
+
+    def _take_buffer(self) -> list[tuple[str, Any, bool]]:
+        ops = self._buffer
+        for run_id, (superstep, items, state) in self._pending_checkpoints.items():
+            row = (run_id, superstep, ValueCodec.join(items), self._state_text(run_id, state))
+            ops.append((_PUT_CHECKPOINT, row, False))
+        self._buffer = []
+        self._pending_checkpoints = {}
+        self._buffered_runs = set()
+        return ops
+
+    def _restore_buffer(self, ops: list[tuple[str, Any, bool]]) -> None:
+        self._buffer = ops + self._buffer
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def create_run_sync(self, run: RunRecord) -> None:
+        """Record a new run; ``WorkflowForkError`` if its id exists."""
+        self._check_open()
+        row = self._run_row(run)
+        if self.durability != "sync":
+            with self._lock:
+                if run.id in self._buffered_runs or self._exists(run.id):
+                    raise duplicate_run_error(run.id)
+                self._buffered_runs.add(run.id)
+        try:
+            self._write(((_INSERT_RUN, row, False),))
+        except _DuplicateRun:
+            raise duplicate_run_error(run.id) from None
+
+    def save_superstep_sync(
+        self, run_id: str, steps: Sequence[StepRecord], checkpoint: Checkpoint | None
+    ) -> None:
+        """Record a superstep's steps and checkpoint in one transaction (see the class doc)."""
+        if self._closed or self.readonly:
+            self._check_open()
+        codec = self._codec
+        cache: dict[int, str] = {}
+        rows = []
+        seq = self._next_seq.get(run_id)
+        if seq is None:
+            seq = self._first_seq(run_id)
+        for step in steps:
+            rows.append((
+                seq,
+                run_id,
+                step.superstep,
+                step.node_name,
+                step.index,
+                step.status.value,
+                _json(step.input_versions) if step.input_versions else "{}",
+                codec.encode_map(
+                    step.values, run_id=run_id, node_name=step.node_name, fragments=cache
+                ),
+                step.duration_ms,
+                1 if step.cached else 0,
+                None if step.decision is None else _json(step.decision),
+                step.error,
+                step.created_at.timestamp(),
+                None if step.completed_at is None else step.completed_at.timestamp(),
+                step.child_run_id,
+            ))
+            seq += 1
+        self._next_seq[run_id] = seq
+        if checkpoint is None or checkpoint.superstep is None:
+            if rows:
+                self._write(((_INSERT_STEP, rows, True),))
+            return
+        changed = self._changed(run_id, checkpoint.values)
+        if self.durability == "exit":
+            # Only the run's latest checkpoint is kept: the changes of its supersteps merged,
+            # and its latest state, encoded once when the buffer is written.
+            items = codec.encode_items(changed, run_id=run_id, node_name=None, fragments=cache)
+            with self._lock:
+                if rows:
+                    self._buffer.append((_INSERT_STEP, rows, True))
+                pending = self._pending_checkpoints.get(run_id)
+                if pending is not None:
+                    pending[1].update(items)
+                    items = pending[1]
+                self._pending_checkpoints[run_id] = (checkpoint.superstep, items, checkpoint.state)
+            return
+        delta = codec.encode_map(changed, run_id=run_id, node_name=None, fragments=cache)
+        state = self._state_text(run_id, checkpoint.state)
+        put = (_PUT_CHECKPOINT, (run_id, checkpoint.superstep, delta, state), False)
+        self._write(((_INSERT_STEP, rows, True), put) if rows else (put,))
+
+    def _changed(self, run_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        """The entries of ``values`` that are not the very objects saved last time for the run.
+
+        A loop may pass a superstep's changes or all of a run's values: either way only what
+        changed is encoded. The previous dict is kept (not just ids) so ids can't be reused.
+        """
+        previous = self._last_values.get(run_id)
+        self._last_values[run_id] = values
+        if previous is None or not values:
+            return values
+        missing = _MISSING
+        return {k: v for k, v in values.items() if previous.get(k, missing) is not v}
+
+    def _first_seq(self, run_id: str) -> int:
+        """Where this process continues numbering ``run_id``'s steps (steps are keyed by it)."""
+        import sqlite3
+
+        with self._lock:
+            try:
+                return int(self._conn.execute(_NEXT_SEQ, (run_id,)).fetchone()[0])
+            except sqlite3.Error as exc:
+                raise _schema.store_error(exc, self.path, timeout=self.timeout) from None
+
+    @staticmethod
+    def _state_text(run_id: str, state: dict[str, Any], what: str = "run loop's state") -> str:
+        try:
+            return _json(state)
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(
+                f"The {what} for run {run_id!r} is not JSON-safe ({exc}): it must hold only "
+                "JSON types (dicts with string keys, lists, strings, numbers, booleans, None)."
+            ) from None
+
+    def update_run_status_sync(
+        self,
+        run_id: str,
+        status: WorkflowStatus,
+        *,
+        error: str | None = None,
+        duration_ms: float | None = None,
+    ) -> None:
+        """Set a run's status; with any status but ACTIVE, everything pending is committed first."""
+        self._check_open()
+        status = status_of(status)
+        now = datetime.now(UTC).timestamp()
+        active = status is WorkflowStatus.ACTIVE
+        params = {
+            "id": run_id,
+            "status": status.value,
+            "completed_at": None if active else now,
+            "active": active,
+            "duration_ms": duration_ms,
+            "now": now,
+            "error": None if active else error,
+        }
+        if not active:
+            self._next_seq.pop(run_id, None)
+            self._last_values.pop(run_id, None)
+        if not self._drain(((_UPDATE_STATUS, params, False),)):
+            raise RunNotFoundError(run_id, self._where())
+
+    def _create_derived_run(self, run: RunRecord, checkpoint: Checkpoint) -> None:
+        self._check_open()
+        ops: list[tuple[str, Any, bool]] = [(_INSERT_RUN, self._run_row(run), False)]
+        if checkpoint.superstep is not None:
+            delta = self._codec.encode_map(checkpoint.values, run_id=run.id, node_name=None)
+            state = self._state_text(run.id, checkpoint.state)
+            ops.append((_PUT_CHECKPOINT, (run.id, checkpoint.superstep, delta, state), False))
+        try:
+            self._drain(ops)
+        except _DuplicateRun:
+            raise duplicate_run_error(run.id) from None
+
+    def _run_row(self, run: RunRecord) -> tuple[Any, ...]:
+        return (
+            run.id,
+            status_of(run.status).value,
+            run.graph_name,
+            self._codec.encode_map(run.inputs, run_id=run.id, node_name=None),
+            run.parent_run_id,
+            run.forked_from,
+            run.fork_superstep,
+            run.retry_of,
+            run.retry_index,
+            run.graph_struct_hash,
+            run.graph_code_hash,
+            run.input_signature,
+            self._state_text(run.id, run.config, "config"),
+            run.created_at.timestamp(),
+            _ts(run.completed_at),
+            run.duration_ms,
+            run.node_count,
+            run.error_count,
+            run.error,
+        )
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        if self._closed:
+            raise CheckpointError(f"{self!r} is closed; create a new one to read the file.")
+        import sqlite3
+
+        if not self.readonly:
+            self._drain()
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise _schema.store_error(exc, self.path, timeout=self.timeout) from None
+
+    def _exists(self, run_id: str) -> bool:
+        with self._lock:
+            return self._conn.execute(_RUN_EXISTS, (run_id,)).fetchone() is not None
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """The run record, or ``None`` when no such run is recorded."""
+        rows = self._query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
+        return self._run_from_row(rows[0]) if rows else None
+
+    def steps(self, run_id: str, *, superstep: int | None = None) -> list[StepRecord]:
+        """The run's steps in execution order (up to ``superstep`` if given)."""
+        sql = f"SELECT {_STEP_COLUMNS} FROM steps WHERE run_id = ?"
+        params: list[Any] = [run_id]
+        if superstep is not None:
+            sql += " AND superstep <= ?"
+            params.append(superstep)
+        rows = self._query(sql + " ORDER BY seq", params)
+        if not rows and self.get_run(run_id) is None:
+            raise RunNotFoundError(run_id, self._where())
+        return [self._step_from_row(row) for row in rows]
+
+    def checkpoint(self, run_id: str, *, superstep: int | None = None) -> Checkpoint:
+        """The run's checkpoint after ``superstep`` (default: the latest)."""
+        run = self.get_run(run_id)
+        if run is None:
+            raise RunNotFoundError(run_id, self._where())
+        sql = "SELECT superstep, delta, state FROM checkpoints WHERE run_id = ?"
+        params: list[Any] = [run_id]
+        if superstep is not None:
+            sql += " AND superstep <= ?"
+            params.append(superstep)
+        values: dict[str, Any] = {}
+        state_text = "{}"
+        last: int | None = None
+        for number, delta, state in self._query(sql + " ORDER BY superstep", params):
+            values.update(self._codec.decode_map(delta, run_id=run_id))
+            last, state_text = number, state
+        return Checkpoint(run_id, last, values, self._load_json(state_text, run_id), run.inputs)
+
+    def runs(
+        self,
+        *,
+        status: WorkflowStatus | str | None = None,
+        graph_name: str | None = None,
+        parent: str | None = None,
+        top_level: bool = False,
+        limit: int | None = None,
+    ) -> list[RunRecord]:
+        """Recorded runs, oldest first; ``parent=id`` lists every child of ``id``, unpaged."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status_of(status).value)
+        if graph_name is not None:
+            clauses.append("graph_name = ?")
+            params.append(graph_name)
+        if parent is not None:
+            clauses.append("parent_run_id = ?")
+            params.append(parent)
+        if top_level:
+            clauses.append("parent_run_id IS NULL")
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY created_at, rowid"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [self._run_from_row(row) for row in self._query(sql, params)]
+
+    def children(self, parent_id: str) -> list[tuple[RunRecord, dict[str, Any]]]:
+        """Every child run of ``parent_id`` with its latest values: two queries, not one per child."""
+        runs = self.runs(parent=parent_id)
+        values: dict[str, dict[str, Any]] = {run.id: {} for run in runs}
+        rows = self._query(
+            "SELECT c.run_id, c.delta FROM checkpoints AS c JOIN runs AS r ON r.id = c.run_id "
+            "WHERE r.parent_run_id = ? ORDER BY c.run_id, c.superstep",
+            (parent_id,),
+        )
+        decode = self._codec.decode_map
+        for run_id, delta in rows:
+            values[run_id].update(decode(delta, run_id=run_id))
+        return [(run, values[run.id]) for run in runs]
+
+    def child_counts(self) -> dict[str, int]:
+        """How many child runs (map items, nested graphs) each parent run has."""
+        rows = self._query(
+            "SELECT parent_run_id, count(*) FROM runs WHERE parent_run_id IS NOT NULL "
+            "GROUP BY parent_run_id"
+        )
+        return {parent: count for parent, count in rows}
+
+    def _derived_runs(self, run_id: str) -> list[RunRecord]:
+        rows = self._query(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE forked_from = ? OR retry_of = ? "
+            "ORDER BY created_at, rowid",
+            (run_id, run_id),
+        )
+        return [self._run_from_row(row) for row in rows]
+
+    def _load_json(self, text: str, run_id: str) -> Any:
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise _schema.store_error(
+                _Malformed(f"run {run_id!r} holds invalid JSON"), self.path
+            ) from None
+
+    def _run_from_row(self, row: Sequence[Any]) -> RunRecord:
+        run_id = row[0]
+        try:
+            return RunRecord(
+                id=run_id,
+                status=WorkflowStatus(row[1]),
+                graph_name=row[2],
+                inputs=self._codec.decode_map(row[3], run_id=run_id),
+                parent_run_id=row[4],
+                forked_from=row[5],
+                fork_superstep=row[6],
+                retry_of=row[7],
+                retry_index=row[8],
+                graph_struct_hash=row[9],
+                graph_code_hash=row[10],
+                input_signature=row[11],
+                config=self._load_json(row[12], run_id),
+                created_at=_dt(row[13]) or datetime.fromtimestamp(0, UTC),
+                completed_at=_dt(row[14]),
+                duration_ms=row[15],
+                node_count=row[16],
+                error_count=row[17],
+                error=row[18],
+            )
+        except (ValueError, TypeError) as exc:
+            raise _schema.store_error(
+                _Malformed(f"run {run_id!r} has an invalid record ({exc})"), self.path
+            ) from None
+
+    def _step_from_row(self, row: Sequence[Any]) -> StepRecord:
+        run_id, node_name = row[0], row[2]
+        try:
+            return StepRecord(
+                run_id=run_id,
+                superstep=row[1],
+                node_name=node_name,
+                index=row[3],
+                status=StepStatus(row[4]),
+                input_versions=json.loads(row[5]),
+                values=self._codec.decode_map(row[6], run_id=run_id, node_name=node_name),
+                duration_ms=row[7],
+                cached=bool(row[8]),
+                decision=None if row[9] is None else json.loads(row[9]),
+                error=row[10],
+                created_at=_dt(row[11]) or datetime.fromtimestamp(0, UTC),
+                completed_at=_dt(row[12]),
+                child_run_id=row[13],
+            )
+        except (ValueError, TypeError) as exc:
+            raise _schema.store_error(
+                _Malformed(f"a step of node {node_name!r} in run {run_id!r} is invalid ({exc})"),
+                self.path,
+            ) from None
+
+    # -- lifetime -----------------------------------------------------------------------------
+
+    def _shutdown_parts(self) -> _Parts:
+        return _Parts(self)
+
+    def _close(self) -> None:
+        if self._closed:
+            return
+        try:
+            if not self.readonly:
+                self._drain()
+        finally:
+            self._closed = True
+            self._finalizer.detach()
+            if self._writer is not None:
+                self._writer.stop()
+            self._conn.close()
+
+
+def _coalesce(ops: Job) -> list[tuple[str, Any, bool]]:
+    """Adjacent ops with the same SQL as one ``executemany`` (buffered and group commits).
+
+    The status update stays on its own: its row count says whether the run exists.
+    """
+    merged: list[tuple[str, Any, bool]] = []
+    for sql, params, many in ops:
+        if sql is _UPDATE_STATUS:
+            merged.append((sql, params, many))
+            continue
+        if merged and merged[-1][0] == sql:
+            rows = merged[-1][1]
+        else:
+            rows = []
+            merged.append((sql, rows, True))
+        if many:
+            rows.extend(params)
+        else:
+            rows.append(params)
+    return merged
+
+
+class _DuplicateRun(WorkflowForkError):
+    """Internal: an insert hit a run id that exists (turned into the message naming it)."""
+
+
+class _Malformed(Exception):
+    """Internal: a row that SQLite returned but hypergraph can't read ("malformed")."""
+
+    def __str__(self) -> str:
+        return f"database disk image is malformed: {self.args[0]}"
+
+
+class _Parts:
+    """What the finalizer needs to write pending rows without keeping the checkpointer alive."""
+
+    def __init__(self, owner: SqliteCheckpointer) -> None:
+        self.owner_ref = weakref.ref(owner)
+        self.conn = owner._conn
+
+
+def _finalize(parts: _Parts) -> None:
+    owner = parts.owner_ref()
+    if owner is not None and not owner._closed:
+        owner._close()
+        return
+    parts.conn.close()
