@@ -303,9 +303,15 @@ class AsyncDriver(runtime.DriverTraits):
                     await asyncio.sleep(0)
             return results
 
+        direct_async = effect.direct_async
+        semaphore = limiter.semaphore if limiter is not None else None
+
         async def run_item(index: int) -> None:
             nonlocal stop
-            result = await self.drive(effect.steps(index))
+            if direct_async is not None:
+                result = await direct_async(index, semaphore)
+            else:
+                result = await self.drive(effect.steps(index))
             results[index] = result
             if effect.stop_on_failure and result.status is RunStatus.FAILED:
                 stop = True

@@ -5,12 +5,13 @@ unobserved run: read inputs, call each function once, store each output at versi
 attrs and cattrs generate methods, this module writes that sequence out once per plan as Python
 source, so a run pays only for the calls. Two variants are generated:
 
-- ``run_values(values, fail)`` returns the output columns as a tuple: all a map item needs;
-- ``run_record(values, fail)`` returns the same columns and the record of every node's
+- ``run_values(values, fail, key)`` returns the output columns as a tuple: all a map item needs;
+- ``run_record(values, fail, key)`` returns the same columns and the record of every node's
   outputs, from which ``RunLoop`` rebuilds the ``RunState`` the generic loop would have left
   (values, versions, writers, consumed, exec_count, superstep) only when a snapshot is asked for.
 
-Everything lives in locals. On a node failure both hand over to ``fail``, which rebuilds the
+Everything lives in locals. On a node failure both hand over to ``fail`` (passing ``key``
+through, e.g. a map item's index), which rebuilds the
 generic loop's partial state from the outputs computed so far (``RunLoop._replay``) and never
 calls a function twice.
 """
@@ -54,14 +55,14 @@ class Compiled:
     """The generated functions of one plan, and what their failure handler needs to know."""
 
     __slots__ = (
-        "batch_of", "batch_start", "columns", "complete", "nests_with_siblings", "positions",
-        "run_record", "run_values", "source",
+        "batch_of", "batch_start", "columns", "complete", "nests", "positions",
+        "run_async", "run_record", "run_values", "source",
     )
 
     def __init__(
         self,
-        run_values: Callable[..., Any],
-        run_record: Callable[..., Any],
+        run_values: Callable[..., Any] | None,
+        run_record: Callable[..., Any] | None,
         columns: tuple[str, ...],
         positions: tuple[NodePlan, ...],
         batch_of: tuple[int, ...],
@@ -79,8 +80,12 @@ class Compiled:
         self.source = source
         # every column is a node's output, so no entry can be MISSING
         self.complete = False
-        # a nested graph shares a superstep: a driver that finishes siblings runs it first
-        self.nests_with_siblings = False
+        # calls nested graphs' code: only for drivers that stop a superstep at its first
+        # failure (one that finishes siblings orders and finishes nested runs its own way)
+        self.nests = False
+        # a plan with async functions has only this variant (``run_values``/``run_record``
+        # are then None): ``await run_async(values, fail, key, semaphore or None)``
+        self.run_async: Callable[..., Any] | None = None
 
     def output_values(self, columns: tuple[Any, ...]) -> OutputValues:
         """A run's output values from its columns, as ``Engine.output_values`` gives them."""
@@ -114,14 +119,33 @@ def _positional_order(func: Any, params: tuple[str, ...]) -> tuple[str, ...] | N
     return positional[: len(params)]
 
 
-NEST_COMPILED = False
-"""Off: a failure inside an inlined child would lose the child's own node note (the graph
-path of the node that raised). Nested graphs take the loop's inline nesting instead."""
+class _ChildFailure:
+    """A nested graph's failure handler: the child's state is replayed as the generic child
+    loop leaves it, which notes the failing inner node (PEP 678, its graph and superstep), then
+    the error raises into the parent's graph node (R11)."""
 
+    __slots__ = ("graph",)
 
-def _reraise(values: Any, batch: int, pos: int, exc: Exception, recorded: Any, at: bool) -> Any:
-    """A nested run's failure handler: the child's error fails its graph node (R11)."""
-    raise exc
+    def __init__(self, graph: Any) -> None:
+        self.graph = graph
+
+    def __call__(
+        self, values: Any, batch: int, pos: int, exc: Exception, recorded: Any, at: bool, key: Any
+    ) -> Any:
+        from hypergraph.runners._context import RunInfo
+        from hypergraph.runners._options import PartitionedValues
+        from hypergraph.runtime._driver import DriverTraits
+        from hypergraph.runtime._loop import RunLoop
+
+        graph = self.graph
+        info = RunInfo(
+            graph_name=graph.name, emitter=None, max_iterations=float("inf"),
+            error_handling="raise", on_missing="ignore",
+        )
+        parts = PartitionedValues()
+        parts.provided = dict(values)
+        RunLoop(graph, parts, info, DriverTraits())._failed_at(values, batch, pos, exc, recorded, at)
+        raise exc
 
 
 def _nestable(np: NodePlan) -> Compiled | None:
@@ -134,8 +158,6 @@ def _nestable(np: NodePlan) -> Compiled | None:
     from hypergraph.engine import engine_for
     from hypergraph.runners._options import value_roles
 
-    if not NEST_COMPILED:
-        return None
     node = np.node
     if (
         np.kind is not GRAPH or np.has_policy or np.pauses or node.runner is not None
@@ -144,7 +166,10 @@ def _nestable(np: NodePlan) -> Compiled | None:
         return None
     graph = node.graph
     child = engine_for(graph).compiled_code()
-    if child is None or not child.complete or graph.plan.uncopyable or value_roles(graph)[2]:
+    if (
+        child is None or child.run_values is None or not child.complete
+        or graph.plan.uncopyable or value_roles(graph)[2]
+    ):
         return None
     if set(node._output_of) != set(np.outputs) or not all(
         inner in child.columns for inner in node._output_of.values()
@@ -160,9 +185,17 @@ def compile_plan(plan: Plan) -> Compiled | None:
     if schedule is None:
         return None
     children: dict[int, Compiled] = {}
+    # async functions: an ``async def`` with one node per superstep (no gather order to keep)
+    asynchronous = any(np.is_async for np in plan.nodes)
+    if asynchronous and any(len(batch) != 1 for batch in schedule):
+        return None
     for np in plan.nodes:
         if np.inline and np.kind is FUNCTION:
             continue
+        if np.is_async and np.kind is FUNCTION and not np.has_policy:
+            continue
+        if asynchronous:
+            return None
         child = _nestable(np)
         if child is None:
             return None
@@ -233,9 +266,9 @@ def compile_plan(plan: Plan) -> Compiled | None:
         child = children.get(np.index)
         if child is not None:  # a nested graph: its own compiled code, its columns by port
             consts[f"F{p}"] = child.run_values
-            consts["_reraise"] = _reraise
+            consts[f"H{p}"] = _ChildFailure(np.node.graph)
             values = ", ".join(f"{prm!r}: {e}" for prm, e in zip(np.params, exprs, strict=True))
-            call = f"F{p}({{{values}}}, _reraise)"
+            call = f"F{p}({{{values}}}, H{p})"
             ports = [(port, child.columns.index(inner)) for port, inner in np.node._output_of.items()]
             if len(np.outputs) == 1:
                 return f"{call}[{ports[0][1]}]"
@@ -265,7 +298,7 @@ def compile_plan(plan: Plan) -> Compiled | None:
             recorded = "(" + "".join(f"o{q}, " for q in range(p)) + ")"
 
             def handler(at: str, k: int = k, p: int = p, recorded: str = recorded) -> str:
-                return f"    return fail(values, {k}, {p}, exc, {recorded}, {at})"
+                return f"    return fail(values, {k}, {p}, exc, {recorded}, {at}, key)"
 
             exprs, risky = arg_exprs(np, p)
             if risky:  # a default's deep copy fails before the call, like collect
@@ -274,7 +307,16 @@ def compile_plan(plan: Plan) -> Compiled | None:
                         continue
                     calls += ["try:", f"    a{p}_{i} = {e}", "except Exception as exc:", handler("True")]
                     exprs[i] = f"a{p}_{i}"
-            calls += ["try:", f"    o{p} = {call_expr(np, p, exprs)}", "except Exception as exc:"]
+            call = call_expr(np, p, exprs)
+            if np.is_async:  # a permit of the shared budget around the call (AC4)
+                awaited = call.replace(f"F{p}(", f"await F{p}(", 1)
+                calls += [
+                    "try:", "    if sem is None:", f"        o{p} = {awaited}", "    else:",
+                    "        async with sem:", f"            o{p} = {awaited}",
+                    "except Exception as exc:",
+                ]
+            else:
+                calls += ["try:", f"    o{p} = {call}", "except Exception as exc:"]
             calls.append(handler("False"))
     columns = []
     for name in names:
@@ -285,26 +327,29 @@ def compile_plan(plan: Plan) -> Compiled | None:
     record_return = ["return (" + "".join(c + ", " for c in columns) + f"), {record}"]
     indent = "        "
     params = ", ".join(consts)
-    source = "\n".join(
-        [
-            f"def _factory({params}):",
-            "    def run_values(values, fail):",
+    if asynchronous:
+        functions = [
+            "    async def run_async(values, fail, key, sem):",
             *(indent + line for line in calls + values_return),
-            "    def run_record(values, fail):",
-            *(indent + line for line in calls + record_return),
-            "    return run_values, run_record",
-            "",
+            "    return None, None, run_async",
         ]
-    )
+    else:
+        functions = [
+            "    def run_values(values, fail, key=None):",
+            *(indent + line for line in calls + values_return),
+            "    def run_record(values, fail, key=None):",
+            *(indent + line for line in calls + record_return),
+            "    return run_values, run_record, None",
+        ]
+    source = "\n".join([f"def _factory({params}):", *functions, ""])
     namespace: dict[str, Any] = {}
     exec(compile(source, f"<hypergraph compiled plan {plan.graph.name or ''}>", "exec"), namespace)
-    run_values, run_record = namespace["_factory"](**consts)
+    run_values, run_record, run_async = namespace["_factory"](**consts)
     compiled = Compiled(
         run_values, run_record, tuple(names), tuple(positions), tuple(batch_of),
         tuple(batch_start), source,
     )
     compiled.complete = all(name in producer for name in names)
-    compiled.nests_with_siblings = any(
-        len(batch) > 1 and any(np.index in children for np in batch) for batch in schedule
-    )
+    compiled.run_async = run_async
+    compiled.nests = bool(children)
     return compiled

@@ -101,7 +101,10 @@ class RunLoop:
         self.compiled: Any = None
         if checkpoint is None and fast and not parts.scoped and not parts.nested_answers:
             compiled = engine.compiled
-            if compiled is not None and not (compiled.nests_with_siblings and driver.finish_siblings):
+            if (
+                compiled is not None and compiled.run_record is not None
+                and not (compiled.nests and driver.finish_siblings)
+            ):
                 self.compiled = compiled
                 self.state: Any = None
                 self.answered: set[str] | None = None
@@ -217,7 +220,7 @@ class RunLoop:
 
     def _failed_at(
         self, values: Any, batch: int, pos: int, exc: Exception, recorded: tuple[Any, ...],
-        at_collect: bool,
+        at_collect: bool, key: Any = None,
     ) -> Any:
         """The compiled code's failure handler: the state as the generic loop leaves it."""
         self._ensure_state()
@@ -638,9 +641,16 @@ class MapLoop:
         compiled = engine_for(graph).compiled
         if compiled is None or (graph.selected and info.on_missing != "ignore"):
             return None
-        if compiled.nests_with_siblings and self.driver.finish_siblings:
+        if compiled.nests and self.driver.finish_siblings:
             return None
         return _LightItems(self, compiled, count)
+
+    def _merge(self, light: _LightItems, answered: list[Any]) -> None:
+        """Items a driver ran through ``steps`` (full RunResults) join the columns' store."""
+        explicit = light.store.explicit
+        for index, result in enumerate(answered):
+            if result is not None and result is not _DONE:
+                explicit[index] = result
 
     def _validate_once(self) -> bool:
         """Check the first item as ``prepare_values`` would; True when that holds for every
@@ -670,9 +680,17 @@ class MapLoop:
         if emitter is not None:
             yield events.run_start(info, map_size=count)
         raise_mode = info.error_handling == "raise"
-        light = self.light = self._light_items(count)
+        light = self._light_items(count)
         if light is not None:
-            answered = yield ExecuteItems(count, self.item_steps, raise_mode, light.item)
+            if light.run_values is not None:
+                self.light = light
+                effect = ExecuteItems(count, self.item_steps, raise_mode, light.item)
+            else:  # async functions: drivers that know ``direct_async`` await it per item
+                effect = ExecuteItems(
+                    count, self.item_steps, raise_mode, direct_async=light.item_async
+                )
+            answered = yield effect
+            self._merge(light, answered)
             if raise_mode:
                 first = next((r for r in answered if r is not None and r.status is RunStatus.FAILED), None)
                 if first is not None and first.error is not None:
@@ -740,24 +758,32 @@ _DONE = _Done()
 class _LightItems:
     """A map's items on the compiled path: no state, run info or result object per item."""
 
-    __slots__ = ("current", "loop", "run_values", "store")
+    __slots__ = ("loop", "run_async", "run_values", "store")
 
     def __init__(self, loop: MapLoop, compiled: Any, count: int) -> None:
         info = loop.info
         self.loop = loop
         self.run_values = compiled.run_values
+        self.run_async = compiled.run_async
         run_bits, span_bits = id_bits()
         self.store = ItemColumns(
             compiled.columns, [[MISSING] * count for _ in compiled.columns], count,
             run_bits=run_bits, span_bits=span_bits, graph_name=info.graph_name,
             workflow_id=info.workflow_id, session_id=info.session_id,
         )
-        self.current = 0
 
     def item(self, index: int) -> Any:
         """Run item ``index``; its outputs go into the columns, a failure into ``explicit``."""
-        self.current = index
-        out = self.run_values(self.loop.items[index], self.fail)
+        out = self.run_values(self.loop.items[index], self.fail, index)
+        if type(out) is tuple:
+            for column, value in zip(self.store.columns, out):  # noqa: B905
+                column[index] = value
+            return _DONE
+        return out
+
+    async def item_async(self, index: int, semaphore: Any) -> Any:
+        """Like ``item``, awaiting the async functions (each under ``semaphore``, if any)."""
+        out = await self.run_async(self.loop.items[index], self.fail, index, semaphore)  # type: ignore[misc]
         if type(out) is tuple:
             for column, value in zip(self.store.columns, out):  # noqa: B905
                 column[index] = value
@@ -766,10 +792,9 @@ class _LightItems:
 
     def fail(
         self, values: dict[str, Any], batch: int, pos: int, exc: Exception,
-        recorded: tuple[Any, ...], at_collect: bool,
+        recorded: tuple[Any, ...], at_collect: bool, index: int,
     ) -> RunResult:
         """The failed item's ``RunResult``, its state rebuilt as the generic loop leaves it."""
-        index = self.current
         loop = self.loop
         item_info = loop.info.item(index)
         item_info.error_handling = "continue"

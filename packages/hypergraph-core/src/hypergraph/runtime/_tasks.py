@@ -114,6 +114,9 @@ class ExecuteItems(Effect):
     direct: Callable[[int], Any] | None = None
     # the map's own identity: item ``i`` runs at path ``(*identity.path, str(i))``
     identity: RunIdentity | None = None
+    # item i as a coroutine (compiled items of async functions): ``await direct_async(i, sem)``
+    # with the shared budget's semaphore (or None) held around each async call
+    direct_async: Callable[[int, Any], Any] | None = None
 
 
 @attrs.frozen(slots=True)
