@@ -85,6 +85,7 @@ class AsyncDriver(runtime.DriverTraits):
 
     finish_siblings = True
     ticks = True
+    gathers = True
 
     def __init__(
         self, runner: Any, emitter: Emitter | None, executor: AsyncExecutor | None = None
@@ -137,6 +138,8 @@ class AsyncDriver(runtime.DriverTraits):
                 self._last_tick = now
                 await asyncio.sleep(0)
             return None
+        if kind is runtime.GatherLeaves:
+            return await _gather_leaves(effect.calls)
         if kind is runtime.ExecuteBatch:
             run = effect.run_task
 
@@ -337,6 +340,26 @@ class AsyncDriver(runtime.DriverTraits):
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         return results
+
+
+async def _gather_leaves(calls: Sequence[tuple[Any, dict[str, Any]]]) -> list[Any]:
+    """Plain async leaves concurrently, each holding a permit of the shared budget (AC4)."""
+    limiter = active_limiter()
+    if limiter is None:
+        if len(calls) == 1:
+            func, kwargs = calls[0]
+            try:
+                return [await func(**kwargs)]
+            except Exception as exc:
+                return [exc]
+        return await asyncio.gather(*(f(**kw) for f, kw in calls), return_exceptions=True)
+    semaphore = limiter.semaphore
+
+    async def one(func: Any, kwargs: dict[str, Any]) -> Any:
+        async with semaphore:
+            return await func(**kwargs)
+
+    return await asyncio.gather(*(one(f, kw) for f, kw in calls), return_exceptions=True)
 
 
 async def _in_thread(func: Any, kwargs: dict[str, Any]) -> Any:

@@ -51,7 +51,8 @@ class DriverTraits:
     ``finish_siblings``: a failing node lets the rest of its superstep finish (AsyncRunner) or
     stops it (SyncRunner, SPEC R9). ``ticks``: yield to an event loop every superstep.
     ``caching``: the runner has a cache backend. ``persists``: answer a ``Committed`` effect
-    after every superstep (a checkpointer). ``observed``: something besides events watches
+    after every superstep (a checkpointer). ``gathers``: perform ``GatherLeaves`` (plain
+    async calls of unobserved supersteps; async drivers). ``observed``: something besides events watches
     nodes (cache, checkpointer), so every node runs as a task.
     """
 
@@ -60,6 +61,7 @@ class DriverTraits:
     caching = False
     observed = False
     persists = False
+    gathers = False
 
     def check_fan_out(self, count: int, what: str) -> None:
         """Refuse an unbounded fan-out of ``count`` items (AsyncRunner's MP12); default: no limit."""

@@ -45,6 +45,7 @@ from hypergraph.runtime._tasks import (
     Committed,
     ExecuteBatch,
     ExecuteItems,
+    GatherLeaves,
     Invoke,
     NodeTask,
     RunChild,
@@ -315,6 +316,7 @@ class RunLoop:
         ticks = self.driver.ticks
         finish_siblings = self.driver.finish_siblings
         persists = self.driver.persists
+        gathers = self.driver.gathers
         while True:
             batch = engine.next_batch(state, limit)
             if not batch:
@@ -329,6 +331,9 @@ class RunLoop:
             if fast and (len(batch) == 1 or not finish_siblings) and _all_nestable(batch):
                 yield from self._inline_nested(batch, finish_siblings)
                 continue
+            if fast and gathers and _all_leaves(batch):
+                yield from self._gather_leaves(batch, finish_siblings)
+                continue
             consumed = state.consumed
             before = {np.index: consumed[np.index] for np in batch}
             tasks = [self._task(np) for np in batch]
@@ -341,6 +346,53 @@ class RunLoop:
                 raise failure
             if pause is not None:
                 return pause
+
+    def _gather_leaves(self, batch: Sequence[NodePlan], finish_siblings: bool) -> Steps[None]:
+        """Plain async functions (gathered by the driver) and plain sync nodes, nothing
+        observing: no task objects, just the calls (SPEC AC1: async first, then sync)."""
+        engine = self.engine
+        state = self.state
+        collect = engine.collect
+        consumed = state.consumed
+        prior = [consumed[np.index] for np in batch]
+        kwargs = [collect(state, np) for np in batch]  # X5: every input as of the superstep
+        leaves = [i for i, np in enumerate(batch) if not np.inline]
+        raws = yield GatherLeaves(tuple((batch[i].func, kwargs[i]) for i in leaves))
+        answered = dict(zip(leaves, raws, strict=True))
+        done: list[Any] = []
+        failure: BaseException | None = None
+        failed: list[NodePlan] = []
+        before: dict[int, Any] = {}
+        for i, np in enumerate(batch):
+            try:
+                if i in answered:
+                    raw = answered[i]
+                    if isinstance(raw, BaseException):
+                        raise raw
+                    done.append((np, map_outputs(np, raw), None))
+                elif np.gate_plan is None:
+                    done.append((np, map_outputs(np, np.func(**kwargs[i])), None))
+                else:
+                    done.append((np, {}, resolve_decision(np, np.func(**kwargs[i]))))
+            except BaseException as exc:
+                if isinstance(exc, Exception):
+                    note_node_failure(exc, np, kwargs[i], state.superstep, self.info)
+                before[np.index] = prior[i]
+                if failure is None:
+                    failure = exc
+                failed.append(np)
+                if not finish_siblings:
+                    break
+        if failure is None:
+            engine.commit(state, done)
+            return
+        finished = {np.index for np, _, _ in done}
+        unfinished = [np for np in batch if np.index not in finished]
+        for np in unfinished:
+            before.setdefault(np.index, prior[batch.index(np)])
+        engine.commit_partial(state, done, unfinished, before)
+        state.failed = {np.index for np in failed}
+        raise failure
 
     def _inline(self, batch: Sequence[NodePlan], finish_siblings: bool) -> None:
         """Call plain sync nodes and gates directly (nothing observes them)."""
@@ -935,6 +987,14 @@ def _changed(old: Any, new: Any) -> bool:
         return bool(old != new)
     except Exception:
         return True
+
+
+def _all_leaves(batch: list[NodePlan]) -> bool:
+    """Plain sync nodes and plain async functions (no policy, not a generator)."""
+    for np in batch:
+        if not (np.inline or (np.kind is FUNCTION and np.is_async and not np.has_policy)):
+            return False
+    return True
 
 
 def _all_inline(batch: list[NodePlan]) -> bool:

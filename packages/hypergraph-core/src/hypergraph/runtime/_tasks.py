@@ -29,6 +29,7 @@ __all__ = [
     "Effect",
     "ExecuteBatch",
     "ExecuteItems",
+    "GatherLeaves",
     "Invoke",
     "NodeTask",
     "RunChild",
@@ -117,6 +118,17 @@ class ExecuteItems(Effect):
     # item i as a coroutine (compiled items of async functions): ``await direct_async(i, sem)``
     # with the shared budget's semaphore (or None) held around each async call
     direct_async: Callable[[int, Any], Any] | None = None
+
+
+@attrs.frozen(slots=True)
+class GatherLeaves(Effect):
+    """Await these plain async calls ``(func, kwargs)`` concurrently, each under the shared
+    budget; answer what each returned, or the exception it raised, in order.
+
+    Only yielded to drivers with ``gathers`` set, for supersteps nothing observes.
+    """
+
+    calls: tuple[tuple[Callable[..., Any], dict[str, Any]], ...]
 
 
 @attrs.frozen(slots=True)
