@@ -24,6 +24,7 @@ __all__ = [
     "MissingPluginError",
     "PluginLoadError",
     "RenameError",
+    "UnserializableValueError",
     "VersionMismatchError",
     "WorkflowAlreadyCompletedError",
     "WorkflowForkError",
@@ -165,6 +166,10 @@ class WorkflowForkError(HypergraphError):
 
 class GraphChangedError(HypergraphError):
     """The graph's structure changed since the workflow was recorded."""
+
+
+class UnserializableValueError(HypergraphError, TypeError):
+    """A durable runner cannot record a value (a node output or a run input) with its serializer."""
 
 
 VersionMismatchError = GraphChangedError

@@ -1,0 +1,205 @@
+"""The one place a node execution becomes a DBOS step, and the deterministic ids that name steps.
+
+Everything DBOS-specific about *executing a node* lives here, behind :func:`run_step`, so that
+moving to the runtime's executor seam later means calling this from the seam instead of from the
+AsyncRunner overrides.
+
+Step ids in a DBOS workflow are positions (1, 2, 3, ...) drawn when a step starts, and replay
+checks that the step recorded at a position has the same name. A superstep starts its siblings
+concurrently, so the runner draws every durable unit's position synchronously in node order
+before anything is awaited (:meth:`Scope.reserve`), and later units (nested graphs, drawn after
+their events) wait for their turn (:meth:`Scope.turn`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
+
+from hypergraph.exceptions import UnserializableValueError
+from hypergraph_dbos._dbos_import import dbos
+
+__all__ = ["Lane", "Scope", "current_scope", "run_step", "task_id"]
+
+DBOS = dbos.DBOS
+
+
+class Lane:
+    """One durable unit started in a superstep: its task id, reserved position, and turn ticket."""
+
+    __slots__ = ("reservation", "task_id", "ticket", "used")
+
+    def __init__(self, task_id: str, reservation: Any = None, ticket: int | None = None) -> None:
+        self.task_id = task_id
+        self.reservation = reservation
+        self.ticket = ticket
+        self.used = False
+
+
+class Scope:
+    """The durable workflow the current code runs in: its memo of finished steps and its turns.
+
+    ``memo`` maps task ids to what their step returned in this execution of the workflow; a
+    re-drive after an interrupt answer (same workflow, same task ids) reuses them instead of
+    drawing new steps, and replay rebuilds it identically from the recorded steps.
+    """
+
+    __slots__ = ("_cond", "_next_ticket", "_turn", "memo", "path", "workflow_id")
+
+    def __init__(self, workflow_id: str, path: str = "") -> None:
+        self.workflow_id = workflow_id
+        self.path = path
+        self.memo: dict[str, Any] = {}
+        self._next_ticket = 0
+        self._turn = 0
+        self._cond: asyncio.Condition | None = None
+
+    def nested(self, path: str) -> Scope:
+        """The same workflow seen from an inline nested graph (task ids get ``path`` in front)."""
+        child = Scope.__new__(Scope)
+        child.workflow_id = self.workflow_id
+        child.path = path
+        child.memo = self.memo
+        child._next_ticket = 0
+        child._turn = 0
+        child._cond = None
+        return child
+
+    def ticket(self) -> int:
+        """A place in the order in which nested graphs of this workflow draw their positions."""
+        ticket = self._next_ticket
+        self._next_ticket += 1
+        return ticket
+
+    async def turn(self, ticket: int) -> None:
+        """Wait until every nested graph with a smaller ticket has drawn its position."""
+        if self._turn == ticket:
+            return
+        cond = self._condition()
+        async with cond:
+            await cond.wait_for(lambda: self._turn >= ticket)
+
+    def release(self, ticket: int) -> None:
+        """Pass the turn on (idempotent for a ticket that already passed it)."""
+        if self._turn != ticket:
+            return
+        self._turn = ticket + 1
+        cond = self._cond
+        if cond is not None:
+            asyncio.ensure_future(_notify(cond))
+
+    def _condition(self) -> asyncio.Condition:
+        if self._cond is None:
+            self._cond = asyncio.Condition()
+        return self._cond
+
+
+async def _notify(cond: asyncio.Condition) -> None:
+    async with cond:
+        cond.notify_all()
+
+
+_SCOPE: ContextVar[Scope | None] = ContextVar("hypergraph_dbos_scope", default=None)
+_LANE: ContextVar[Lane | None] = ContextVar("hypergraph_dbos_lane", default=None)
+_STEP_SLEEPS: ContextVar[list[int] | None] = ContextVar("hypergraph_dbos_sleeps", default=None)
+
+
+def current_scope() -> Scope | None:
+    """The durable workflow this code runs in, or ``None`` outside DBOSAsyncRunner workflows."""
+    return _SCOPE.get()
+
+
+def task_id(scope: Scope, node_name: str, superstep: int, item_index: int | None = None) -> str:
+    """Deterministic name of one node execution: graph path, node, map index, superstep.
+
+    A node runs at most once per superstep, so the superstep doubles as its visit count.
+    """
+    item = "" if item_index is None else f"[{item_index}]"
+    return f"{scope.path}{node_name}{item}@{superstep}"
+
+
+async def run_step(
+    tid: str,
+    call: Callable[[], Awaitable[Any]],
+    options: dict[str, Any] | None = None,
+    *,
+    node: str = "",
+) -> Any:
+    """Run ``call`` as the durable step ``tid``: once, ever, for the current workflow.
+
+    Outside a DBOSAsyncRunner workflow it simply awaits ``call``. A step that finished before
+    (in this execution or a crashed one) returns its recorded value without calling anything.
+    """
+    scope = _SCOPE.get()
+    if scope is None:
+        return await call()
+    memo = scope.memo
+    if tid in memo:
+        return memo[tid]
+    opts: dict[str, Any] = {"name": tid}
+    if options:
+        opts.update(options)
+    finished: list[Any] = []
+
+    async def step() -> Any:
+        sleeps = _STEP_SLEEPS.set([0])
+        try:
+            value = await call()
+        finally:
+            _STEP_SLEEPS.reset(sleeps)
+        finished.append(value)
+        return value
+
+    lane = _LANE.get()
+    try:
+        if lane is not None and lane.task_id == tid and lane.reservation is not None and not lane.used:
+            lane.used = True
+            value = await lane.reservation.run_async(opts, step)
+        else:
+            value = await DBOS.run_step_async(opts, step)
+    except Exception as exc:
+        if finished:  # the node returned, DBOS could not store what it returned (DB8)
+            raise _serialization_error(node or tid, finished[0], exc) from exc
+        raise
+    memo[tid] = value
+    return value
+
+
+def reserve(scope: Scope, tid: str) -> Lane:
+    """Draw the step position of ``tid`` now (synchronously), unless its step already ran."""
+    if tid in scope.memo:
+        return Lane(tid)
+    return Lane(tid, DBOS.reserve_step())
+
+
+def sleep_index() -> int | None:
+    """Per-step counter of ``durable_sleep`` calls (``None`` outside a durable step)."""
+    counter = _STEP_SLEEPS.get()
+    if counter is None:
+        return None
+    counter[0] += 1
+    return counter[0]
+
+
+def _serialization_error(node: str, value: Any, exc: BaseException) -> UnserializableValueError:
+    """Name the node and output whose value DBOS could not serialize."""
+    culprit = None
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], dict):
+        value = value[0]
+    if isinstance(value, dict):
+        for name, item in value.items():
+            try:
+                pickle.dumps(item)
+            except Exception:
+                culprit = name
+                break
+    where = f"output {culprit!r} of node {node!r}" if culprit else f"the result of node {node!r}"
+    return UnserializableValueError(
+        f"DBOS could not store {where}: {type(exc).__name__}: {exc}. Durable runs record every "
+        "node output with pickle; return plain data, or instances of classes defined in an "
+        "importable module (not __main__, no locks, sockets, open files or lambdas)."
+    )
+

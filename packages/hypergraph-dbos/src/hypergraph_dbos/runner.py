@@ -1,0 +1,580 @@
+"""DBOSAsyncRunner: AsyncRunner whose runs are DBOS workflows and whose node executions are steps.
+
+AsyncRunner's scheduling, events, caching and limits are inherited unchanged. The overrides are
+few and small (see the class docstring); every DBOS call that executes a node goes through
+:func:`hypergraph_dbos._steps.run_step`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import hypergraph.runners.support as support
+from hypergraph.exceptions import (
+    GraphChangedError,
+    InputOverrideRequiresForkError,
+    UnserializableValueError,
+)
+from hypergraph.plan import FUNCTION, GENERATOR, GRAPH, IFELSE, INTERRUPT, ROUTE
+from hypergraph.results import PauseInfo, RunResult, RunStatus
+from hypergraph_async.runner import AsyncRunner
+from hypergraph_dbos import _app, _steps
+from hypergraph_dbos._dbos_import import dbos
+from hypergraph_dbos._workflow import run_graph_workflow
+from hypergraph_dbos.plugin import DBOS_CAPABILITIES
+
+if TYPE_CHECKING:
+    from hypergraph.cache import CacheBackend
+    from hypergraph.engine import NodeOutcome, RunState
+    from hypergraph.graph import Graph
+    from hypergraph.plan import NodePlan
+    from hypergraph.runners.capabilities import RunnerCapabilities
+
+__all__ = ["DBOSAsyncRunner"]
+
+DBOS = dbos.DBOS
+
+PAUSE_EVENT = "hypergraph.pause."
+"""Workflow event ``hypergraph.pause.<n>``: the n-th pause of a run (payload: values + PauseInfo)."""
+
+ANSWER_TOPIC = "hypergraph.answer:"
+"""Message topic ``hypergraph.answer:<response_key>`` carrying an interrupt's answer."""
+
+_POLL_SECONDS = 0.2
+"""How often a caller looks for the pause of a run executing in another process or loop."""
+
+_WAIT_SECONDS = 3600.0
+"""How long one durable wait for an answer lasts before it is renewed (each renewal is a step)."""
+
+
+class _Binding:
+    """The live caller of a workflow in this process: where its events go."""
+
+    __slots__ = ("info", "loop", "paused")
+
+    def __init__(self, info: support.RunInfo) -> None:
+        self.info = info
+        self.loop = asyncio.get_running_loop()
+        self.paused: asyncio.Future[dict[str, Any]] = self.loop.create_future()
+
+    def notify_pause(self, payload: dict[str, Any]) -> None:
+        def deliver() -> None:
+            if not self.paused.done():
+                self.paused.set_result(payload)
+
+        self.loop.call_soon_threadsafe(deliver)
+
+
+_LIVE: dict[str, _Binding] = {}
+_RUNNING: set[str] = set()
+
+
+class DBOSAsyncRunner(AsyncRunner):
+    """Durable AsyncRunner on DBOS Transact: runs survive crashes and restarts.
+
+    Overrides of AsyncRunner: ``_execute`` (a top-level run becomes a workflow; a nested run a
+    child workflow or, when it contains interrupts, an inline part of its parent),
+    ``_execute_node`` (draws the node's step position before anything is awaited) and ``_call``
+    (the node's work runs as the step). Everything else is AsyncRunner's.
+    """
+
+    def __init__(
+        self,
+        cache: CacheBackend | None = None,
+        *,
+        system_database_url: str | None = None,
+        application_name: str = "hypergraph",
+        application_version: str | None = None,
+        queue: str = "hypergraph",
+        queue_concurrency: int | None = None,
+        worker_concurrency: int | None = None,
+        executor_id: str | None = None,
+        dbos_config: dict[str, Any] | None = None,
+        graphs: Iterable[Graph] = (),
+        checkpointer: object = None,
+    ) -> None:
+        super().__init__(cache, checkpointer)
+        self.system_database_url = system_database_url
+        self.application_name = application_name
+        self.application_version = application_version
+        self.queue = queue
+        self.queue_concurrency = queue_concurrency
+        self.worker_concurrency = worker_concurrency
+        self.executor_id = executor_id
+        self.dbos_config = dict(dbos_config or {})
+        for graph in graphs:
+            _app.register_graph(graph, self)
+
+    @property
+    def capabilities(self) -> RunnerCapabilities:
+        """AsyncRunner's capabilities plus ``supports_durable_execution``."""
+        return DBOS_CAPABILITIES
+
+    def __repr__(self) -> str:
+        return "DBOSAsyncRunner()" if self.cache is None else f"DBOSAsyncRunner(cache={self.cache!r})"
+
+    # ------------------------------------------------------------------ DBOS lifecycle
+    def register(self, *graphs: Graph) -> None:
+        """Make graphs known before DBOS launches, so their pending runs are recovered (DB3)."""
+        for graph in graphs:
+            _app.register_graph(graph, self)
+
+    def launch(self) -> None:
+        """Launch DBOS now (recovering pending runs of registered graphs) and serve the queue.
+
+        ``run()`` and ``map()`` call this themselves; call it directly in a worker process that
+        only serves map items, or to recover pending runs at start-up.
+        """
+        _app.ensure_launched(
+            system_database_url=self.system_database_url,
+            application_name=self.application_name,
+            application_version=self.application_version,
+            executor_id=self.executor_id,
+            config=self.dbos_config,
+        )
+        _app.ensure_queue(self.queue, self.queue_concurrency, self.worker_concurrency)
+
+    async def _launch_async(self) -> None:
+        if not _app.is_launched() or self.queue not in _app._STATE["queues"]:
+            await asyncio.to_thread(self.launch)
+
+    # ------------------------------------------------------------------ overrides
+    async def _execute(
+        self, graph: Graph, parts: support.PartitionedValues, info: support.RunInfo
+    ) -> RunResult:
+        scope = _steps.current_scope()
+        if scope is None:
+            return await self._execute_durable(graph, parts, info)
+        if graph.has_interrupts:
+            # runs alone in its superstep (HI5), so its steps take the parent's next positions
+            lane = _steps._LANE.get()
+            prefix = lane.task_id + "/" if lane is not None else scope.path
+            token = _steps._SCOPE.set(scope.nested(prefix))
+            try:
+                return await super()._execute(graph, parts, info)
+            finally:
+                _steps._SCOPE.reset(token)
+        return await self._execute_child(graph, parts, info, scope)
+
+    async def _execute_node(
+        self, np: NodePlan, kwargs: dict[str, Any], state: RunState, info: support.RunInfo
+    ) -> NodeOutcome:
+        scope = _steps.current_scope()
+        if scope is None:
+            return await super()._execute_node(np, kwargs, state, info)
+        tid = _steps.task_id(scope, np.name, state.superstep, info.item_index)
+        kind = np.kind
+        if kind == GRAPH and _is_own_graph(self, np):
+            lane = _steps.Lane(tid, ticket=scope.ticket())
+            token = _steps._LANE.set(lane)
+            try:
+                return await super()._execute_node(np, kwargs, state, info)
+            finally:
+                _steps._LANE.reset(token)
+                scope.release(lane.ticket)  # type: ignore[arg-type]
+        if kind == INTERRUPT:
+            return await super()._execute_node(np, kwargs, state, info)
+        token = _steps._LANE.set(_steps.reserve(scope, tid))
+        try:
+            return await super()._execute_node(np, kwargs, state, info)
+        finally:
+            _steps._LANE.reset(token)
+
+    async def _call(
+        self,
+        np: NodePlan,
+        kwargs: dict[str, Any],
+        state: RunState,
+        info: support.RunInfo,
+        span: str | None,
+    ) -> NodeOutcome:
+        scope = _steps.current_scope()
+        kind = np.kind
+        if scope is None or kind == INTERRUPT:
+            return await super()._call(np, kwargs, state, info, span)
+        lane = _steps._LANE.get()
+        tid = lane.task_id if lane is not None else _steps.task_id(
+            scope, np.name, state.superstep, info.item_index
+        )
+        if kind == GRAPH and _is_own_graph(self, np):
+            memo = scope.memo
+            if tid in memo:
+                return (np, dict(memo[tid]), None)
+            outcome = await super()._call(np, kwargs, state, info, span)
+            memo[tid] = outcome[1]
+            return outcome
+        if kind in (ROUTE, IFELSE):
+            func = np.func
+
+            async def decide() -> Any:
+                return func(**kwargs)
+
+            raw = await _steps.run_step(tid, decide, node=np.name)
+            from hypergraph.engine.execution import resolve_decision
+
+            return (np, {}, resolve_decision(np, raw))
+
+        async def work() -> dict[str, Any]:
+            outcome = await AsyncRunner._call(self, np, kwargs, state, info, span)
+            return outcome[1]
+
+        outputs = await _steps.run_step(tid, work, node=np.name)
+        return (np, dict(outputs), None)
+
+    # ------------------------------------------------------------------ workflows
+    async def _execute_child(
+        self,
+        graph: Graph,
+        parts: support.PartitionedValues,
+        info: support.RunInfo,
+        scope: _steps.Scope,
+    ) -> RunResult:
+        """A nested run or nested map item as a child workflow, its position drawn in order."""
+        lane = _steps._LANE.get()
+        if lane is not None and lane.ticket is not None:
+            await asyncio.sleep(0)  # let every sibling of the superstep reserve its step first
+            await scope.turn(lane.ticket)
+        key = _app.graph_key(graph)
+        options = _options(info, root=False)
+        token = _HANDOFF.set(info)
+        try:
+            pending = run_graph_workflow(key, _encode(parts), options)  # draws the position now
+        finally:
+            _HANDOFF.reset(token)
+        if lane is not None and lane.ticket is not None and info.item_index is None:
+            scope.release(lane.ticket)
+        outcome_token = _HANDOFF.set(info)
+        try:
+            outcome = await pending
+        finally:
+            _HANDOFF.reset(outcome_token)
+        return _result(info, outcome)
+
+    async def _execute_durable(
+        self, graph: Graph, parts: support.PartitionedValues, info: support.RunInfo
+    ) -> RunResult:
+        """A top-level run (or map item) as a workflow: start or continue it, await its outcome."""
+        key = _app.register_graph(graph, self)
+        await self._launch_async()
+        workflow_id = info.workflow_id
+        queued = info.item_index is not None and workflow_id is not None
+        if queued:
+            workflow_id = f"{workflow_id}/{info.item_index}"
+        elif workflow_id is None:
+            workflow_id = _auto_id()
+            info.workflow_id = workflow_id
+        inputs = _encode(parts)
+        options = _options(info, root=True)
+        status = await DBOS.get_workflow_status_async(workflow_id)
+        answers: dict[str, Any] = {}
+        if status is not None:
+            answers = _check_existing(graph, key, workflow_id, status, inputs)
+        else:
+            _check_serializable(inputs)
+        binding = _Binding(info)
+        _LIVE[workflow_id] = binding
+        try:
+            seen = await _pause_count(workflow_id) if status is not None else 0
+            for topic, value in answers.items():
+                await DBOS.send_async(workflow_id, value, topic=ANSWER_TOPIC + topic)
+            if (
+                status is not None
+                and status.status == "PENDING"
+                and workflow_id not in _RUNNING
+                and status.executor_id == _executor_id()
+            ):
+                # ours, but nobody executes it (its loop ended, or it was paused): continue it
+                handle: Any = await DBOS.resume_workflow_async(workflow_id, queue_name=self.queue)
+            else:
+                with dbos.SetWorkflowID(workflow_id):
+                    if queued:
+                        queue = _app.ensure_queue(
+                            self.queue, self.queue_concurrency, self.worker_concurrency
+                        )
+                        handle = await queue.enqueue_async(run_graph_workflow, key, inputs, options)
+                    else:
+                        handle = await DBOS.start_workflow_async(
+                            run_graph_workflow, key, inputs, options
+                        )
+            outcome = await _await_outcome(workflow_id, handle, binding, seen)
+        finally:
+            if _LIVE.get(workflow_id) is binding:
+                del _LIVE[workflow_id]
+        return _result(info, outcome)
+
+    async def _workflow_body(
+        self, graph: Graph, inputs: dict[str, Any], options: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Inside the workflow: drive the graph; at a pause, wait durably for the answer."""
+        workflow_id = DBOS.workflow_id
+        assert workflow_id is not None
+        scope = _steps.Scope(workflow_id)
+        token = _steps._SCOPE.set(scope)
+        lane_token = _steps._LANE.set(None)
+        handoff = _HANDOFF.get()
+        _HANDOFF.set(None)
+        _RUNNING.add(workflow_id)
+        answers: dict[str, Any] = {}
+        pauses = 0
+        try:
+            while True:
+                info = _info_for(graph, workflow_id, options, handoff)
+                handoff = None
+                parts = _decode(inputs, answers)
+                try:
+                    result = await AsyncRunner._execute(self, graph, parts, info)
+                except Exception as exc:
+                    return {"status": "failed", "values": {}, "error": _portable_error(exc)}
+                if result.status is not RunStatus.PAUSED or not options.get("root"):
+                    return _outcome(result)
+                pause = result.pause
+                assert pause is not None
+                pauses += 1
+                payload = _outcome(result)
+                await DBOS.set_event_async(PAUSE_EVENT + str(pauses), payload)
+                binding = _LIVE.get(workflow_id)
+                if binding is not None:
+                    binding.notify_pause(payload)
+                for key in pause.response_keys.values():
+                    answers[key] = await _receive(key)
+        finally:
+            _RUNNING.discard(workflow_id)
+            _steps._LANE.reset(lane_token)
+            _steps._SCOPE.reset(token)
+
+
+# ---------------------------------------------------------------------- helpers
+from contextvars import ContextVar  # noqa: E402
+
+_HANDOFF: ContextVar[support.RunInfo | None] = ContextVar("hypergraph_dbos_handoff", default=None)
+
+
+def _is_own_graph(runner: DBOSAsyncRunner, np: NodePlan) -> bool:
+    inner = getattr(np.node, "runner", None)
+    return inner is None or inner is runner
+
+
+def _auto_id() -> str:
+    """``run-YYYYMMDD-<6 hex>`` (SPEC CP3)."""
+    return time.strftime("run-%Y%m%d-", time.gmtime()) + os.urandom(3).hex()
+
+
+def _executor_id() -> str:
+    from dbos._utils import GlobalParams
+
+    return str(GlobalParams.executor_id)
+
+
+def _options(info: support.RunInfo, *, root: bool) -> dict[str, Any]:
+    return {
+        "root": root,
+        "max_iterations": info.max_iterations,
+        "on_missing": info.on_missing,
+        "error_handling": info.error_handling,
+        "session_id": info.session_id,
+        "item_index": info.item_index,
+    }
+
+
+def _info_for(
+    graph: Graph, workflow_id: str, options: dict[str, Any], handoff: support.RunInfo | None
+) -> support.RunInfo:
+    """The caller's RunInfo when it runs in this loop (events reach its processors), else a quiet one."""
+    if handoff is not None:
+        return handoff
+    binding = _LIVE.get(workflow_id)
+    if binding is not None and binding.loop is asyncio.get_running_loop():
+        return binding.info
+    return support.RunInfo(
+        graph_name=graph.name, emitter=None, max_iterations=options["max_iterations"],
+        error_handling=options["error_handling"], on_missing=options["on_missing"],
+        workflow_id=workflow_id.rsplit("/", 1)[0] if options.get("item_index") is not None else workflow_id,
+        session_id=options.get("session_id"), item_index=options.get("item_index"),
+    )
+
+
+def _encode(parts: support.PartitionedValues) -> dict[str, Any]:
+    return {
+        "provided": dict(parts.provided),
+        "answers": dict(parts.answers),
+        "scoped": {k: dict(v) for k, v in parts.scoped.items()},
+        "nested_answers": {k: dict(v) for k, v in parts.nested_answers.items()},
+    }
+
+
+def _decode(inputs: dict[str, Any], answers: dict[str, Any]) -> support.PartitionedValues:
+    parts = support.PartitionedValues()
+    parts.provided = dict(inputs["provided"])
+    parts.answers = dict(inputs["answers"])
+    parts.scoped = {k: dict(v) for k, v in inputs["scoped"].items()}
+    parts.nested_answers = {k: dict(v) for k, v in inputs["nested_answers"].items()}
+    for key, value in answers.items():
+        head, dot, rest = key.partition(".")
+        if dot:
+            parts.nested_answers.setdefault(head, {})[rest] = value
+        else:
+            parts.answers[key] = value
+    return parts
+
+
+def _check_serializable(inputs: dict[str, Any]) -> None:
+    """Run inputs are stored with the workflow: name the one that cannot be (DB8)."""
+    for role in ("provided", "answers"):
+        for name, value in inputs[role].items():
+            try:
+                pickle.dumps(value)
+            except Exception as exc:
+                raise UnserializableValueError(
+                    f"Input {name!r} cannot be stored with the durable run "
+                    f"({type(exc).__name__}: {exc}). DBOSAsyncRunner records run inputs with "
+                    "pickle: pass plain data or instances of importable classes."
+                ) from exc
+
+
+def _check_existing(
+    graph: Graph, key: str, workflow_id: str, status: Any, inputs: dict[str, Any]
+) -> dict[str, Any]:
+    """CP3/R2-5 for an existing workflow id: same graph, same inputs; returns answers to send."""
+    stored = status.input or {}
+    args = stored.get("args", ()) if isinstance(stored, dict) else getattr(stored, "args", ())
+    if not args:
+        return {}
+    stored_key, stored_inputs = args[0], args[1]
+    if stored_key != key:
+        raise GraphChangedError(
+            f"Workflow {workflow_id!r} was recorded for graph {stored_key!r}, but graph "
+            f"{key!r} was given: its structure changed (or it is another graph). A changed "
+            "graph never resumes an old run; fork instead: run it under a new workflow_id."
+        )
+    answer_keys = set(_answer_keys(graph))
+    answers: dict[str, Any] = {}
+    overrides: list[str] = []
+    for name, value in inputs["provided"].items():
+        if not _same(stored_inputs["provided"].get(name, _MISSING), value):
+            overrides.append(name)
+    for name, value in inputs["answers"].items():
+        answers[name] = value
+    for head, nested in inputs["nested_answers"].items():
+        for rest, value in nested.items():
+            answers[f"{head}.{rest}"] = value
+    for head, scoped in inputs["scoped"].items():
+        for rest, value in scoped.items():
+            if not _same(stored_inputs["scoped"].get(head, {}).get(rest, _MISSING), value):
+                overrides.append(f"{head}.{rest}")
+    if answers and status.status == "SUCCESS":
+        overrides.extend(answers)
+        answers = {}
+    unknown = [k for k in answers if k not in answer_keys and k.split(".")[-1] not in answer_keys]
+    overrides.extend(unknown)
+    if overrides:
+        listed = ", ".join(repr(n) for n in sorted(set(overrides)))
+        raise InputOverrideRequiresForkError(
+            f"Workflow {workflow_id!r} already exists; values for {listed} differ from the ones "
+            "it was started with. Resuming accepts only interrupt answers (and the same inputs "
+            "again). To run with new inputs, fork: use a new workflow_id."
+        )
+    return answers
+
+
+_MISSING = object()
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is _MISSING:
+        return False
+    try:
+        return bool(a == b)
+    except Exception:
+        return a is b
+
+
+def _answer_keys(graph: Graph) -> list[str]:
+    from hypergraph.nodes.graph_node import GraphNode
+
+    keys: list[str] = []
+    for node in graph.nodes.values():
+        if node.is_interrupt:
+            keys.extend(node.outputs)
+        elif isinstance(node, GraphNode):
+            keys.extend(f"{node.name}.{k}" for k in _answer_keys(node.graph))
+    return keys
+
+
+async def _pause_count(workflow_id: str) -> int:
+    """How many times the run has paused so far (its ``hypergraph.pause.<n>`` events)."""
+    count = 0
+    while await DBOS.get_event_async(workflow_id, PAUSE_EVENT + str(count + 1), 0) is not None:
+        count += 1
+    return count
+
+
+async def _receive(key: str) -> Any:
+    """Durable wait for the answer to ``key`` (renewed until it arrives, across restarts)."""
+    while True:
+        message = await DBOS.recv_async(ANSWER_TOPIC + key, timeout_seconds=_WAIT_SECONDS)
+        if message is not None:
+            return message
+
+
+async def _await_outcome(
+    workflow_id: str, handle: Any, binding: _Binding, seen: int
+) -> dict[str, Any]:
+    """The workflow's final outcome, or its next pause, whichever comes first."""
+    result = asyncio.ensure_future(asyncio.shield(handle.get_result()))
+    waits: set[asyncio.Future[Any]] = {result, binding.paused}
+    remote = asyncio.ensure_future(_next_pause(workflow_id, seen + 1))
+    waits.add(remote)
+    try:
+        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        remote.cancel()
+    if result in done:
+        outcome: dict[str, Any] = result.result()
+        return outcome
+    result.cancel()
+    if binding.paused.done():
+        return binding.paused.result()
+    paused: dict[str, Any] = remote.result()
+    return paused
+
+
+async def _next_pause(workflow_id: str, number: int) -> dict[str, Any]:
+    """Poll for the run's ``number``-th pause when it executes elsewhere (another process, loop)."""
+    key = PAUSE_EVENT + str(number)
+    while True:
+        await asyncio.sleep(_POLL_SECONDS)  # a run in this loop reports its pause directly
+        payload = await DBOS.get_event_async(workflow_id, key, 0)
+        if payload is not None:
+            return dict(payload)
+
+
+def _outcome(result: RunResult) -> dict[str, Any]:
+    return {
+        "status": result.status.value,
+        "values": dict(result.values),
+        "error": _portable_error(result.error) if result.error is not None else None,
+        "pause": result.pause,
+    }
+
+
+def _portable_error(exc: BaseException) -> BaseException:
+    """The node's own exception if it pickles (so callers catch its type), else a description."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def _result(info: support.RunInfo, outcome: dict[str, Any]) -> RunResult:
+    status = RunStatus(outcome["status"])
+    error = outcome.get("error")
+    if status is RunStatus.FAILED and info.error_handling == "raise" and error is not None:
+        raise error
+    pause: PauseInfo | None = outcome.get("pause")
+    return support.run_result(info, dict(outcome["values"]), status, error=error, pause=pause)
