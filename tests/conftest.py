@@ -23,5 +23,5 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Destroy DBOS once at the end (about a second) if a test launched it."""
     module = sys.modules.get("dbos")
-    if module is not None:
+    if module is not None and hasattr(module, "DBOS"):
         module.DBOS.destroy()

@@ -72,6 +72,9 @@ class _Binding:
 
 _LIVE: dict[str, _Binding] = {}
 _RUNNING: set[str] = set()
+"""Workflows whose body executes in this process right now (any event loop)."""
+_STARTED: set[str] = set()
+"""Workflows this process started or continued (after a restart, recovery continues the rest)."""
 
 
 class DBOSAsyncRunner(AsyncRunner):
@@ -278,6 +281,7 @@ class DBOSAsyncRunner(AsyncRunner):
             _check_serializable(inputs)
         binding = _Binding(info)
         _LIVE[workflow_id] = binding
+        _STARTED.add(workflow_id)
         try:
             seen = await _pause_count(workflow_id) if status is not None else 0
             for topic, value in answers.items():
@@ -286,9 +290,10 @@ class DBOSAsyncRunner(AsyncRunner):
                 status is not None
                 and status.status == "PENDING"
                 and workflow_id not in _RUNNING
-                and status.executor_id == _executor_id()
+                and workflow_id in _STARTED
             ):
-                # ours, but nobody executes it (its loop ended, or it was paused): continue it
+                # started by this process, which no longer executes it (the event loop that ran it
+                # ended while it waited for an answer): continue it here
                 handle: Any = await DBOS.resume_workflow_async(workflow_id, queue_name=self.queue)
             else:
                 with dbos.SetWorkflowID(workflow_id):
@@ -362,12 +367,6 @@ def _is_own_graph(runner: DBOSAsyncRunner, np: NodePlan) -> bool:
 def _auto_id() -> str:
     """``run-YYYYMMDD-<6 hex>`` (SPEC CP3)."""
     return time.strftime("run-%Y%m%d-", time.gmtime()) + os.urandom(3).hex()
-
-
-def _executor_id() -> str:
-    from dbos._utils import GlobalParams
-
-    return str(GlobalParams.executor_id)
 
 
 def _options(info: support.RunInfo, *, root: bool) -> dict[str, Any]:
