@@ -55,14 +55,18 @@ _WAIT_SECONDS = 3600.0
 class _Binding:
     """The live caller of a workflow in this process: where its events go."""
 
-    __slots__ = ("info", "loop", "paused")
+    __slots__ = ("expected", "info", "loop", "paused")
 
     def __init__(self, info: support.RunInfo) -> None:
         self.info = info
+        self.expected = 1  # the pause this caller waits for (earlier ones replay on recovery)
         self.loop = asyncio.get_running_loop()
         self.paused: asyncio.Future[dict[str, Any]] = self.loop.create_future()
 
-    def notify_pause(self, payload: dict[str, Any]) -> None:
+    def notify_pause(self, number: int, payload: dict[str, Any]) -> None:
+        if number < self.expected:
+            return
+
         def deliver() -> None:
             if not self.paused.done():
                 self.paused.set_result(payload)
@@ -145,6 +149,41 @@ class DBOSAsyncRunner(AsyncRunner):
     async def _launch_async(self) -> None:
         if not _app.is_launched() or self.queue not in _app._STATE["queues"]:
             await asyncio.to_thread(self.launch)
+
+    # ------------------------------------------------------------------ public API
+    async def run(  # type: ignore[override]
+        self, graph: Graph, values: dict[str, Any] | None = None, **options: Any
+    ) -> RunResult:
+        """AsyncRunner's ``run``; an existing ``workflow_id`` continues that durable run (HI9).
+
+        The stored inputs of an existing workflow fill in whatever ``values`` leaves out, so
+        ``run(graph, {response_key: answer}, workflow_id=...)`` is enough to answer a pause.
+        """
+        workflow_id = options.get("workflow_id")
+        if workflow_id is not None and "/" not in str(workflow_id):
+            stored = await self._stored_values(graph, str(workflow_id))
+            if stored:
+                values = {**stored, **(values or {})}
+        return await super().run(graph, values, **options)
+
+    arun = run
+
+    async def _stored_values(self, graph: Graph, workflow_id: str) -> dict[str, Any]:
+        """The inputs an existing workflow was started with (empty for a new id)."""
+        _app.register_graph(graph, self)
+        await self._launch_async()
+        status = await DBOS.get_workflow_status_async(workflow_id)
+        if status is None:
+            return {}
+        args = _stored_args(status)
+        if len(args) < 2:
+            return {}
+        inputs = args[1]
+        flat = dict(inputs["provided"])
+        for head, scoped in inputs["scoped"].items():
+            for name, value in scoped.items():
+                flat[f"{head}.{name}"] = value
+        return flat
 
     # ------------------------------------------------------------------ overrides
     async def _execute(
@@ -284,6 +323,7 @@ class DBOSAsyncRunner(AsyncRunner):
         _STARTED.add(workflow_id)
         try:
             seen = await _pause_count(workflow_id) if status is not None else 0
+            binding.expected = seen + 1
             for topic, value in answers.items():
                 await DBOS.send_async(workflow_id, value, topic=ANSWER_TOPIC + topic)
             if (
@@ -344,7 +384,7 @@ class DBOSAsyncRunner(AsyncRunner):
                 await DBOS.set_event_async(PAUSE_EVENT + str(pauses), payload)
                 binding = _LIVE.get(workflow_id)
                 if binding is not None:
-                    binding.notify_pause(payload)
+                    binding.notify_pause(pauses, payload)
                 for key in pause.response_keys.values():
                     answers[key] = await _receive(key)
         finally:
@@ -439,9 +479,8 @@ def _check_existing(
     graph: Graph, key: str, workflow_id: str, status: Any, inputs: dict[str, Any]
 ) -> dict[str, Any]:
     """CP3/R2-5 for an existing workflow id: same graph, same inputs; returns answers to send."""
-    stored = status.input or {}
-    args = stored.get("args", ()) if isinstance(stored, dict) else getattr(stored, "args", ())
-    if not args:
+    args = _stored_args(status)
+    if len(args) < 2:
         return {}
     stored_key, stored_inputs = args[0], args[1]
     if stored_key != key:
@@ -481,6 +520,13 @@ def _check_existing(
 
 
 _MISSING = object()
+
+
+def _stored_args(status: Any) -> tuple[Any, ...]:
+    """The positional arguments a workflow was started with (key, inputs, options)."""
+    stored = status.input or {}
+    args = stored.get("args", ()) if isinstance(stored, dict) else getattr(stored, "args", ())
+    return tuple(args or ())
 
 
 def _same(a: Any, b: Any) -> bool:
