@@ -12,6 +12,7 @@ import os
 import pickle
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import hypergraph.runners.support as support
@@ -135,8 +136,18 @@ class DBOSAsyncRunner(AsyncRunner):
         """Launch DBOS now (recovering pending runs of registered graphs) and serve the queue.
 
         ``run()`` and ``map()`` call this themselves; call it directly in a worker process that
-        only serves map items, or to recover pending runs at start-up.
+        only serves map items, or to recover pending runs at start-up. Inside a running event
+        loop it launches from a worker thread (DBOS's launch API is synchronous).
         """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._launch()
+            return
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(self._launch).result()
+
+    def _launch(self) -> None:
         _app.ensure_launched(
             system_database_url=self.system_database_url,
             application_name=self.application_name,
@@ -148,7 +159,7 @@ class DBOSAsyncRunner(AsyncRunner):
 
     async def _launch_async(self) -> None:
         if not _app.is_launched() or self.queue not in _app._STATE["queues"]:
-            await asyncio.to_thread(self.launch)
+            await asyncio.to_thread(self._launch)
 
     # ------------------------------------------------------------------ public API
     async def run(  # type: ignore[override]
