@@ -85,7 +85,7 @@ def test_new_inputs_for_a_paused_workflow_require_a_fork() -> None:
         await runner.run(GRAPH, {"order": 5}, workflow_id="approve-override")
         same = await runner.run(GRAPH, {"order": 5, "decision": "fine"}, workflow_id="approve-override")
         assert same.values["final"] == "draft 5: fine"
-        with pytest.raises(InputOverrideRequiresForkError, match="'order'.*fork"):
+        with pytest.raises(InputOverrideRequiresForkError, match=r"'order'.*fork"):
             await runner.run(GRAPH, {"order": 6}, workflow_id="approve-override")
 
     asyncio.run(scenario())

@@ -47,26 +47,20 @@ class Scope:
     drawing new steps, and replay rebuilds it identically from the recorded steps.
     """
 
-    __slots__ = ("_cond", "_next_ticket", "_turn", "memo", "path", "workflow_id")
+    __slots__ = ("_done", "_next_ticket", "_turn", "_waiters", "memo", "path", "workflow_id")
 
-    def __init__(self, workflow_id: str, path: str = "") -> None:
+    def __init__(self, workflow_id: str, path: str = "", memo: dict[str, Any] | None = None) -> None:
         self.workflow_id = workflow_id
         self.path = path
-        self.memo: dict[str, Any] = {}
+        self.memo: dict[str, Any] = {} if memo is None else memo
         self._next_ticket = 0
         self._turn = 0
-        self._cond: asyncio.Condition | None = None
+        self._waiters: dict[int, list[asyncio.Future[None]]] = {}
+        self._done: set[int] = set()
 
     def nested(self, path: str) -> Scope:
         """The same workflow seen from an inline nested graph (task ids get ``path`` in front)."""
-        child = Scope.__new__(Scope)
-        child.workflow_id = self.workflow_id
-        child.path = path
-        child.memo = self.memo
-        child._next_ticket = 0
-        child._turn = 0
-        child._cond = None
-        return child
+        return Scope(self.workflow_id, path, self.memo)
 
     def ticket(self) -> int:
         """A place in the order in which nested graphs of this workflow draw their positions."""
@@ -76,30 +70,23 @@ class Scope:
 
     async def turn(self, ticket: int) -> None:
         """Wait until every nested graph with a smaller ticket has drawn its position."""
-        if self._turn == ticket:
+        if self._turn >= ticket:
             return
-        cond = self._condition()
-        async with cond:
-            await cond.wait_for(lambda: self._turn >= ticket)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(ticket, []).append(waiter)
+        await waiter
 
     def release(self, ticket: int) -> None:
-        """Pass the turn on (idempotent for a ticket that already passed it)."""
-        if self._turn != ticket:
+        """Pass the turn on once every smaller ticket has (releasing twice is harmless)."""
+        if ticket < self._turn:
             return
-        self._turn = ticket + 1
-        cond = self._cond
-        if cond is not None:
-            asyncio.ensure_future(_notify(cond))
-
-    def _condition(self) -> asyncio.Condition:
-        if self._cond is None:
-            self._cond = asyncio.Condition()
-        return self._cond
-
-
-async def _notify(cond: asyncio.Condition) -> None:
-    async with cond:
-        cond.notify_all()
+        self._done.add(ticket)
+        while self._turn in self._done:
+            self._done.discard(self._turn)
+            self._turn += 1
+            for waiter in self._waiters.pop(self._turn, ()):
+                if not waiter.done():
+                    waiter.set_result(None)
 
 
 _SCOPE: ContextVar[Scope | None] = ContextVar("hypergraph_dbos_scope", default=None)
@@ -159,7 +146,7 @@ async def run_step(
             lane.used = True
             value = await lane.reservation.run_async(opts, step)
         else:
-            value = await DBOS.run_step_async(opts, step)
+            value = await DBOS.run_step_async(opts, step)  # type: ignore[call-overload]
     except Exception as exc:
         if finished:  # the node returned, DBOS could not store what it returned (DB8)
             raise _serialization_error(node or tid, finished[0], exc) from exc

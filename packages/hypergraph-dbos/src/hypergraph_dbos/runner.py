@@ -13,6 +13,7 @@ import pickle
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import hypergraph.runners.support as support
@@ -21,7 +22,7 @@ from hypergraph.exceptions import (
     InputOverrideRequiresForkError,
     UnserializableValueError,
 )
-from hypergraph.plan import FUNCTION, GENERATOR, GRAPH, IFELSE, INTERRUPT, ROUTE
+from hypergraph.plan import GRAPH, IFELSE, INTERRUPT, ROUTE
 from hypergraph.results import PauseInfo, RunResult, RunStatus
 from hypergraph_async.runner import AsyncRunner
 from hypergraph_dbos import _app, _steps
@@ -405,8 +406,6 @@ class DBOSAsyncRunner(AsyncRunner):
 
 
 # ---------------------------------------------------------------------- helpers
-from contextvars import ContextVar  # noqa: E402
-
 _HANDOFF: ContextVar[support.RunInfo | None] = ContextVar("hypergraph_dbos_handoff", default=None)
 
 
