@@ -104,6 +104,7 @@ class DBOSAsyncRunner(AsyncRunner):
         worker_concurrency: int | None = None,
         executor_id: str | None = None,
         dbos_config: dict[str, Any] | None = None,
+        sqlite_wal: bool = True,
         graphs: Iterable[Graph] = (),
         checkpointer: object = None,
     ) -> None:
@@ -116,6 +117,7 @@ class DBOSAsyncRunner(AsyncRunner):
         self.worker_concurrency = worker_concurrency
         self.executor_id = executor_id
         self.dbos_config = dict(dbos_config or {})
+        self.sqlite_wal = sqlite_wal
         for graph in graphs:
             _app.register_graph(graph, self)
 
@@ -155,6 +157,7 @@ class DBOSAsyncRunner(AsyncRunner):
             application_version=self.application_version,
             executor_id=self.executor_id,
             config=self.dbos_config,
+            sqlite_wal=self.sqlite_wal,
         )
         _app.ensure_queue(self.queue, self.queue_concurrency, self.worker_concurrency)
 
@@ -347,6 +350,9 @@ class DBOSAsyncRunner(AsyncRunner):
                 # started by this process, which no longer executes it (the event loop that ran it
                 # ended while it waited for an answer): continue it here
                 handle: Any = await DBOS.resume_workflow_async(workflow_id, queue_name=self.queue)
+            elif status is not None:
+                # it runs (or ran) already: here, in a recovery, or in another process
+                handle = await DBOS.retrieve_workflow_async(workflow_id)
             else:
                 with dbos.SetWorkflowID(workflow_id):
                     if queued:
