@@ -31,6 +31,7 @@ __all__ = [
     "PolicyError",
     "RenameError",
     "RunNotFoundError",
+    "UnserializableValueError",
     "VersionMismatchError",
     "WorkflowAlreadyCompletedError",
     "WorkflowForkError",
@@ -226,6 +227,10 @@ class WorkflowForkError(HypergraphError):
 
 class GraphChangedError(HypergraphError):
     """The graph's structure changed since the workflow was recorded."""
+
+
+class UnserializableValueError(HypergraphError, TypeError):
+    """A durable runner cannot record a value (a node output or a run input) with its serializer."""
 
 
 VersionMismatchError = GraphChangedError
