@@ -20,6 +20,8 @@ WORKFLOW_NAME = "hypergraph.run_graph"
 @dbos.DBOS.workflow(name=WORKFLOW_NAME)
 async def run_graph_workflow(key: str, inputs: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
     """Run the graph registered under ``key`` with ``inputs``; returns the run's outcome."""
-    graph, runner = _app.lookup(key)
+    from hypergraph_dbos.runner import live_target
+
+    graph, runner = live_target(dbos.DBOS.workflow_id) or _app.lookup(key)
     outcome: dict[str, Any] = await runner._workflow_body(graph, inputs, options)
     return outcome

@@ -56,10 +56,13 @@ _WAIT_SECONDS = 3600.0
 class _Binding:
     """The live caller of a workflow in this process: where its events go."""
 
-    __slots__ = ("expected", "info", "loop", "paused")
+    __slots__ = ("expected", "graph", "info", "loop", "paused", "runner")
 
-    def __init__(self, info: runtime.RunContext) -> None:
+    def __init__(self, info: runtime.RunContext, graph: Graph, runner: DBOSAsyncRunner) -> None:
         self.info = info
+        # the caller's own graph and runner: graphs of equal structure share a registry key
+        self.graph = graph
+        self.runner = runner
         self.expected = 1  # the pause this caller waits for (earlier ones replay on recovery)
         self.loop = asyncio.get_running_loop()
         self.paused: asyncio.Future[dict[str, Any]] = self.loop.create_future()
@@ -264,7 +267,7 @@ class DBOSAsyncRunner(AsyncRunner):
             answers = _check_existing(graph, key, workflow_id, status, inputs)
         else:
             _check_serializable(inputs)
-        binding = _Binding(info)
+        binding = _Binding(info, graph, self)
         _LIVE[workflow_id] = binding
         _STARTED.add(workflow_id)
         try:
@@ -354,6 +357,12 @@ def _options(info: runtime.RunContext, *, root: bool) -> dict[str, Any]:
         "session_id": info.session_id,
         "item_index": info.item_index,
     }
+
+
+def live_target(workflow_id: str | None) -> tuple[Graph, DBOSAsyncRunner] | None:
+    """The graph and runner of a caller in this process waiting for ``workflow_id``, if any."""
+    binding = _LIVE.get(workflow_id) if workflow_id is not None else None
+    return None if binding is None else (binding.graph, binding.runner)
 
 
 def _info_for(graph: Graph, workflow_id: str, options: dict[str, Any]) -> runtime.RunContext:
