@@ -54,7 +54,15 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL 15 cluster on loopback for this session; yields a database URL."""
+    """A throwaway PostgreSQL 15 cluster on loopback for this session; yields a database URL.
+
+    CI (``.ci/run``) starts the cluster itself and names it in ``HYPERGRAPH_TEST_POSTGRES``;
+    otherwise this fixture starts one for the session and stops it afterwards.
+    """
+    server = os.environ.get("HYPERGRAPH_TEST_POSTGRES")
+    if server:
+        yield f"{server.rstrip('/')}/hypergraph_map"
+        return
     import shutil
     import socket
     import tempfile

@@ -16,6 +16,7 @@ from hypergraph import (
     DBOSAsyncRunner,
     Graph,
     GraphChangedError,
+    RetryPolicy,
     RunStatus,
     UnserializableValueError,
     interrupt,
@@ -67,6 +68,57 @@ def test_fan_out_siblings_record_their_steps_in_node_order() -> None:
         return [step["function_name"] for step in steps]
 
     assert asyncio.run(scenario()) == ["slow@0.1", "fast@0.1"]
+
+
+def test_nested_graph_steps_are_recorded_in_the_parent_workflow_after_their_siblings() -> None:
+    """A nested graph's node calls are steps of the parent workflow, named by their task ids."""
+    from dbos import DBOS
+
+    @node(output_name="slow")
+    async def slow(x: int) -> int:
+        await asyncio.sleep(0.05)
+        return x
+
+    @node(output_name="tripled")
+    async def triple(x: int) -> int:
+        return x * 3
+
+    inner = Graph([triple], name="inner_triple")
+    graph = Graph([slow, inner.as_node(name="inner")], name="nested_order")
+
+    async def scenario() -> tuple[Any, list[str]]:
+        result = await DBOSAsyncRunner().run(graph, {"x": 2}, workflow_id="nested-order")
+        steps = await DBOS.list_workflow_steps_async("nested-order")
+        return result, [step["function_name"] for step in steps]
+
+    result, names = asyncio.run(scenario())
+    assert (result["slow"], result["tripled"]) == (2, 6)
+    assert names == ["slow@0.1", "inner/triple@0.1"]
+
+
+def test_a_retried_node_is_one_step_recording_its_final_value(tmp_path: Any) -> None:
+    """RetryPolicy runs inside the node's step: two failures, one recorded step with the success."""
+    from dbos import DBOS
+
+    attempts = tmp_path / "attempts"
+
+    @node(output_name="y", retry=RetryPolicy(max_attempts=3, initial_delay=0, jitter=False))
+    async def flaky(x: int) -> int:
+        with attempts.open("a") as handle:
+            handle.write("x")
+        if len(attempts.read_text()) < 3:
+            raise ConnectionError("not yet")
+        return x + 1
+
+    graph = Graph([flaky], name="flaky_step")
+
+    async def scenario() -> tuple[Any, list[Any]]:
+        result = await DBOSAsyncRunner().run(graph, {"x": 1}, workflow_id="flaky-step")
+        return result, await DBOS.list_workflow_steps_async("flaky-step")
+
+    result, steps = asyncio.run(scenario())
+    assert result["y"] == 2 and attempts.read_text() == "xxx"
+    assert [(step["function_name"], step["output"]) for step in steps] == [("flaky@0.1", 2)]
 
 
 def test_a_structurally_changed_graph_cannot_resume_an_old_workflow() -> None:
