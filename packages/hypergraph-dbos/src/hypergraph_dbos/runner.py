@@ -13,8 +13,9 @@ import pickle
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
+
+from dbos._core import WorkflowHandleAsyncTask
 
 import hypergraph.runners.support as support
 from hypergraph.exceptions import (
@@ -27,7 +28,7 @@ from hypergraph.results import PauseInfo, RunResult, RunStatus
 from hypergraph_async.runner import AsyncRunner
 from hypergraph_dbos import _app, _steps
 from hypergraph_dbos._dbos_import import dbos
-from hypergraph_dbos._workflow import run_graph_workflow
+from hypergraph_dbos._workflow import LIVE_CALL, run_graph_workflow
 from hypergraph_dbos.plugin import DBOS_CAPABILITIES
 
 if TYPE_CHECKING:
@@ -298,18 +299,19 @@ class DBOSAsyncRunner(AsyncRunner):
             await scope.turn(lane.ticket)
         key = _app.graph_key(graph)
         options = _options(info, root=False)
-        token = _HANDOFF.set(info)
+        call = (key, graph, self, info)
+        token = LIVE_CALL.set(call)
         try:
             pending = run_graph_workflow(key, _encode(parts), options)  # draws the position now
         finally:
-            _HANDOFF.reset(token)
+            LIVE_CALL.reset(token)
         if lane is not None and lane.ticket is not None and info.item_index is None:
             scope.release(lane.ticket)
-        outcome_token = _HANDOFF.set(info)
+        token = LIVE_CALL.set(call)
         try:
             outcome = await pending
         finally:
-            _HANDOFF.reset(outcome_token)
+            LIVE_CALL.reset(token)
         return _result(info, outcome)
 
     async def _execute_durable(
@@ -354,16 +356,22 @@ class DBOSAsyncRunner(AsyncRunner):
                 # it runs (or ran) already: here, in a recovery, or in another process
                 handle = await DBOS.retrieve_workflow_async(workflow_id)
             else:
-                with dbos.SetWorkflowID(workflow_id):
-                    if queued:
-                        queue = _app.ensure_queue(
-                            self.queue, self.queue_concurrency, self.worker_concurrency
-                        )
-                        handle = await queue.enqueue_async(run_graph_workflow, key, inputs, options)
-                    else:
-                        handle = await DBOS.start_workflow_async(
-                            run_graph_workflow, key, inputs, options
-                        )
+                token = LIVE_CALL.set((key, graph, self, info))
+                try:
+                    with dbos.SetWorkflowID(workflow_id):
+                        if queued:
+                            queue = _app.ensure_queue(
+                                self.queue, self.queue_concurrency, self.worker_concurrency
+                            )
+                            handle = await queue.enqueue_async(
+                                run_graph_workflow, key, inputs, options
+                            )
+                        else:
+                            handle = await DBOS.start_workflow_async(
+                                run_graph_workflow, key, inputs, options
+                            )
+                finally:
+                    LIVE_CALL.reset(token)
             outcome = await _await_outcome(workflow_id, handle, binding, seen)
         finally:
             if _LIVE.get(workflow_id) is binding:
@@ -379,8 +387,9 @@ class DBOSAsyncRunner(AsyncRunner):
         scope = _steps.Scope(workflow_id)
         token = _steps._SCOPE.set(scope)
         lane_token = _steps._LANE.set(None)
-        handoff = _HANDOFF.get()
-        _HANDOFF.set(None)
+        live = LIVE_CALL.get()
+        handoff = live[3] if live is not None and live[1] is graph else None
+        live_token = LIVE_CALL.set(None)
         _RUNNING.add(workflow_id)
         answers: dict[str, Any] = {}
         pauses = 0
@@ -407,14 +416,12 @@ class DBOSAsyncRunner(AsyncRunner):
                     answers[key] = await _receive(key)
         finally:
             _RUNNING.discard(workflow_id)
+            LIVE_CALL.reset(live_token)
             _steps._LANE.reset(lane_token)
             _steps._SCOPE.reset(token)
 
 
 # ---------------------------------------------------------------------- helpers
-_HANDOFF: ContextVar[support.RunInfo | None] = ContextVar("hypergraph_dbos_handoff", default=None)
-
-
 def _is_own_graph(runner: DBOSAsyncRunner, np: NodePlan) -> bool:
     inner = getattr(np.node, "runner", None)
     return inner is None or inner is runner
@@ -588,18 +595,23 @@ async def _await_outcome(
     """The workflow's final outcome, or its next pause, whichever comes first."""
     result = asyncio.ensure_future(asyncio.shield(handle.get_result()))
     waits: set[asyncio.Future[Any]] = {result, binding.paused}
-    remote = asyncio.ensure_future(_next_pause(workflow_id, seen + 1))
-    waits.add(remote)
+    remote: asyncio.Future[dict[str, Any]] | None = None
+    if not isinstance(handle, WorkflowHandleAsyncTask):
+        # it executes elsewhere (a recovery, another process): its pause shows up as an event
+        remote = asyncio.ensure_future(_next_pause(workflow_id, seen + 1))
+        waits.add(remote)
     try:
         done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        remote.cancel()
+        if remote is not None:
+            remote.cancel()
     if result in done:
         outcome: dict[str, Any] = result.result()
         return outcome
     result.cancel()
     if binding.paused.done():
         return binding.paused.result()
+    assert remote is not None
     paused: dict[str, Any] = remote.result()
     return paused
 
