@@ -207,6 +207,8 @@ class DBOSAsyncRunner(AsyncRunner):
     ) -> RunResult:
         scope = _steps.current_scope()
         if scope is None:
+            if _steps.in_step():  # below a nested graph on another runner: part of its step
+                return await super()._execute(graph, parts, info)
             return await self._execute_durable(graph, parts, info)
         if graph.has_interrupts:
             # runs alone in its superstep (HI5), so its steps take the parent's next positions
@@ -423,8 +425,9 @@ class DBOSAsyncRunner(AsyncRunner):
 
 # ---------------------------------------------------------------------- helpers
 def _is_own_graph(runner: DBOSAsyncRunner, np: NodePlan) -> bool:
+    """A nested graph this workflow runs as a child workflow (on this or another DBOS runner)."""
     inner = getattr(np.node, "runner", None)
-    return inner is None or inner is runner
+    return inner is None or isinstance(inner, DBOSAsyncRunner)
 
 
 def _auto_id() -> str:
@@ -602,6 +605,14 @@ async def _await_outcome(
         waits.add(remote)
     try:
         done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        # the caller gave up (iter() left early, a timeout): stop executing the run here, as
+        # AsyncRunner does; it stays pending in DBOS and resumes with the same workflow_id
+        result.cancel()
+        task = getattr(handle, "task", None)
+        if isinstance(handle, WorkflowHandleAsyncTask) and task is not None:
+            task.cancel()
+        raise
     finally:
         if remote is not None:
             remote.cancel()
