@@ -180,3 +180,27 @@ def test_iter_streams_the_events_of_a_durable_run() -> None:
     assert names[0] == "RunStartEvent" and names[-1] == "RunEndEvent"
     assert names.count("StreamingChunkEvent") == 3
     assert result.values["sum_of_numbers"] == 3
+
+
+def test_nested_map_items_and_outer_items_are_all_in_flight_together() -> None:
+    """AC: a 4-item map of a 4-item nested map has all 16 leaves running at once (a barrier)."""
+
+    async def scenario() -> list[Any]:
+        arrived = 0
+        everyone = asyncio.Event()
+
+        @node(output_name="y")
+        async def leaf(x: int) -> int:
+            nonlocal arrived
+            arrived += 1
+            if arrived == 16:
+                everyone.set()
+            await asyncio.wait_for(everyone.wait(), timeout=20)  # fails unless all 16 overlap
+            return x * 2
+
+        inner = Graph([leaf], name="p_barrier_inner")
+        outer = Graph([inner.as_node(name="inner").map_over("x")], name="p_barrier")
+        result = await DBOSAsyncRunner().map(outer, {"x": [[1, 2, 3, 4]] * 4}, map_over="x")
+        return [r.values["y"] for r in result]
+
+    assert asyncio.run(scenario()) == [[2, 4, 6, 8]] * 4

@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from dbos._core import WorkflowHandleAsyncTask
 
 import hypergraph.runners.support as support
 from hypergraph.exceptions import (
@@ -27,7 +26,7 @@ from hypergraph.plan import GRAPH, IFELSE, INTERRUPT, ROUTE
 from hypergraph.results import PauseInfo, RunResult, RunStatus
 from hypergraph_async.runner import AsyncRunner
 from hypergraph_dbos import _app, _steps
-from hypergraph_dbos._dbos_import import dbos
+from hypergraph_dbos._dbos_import import WorkflowHandleAsyncTask, dbos
 from hypergraph_dbos._workflow import LIVE_CALL, run_graph_workflow
 from hypergraph_dbos.plugin import DBOS_CAPABILITIES
 
