@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-
 import hypergraph.runners.support as support
 from hypergraph.exceptions import (
     GraphChangedError,
