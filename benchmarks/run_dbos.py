@@ -97,7 +97,11 @@ async def measure(journal: str, repeat: int) -> dict[str, float]:
 
     plain = AsyncRunner()
     await raw(raw_chain)  # warm-up: first workflow, first statements
-    await runner.run(chain, {"x": 1})
+    # check the results before timing anything
+    assert (await runner.run(chain, {"x": 1})).values[f"v{CHAIN - 1}"] == CHAIN + 1
+    assert (await plain.run(chain, {"x": 1})).values[f"v{CHAIN - 1}"] == CHAIN + 1
+    fanned = (await runner.run(fan, {"x": 1})).values
+    assert [fanned[f"f{i}"] for i in range(FAN)] == [2] * FAN
     results = {
         "chain_plain": await best(repeat, plain_chain) / CHAIN,
         "chain_async": await best(repeat, lambda: plain.run(chain, {"x": 1})) / CHAIN,

@@ -34,8 +34,8 @@ def test_a_restart_during_a_durable_sleep_waits_only_the_remaining_time(
     line = first.stdout.readline()  # blocks until the wake-up time is recorded
     assert line.startswith("sleeping="), line
     recorded_wake = float(line.strip().removeprefix("sleeping="))
-    try:
-        first.wait(timeout=2.5)  # the run is asleep: this times out 2.5 s into the sleep
+    try:  # the run is asleep: this times out 2.5 s into the 4 s sleep
+        first.wait(timeout=max(0.0, recorded_wake - 1.5 - time.time()))
     except subprocess.TimeoutExpired:
         first.send_signal(signal.SIGKILL)
     assert first.wait() == -signal.SIGKILL

@@ -6,7 +6,8 @@ from hypergraph.exceptions import MissingPluginError
 
 try:
     import dbos
+    from dbos._core import WorkflowHandleAsyncTask
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess without dbos
     raise MissingPluginError("DBOSAsyncRunner", "hypergraph-dbos", "dbos") from exc
 
-__all__ = ["dbos"]
+__all__ = ["WorkflowHandleAsyncTask", "dbos"]

@@ -19,7 +19,7 @@ from typing import Any
 from hypergraph.exceptions import UnserializableValueError
 from hypergraph_dbos._dbos_import import dbos
 
-__all__ = ["Lane", "Scope", "current_scope", "run_step", "sleep_index"]
+__all__ = ["Lane", "Scope", "current_scope", "in_step", "run_step", "sleep_index"]
 
 DBOS = dbos.DBOS
 
@@ -57,12 +57,18 @@ class Scope:
 
 
 _SCOPE: ContextVar[Scope | None] = ContextVar("hypergraph_dbos_scope", default=None)
+_IN_STEP: ContextVar[bool] = ContextVar("hypergraph_dbos_in_step", default=False)
 _STEP_SLEEPS: ContextVar[list[int] | None] = ContextVar("hypergraph_dbos_sleeps", default=None)
 
 
 def current_scope() -> Scope | None:
     """The durable workflow this code runs in, or ``None`` outside DBOSAsyncRunner workflows."""
     return _SCOPE.get()
+
+
+def in_step() -> bool:
+    """Whether this code runs inside a node's DBOS step."""
+    return _IN_STEP.get()
 
 
 async def run_step(
@@ -88,10 +94,16 @@ async def run_step(
     finished: list[Any] = []
 
     async def step() -> Any:
+        # inside a step nothing else is durable on its own: a nested run on another runner (and
+        # any DBOSAsyncRunner run below it) executes plainly, as part of this one step
         sleeps = _STEP_SLEEPS.set([0])
+        outside = _SCOPE.set(None)
+        inside = _IN_STEP.set(True)
         try:
             value = await call()
         finally:
+            _IN_STEP.reset(inside)
+            _SCOPE.reset(outside)
             _STEP_SLEEPS.reset(sleeps)
         finished.append(value)
         return value

@@ -26,7 +26,7 @@ from hypergraph.exceptions import (
 from hypergraph.results import MapMode, MapResult, PauseInfo, RunResult, RunStatus
 from hypergraph_async.runner import AsyncRunner
 from hypergraph_dbos import _app, _steps
-from hypergraph_dbos._dbos_import import dbos
+from hypergraph_dbos._dbos_import import WorkflowHandleAsyncTask, dbos
 from hypergraph_dbos._driver import DBOSDriver
 from hypergraph_dbos._workflow import run_graph_workflow
 from hypergraph_dbos.plugin import DBOS_CAPABILITIES
@@ -210,6 +210,8 @@ class DBOSAsyncRunner(AsyncRunner):
         checkpoint: Any = None,
     ) -> RunResult:
         """A top-level run is a workflow: start or continue it, await its outcome or pause."""
+        if _steps.in_step():  # below a nested graph on another runner: part of its step
+            return await super().execute_run(graph, parts, info, checkpoint)
         if checkpoint is not None:
             raise NotImplementedError(
                 "DBOSAsyncRunner resumes runs by workflow_id, not from a checkpoint: run again "
@@ -226,6 +228,8 @@ class DBOSAsyncRunner(AsyncRunner):
         info: runtime.RunContext,
     ) -> MapResult:
         """A map's items are workflows ``<workflow_id>/<i>`` on the DBOS queue."""
+        if _steps.in_step():  # below a nested graph on another runner: part of its step
+            return await super().execute_map(graph, items, names, map_mode, info)
         driver = DBOSDriver(self, info.emitter, map_source=(graph, items, info))
         steps = runtime.MapLoop(graph, items, names, map_mode, info, driver).steps()
         return await driver.drive(steps)  # type: ignore[no-any-return]
@@ -514,18 +518,31 @@ async def _await_outcome(
     """The workflow's final outcome, or its next pause, whichever comes first."""
     result = asyncio.ensure_future(asyncio.shield(handle.get_result()))
     waits: set[asyncio.Future[Any]] = {result, binding.paused}
-    remote = asyncio.ensure_future(_next_pause(workflow_id, seen + 1))
-    waits.add(remote)
+    remote: asyncio.Future[dict[str, Any]] | None = None
+    if not isinstance(handle, WorkflowHandleAsyncTask):
+        # it executes elsewhere (a recovery, another process): its pause shows up as an event
+        remote = asyncio.ensure_future(_next_pause(workflow_id, seen + 1))
+        waits.add(remote)
     try:
         done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        # the caller gave up (iter() left early, a timeout): stop executing the run here, as
+        # AsyncRunner does; it stays pending in DBOS and resumes with the same workflow_id
+        result.cancel()
+        task = getattr(handle, "task", None)
+        if isinstance(handle, WorkflowHandleAsyncTask) and task is not None:
+            task.cancel()
+        raise
     finally:
-        remote.cancel()
+        if remote is not None:
+            remote.cancel()
     if result in done:
         outcome: dict[str, Any] = result.result()
         return outcome
     result.cancel()
     if binding.paused.done():
         return binding.paused.result()
+    assert remote is not None
     paused: dict[str, Any] = remote.result()
     return paused
 

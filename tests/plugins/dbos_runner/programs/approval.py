@@ -8,6 +8,7 @@ answer it starts the run and prints ``paused=<response key>``; with one it answe
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import os
 import sys
 from pathlib import Path
@@ -49,4 +50,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    faulthandler.dump_traceback_later(100, exit=True)  # a hang shows where, before the test's timeout
     asyncio.run(main())

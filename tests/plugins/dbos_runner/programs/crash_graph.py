@@ -9,6 +9,7 @@ restarted program runs through). The result is printed as ``result=<total>``.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import os
 import signal
 import sys
@@ -85,4 +86,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    faulthandler.dump_traceback_later(100, exit=True)  # a hang shows where, before the test's timeout
     asyncio.run(main())

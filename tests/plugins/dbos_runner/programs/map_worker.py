@@ -9,6 +9,7 @@ serve the queue; the caller prints ``results=<comma-separated>``.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import os
 import signal
 import sys
@@ -49,4 +50,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    faulthandler.dump_traceback_later(170, exit=True)  # a hung worker shows where, then exits
     asyncio.run(main())

@@ -8,6 +8,7 @@ later), and ``entered=<epoch> wake=<epoch> woke=<epoch>`` from the run that comp
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import sys
 import time
 
@@ -45,4 +46,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    faulthandler.dump_traceback_later(100, exit=True)  # a hang shows where, before the test's timeout
     asyncio.run(main())
