@@ -80,9 +80,10 @@ class ReservingExecutor:
         if scope is None or _steps.in_step():
             return await self.gather.execute(tasks, run_task)
         nested = [i for i, task in enumerate(tasks) if driver.runs_inline(task)]
-        for task in tasks:
-            if driver.is_step(task):
-                scope.reserve(step_name(task, driver.depth))
+        if len(tasks) > 1:  # a lone task draws its position when its step starts
+            for task in tasks:
+                if driver.is_step(task):
+                    scope.reserve(step_name(task, driver.depth))
         if not nested:
             return await self.gather.execute(tasks, run_task)
         leaves = [task for i, task in enumerate(tasks) if i not in set(nested)]
