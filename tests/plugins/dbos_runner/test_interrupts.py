@@ -50,6 +50,22 @@ def test_an_answer_from_another_process_completes_the_paused_workflow(
     assert len(markers(tmp_path, "publish")) == 1
 
 
+def test_a_program_with_changed_graphs_refuses_to_continue_a_pending_run(
+    tmp_path: Path, run_program: Any
+) -> None:
+    """DB5: another application version (its graphs changed) gets GraphChangedError, not a hang."""
+    url = f"sqlite:///{tmp_path / 'sys.sqlite'}"
+    first = run_program("approval.py", url, str(tmp_path), "approval-2")
+    assert "paused=decision" in first.stdout.splitlines(), first.stderr
+    other = run_program(
+        "approval.py", url, str(tmp_path), "approval-2", "ship it",
+        env={"HYPERGRAPH_TEST_EXTRA_GRAPH": "1"},
+    )
+    assert other.returncode != 0
+    assert "GraphChangedError" in other.stderr
+    assert "'approval-2' is pending under application version" in other.stderr
+
+
 def test_a_paused_run_resumes_by_response_key_in_the_same_process() -> None:
     """HI9 on DBOS: the answer continues the same workflow, and the result completes it."""
 

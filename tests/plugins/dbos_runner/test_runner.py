@@ -196,3 +196,30 @@ def test_without_dbos_installed_the_runner_names_the_package_to_install() -> Non
     assert "MissingPluginError" in done.stderr
     assert "hypergraph-dbos" in done.stderr
     assert 'pip install "hypergraph-core[dbos]"' in done.stderr
+
+
+def test_a_dbos_the_user_configured_is_used_and_launched_once(tmp_path: Any) -> None:
+    """DB2: with DBOS already configured by the program, the runner launches that one, once."""
+    database = tmp_path / "mine.sqlite"
+    code = textwrap.dedent(
+        f"""
+        import asyncio
+        from dbos import DBOS
+        from hypergraph import DBOSAsyncRunner, Graph, node
+        DBOS(config={{"name": "my-app", "system_database_url": "sqlite:///{database}",
+                     "log_level": "WARNING"}})
+        @node(output_name="y")
+        def inc(x: int) -> int: return x + 1
+        graph = Graph([inc], name="mine")
+        async def main():
+            first = await DBOSAsyncRunner().run(graph, {{"x": 1}}, workflow_id="mine-1")
+            second = await DBOSAsyncRunner().run(graph, {{"x": 2}}, workflow_id="mine-2")
+            steps = await DBOS.list_workflow_steps_async("mine-2")
+            print(first.values["y"], second.values["y"], [s["function_name"] for s in steps])
+        asyncio.run(main())
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "2 3 ['inc@0']"
+    assert database.exists()

@@ -269,6 +269,7 @@ class DBOSAsyncRunner(AsyncRunner):
         answers: dict[str, Any] = {}
         if status is not None:
             answers = _check_existing(graph, key, workflow_id, status, inputs)
+            _check_same_version(workflow_id, status)
         else:
             _check_serializable(inputs)
         binding = _Binding(info, graph, self)
@@ -466,6 +467,23 @@ def _check_existing(
 
 
 _MISSING = object()
+
+
+def _check_same_version(workflow_id: str, status: Any) -> None:
+    """DB5: DBOS continues a pending run only under the application version that started it."""
+    if status.status not in ("PENDING", "ENQUEUED"):
+        return
+    from dbos._utils import GlobalParams
+
+    recorded, current = status.app_version, GlobalParams.app_version
+    if recorded is None or recorded == current:
+        return
+    raise GraphChangedError(
+        f"Workflow {workflow_id!r} is pending under application version {recorded!r}, but this "
+        f"program runs {current!r}: the set of graphs registered before launch changed "
+        "structure. DBOS continues a run only under its own version: start the program with "
+        "the graphs it had, or fork the run (run the graph under a new workflow_id)."
+    )
 
 
 def _stored_args(status: Any) -> tuple[Any, ...]:

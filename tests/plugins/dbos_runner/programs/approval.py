@@ -36,10 +36,13 @@ def publish(draft: str, decision: str) -> str:
 
 
 REVIEW = Graph([write, approve, publish], name="review")
+OTHER = Graph([write], name="other")
+"""Registered too when ``HYPERGRAPH_TEST_EXTRA_GRAPH`` is set: another program version."""
 
 
 async def main() -> None:
-    runner = DBOSAsyncRunner(system_database_url=sys.argv[1], graphs=[REVIEW])
+    graphs = [REVIEW, OTHER] if os.environ.get("HYPERGRAPH_TEST_EXTRA_GRAPH") else [REVIEW]
+    runner = DBOSAsyncRunner(system_database_url=sys.argv[1], graphs=graphs)
     if len(sys.argv) > 4:
         result = await runner.run(REVIEW, {"decision": sys.argv[4]}, workflow_id=sys.argv[3])
         print(f"result={result.values['final']}", flush=True)
