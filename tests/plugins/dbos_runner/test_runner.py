@@ -221,5 +221,5 @@ def test_a_dbos_the_user_configured_is_used_and_launched_once(tmp_path: Any) -> 
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[0] == "2 3 ['inc@0']"
+    assert done.stdout.split("\n")[0] == "2 3 ['inc@0.1']"
     assert database.exists()
