@@ -209,3 +209,21 @@ def test_thread_pool_example_runs_parallel_lookups_nested_and_keyed_per_run() ->
         "  run 'search' ended after 4 nodes",
         "  run 'tiny' ended after 1 nodes",
     ]
+
+
+def test_durable_order_resumes_after_a_kill_without_repeating_finished_steps() -> None:
+    """durable_order.py killed with SIGKILL while settling resumes: only the later steps run."""
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "durable_order.py"), "--fresh", "--crash-at", "wait_for_settlement"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == -9, done.stderr
+    first = [line for line in done.stdout.splitlines() if line.startswith("ran ")]
+    assert [line.split(":")[0] for line in first] == ["ran load_order", "ran reserve_stock", "ran charge_card"]
+    out = run_example("durable_order.py").splitlines()
+    assert [line.split(":")[0] for line in out if line.startswith("ran ")] == [
+        "ran wait_for_settlement", "ran ship",
+    ]
+    assert "receipt: shipped keyboard@shelf-8, mouse@shelf-5 (paid)" in out
+    again = run_example("durable_order.py").splitlines()
+    assert [line for line in again if line.startswith("ran ")] == []  # DB4: nothing runs again

@@ -113,11 +113,9 @@ class AsyncRunner(BaseRunner):
             retry_from=retry_from, checkpoint=checkpoint,
         )
         if start is None:
-            driver: AsyncDriver = AsyncDriver(self, info.emitter)
-            loop = runtime.RunLoop(graph, parts, info, driver, checkpoint=checkpoint, keep_checkpoint=True)
             try:
                 async with use_limiter(max_concurrency):
-                    return await driver.drive(loop.run_steps())  # type: ignore[no-any-return]
+                    return await self.execute_run(graph, parts, info, checkpoint)
             finally:
                 if info.emitter is not None:
                     await info.emitter.shutdown_async()
@@ -179,11 +177,9 @@ class AsyncRunner(BaseRunner):
         if max_concurrency is None:
             _check_fan_out(len(items), "map()")
         if cp is None:
-            driver: AsyncDriver = AsyncDriver(self, info.emitter)
-            steps = runtime.MapLoop(graph, items, names, map_mode, info, driver).steps()
             try:
                 async with use_limiter(max_concurrency):
-                    return await driver.drive(steps)  # type: ignore[no-any-return]
+                    return await self.execute_map(graph, items, names, map_mode, info)
             finally:
                 if info.emitter is not None:
                     await info.emitter.shutdown_async()
@@ -210,6 +206,27 @@ class AsyncRunner(BaseRunner):
                 await info.emitter.shutdown_async()
 
     amap = map
+
+    async def execute_run(
+        self, graph: Graph, parts: Any, info: runtime.RunContext, checkpoint: Any = None
+    ) -> RunResult:
+        """Drive one prepared run (inside the limiter); a durable runner starts a workflow here."""
+        driver = AsyncDriver(self, info.emitter)
+        loop = runtime.RunLoop(graph, parts, info, driver, checkpoint=checkpoint, keep_checkpoint=True)
+        return await driver.drive(loop.run_steps())  # type: ignore[no-any-return]
+
+    async def execute_map(
+        self,
+        graph: Graph,
+        items: list[dict[str, Any]],
+        names: tuple[str, ...],
+        map_mode: Any,
+        info: runtime.RunContext,
+    ) -> MapResult:
+        """Drive one prepared map (inside the limiter); a durable runner queues its items here."""
+        driver = AsyncDriver(self, info.emitter)
+        steps = runtime.MapLoop(graph, items, names, map_mode, info, driver).steps()
+        return await driver.drive(steps)  # type: ignore[no-any-return]
 
     def iter(self, graph: Graph, values: dict[str, Any] | None = None, **options: Any) -> RunIterator:
         """Stream the run's events: ``async for event in runner.iter(graph, values): ...``.

@@ -32,6 +32,7 @@ __all__ = [
     "PolicyError",
     "RenameError",
     "RunNotFoundError",
+    "UnserializableValueError",
     "VersionMismatchError",
     "WorkflowAlreadyCompletedError",
     "WorkflowForkError",
@@ -247,6 +248,10 @@ class WorkflowForkError(HypergraphError):
 
 class GraphChangedError(HypergraphError):
     """The graph's structure changed since the workflow was recorded."""
+
+
+class UnserializableValueError(HypergraphError, TypeError):
+    """A durable runner cannot record a value (a node output or a run input) with its serializer."""
 
 
 VersionMismatchError = GraphChangedError

@@ -26,6 +26,7 @@ from hypergraph.runners._context import RunInfo as RunContext
 from hypergraph.runners._context import make_emitter, nested_processors
 from hypergraph.runners._graph_node import NestedProcessor
 from hypergraph.runners._map import expand_items, normalize_map_over
+from hypergraph.runners._options import PartitionedValues
 from hypergraph.runners._support import (
     MAP_OPTIONS,
     RUN_OPTIONS,
@@ -155,6 +156,7 @@ __all__ = [
     "prepare_run",
     "prepare_map",
     "prepare_values",
+    "PartitionedValues",
     "refuse_unread_options",
     "expand_items",
     "normalize_map_over",
