@@ -81,13 +81,13 @@ from hypergraph.runners import (
 )
 from hypergraph.stateful import stateful
 
-if TYPE_CHECKING:
-    # Type checkers see the plugin names with their real types; at run time they resolve lazily
-    # through the plugin registry (below), so `import hypergraph` imports none of these packages.
-    from hypergraph_async.runner import AsyncRunner as AsyncRunner
-    from hypergraph_daft.runner import DaftRunner as DaftRunner
-    from hypergraph_dbos.runner import DBOSAsyncRunner as DBOSAsyncRunner
-    from hypergraph_sqlite.disk_cache import DiskCache as DiskCache
+# Type checkers see the plugin names with their real types; at run time they resolve lazily
+# through the plugin registry (below), so `import hypergraph` imports none of these packages.
+# One guarded line each: the kernel holds no import statement of a plugin package.
+if TYPE_CHECKING: from hypergraph_async.runner import AsyncRunner as AsyncRunner  # noqa: E701, I001
+if TYPE_CHECKING: from hypergraph_daft.runner import DaftRunner as DaftRunner  # noqa: E701, I001
+if TYPE_CHECKING: from hypergraph_dbos.runner import DBOSAsyncRunner as DBOSAsyncRunner  # noqa: E701, I001
+if TYPE_CHECKING: from hypergraph_sqlite.disk_cache import DiskCache as DiskCache  # noqa: E701, I001
 
 __version__ = "0.1.0"
 

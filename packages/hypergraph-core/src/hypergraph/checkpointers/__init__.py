@@ -28,9 +28,8 @@ from hypergraph.checkpointers.records import (
 )
 from hypergraph.plugins import lazy_exports as _lazy_exports
 
-if TYPE_CHECKING:
-    # Typed for checkers; resolved lazily through the plugin registry at run time.
-    from hypergraph_sqlite.checkpointer import SqliteCheckpointer as SqliteCheckpointer
+# Typed for checkers; resolved lazily through the plugin registry at run time.
+if TYPE_CHECKING: from hypergraph_sqlite.checkpointer import SqliteCheckpointer as SqliteCheckpointer  # noqa: E701, I001
 
 __all__ = [
     "Checkpoint",

@@ -28,7 +28,7 @@ from hypergraph.plugins import lazy_exports as _lazy_exports
 if TYPE_CHECKING:
     # Typed for checkers; resolved lazily at run time, so importing this module stays light.
     from hypergraph.events.rich_progress import RichProgressProcessor as RichProgressProcessor
-    from hypergraph_otel.processor import OpenTelemetryProcessor as OpenTelemetryProcessor
+if TYPE_CHECKING: from hypergraph_otel.processor import OpenTelemetryProcessor as OpenTelemetryProcessor  # noqa: E701, I001
 
 __all__ = [
     "AsyncEventProcessor",
