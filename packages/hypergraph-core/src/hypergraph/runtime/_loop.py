@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
 
@@ -300,10 +300,22 @@ class RunLoop:
                 failed.append(np)
                 if not finish_siblings:
                     break
+        self._fail_superstep(batch, done, failed, before, exc)
+
+    def _fail_superstep(
+        self,
+        batch: Sequence[NodePlan],
+        done: list[Any],
+        failed: list[NodePlan],
+        before: dict[int, Any],
+        failure: BaseException,
+    ) -> NoReturn:
+        """Commit what finished, keep the rest's regions open, then raise (SPEC R9, CP5)."""
         finished = {np.index for np, _, _ in done}
-        engine.commit_partial(state, done, [np for np in batch if np.index not in finished], before)
-        state.failed = {np.index for np in failed}
-        raise exc
+        unfinished = [np for np in batch if np.index not in finished]
+        self.engine.commit_partial(self.state, done, unfinished, before)
+        self.state.failed = {np.index for np in failed}
+        raise failure
 
     def _supersteps(self) -> Steps[Any]:
         """The superstep loop; returns the ``PauseInfo`` of a pause, else ``None``."""
@@ -387,12 +399,10 @@ class RunLoop:
             engine.commit(state, done)
             return
         finished = {np.index for np, _, _ in done}
-        unfinished = [np for np in batch if np.index not in finished]
-        for np in unfinished:
-            before.setdefault(np.index, prior[batch.index(np)])
-        engine.commit_partial(state, done, unfinished, before)
-        state.failed = {np.index for np in failed}
-        raise failure
+        for i, np in enumerate(batch):  # every node collected, so every unfinished one forgets
+            if np.index not in finished:
+                before.setdefault(np.index, prior[i])
+        self._fail_superstep(batch, done, failed, before, failure)
 
     def _inline(self, batch: Sequence[NodePlan], finish_siblings: bool) -> None:
         """Call plain sync nodes and gates directly (nothing observes them)."""
@@ -439,10 +449,7 @@ class RunLoop:
         if failure is None:
             engine.commit(state, done)
             return
-        finished = {np.index for np, _, _ in done}
-        engine.commit_partial(state, done, [np for np in batch if np.index not in finished], before)
-        state.failed = {np.index for np in failed}
-        raise failure
+        self._fail_superstep(batch, done, failed, before, failure)
 
     def _inline_nested(self, batch: Sequence[NodePlan], finish_siblings: bool) -> Steps[None]:
         """Like ``_inline``, with nested graphs on this runner run by ``yield from``."""
@@ -477,10 +484,7 @@ class RunLoop:
         if failure is None:
             engine.commit(state, done)
             return
-        finished = {np.index for np, _, _ in done}
-        engine.commit_partial(state, done, [np for np in batch if np.index not in finished], before)
-        state.failed = {np.index for np in failed}
-        raise failure
+        self._fail_superstep(batch, done, failed, before, failure)
 
     def _task(self, np: NodePlan) -> NodeTask:
         state = self.state
