@@ -111,7 +111,7 @@ def lazy_exports(
     module_name = module_globals["__name__"]
 
     def __getattr__(name: str) -> Any:
-        # `from hypergraph.runners import support` asks for a submodule first: import it
+        # `from hypergraph.runners import nesting` asks for a submodule first: import it
         # rather than consulting (and perhaps loading) the plugin registry.
         if not name.startswith("_") and importlib.util.find_spec(f"{module_name}.{name}"):
             return importlib.import_module(f"{module_name}.{name}")
