@@ -375,3 +375,20 @@ def test_nesting_within_the_budget_runs():
         graph = Graph([graph.as_node(name=f"g{i}")], name=f"g{i}")
     assert SyncRunner().run(graph, {"x": 1})["y"] == 2
     assert SyncRunner().run(graph, {"x": 1}, event_processors=[EventProcessor()])["y"] == 2
+
+
+def test_plans_are_frozen_once_built_and_cached_by_the_plan_module():
+    """Issue 7 item 9: a finished plan refuses writes; its cache is not a key in the graph."""
+    from hypergraph.plan import NodePlan, plan_for
+
+    @node(output_name="y")
+    def f(x: int) -> int:
+        return x
+
+    graph = Graph([f])
+    plan = plan_for(graph)
+    assert graph.plan is plan and "_plan" not in vars(graph)
+    assert isinstance(plan.nodes[0], NodePlan)
+    with pytest.raises(AttributeError, match="frozen"):
+        plan.nodes[0].inline = False
+    assert Graph([f]).plan is not plan  # each graph value has its own plan

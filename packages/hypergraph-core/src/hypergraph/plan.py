@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from hypergraph.graph._analysis import reach, topological_components
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from hypergraph.nodes._base import HyperNode
     from hypergraph.policies import RetryPolicy
 
-__all__ = ["ComponentPlan", "NodePlan", "Plan", "build_plan", "scope_inputs"]
+__all__ = ["ComponentPlan", "NodePlan", "Plan", "build_plan", "plan_for", "scope_inputs"]
 
 class NodeKind(enum.IntEnum):
     """How the loop executes a node."""
@@ -203,6 +204,54 @@ def _kind_of(node: HyperNode) -> NodeKind:
     return FUNCTION
 
 
+def _frozen_twin(cls: type) -> type:
+    """A subclass with the same slots that refuses every write: what a finished plan becomes.
+
+    The builder fills the plan objects in stages (gates are known only once every node is),
+    then swaps each to its frozen twin, so reads cost exactly what plain slots cost.
+    """
+
+    def refuse(self: Any, name: str, value: Any = None) -> None:
+        raise AttributeError(
+            f"{type(self).__name__} is frozen: plans are built once per graph configuration; "
+            f"derive a new graph (bind/select/with_entrypoint) instead of changing {name!r}."
+        )
+
+    slots = tuple(name for klass in cls.__mro__ for name in getattr(klass, "__slots__", ()))
+
+    def reduce(self: Any, protocol: int) -> tuple[Any, ...]:
+        # pickled (Daft, Ray) as the plain class plus its slots, frozen again when loaded
+        state = {name: getattr(self, name) for name in slots if hasattr(self, name)}
+        return (_thawed, (cls, state))
+
+    twin = type(cls.__name__, (cls,), {
+        "__slots__": (), "__setattr__": refuse, "__delattr__": refuse,
+        "__reduce_ex__": reduce, "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__, "__doc__": cls.__doc__,
+    })
+    return twin
+
+
+def _thawed(cls: type, state: dict[str, Any]) -> Any:
+    """A frozen plan object loaded from a pickle."""
+    obj: Any = object.__new__(cls)
+    for name, value in state.items():
+        object.__setattr__(obj, name, value)
+    _freeze(obj)
+    return obj
+
+
+_FROZEN: dict[type, type] = {}
+
+
+def _freeze(obj: Any) -> None:
+    cls = type(obj)
+    twin = _FROZEN.get(cls)
+    if twin is None:
+        twin = _FROZEN[cls] = _frozen_twin(cls)
+    obj.__class__ = twin
+
+
 class _Scope:
     """Active nodes, their components and bootstrap inputs, as computed for one graph config."""
 
@@ -305,6 +354,23 @@ def scope_inputs(graph: Graph) -> tuple[tuple[str, ...], tuple[str, ...]]:
     for param in required:
         optional.pop(param, None)
     return tuple(required), tuple(optional)
+
+
+_PLANS: weakref.WeakKeyDictionary[Graph, Plan] = weakref.WeakKeyDictionary()
+"""One plan per graph object (each configuration is its own graph value, CV3)."""
+
+
+def plan_for(graph: Graph) -> Plan:
+    """``graph``'s plan, built once: nested graphs first, so no build recurses into another."""
+    try:
+        return _PLANS[graph]
+    except KeyError:
+        pass
+    from hypergraph.graph._graph import _bottom_up
+
+    for g in _bottom_up(graph, _PLANS.__contains__):
+        _PLANS[g] = build_plan(g)
+    return _PLANS[graph]
 
 
 def build_plan(graph: Graph) -> Plan:
@@ -425,6 +491,13 @@ def build_plan(graph: Graph) -> Plan:
     if plan.total:
         plan.schedule = _static_schedule(plan)
         plan.inline_schedule = all(np.inline and np.kind is FUNCTION for np in plan.nodes)
+    for np in node_plans:
+        if np.gate_plan is not None:
+            _freeze(np.gate_plan)
+        _freeze(np)
+    for cp in comps:
+        _freeze(cp)
+    _freeze(plan)
     return plan
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 from hypergraph.engine.engine import Engine, NodeOutcome
@@ -13,10 +14,13 @@ if TYPE_CHECKING:
 __all__ = ["SEED", "Engine", "NodeOutcome", "RunState", "engine_for"]
 
 
+_ENGINES: weakref.WeakKeyDictionary[Graph, Engine] = weakref.WeakKeyDictionary()
+
+
 def engine_for(graph: Graph) -> Engine:
     """The engine of ``graph``'s plan, built once per graph configuration."""
     try:
-        return graph.__dict__["_engine"]  # type: ignore[no-any-return]
+        return _ENGINES[graph]
     except KeyError:
-        engine = graph.__dict__["_engine"] = Engine(graph.plan)
+        engine = _ENGINES[graph] = Engine(graph.plan)
         return engine

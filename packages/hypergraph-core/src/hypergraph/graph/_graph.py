@@ -8,7 +8,7 @@ import hashlib
 import keyword
 import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -683,16 +683,10 @@ class Graph:
 
     @property
     def plan(self) -> Plan:
-        """The execution plan for this configuration, built once and cached."""
-        try:
-            return self.__dict__["_plan"]
-        except KeyError:
-            from hypergraph.plan import build_plan
+        """The execution plan for this configuration, built once and cached (by the plan module)."""
+        from hypergraph.plan import plan_for
 
-            # nested graphs first, deepest first, so no plan build recurses into another
-            for g in _bottom_up(self, "_plan"):
-                g.__dict__["_plan"] = build_plan(g)
-            return self.__dict__["_plan"]  # type: ignore[no-any-return]
+        return plan_for(self)
 
     # ------------------------------------------------------------------ hashes
     @property
@@ -778,13 +772,14 @@ class Graph:
 
 
 _SCOPE_CACHES = frozenset(
-    {"_active_names", "inputs", "_plan", "_engine", "_checked", "_value_roles", "_scope_outputs",
+    {"_active_names", "inputs", "_checked", "_value_roles", "_scope_outputs",
      "_plain_values"}
 )
 
 
-def _bottom_up(graph: Graph, cached: str) -> list[Graph]:
-    """``graph`` and the graphs nested in it that lack ``cached`` in their ``__dict__``.
+def _bottom_up(graph: Graph, cached: str | Callable[[Graph], bool]) -> list[Graph]:
+    """``graph`` and the graphs nested in it that lack ``cached`` (a ``__dict__`` key, or a test
+    of whether a graph already has it).
 
     Children come before parents and ``graph`` last, found without recursion, so a property
     computed in this order only ever reads already-cached values of nested graphs.
@@ -806,7 +801,8 @@ def _bottom_up(graph: Graph, cached: str) -> list[Graph]:
         for n in current._nodes.values():
             if isinstance(n, GraphNode):
                 inner = n.graph
-                if cached not in inner.__dict__ and id(inner) not in seen:
+                has = cached(inner) if callable(cached) else cached in inner.__dict__
+                if not has and id(inner) not in seen:
                     stack.append((inner, False))
     return order
 
