@@ -20,6 +20,7 @@ import attrs
 
 from hypergraph.cache.node_cache import is_cacheable
 from hypergraph.engine import engine_for
+from hypergraph.engine.engine import _changed
 from hypergraph.engine.execution import map_outputs, resolve_decision
 from hypergraph.events._emitter import new_span_id
 from hypergraph.plan import FUNCTION, GENERATOR, GRAPH, IFELSE, INTERRUPT, ROUTE
@@ -29,8 +30,10 @@ from hypergraph.runners._context import id_bits, nested_processors
 from hypergraph.runners._graph_node import child_values, mapped_outputs
 from hypergraph.runners._options import PartitionedValues, value_roles
 from hypergraph.runners._support import (
+    aggregate_status,
     check_selected_present,
     decision_label,
+    elapsed_ms,
     interrupt_outputs,
     nested_map_items,
     note_node_failure,
@@ -163,17 +166,17 @@ class RunLoop:
                 state = self._materialized()
             values = engine.output_values(state)
             if emitter is not None:
-                yield events.run_end(info, RunStatus.FAILED, exc, _ms(start))
+                yield events.run_end(info, RunStatus.FAILED, exc, elapsed_ms(start))
             if info.error_handling == "raise":
                 raise
             return self._result(values, RunStatus.FAILED, error=exc)
         except BaseException as exc:  # cancelled, KeyboardInterrupt, SystemExit (R2-6)
             if emitter is not None:
-                yield events.run_end(info, RunStatus.STOPPED, exc, _ms(start))
+                yield events.run_end(info, RunStatus.STOPPED, exc, elapsed_ms(start))
             raise
         status = RunStatus.COMPLETED if pause is None else RunStatus.PAUSED
         if emitter is not None:
-            yield events.run_end(info, status, None, _ms(start))
+            yield events.run_end(info, status, None, elapsed_ms(start))
         result = self._result(values, status, pause=pause)
         if self.reused is not None and pause is not None:
             raise _answer_reused(*self.reused, result)
@@ -571,7 +574,7 @@ class RunLoop:
                 return outcome
             if np.gate_plan is not None:
                 yield events.route_decision(info, np, span, decision_label(np, outcome.decision))  # type: ignore[arg-type]
-            duration = 0.0 if outcome.cached else _ms(start)
+            duration = 0.0 if outcome.cached else elapsed_ms(start)
             yield events.node_end(info, np, span, task.superstep, duration, outcome.cached)  # type: ignore[arg-type]
         return outcome
 
@@ -751,7 +754,7 @@ class MapLoop:
                 first = next((r for r in answered if r is not None and r.status is RunStatus.FAILED), None)
                 if first is not None and first.error is not None:
                     raise first.error
-            return MapResult(light.store, info.run_id, _ms(start), self.names, self.map_mode, graph.name)
+            return MapResult(light.store, info.run_id, elapsed_ms(start), self.names, self.map_mode, graph.name)
         try:
             answered = yield ExecuteItems(
                 count, self.item_steps, raise_mode, identity=info.identity
@@ -766,12 +769,12 @@ class MapLoop:
         except BaseException as exc:
             if emitter is not None:
                 status = RunStatus.FAILED if isinstance(exc, Exception) else RunStatus.STOPPED
-                yield events.run_end(info, status, exc, _ms(start), is_map=True)
+                yield events.run_end(info, status, exc, elapsed_ms(start), is_map=True)
             raise
         if emitter is not None:
-            status = _aggregate(results)
-            yield events.run_end(info, status, None, _ms(start), is_map=True)
-        return MapResult(tuple(results), info.run_id, _ms(start), self.names, self.map_mode, graph.name)
+            status = aggregate_status(results)
+            yield events.run_end(info, status, None, elapsed_ms(start), is_map=True)
+        return MapResult(tuple(results), info.run_id, elapsed_ms(start), self.names, self.map_mode, graph.name)
 
     def item_steps(self, index: int) -> Steps[RunResult]:
         """Item ``index`` as a full run; a failure becomes its FAILED result (MP8)."""
@@ -984,15 +987,6 @@ def _all_nestable(batch: list[NodePlan]) -> bool:
     return True
 
 
-def _changed(old: Any, new: Any) -> bool:
-    if old is new:
-        return False
-    try:
-        return bool(old != new)
-    except Exception:
-        return True
-
-
 def _all_leaves(batch: list[NodePlan]) -> bool:
     """Plain sync nodes and plain async functions (no policy, not a generator)."""
     for np in batch:
@@ -1007,16 +1001,3 @@ def _all_inline(batch: list[NodePlan]) -> bool:
         if not np.inline:
             return False
     return True
-
-
-def _aggregate(results: list[RunResult]) -> RunStatus:
-    statuses = {r.status for r in results}
-    if RunStatus.FAILED in statuses:
-        return RunStatus.FAILED
-    if RunStatus.PAUSED in statuses:
-        return RunStatus.PAUSED
-    return RunStatus.COMPLETED
-
-
-def _ms(start: float) -> float:
-    return (perf_counter() - start) * 1000.0

@@ -38,6 +38,7 @@ from hypergraph.checkpointers.records import (
     new_workflow_id,
 )
 from hypergraph.checkpointers.values import dumps
+from hypergraph.engine.engine import _changed
 from hypergraph.engine.state import SEED
 from hypergraph.exceptions import (
     GraphChangedError,
@@ -442,7 +443,7 @@ def resolve_steps(
     parts = partition_values(graph, dict(given))
     overrides = sorted(
         name for name, value in parts.provided.items()
-        if name not in existing.inputs or _differs(existing.inputs[name], value)
+        if name not in existing.inputs or _changed(existing.inputs[name], value)
     )
     if overrides:
         listed = ", ".join(map(repr, overrides))
@@ -529,13 +530,6 @@ def _check_structure(
     )
 
 
-def _differs(old: Any, new: Any) -> bool:
-    if old is new:
-        return False
-    try:
-        return bool(old != new)
-    except Exception:
-        return True
 
 
 def resolve_workflow(checkpointer: Any, graph: Graph, given: Mapping[str, Any], **options: Any) -> WorkflowStart:
@@ -862,7 +856,7 @@ class WorkflowRecorder:
             return _ChildPlan()
         if record.graph_code_hash != graph.code_hash or record.graph_struct_hash != graph.structural_hash:
             return _ChildPlan()
-        if any(_differs(record.inputs.get(k, _MISSING), v) for k, v in values.items()):
+        if any(_changed(record.inputs.get(k, _MISSING), v) for k, v in values.items()):
             return _ChildPlan()
         if record.status is WorkflowStatus.COMPLETED and stored is not None:
             from hypergraph.engine import engine_for
