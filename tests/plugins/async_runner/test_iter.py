@@ -1,14 +1,17 @@
-"""AsyncRunner.iter(): events as they happen, the final result, early exit cancels (SPEC GN7, EV4)."""
+"""iter(): events as they happen, the final result, early exit cancels (SPEC GN7, EV4).
+
+Every test runs on AsyncRunner and, unchanged, on DBOSAsyncRunner (SPEC DB1).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
-from hypergraph import AsyncRunner, Graph, RunStatus, interrupt, node
+from hypergraph import AsyncRunner, DBOSAsyncRunner, Graph, RunStatus, interrupt, node
 from hypergraph.events import (
     BaseEvent,
     EventProcessor,
@@ -19,6 +22,12 @@ from hypergraph.events import (
     RunStartEvent,
     StreamingChunkEvent,
 )
+
+
+@pytest.fixture(params=["AsyncRunner", "DBOSAsyncRunner"])
+def make_runner(request: pytest.FixtureRequest) -> Callable[[], AsyncRunner]:
+    """The runner under test: iter() behaves the same on the durable runner."""
+    return AsyncRunner if request.param == "AsyncRunner" else DBOSAsyncRunner
 
 
 @node(output_name="story")
@@ -36,11 +45,11 @@ def shout(story: str) -> str:
 story_graph = Graph([tell, shout])
 
 
-def test_iter_yields_events_in_emission_order_ending_with_run_end(recorder: Any) -> None:
+def test_iter_yields_events_in_emission_order_ending_with_run_end(recorder: Any, make_runner: Callable[[], AsyncRunner]) -> None:
     """iter() yields exactly the events a processor sees, in the same order, the last being RunEndEvent."""
 
     async def main() -> list[BaseEvent]:
-        return [e async for e in AsyncRunner().iter(story_graph, {"prompt": "p"}, event_processors=[recorder])]
+        return [e async for e in make_runner().iter(story_graph, {"prompt": "p"}, event_processors=[recorder])]
 
     streamed = asyncio.run(main())
     assert streamed == recorder.events
@@ -49,11 +58,11 @@ def test_iter_yields_events_in_emission_order_ending_with_run_end(recorder: Any)
     assert streamed[-1].status == RunStatus.COMPLETED
 
 
-def test_iter_streams_each_chunk_before_the_node_ends() -> None:
+def test_iter_streams_each_chunk_before_the_node_ends(make_runner: Callable[[], AsyncRunner]) -> None:
     """Chunk events arrive between the generator's NodeStart and NodeEnd, in yield order."""
 
     async def main() -> list[BaseEvent]:
-        return [e async for e in AsyncRunner().iter(story_graph, {"prompt": "p"})]
+        return [e async for e in make_runner().iter(story_graph, {"prompt": "p"})]
 
     tell_events = [e for e in asyncio.run(main()) if getattr(e, "node_name", None) == "tell"]
     assert [type(e) for e in tell_events] == [
@@ -62,11 +71,11 @@ def test_iter_streams_each_chunk_before_the_node_ends() -> None:
     assert "".join(e.chunk for e in tell_events[1:-1]) == "Once upon a time"
 
 
-def test_iter_result_is_available_after_exhaustion() -> None:
+def test_iter_result_is_available_after_exhaustion(make_runner: Callable[[], AsyncRunner]) -> None:
     """After the last event the iterator's result holds the run's RunResult."""
 
     async def main() -> Any:
-        stream = AsyncRunner().iter(story_graph, {"prompt": "p"})
+        stream = make_runner().iter(story_graph, {"prompt": "p"})
         async for _ in stream:
             pass
         return stream.result
@@ -76,11 +85,11 @@ def test_iter_result_is_available_after_exhaustion() -> None:
     assert result["shout"] == "ONCE UPON A TIME"
 
 
-def test_iter_works_as_an_async_context_manager() -> None:
+def test_iter_works_as_an_async_context_manager(make_runner: Callable[[], AsyncRunner]) -> None:
     """``async with runner.iter(...) as events`` iterates the same events and exposes .result."""
 
     async def main() -> tuple[list[str], Any]:
-        async with AsyncRunner().iter(story_graph, prompt="p") as events:
+        async with make_runner().iter(story_graph, prompt="p") as events:
             names = [type(e).__name__ async for e in events]
         return names, events.result
 
@@ -90,7 +99,7 @@ def test_iter_works_as_an_async_context_manager() -> None:
     assert result["story"] == "Once upon a time"
 
 
-def test_iter_accepts_run_options() -> None:
+def test_iter_accepts_run_options(make_runner: Callable[[], AsyncRunner]) -> None:
     """Options of run() pass through iter(): continue mode ends with a FAILED RunEndEvent and result."""
 
     @node(output_name="y")
@@ -98,7 +107,7 @@ def test_iter_accepts_run_options() -> None:
         raise ValueError("nope")
 
     async def main() -> tuple[BaseEvent, Any]:
-        stream = AsyncRunner().iter(Graph([broken]), {"x": 1}, error_handling="continue")
+        stream = make_runner().iter(Graph([broken]), {"x": 1}, error_handling="continue")
         events = [e async for e in stream]
         return events[-1], stream.result
 
@@ -108,7 +117,7 @@ def test_iter_accepts_run_options() -> None:
     assert isinstance(result.error, ValueError)
 
 
-def test_iter_raises_a_node_failure_in_raise_mode() -> None:
+def test_iter_raises_a_node_failure_in_raise_mode(make_runner: Callable[[], AsyncRunner]) -> None:
     """In raise mode the node's own exception comes out of the async for, after the RunEndEvent."""
 
     @node(output_name="y")
@@ -118,7 +127,7 @@ def test_iter_raises_a_node_failure_in_raise_mode() -> None:
     seen: list[str] = []
 
     async def main() -> None:
-        async for event in AsyncRunner().iter(Graph([broken]), {"x": 1}):
+        async for event in make_runner().iter(Graph([broken]), {"x": 1}):
             seen.append(type(event).__name__)
 
     with pytest.raises(ValueError, match="nope"):
@@ -126,7 +135,7 @@ def test_iter_raises_a_node_failure_in_raise_mode() -> None:
     assert seen[-1] == "RunEndEvent"
 
 
-def test_breaking_out_inside_async_with_cancels_the_run() -> None:
+def test_breaking_out_inside_async_with_cancels_the_run(make_runner: Callable[[], AsyncRunner]) -> None:
     """Leaving ``async with`` early cancels the run: later nodes never run and no task is left behind."""
     ran: list[str] = []
 
@@ -147,7 +156,7 @@ def test_breaking_out_inside_async_with_cancels_the_run() -> None:
         return b
 
     async def main() -> set[asyncio.Task[Any]]:
-        async with AsyncRunner().iter(Graph([first, second, third]), {"x": 1}) as events:
+        async with make_runner().iter(Graph([first, second, third]), {"x": 1}) as events:
             async for event in events:
                 if isinstance(event, NodeEndEvent) and event.node_name == "first":
                     break
@@ -158,7 +167,7 @@ def test_breaking_out_inside_async_with_cancels_the_run() -> None:
     assert leftover == set()
 
 
-def test_aclose_cancels_the_run() -> None:
+def test_aclose_cancels_the_run(make_runner: Callable[[], AsyncRunner]) -> None:
     """Calling aclose() on an unfinished iterator cancels the run and leaves no task behind."""
     ran: list[str] = []
 
@@ -169,7 +178,7 @@ def test_aclose_cancels_the_run() -> None:
         return x
 
     async def main() -> set[asyncio.Task[Any]]:
-        stream = AsyncRunner().iter(Graph([slow]), {"x": 1})
+        stream = make_runner().iter(Graph([slow]), {"x": 1})
         first = await stream.__anext__()
         assert isinstance(first, RunStartEvent)
         await stream.aclose()
@@ -179,7 +188,7 @@ def test_aclose_cancels_the_run() -> None:
     assert ran == []
 
 
-def test_seed_002_match_statement_example_works() -> None:
+def test_seed_002_match_statement_example_works(make_runner: Callable[[], AsyncRunner]) -> None:
     """Seed 002's ``match event:`` loop prints chunks, node timings, and breaks on an interrupt."""
 
     @node(output_name="draft")
@@ -196,7 +205,7 @@ def test_seed_002_match_statement_example_works() -> None:
         return decision
 
     printed: list[str] = []
-    runner = AsyncRunner()
+    runner = make_runner()
     graph = Graph([write, approve, publish])
 
     async def main() -> None:
@@ -216,7 +225,7 @@ def test_seed_002_match_statement_example_works() -> None:
     assert printed[5:] == ["interrupt"]
 
 
-def test_breaking_out_of_a_plain_async_for_cancels_the_run() -> None:
+def test_breaking_out_of_a_plain_async_for_cancels_the_run(make_runner: Callable[[], AsyncRunner]) -> None:
     """A plain ``break`` (no ``async with``) also cancels the run once the loop drops the iterator."""
     ran: list[str] = []
 
@@ -225,10 +234,11 @@ def test_breaking_out_of_a_plain_async_for_cancels_the_run() -> None:
         return x
 
     async def main() -> None:
-        cancelled = asyncio.Event()
+        started, cancelled = asyncio.Event(), asyncio.Event()
 
         @node(output_name="b")
         async def long_call(a: int) -> int:
+            started.set()
             try:
                 await asyncio.sleep(30)
             except asyncio.CancelledError:
@@ -237,8 +247,9 @@ def test_breaking_out_of_a_plain_async_for_cancels_the_run() -> None:
             ran.append("long_call")
             return a
 
-        async for event in AsyncRunner().iter(Graph([first, long_call]), {"x": 1}):
+        async for event in make_runner().iter(Graph([first, long_call]), {"x": 1}):
             if isinstance(event, NodeStartEvent) and event.node_name == "long_call":
+                await started.wait()  # the node itself runs (a durable step starts a moment later)
                 break
         await asyncio.wait_for(cancelled.wait(), timeout=5)
 
@@ -246,7 +257,7 @@ def test_breaking_out_of_a_plain_async_for_cancels_the_run() -> None:
     assert ran == []
 
 
-def test_a_cancelled_run_still_ends_its_span_for_other_processors() -> None:
+def test_a_cancelled_run_still_ends_its_span_for_other_processors(make_runner: Callable[[], AsyncRunner]) -> None:
     """Leaving iter() early cancels the run; a user processor still sees its RunEndEvent."""
     seen: list[object] = []
 
@@ -264,7 +275,7 @@ def test_a_cancelled_run_still_ends_its_span_for_other_processors() -> None:
         return a
 
     async def main() -> None:
-        runner = AsyncRunner()
+        runner = make_runner()
         async with runner.iter(Graph([first, second]), {"x": 1}, event_processors=[Recorder()]) as events:
             async for event in events:
                 if getattr(event, "node_name", None) == "second":

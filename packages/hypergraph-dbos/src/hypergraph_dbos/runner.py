@@ -25,7 +25,7 @@ from hypergraph.exceptions import (
 )
 from hypergraph.results import MapMode, MapResult, PauseInfo, RunResult, RunStatus
 from hypergraph_async.runner import AsyncRunner
-from hypergraph_dbos import _app, _steps
+from hypergraph_dbos import _app, _cancel, _steps
 from hypergraph_dbos._dbos_import import WorkflowHandleAsyncTask, dbos
 from hypergraph_dbos._driver import DBOSDriver
 from hypergraph_dbos._workflow import run_graph_workflow
@@ -280,7 +280,10 @@ class DBOSAsyncRunner(AsyncRunner):
             binding.expected = seen + 1
             for topic, value in answers.items():
                 await DBOS.send_async(workflow_id, value, topic=ANSWER_TOPIC + topic)
-            if (
+            if status is not None and status.status == "CANCELLED":
+                # its caller stopped it (iter() left early, a timeout, Ctrl-C): run it again
+                handle: Any = await _cancel.resume(workflow_id, self.queue)
+            elif (
                 status is not None
                 and status.status == "PENDING"
                 and workflow_id not in _RUNNING
@@ -288,7 +291,7 @@ class DBOSAsyncRunner(AsyncRunner):
             ):
                 # started by this process, which no longer executes it (the event loop that ran it
                 # ended while it waited for an answer): continue it here
-                handle: Any = await DBOS.resume_workflow_async(workflow_id, queue_name=self.queue)
+                handle = await DBOS.resume_workflow_async(workflow_id, queue_name=self.queue)
             elif status is not None:
                 # it runs (or ran) already: here, in a recovery, or in another process
                 handle = await DBOS.retrieve_workflow_async(workflow_id)
@@ -318,6 +321,9 @@ class DBOSAsyncRunner(AsyncRunner):
         scope = _steps.Scope(workflow_id)
         token = _steps._SCOPE.set(scope)
         _RUNNING.add(workflow_id)
+        body = asyncio.current_task()
+        if body is not None:
+            _cancel.track(workflow_id, body)
         answers: dict[str, Any] = {}
         pauses = 0
         try:
@@ -344,6 +350,8 @@ class DBOSAsyncRunner(AsyncRunner):
                     answers[key] = await _receive(key)
         finally:
             _RUNNING.discard(workflow_id)
+            if body is not None:
+                _cancel.untrack(workflow_id, body)
             _steps._SCOPE.reset(token)
 
 
@@ -534,7 +542,7 @@ async def _await_outcome(
     workflow_id: str, handle: Any, binding: _Binding, seen: int
 ) -> dict[str, Any]:
     """The workflow's final outcome, or its next pause, whichever comes first."""
-    result = asyncio.ensure_future(asyncio.shield(handle.get_result()))
+    result = asyncio.ensure_future(handle.get_result())
     waits: set[asyncio.Future[Any]] = {result, binding.paused}
     remote: asyncio.Future[dict[str, Any]] | None = None
     if not isinstance(handle, WorkflowHandleAsyncTask):
@@ -544,20 +552,19 @@ async def _await_outcome(
     try:
         done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
-        # the caller gave up (iter() left early, a timeout): stop executing the run here, as
-        # AsyncRunner does; it stays pending in DBOS and resumes with the same workflow_id
-        result.cancel()
-        task = getattr(handle, "task", None)
-        if isinstance(handle, WorkflowHandleAsyncTask) and task is not None:
-            task.cancel()
+        # the caller gave up (iter() left early, a timeout, Ctrl-C): stop the run, as AsyncRunner
+        # does; DBOS records it CANCELLED (no recovery continues it), the same id resumes it
+        await _cancel.stop(workflow_id)
         raise
     finally:
-        if remote is not None:
-            remote.cancel()
+        # nothing of this wait outlives it (the workflow's own task is not one of these)
+        for waiter in (result, remote):
+            if waiter is not None and not waiter.done():
+                waiter.cancel()
+                await asyncio.wait({waiter})
     if result in done:
         outcome: dict[str, Any] = result.result()
         return outcome
-    result.cancel()
     if binding.paused.done():
         return binding.paused.result()
     assert remote is not None

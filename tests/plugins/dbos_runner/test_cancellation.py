@@ -1,0 +1,114 @@
+"""A run whose caller stops it (iter() left early, a cancelled task) is a CANCELLED workflow.
+
+AsyncRunner cancels the run; DBOSAsyncRunner does the same and records it in DBOS, so neither a
+restart nor DBOS's recovery continues a run its caller stopped. Running the same workflow id
+again resumes it: finished steps are kept, the rest runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dbos import DBOS
+
+from hypergraph import DBOSAsyncRunner, Graph, node
+from hypergraph.events import EventProcessor
+
+
+def test_a_cancelled_run_reports_stopped_and_is_recorded_cancelled() -> None:
+    """R2-6: cancelling the caller ends the run 'stopped' for processors and CANCELLED in DBOS."""
+    ends: list[Any] = []
+
+    class Recorder(EventProcessor):
+        def on_run_end(self, event: Any) -> None:
+            ends.append(event.status)
+
+    running = asyncio.Event()
+    cancelled: list[bool] = []
+
+    @node(output_name="y")
+    async def slow(x: int) -> int:
+        running.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+        return x
+
+    async def main() -> str:
+        task = asyncio.ensure_future(
+            DBOSAsyncRunner().run(
+                Graph([slow], name="cancel_me"), {"x": 1}, workflow_id="cancel-me-1",
+                event_processors=[Recorder()],
+            )
+        )
+        await running.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        status = await DBOS.get_workflow_status_async("cancel-me-1")
+        assert status is not None
+        return str(status.status)
+
+    assert asyncio.run(main()) == "CANCELLED"
+    assert cancelled == [True]  # the node's own await was cancelled, not left running
+    assert ends == ["stopped"]
+
+
+def test_running_a_cancelled_workflow_id_again_resumes_it_without_redoing_finished_nodes() -> None:
+    """The same workflow id after a cancellation continues the run: finished nodes stay done."""
+    calls: list[str] = []
+    hold = {"on": True}
+    running = asyncio.Event()
+
+    @node(output_name="a")
+    def first(x: int) -> int:
+        calls.append("first")
+        return x + 1
+
+    @node(output_name="b")
+    async def second(a: int) -> int:
+        calls.append("second")
+        if hold["on"]:
+            running.set()
+            await asyncio.Event().wait()
+        return a * 10
+
+    graph = Graph([first, second], name="cancel_resume")
+
+    async def main() -> int:
+        runner = DBOSAsyncRunner()
+        task = asyncio.ensure_future(runner.run(graph, {"x": 1}, workflow_id="cancel-resume-1"))
+        await running.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        hold["on"] = False
+        result = await runner.run(graph, {"x": 1}, workflow_id="cancel-resume-1")
+        return int(result["b"])
+
+    assert asyncio.run(main()) == 20
+    assert calls == ["first", "second", "second"]
+
+
+def test_a_restart_does_not_resume_a_stopped_run_but_the_same_id_does(
+    tmp_path: Path, run_program: Any, markers: Any
+) -> None:
+    """Left early in one process, the run stays CANCELLED through a restart until run again."""
+    url = f"sqlite:///{tmp_path / 'sys.sqlite'}"
+    (tmp_path / "hold").touch()
+    stopped = run_program("stopper.py", url, str(tmp_path), "stop-1", "stop")
+    assert "status=CANCELLED" in stopped.stdout.splitlines(), stopped.stderr
+    (tmp_path / "hold").unlink()
+    launched = run_program("stopper.py", url, str(tmp_path), "stop-1", "launch")
+    assert "status=CANCELLED" in launched.stdout.splitlines(), launched.stderr
+    assert len(markers(tmp_path, "wait")) == 1  # launching recovered nothing
+    again = run_program("stopper.py", url, str(tmp_path), "stop-1", "again")
+    assert "result=20" in again.stdout.splitlines(), again.stderr
+    assert "status=SUCCESS" in again.stdout.splitlines()
+    assert len(markers(tmp_path, "prepare")) == 1
+    assert len(markers(tmp_path, "wait")) == 2
