@@ -69,3 +69,20 @@ def test_a_completed_workflow_id_returns_its_stored_result_without_running_a_nod
     again = run_program("crash_graph.py", url, str(tmp_path), "order-2")
     assert EXPECTED in again.stdout.splitlines(), again.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_caller_attaching_to_a_recovered_run_receives_its_remaining_events(
+    tmp_path: Path, run_program: Any, markers: Any
+) -> None:
+    """After SIGKILL and restart, run(..., workflow_id, event_processors) gets the recovery's events."""
+    url = f"sqlite:///{tmp_path / 'sys.sqlite'}"
+    (tmp_path / "armed").touch()
+    first = run_program("recovered_events.py", url, str(tmp_path), "events-1")
+    assert first.returncode == -signal.SIGKILL, first.stderr
+    second = run_program("recovered_events.py", url, str(tmp_path), "events-1")
+    assert second.returncode == 0, second.stderr
+    lines = second.stdout.splitlines()
+    assert "result=21" in lines
+    assert {"ended=middle", "ended=finish"} <= set(lines)
+    assert len(markers(tmp_path, "start")) == 1  # finished before the crash: not run again
+    assert len(markers(tmp_path, "middle")) == 2

@@ -10,6 +10,7 @@ id. ``execute_map`` queues one workflow per item.
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import pickle
 import time
@@ -28,6 +29,7 @@ from hypergraph_async.runner import AsyncRunner
 from hypergraph_dbos import _app, _cancel, _steps
 from hypergraph_dbos._dbos_import import WorkflowHandleAsyncTask, dbos
 from hypergraph_dbos._driver import DBOSDriver
+from hypergraph_dbos._forward import ForwardingEmitter
 from hypergraph_dbos._workflow import run_graph_workflow
 from hypergraph_dbos.plugin import DBOS_CAPABILITIES
 
@@ -372,6 +374,14 @@ def _options(info: runtime.RunContext, *, root: bool) -> dict[str, Any]:
     }
 
 
+def _caller(workflow_id: str) -> tuple[asyncio.AbstractEventLoop, runtime.Emitter] | None:
+    """The loop and emitter of the caller waiting for ``workflow_id`` right now, if any."""
+    binding = _LIVE.get(workflow_id)
+    if binding is None or binding.info.emitter is None or binding.loop.is_closed():
+        return None
+    return binding.loop, binding.info.emitter
+
+
 def live_target(workflow_id: str | None) -> tuple[Graph, DBOSAsyncRunner] | None:
     """The graph and runner of a caller in this process waiting for ``workflow_id``, if any."""
     binding = _LIVE.get(workflow_id) if workflow_id is not None else None
@@ -379,13 +389,25 @@ def live_target(workflow_id: str | None) -> tuple[Graph, DBOSAsyncRunner] | None
 
 
 def _info_for(graph: Graph, workflow_id: str, options: dict[str, Any]) -> runtime.RunContext:
-    """The caller's RunContext when it runs in this loop (events reach its processors), else a quiet one."""
+    """The RunContext a workflow body runs with: its caller's, wherever the caller waits.
+
+    A body on its caller's loop uses the caller's context as it is. A body on another loop
+    (DBOS's own, for recovered, resumed and queued workflows) emits through a forwarding
+    emitter to the caller's loop; with no caller yet (a recovery at launch) it forwards to
+    whichever caller attaches later.
+    """
     binding = _LIVE.get(workflow_id)
-    if binding is not None and binding.loop is asyncio.get_running_loop():
-        return binding.info
+    if binding is not None:
+        if binding.loop is asyncio.get_running_loop():
+            return binding.info
+        info = copy.copy(binding.info)  # the caller's run id and spans
+        if info.emitter is not None:
+            info.emitter = ForwardingEmitter(lambda: _caller(workflow_id))
+        return info
     item_index = options.get("item_index")
     return runtime.RunContext(
-        graph_name=graph.name, emitter=None, max_iterations=options["max_iterations"],
+        graph_name=graph.name, emitter=ForwardingEmitter(lambda: _caller(workflow_id)),
+        max_iterations=options["max_iterations"],
         error_handling=options["error_handling"], on_missing=options["on_missing"],
         workflow_id=workflow_id.rsplit("/", 1)[0] if item_index is not None else workflow_id,
         session_id=options.get("session_id"), item_index=item_index,
