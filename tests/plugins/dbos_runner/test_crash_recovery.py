@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-NODES = ("start", "left", "middle", "right", "inner_sum", "inner_scale", "finish")
-"""Every node of programs/crash_graph.py: a chain into a fan-out of three, a nested graph, a join."""
+NODES = ("start", "left", "middle", "right", "side", "inner_sum", "inner_scale", "finish")
+"""Every node of programs/crash_graph.py: a chain into a fan-out of three beside a nested graph
+(``aside``), a second nested graph (``nested``), a join."""
 
-EXPECTED = "result=110"
+EXPECTED = "result=124"
 
 
 def completed_steps(database: Path) -> dict[str, int]:
@@ -26,6 +27,16 @@ def completed_steps(database: Path) -> dict[str, int]:
         for name, at in rows
         if "@" in name and at is not None
     }
+
+
+def child_workflows(database: Path) -> dict[str, tuple[str, str]]:
+    """Child workflow id -> (parent workflow id, status) of every workflow that has a parent."""
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT workflow_uuid, parent_workflow_id, status FROM workflow_status"
+            " WHERE parent_workflow_id IS NOT NULL"
+        ).fetchall()
+    return {child: (parent, status) for child, parent, status in rows}
 
 
 @pytest.mark.parametrize("kill_at", NODES)
@@ -56,6 +67,9 @@ def test_a_run_killed_at_any_node_completes_on_restart_without_rerunning_finishe
         else:
             assert len([p for p in pids if p != first_pid]) == 1, (name, pids)
     assert len(markers(tmp_path, kill_at)) == 2  # the killed node ran again after the restart
+    assert child_workflows(database) == {
+        "order-1/aside": ("order-1", "SUCCESS"), "order-1/nested": ("order-1", "SUCCESS"),
+    }
 
 
 def test_a_completed_workflow_id_returns_its_stored_result_without_running_a_node(

@@ -70,8 +70,8 @@ def test_fan_out_siblings_record_their_steps_in_node_order() -> None:
     assert asyncio.run(scenario()) == ["slow@0.1", "fast@0.1"]
 
 
-def test_nested_graph_steps_are_recorded_in_the_parent_workflow_after_their_siblings() -> None:
-    """A nested graph's node calls are steps of the parent workflow, named by their task ids."""
+def test_a_nested_graph_is_a_child_workflow_named_by_its_node_path() -> None:
+    """CP9: the parent records the child's start in task order; the child records its own steps."""
     from dbos import DBOS
 
     @node(output_name="slow")
@@ -86,14 +86,53 @@ def test_nested_graph_steps_are_recorded_in_the_parent_workflow_after_their_sibl
     inner = Graph([triple], name="inner_triple")
     graph = Graph([slow, inner.as_node(name="inner")], name="nested_order")
 
-    async def scenario() -> tuple[Any, list[str]]:
+    async def scenario() -> tuple[Any, list[tuple[str, Any]], list[str], Any]:
         result = await DBOSAsyncRunner().run(graph, {"x": 2}, workflow_id="nested-order")
-        steps = await DBOS.list_workflow_steps_async("nested-order")
-        return result, [step["function_name"] for step in steps]
+        parent = await DBOS.list_workflow_steps_async("nested-order")
+        child = await DBOS.list_workflow_steps_async("nested-order/inner")
+        status = await DBOS.get_workflow_status_async("nested-order/inner")
+        return (
+            result,
+            [(step["function_name"], step["child_workflow_id"]) for step in parent],
+            [step["function_name"] for step in child],
+            status,
+        )
 
-    result, names = asyncio.run(scenario())
+    result, parent, child, status = asyncio.run(scenario())
     assert (result["slow"], result["tripled"]) == (2, 6)
-    assert names == ["slow@0.1", "inner/triple@0.1"]
+    assert parent == [("slow@0.1", None), ("hypergraph.run_child", "nested-order/inner")]
+    assert child == ["triple@0.1"]
+    assert status.status == "SUCCESS"
+    assert status.parent_workflow_id == "nested-order"
+
+
+def test_sibling_nested_graphs_run_concurrently_as_child_workflows() -> None:
+    """Two nested graphs of one superstep are running at the same time (each waits for the other)."""
+    both = asyncio.Barrier(2)
+
+    @node(output_name="left_out")
+    async def left_work(x: int) -> int:
+        await asyncio.wait_for(both.wait(), timeout=20)  # only passes if the sibling runs too
+        return x + 1
+
+    @node(output_name="right_out")
+    async def right_work(x: int) -> int:
+        await asyncio.wait_for(both.wait(), timeout=20)
+        return x + 2
+
+    graph = Graph(
+        [
+            Graph([left_work], name="left_graph").as_node(name="left"),
+            Graph([right_work], name="right_graph").as_node(name="right"),
+        ],
+        name="siblings",
+    )
+
+    async def scenario() -> Any:
+        return await DBOSAsyncRunner().run(graph, {"x": 1}, workflow_id="siblings-1")
+
+    result = asyncio.run(scenario())
+    assert (result["left_out"], result["right_out"]) == (2, 3)
 
 
 def test_a_retried_node_is_one_step_recording_its_final_value(tmp_path: Any) -> None:

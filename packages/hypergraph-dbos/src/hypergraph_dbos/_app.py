@@ -27,6 +27,7 @@ __all__ = [
     "graph_key",
     "is_launched",
     "lookup",
+    "lookup_node",
     "register_graph",
 ]
 
@@ -81,6 +82,23 @@ def lookup(key: str) -> tuple[Graph, Any]:
         f"No graph is registered under {key!r}. Construct DBOSAsyncRunner(graphs=[...]) with it "
         "(or run it once) before DBOS launches, so recovery can find it."
     )
+
+
+def lookup_node(key: str, path: tuple[str, ...]) -> tuple[GraphNode, Any]:
+    """The graph node at ``path`` (graph-node names) inside the graph registered under ``key``."""
+    graph, runner = lookup(key)
+    node: Any = None
+    for name in path:
+        node = graph.nodes.get(name)
+        if not isinstance(node, GraphNode):
+            raise LookupError(
+                f"Graph {key!r} has no nested graph at {'/'.join(path)!r}: a durable child run "
+                "was recorded for a graph node this program's graph lacks. Fork the run (run "
+                "the graph under a new workflow_id) instead of resuming it."
+            )
+        graph = node.graph
+    assert isinstance(node, GraphNode)
+    return node, runner
 
 
 def is_launched() -> bool:

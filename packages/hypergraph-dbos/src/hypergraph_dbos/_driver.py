@@ -6,9 +6,10 @@ The shared run loop (``hypergraph.runtime``) decides what runs; this driver only
   AsyncRunner does them) as one DBOS step named by the task id, relative to the workflow;
 - the executor reserves every sibling's step position in task order before the superstep's
   work is gathered, so positions never depend on which sibling finishes first;
-- nested graphs on this runner run inline in the same workflow, one after another (their
-  leaf siblings still run concurrently), so every step position is drawn in an order the
-  replay reproduces; a nested map's items are one step each (positions reserved in item order,
+- a nested graph on this runner is a child workflow ``<workflow>/<node>``
+  (:mod:`hypergraph_dbos._children`), its start reserved in task order like a step, so
+  siblings run concurrently; one that may pause runs inline in this workflow instead, one
+  after another; a nested map's items are one step each (positions reserved in item order,
   items concurrent), their nodes running plainly inside it;
 - a top-level ``map()`` answers ``ExecuteItems`` by starting one workflow per item.
 """
@@ -26,7 +27,7 @@ from hypergraph import runtime
 from hypergraph.results import MapResult, RunResult, RunStatus
 from hypergraph_async.driver import AsyncDriver, GatherExecutor
 from hypergraph_async.limiter import active_limiter
-from hypergraph_dbos import _steps
+from hypergraph_dbos import _children, _steps
 
 if TYPE_CHECKING:
     from hypergraph.graph import Graph
@@ -64,7 +65,7 @@ class StartItem(runtime.Effect):
 
 
 class ReservingExecutor:
-    """Reserves leaf steps in task order, then runs leaves concurrently and nested graphs in turn."""
+    """Reserves steps and child starts in task order, runs them concurrently, inline graphs in turn."""
 
     def __init__(self, driver: DBOSDriver) -> None:
         self.driver = driver
@@ -84,6 +85,8 @@ class ReservingExecutor:
             for task in tasks:
                 if driver.is_step(task):
                     scope.reserve(step_name(task, driver.depth))
+                elif driver.is_child(task):
+                    scope.reserve(_children.child_workflow_id(driver, task))
         if not nested:
             return await self.gather.execute(tasks, run_task)
         leaves = [task for i, task in enumerate(tasks) if i not in set(nested)]
@@ -111,13 +114,13 @@ async def _nothing() -> list[Any]:
     return []
 
 
-def _without_checkpoints(result: Any) -> Any:
+def without_checkpoints(result: Any) -> Any:
     """A nested result DBOS can store: restorable snapshots (live state) left out."""
     if isinstance(result, RunResult):
         return attrs.evolve(result, checkpoint=None)
     if isinstance(result, MapResult):
         return MapResult(
-            tuple(_without_checkpoints(r) for r in result.results), result.run_id,
+            tuple(without_checkpoints(r) for r in result.results), result.run_id,
             result.total_duration_ms, result.map_over, result.map_mode, result.graph_name,
         )
     return result
@@ -140,6 +143,13 @@ class DBOSDriver(AsyncDriver):
         self.scope = scope
         self.depth = depth
         self.map_source = map_source
+        # set by the workflow body: its graph's registry key, the workflow whose caller gets
+        # the events, the run options children inherit, and (a nested map's child workflow)
+        # the name its item steps start with
+        self.graph_key: str | None = None
+        self.caller_id: str | None = None
+        self.run_options: dict[str, Any] = {}
+        self.map_where: str | None = None
         from hypergraph_dbos.runner import DBOSAsyncRunner
 
         self.runner_kind = DBOSAsyncRunner
@@ -154,13 +164,19 @@ class DBOSDriver(AsyncDriver):
         async def work() -> Any:
             call = effect.call(runner)
             result = await runtime.call_from_async(runner.capabilities.returns_coroutine, call)
-            return _without_checkpoints(result)
+            return without_checkpoints(result)
 
         return await _steps.run_step(scope, step_name(task, self.depth), work, node=task.node_name)
 
     def runs_inline(self, task: runtime.NodeTask) -> bool:
-        """A nested graph on a DBOSAsyncRunner: its own steps are drawn inside this workflow."""
-        return task.plan.kind is GRAPH and self.owns(task.plan.node.runner)
+        """A nested graph on this runner that may pause: its steps are drawn in this workflow."""
+        np = task.plan
+        return np.kind is GRAPH and self.owns(np.node.runner) and np.pauses
+
+    def is_child(self, task: runtime.NodeTask) -> bool:
+        """A nested graph on this runner that cannot pause: a child workflow of this one."""
+        np = task.plan
+        return np.kind is GRAPH and not np.pauses and self.owns(np.node.runner)
 
     def is_step(self, task: runtime.NodeTask) -> bool:
         """Whether the task is one DBOS step: a node call, or a whole graph on another runner."""
@@ -183,6 +199,8 @@ class DBOSDriver(AsyncDriver):
         kind = type(effect)
         if kind is runtime.RunChild:
             if self.owns(effect.runner):
+                if self.durable() and self.is_child(effect.task):
+                    return await _children.run_child(self, effect)
                 token = _PARENT.set(effect.task)
                 try:
                     return await self.drive(effect.steps())
@@ -196,7 +214,7 @@ class DBOSDriver(AsyncDriver):
             item = effect
 
             async def work() -> Any:
-                return _without_checkpoints(await self.drive(item.steps(item.index)))
+                return without_checkpoints(await self.drive(item.steps(item.index)))
 
             return await _steps.run_step(scope, item.name, work, node=item.name)
         if kind is StartItem:
@@ -236,8 +254,12 @@ class DBOSDriver(AsyncDriver):
         parent = _PARENT.get()
         if scope is None or _steps.in_step():
             return await super().execute_items(effect)
+        where: str | None = None
         if parent is not None and not parent.plan.pauses:
             where = step_name(parent, self.depth)
+        elif parent is None:
+            where = self.map_where  # the map is this child workflow's whole run
+        if where is not None:
             names = [f"{where}[{i}]" for i in range(effect.count)]
             for name in names:  # positions in item order, before any item starts
                 scope.reserve(name)

@@ -333,11 +333,17 @@ class DBOSAsyncRunner(AsyncRunner):
                 info = _info_for(graph, workflow_id, options)
                 parts = _decode(inputs, answers)
                 driver = DBOSDriver(self, info.emitter, scope=scope, depth=len(info.path))
+                driver.graph_key = _app.graph_key(graph)
+                driver.caller_id = workflow_id
+                driver.run_options = {
+                    "max_iterations": options["max_iterations"],
+                    "session_id": options.get("session_id"),
+                }
                 loop = runtime.RunLoop(graph, parts, info, driver)
                 try:
                     result: RunResult = await driver.drive(loop.run_steps())
                 except Exception as exc:
-                    return {"status": "failed", "values": {}, "error": _portable_error(exc)}
+                    return {"status": "failed", "values": {}, "error": portable_error(exc)}
                 if result.status is not RunStatus.PAUSED or not options.get("root"):
                     return _outcome(result)
                 pause = result.pause
@@ -374,7 +380,7 @@ def _options(info: runtime.RunContext, *, root: bool) -> dict[str, Any]:
     }
 
 
-def _caller(workflow_id: str) -> tuple[asyncio.AbstractEventLoop, runtime.Emitter] | None:
+def caller_of(workflow_id: str) -> tuple[asyncio.AbstractEventLoop, runtime.Emitter] | None:
     """The loop and emitter of the caller waiting for ``workflow_id`` right now, if any."""
     binding = _LIVE.get(workflow_id)
     if binding is None or binding.info.emitter is None or binding.loop.is_closed():
@@ -402,11 +408,11 @@ def _info_for(graph: Graph, workflow_id: str, options: dict[str, Any]) -> runtim
             return binding.info
         info = copy.copy(binding.info)  # the caller's run id and spans
         if info.emitter is not None:
-            info.emitter = ForwardingEmitter(lambda: _caller(workflow_id))
+            info.emitter = ForwardingEmitter(lambda: caller_of(workflow_id))
         return info
     item_index = options.get("item_index")
     return runtime.RunContext(
-        graph_name=graph.name, emitter=ForwardingEmitter(lambda: _caller(workflow_id)),
+        graph_name=graph.name, emitter=ForwardingEmitter(lambda: caller_of(workflow_id)),
         max_iterations=options["max_iterations"],
         error_handling=options["error_handling"], on_missing=options["on_missing"],
         workflow_id=workflow_id.rsplit("/", 1)[0] if item_index is not None else workflow_id,
@@ -608,12 +614,12 @@ def _outcome(result: RunResult) -> dict[str, Any]:
     return {
         "status": result.status.value,
         "values": dict(result.values),
-        "error": _portable_error(result.error) if result.error is not None else None,
+        "error": portable_error(result.error) if result.error is not None else None,
         "pause": result.pause,
     }
 
 
-def _portable_error(exc: BaseException) -> BaseException:
+def portable_error(exc: BaseException) -> BaseException:
     """The node's own exception if it pickles (so callers catch its type), else a description."""
     try:
         pickle.loads(pickle.dumps(exc))

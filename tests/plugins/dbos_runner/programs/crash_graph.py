@@ -1,7 +1,8 @@
 """A durable program the crash tests run in child processes, kill with SIGKILL, and start again.
 
 Usage: ``python crash_graph.py <database url> <marker dir> <workflow id> [kill-at node]``.
-Every node writes a marker ``<node>.<pid>`` when it runs; the node named by ``kill-at`` writes
+``aside`` (beside the fan-out) and ``nested`` (after it) are nested graphs, so child workflows
+``<id>/aside`` and ``<id>/nested``. Every node writes a marker ``<node>.<pid>`` when it runs; the node named by ``kill-at`` writes
 ``killed.<time>`` and SIGKILLs its own process (only while ``<marker dir>/armed`` exists, so the
 restarted program runs through). The result is printed as ``result=<total>``.
 """
@@ -68,15 +69,25 @@ async def inner_scale(c: int) -> int:
     return c * 10
 
 
+@node(output_name="e")
+async def side(a: int) -> int:
+    visit("side")
+    return a * 7
+
+
 @node(output_name="total")
-def finish(d: int, b3: int) -> int:
+def finish(d: int, b3: int, e: int) -> int:
     visit("finish")
-    return d + b3
+    return d + b3 + e
 
 
 INNER = Graph([inner_sum, inner_scale], name="inner")
-GRAPH = Graph([start, left, middle, right, INNER.as_node(name="nested"), finish], name="crashy")
-NODES = ("start", "left", "middle", "right", "inner_sum", "inner_scale", "finish")
+SIDE = Graph([side], name="side_graph")
+GRAPH = Graph(
+    [start, left, middle, right, SIDE.as_node(name="aside"), INNER.as_node(name="nested"), finish],
+    name="crashy",
+)
+NODES = ("start", "left", "middle", "right", "side", "inner_sum", "inner_scale", "finish")
 
 
 async def main() -> None:
