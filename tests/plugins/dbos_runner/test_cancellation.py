@@ -112,3 +112,51 @@ def test_a_restart_does_not_resume_a_stopped_run_but_the_same_id_does(
     assert "status=SUCCESS" in again.stdout.splitlines()
     assert len(markers(tmp_path, "prepare")) == 1
     assert len(markers(tmp_path, "wait")) == 2
+
+
+def test_stopping_a_run_stops_its_nested_child_workflow_and_the_same_id_resumes_both() -> None:
+    """A cancelled caller cancels the child workflow's running node too; rerunning finishes both."""
+    calls: list[str] = []
+    hold = {"on": True}
+    running = asyncio.Event()
+    cancelled: list[bool] = []
+
+    @node(output_name="a")
+    def before(x: int) -> int:
+        calls.append("before")
+        return x + 1
+
+    @node(output_name="b")
+    async def inside(a: int) -> int:
+        calls.append("inside")
+        if hold["on"]:
+            running.set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                cancelled.append(True)
+                raise
+        return a * 10
+
+    graph = Graph([before, Graph([inside], name="held_inner").as_node(name="held")], name="held")
+
+    async def main() -> tuple[list[str], int]:
+        runner = DBOSAsyncRunner()
+        task = asyncio.ensure_future(runner.run(graph, {"x": 1}, workflow_id="held-1"))
+        await running.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        statuses = [
+            str(getattr(await DBOS.get_workflow_status_async(wid), "status", None))
+            for wid in ("held-1", "held-1/held")
+        ]
+        hold["on"] = False
+        result = await runner.run(graph, {"x": 1}, workflow_id="held-1")
+        return statuses, int(result["b"])
+
+    statuses, b = asyncio.run(main())
+    assert statuses == ["CANCELLED", "CANCELLED"]
+    assert cancelled == [True]
+    assert b == 20
+    assert calls == ["before", "inside", "inside"]
