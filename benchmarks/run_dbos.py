@@ -7,8 +7,10 @@ Each SQLite journal mode runs in its own process, since DBOS is one per process 
 DBOSAsyncRunner's default; ``sqlite_wal=False`` keeps DBOS's own DELETE journal). Per process,
 on one system database file: a 200-node chain and a fan-out of 100 async nodes, each as plain Python
 calls, AsyncRunner, raw DBOS steps in one workflow (``run_step_async``, and ``reserve_step`` +
-``gather`` for the fan-out), and DBOSAsyncRunner. Reported: best-of-N milliseconds per node, and
-DBOSAsyncRunner / raw DBOS.
+``gather`` for the fan-out), and DBOSAsyncRunner. A third shape puts 20 one-node nested graphs
+side by side: DBOSAsyncRunner runs each as a child workflow, raw DBOS starts 20 one-step child
+workflows from one workflow and gathers them. Reported: best-of-N milliseconds per node (per
+nested graph), and DBOSAsyncRunner / raw DBOS.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from typing import Any
 
 CHAIN = 200
 FAN = 100
+NESTED = 20
 
 
 async def work(x: int) -> int:
     return x + 1
 
 
-def build_graphs() -> tuple[Any, Any]:
+def build_graphs() -> tuple[Any, Any, Any]:
     from hypergraph import Graph, node
 
     chain_nodes = []
@@ -43,7 +46,12 @@ def build_graphs() -> tuple[Any, Any]:
         node(output_name=f"f{i}")(work).with_name(f"fan{i}") for i in range(FAN)
     ]
     fan = Graph(fan_nodes, name="bench_fan")
-    return chain, fan
+    one = Graph([node(output_name="y")(work)], name="bench_one")
+    nested = Graph(
+        [one.as_node(name=f"g{i}").rename_outputs(y=f"y{i}") for i in range(NESTED)],
+        name="bench_nested",
+    )
+    return chain, fan, nested
 
 
 async def best(repeat: int, make: Any) -> float:
@@ -62,9 +70,9 @@ async def measure(journal: str, repeat: int) -> dict[str, float]:
 
     folder = Path(tempfile.mkdtemp(prefix="hg-bench-"))
     database = folder / "bench.sqlite"
-    chain, fan = build_graphs()
+    chain, fan, nested = build_graphs()
     runner = DBOSAsyncRunner(
-        system_database_url=f"sqlite:///{database}", graphs=[chain, fan],
+        system_database_url=f"sqlite:///{database}", graphs=[chain, fan, nested],
         sqlite_wal=journal == "wal",
     )
 
@@ -79,6 +87,19 @@ async def measure(journal: str, repeat: int) -> dict[str, float]:
         slots = [DBOS.reserve_step() for _ in range(FAN)]
         done = await asyncio.gather(*(s.run_async({"name": f"fan{i}"}, work, x) for i, s in enumerate(slots)))
         return sum(done)
+
+    @DBOS.workflow(name="bench.raw_one")
+    async def raw_one(x: int) -> int:
+        return await DBOS.run_step_async({"name": "work"}, work, x)
+
+    @DBOS.workflow(name="bench.raw_nested")
+    async def raw_nested(x: int) -> int:
+        parent = DBOS.workflow_id
+        handles = []
+        for i in range(NESTED):
+            with SetWorkflowID(f"{parent}/g{i}"):
+                handles.append(await DBOS.start_workflow_async(raw_one, x))
+        return sum(await asyncio.gather(*(h.get_result() for h in handles)))
 
     runner.launch()
     counter = iter(range(10**9))
@@ -102,6 +123,8 @@ async def measure(journal: str, repeat: int) -> dict[str, float]:
     assert (await plain.run(chain, {"x": 1})).values[f"v{CHAIN - 1}"] == CHAIN + 1
     fanned = (await runner.run(fan, {"x": 1})).values
     assert [fanned[f"f{i}"] for i in range(FAN)] == [2] * FAN
+    inner = (await runner.run(nested, {"x": 1})).values
+    assert [inner[f"y{i}"] for i in range(NESTED)] == [2] * NESTED
     results = {
         "chain_plain": await best(repeat, plain_chain) / CHAIN,
         "chain_async": await best(repeat, lambda: plain.run(chain, {"x": 1})) / CHAIN,
@@ -111,13 +134,21 @@ async def measure(journal: str, repeat: int) -> dict[str, float]:
         "fan_async": await best(repeat, lambda: plain.run(fan, {"x": 1})) / FAN,
         "fan_raw": await best(repeat, lambda: raw(raw_fan)) / FAN,
         "fan_dbos": await best(repeat, lambda: runner.run(fan, {"x": 1})) / FAN,
+        "nested_plain": await best(repeat, plain_fan) / FAN,
+        "nested_async": await best(repeat, lambda: plain.run(nested, {"x": 1})) / NESTED,
+        "nested_raw": await best(repeat, lambda: raw(raw_nested)) / NESTED,
+        "nested_dbos": await best(repeat, lambda: runner.run(nested, {"x": 1})) / NESTED,
     }
     return {k: v * 1000 for k, v in results.items()}
 
 
 def report(journal: str, r: dict[str, float]) -> None:
     print(f"\n== SQLite journal mode {journal.upper()} (ms per node, best of runs) ==")
-    for shape, label in (("chain", f"chain of {CHAIN} async nodes"), ("fan", f"fan-out of {FAN} async nodes")):
+    shapes = (
+        ("chain", f"chain of {CHAIN} async nodes"), ("fan", f"fan-out of {FAN} async nodes"),
+        ("nested", f"{NESTED} sibling nested graphs"),
+    )
+    for shape, label in shapes:
         print(
             f"{label:30s} plain {r[shape + '_plain']:.4f}  AsyncRunner {r[shape + '_async']:.4f}  "
             f"raw DBOS {r[shape + '_raw']:.3f}  DBOSAsyncRunner {r[shape + '_dbos']:.3f}  "

@@ -59,6 +59,17 @@ def test_a_cancelled_run_reports_stopped_and_is_recorded_cancelled() -> None:
     assert ends == ["stopped"]
 
 
+class Seen(EventProcessor):
+    """(event type, node name or run status) of every event, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    def on_event(self, event: Any) -> None:
+        detail = getattr(event, "node_name", None) or str(getattr(event, "status", ""))
+        self.events.append((type(event).__name__, detail))
+
+
 def test_running_a_cancelled_workflow_id_again_resumes_it_without_redoing_finished_nodes() -> None:
     """The same workflow id after a cancellation continues the run: finished nodes stay done."""
     calls: list[str] = []
@@ -88,11 +99,17 @@ def test_running_a_cancelled_workflow_id_again_resumes_it_without_redoing_finish
         with pytest.raises(asyncio.CancelledError):
             await task
         hold["on"] = False
-        result = await runner.run(graph, {"x": 1}, workflow_id="cancel-resume-1")
+        result = await runner.run(
+            graph, {"x": 1}, workflow_id="cancel-resume-1", event_processors=[seen]
+        )
         return int(result["b"])
 
+    seen = Seen()
     assert asyncio.run(main()) == 20
     assert calls == ["first", "second", "second"]
+    # the resumed workflow executes on DBOS's own event loop; its events still reach the caller
+    assert ("NodeEndEvent", "second") in seen.events
+    assert seen.events[-1] == ("RunEndEvent", "completed")
 
 
 def test_a_restart_does_not_resume_a_stopped_run_but_the_same_id_does(

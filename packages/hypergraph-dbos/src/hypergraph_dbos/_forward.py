@@ -46,9 +46,20 @@ class ForwardingEmitter(Emitter):
 
     def send(self, event: BaseEvent) -> None:
         found = self.target()
-        if found is not None:
-            loop, emitter = found
+        if found is None:
+            return
+        loop, emitter = found
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            emitter.send(event)
+            return
+        try:
             loop.call_soon_threadsafe(emitter.send, event)
+        except RuntimeError:  # the caller's loop closed meanwhile
+            return
 
     async def send_async(self, event: BaseEvent) -> None:
         found = self.target()
