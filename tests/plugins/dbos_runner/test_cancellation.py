@@ -66,7 +66,8 @@ class Seen(EventProcessor):
         self.events: list[tuple[str, str]] = []
 
     def on_event(self, event: Any) -> None:
-        detail = getattr(event, "node_name", None) or str(getattr(event, "status", ""))
+        status = getattr(event, "status", "")
+        detail = getattr(event, "node_name", None) or str(getattr(status, "value", status))
         self.events.append((type(event).__name__, detail))
 
 
