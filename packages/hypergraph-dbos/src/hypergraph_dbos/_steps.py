@@ -92,6 +92,7 @@ async def run_step(
     if options:
         opts.update(options)
     finished: list[Any] = []
+    raised: list[Exception] = []
 
     async def step() -> Any:
         # inside a step nothing else is durable on its own: a nested run on another runner (and
@@ -101,6 +102,9 @@ async def run_step(
         inside = _IN_STEP.set(True)
         try:
             value = await call()
+        except Exception as exc:
+            raised.append(exc)
+            raise
         finally:
             _IN_STEP.reset(inside)
             _SCOPE.reset(outside)
@@ -117,6 +121,10 @@ async def run_step(
     except Exception as exc:
         if finished:  # the node returned, DBOS could not store what it returned (DB8)
             raise _serialization_error(node or name, finished[0], exc, outputs) from exc
+        if raised and raised[0] is not exc:
+            # DBOS could not pickle the node's exception: the node's own error still propagates
+            # (unrecorded, so a recovery runs this step again)
+            raise raised[0] from None
         raise
     memo[name] = value
     return value
