@@ -8,7 +8,8 @@ DBOSAsyncRunner's default; ``sqlite_wal=False`` keeps DBOS's own DELETE journal)
 on one system database file: a 200-node chain and a fan-out of 100 async nodes, each as plain Python
 calls, AsyncRunner, raw DBOS steps in one workflow (``run_step_async``, and ``reserve_step`` +
 ``gather`` for the fan-out), and DBOSAsyncRunner. Reported: best-of-N milliseconds per node, and
-DBOSAsyncRunner / raw DBOS.
+DBOSAsyncRunner / raw DBOS. A third row runs the chain with a graph-wide ``RetryPolicy`` that
+never fires: what a durable attempt count costs a node that succeeds at once (one event read).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ async def work(x: int) -> int:
     return x + 1
 
 
-def build_graphs() -> tuple[Any, Any]:
-    from hypergraph import Graph, node
+def build_graphs() -> tuple[Any, Any, Any]:
+    from hypergraph import Graph, RetryPolicy, node
 
     chain_nodes = []
     for i in range(CHAIN):
@@ -43,7 +44,8 @@ def build_graphs() -> tuple[Any, Any]:
         node(output_name=f"f{i}")(work).with_name(f"fan{i}") for i in range(FAN)
     ]
     fan = Graph(fan_nodes, name="bench_fan")
-    return chain, fan
+    retried = Graph(chain_nodes, name="bench_retried", retry=RetryPolicy(max_attempts=3))
+    return chain, fan, retried
 
 
 async def best(repeat: int, make: Any) -> float:
@@ -62,9 +64,9 @@ async def measure(journal: str, repeat: int) -> dict[str, float]:
 
     folder = Path(tempfile.mkdtemp(prefix="hg-bench-"))
     database = folder / "bench.sqlite"
-    chain, fan = build_graphs()
+    chain, fan, retried = build_graphs()
     runner = DBOSAsyncRunner(
-        system_database_url=f"sqlite:///{database}", graphs=[chain, fan],
+        system_database_url=f"sqlite:///{database}", graphs=[chain, fan, retried],
         sqlite_wal=journal == "wal",
     )
 
@@ -102,6 +104,7 @@ async def measure(journal: str, repeat: int) -> dict[str, float]:
     assert (await plain.run(chain, {"x": 1})).values[f"v{CHAIN - 1}"] == CHAIN + 1
     fanned = (await runner.run(fan, {"x": 1})).values
     assert [fanned[f"f{i}"] for i in range(FAN)] == [2] * FAN
+    assert (await runner.run(retried, {"x": 1})).values[f"v{CHAIN - 1}"] == CHAIN + 1
     results = {
         "chain_plain": await best(repeat, plain_chain) / CHAIN,
         "chain_async": await best(repeat, lambda: plain.run(chain, {"x": 1})) / CHAIN,
@@ -111,13 +114,22 @@ async def measure(journal: str, repeat: int) -> dict[str, float]:
         "fan_async": await best(repeat, lambda: plain.run(fan, {"x": 1})) / FAN,
         "fan_raw": await best(repeat, lambda: raw(raw_fan)) / FAN,
         "fan_dbos": await best(repeat, lambda: runner.run(fan, {"x": 1})) / FAN,
+        "retry_plain": await best(repeat, plain_chain) / CHAIN,
+        "retry_async": await best(repeat, lambda: plain.run(retried, {"x": 1})) / CHAIN,
+        "retry_raw": await best(repeat, lambda: raw(raw_chain)) / CHAIN,
+        "retry_dbos": await best(repeat, lambda: runner.run(retried, {"x": 1})) / CHAIN,
     }
     return {k: v * 1000 for k, v in results.items()}
 
 
 def report(journal: str, r: dict[str, float]) -> None:
     print(f"\n== SQLite journal mode {journal.upper()} (ms per node, best of runs) ==")
-    for shape, label in (("chain", f"chain of {CHAIN} async nodes"), ("fan", f"fan-out of {FAN} async nodes")):
+    shapes = (
+        ("chain", f"chain of {CHAIN} async nodes"),
+        ("fan", f"fan-out of {FAN} async nodes"),
+        ("retry", "same chain, RetryPolicy"),
+    )
+    for shape, label in shapes:
         print(
             f"{label:30s} plain {r[shape + '_plain']:.4f}  AsyncRunner {r[shape + '_async']:.4f}  "
             f"raw DBOS {r[shape + '_raw']:.3f}  DBOSAsyncRunner {r[shape + '_dbos']:.3f}  "

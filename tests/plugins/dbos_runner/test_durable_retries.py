@@ -188,3 +188,69 @@ def test_a_retried_exception_pickle_cannot_store_fails_the_run_naming_it_with_it
     assert len(calls) == 2
     assert str(caught.value) == "Locked: attempt 2"
     assert caught.value.__notes__[1:3] == ["  attempt 1: Locked: attempt 1", "  attempt 2: Locked: attempt 2"]
+
+
+def test_each_attempt_has_its_own_timeout_and_the_last_is_raised_as_node_timeout_error() -> None:
+    """timeout= applies per attempt; the run raises NodeTimeoutError itself, notes included."""
+    from dbos import DBOS
+
+    from hypergraph.exceptions import NodeTimeoutError
+
+    calls: list[int] = []
+
+    @node(
+        output_name="y", timeout=0.05,
+        retry=RetryPolicy(max_attempts=2, initial_delay=0, retry_on=(TimeoutError,)),
+    )
+    async def hang(x: int) -> int:
+        calls.append(x)
+        await asyncio.Event().wait()  # never set: only the timeout ends an attempt
+        return x
+
+    async def scenario() -> tuple[Any, Any]:
+        with pytest.raises(NodeTimeoutError) as caught:
+            await DBOSAsyncRunner().run(Graph([hang]), {"x": 1}, workflow_id="hang-1")
+        recorded = await DBOS.get_event_async("hang-1", "hypergraph.attempts:1", 0)
+        return caught.value, recorded
+
+    error, recorded = asyncio.run(scenario())
+    assert len(calls) == 2
+    assert error.node_name == "hang"
+    assert [r["attempt"] for r in recorded] == [1]
+    assert error.__notes__[1:3] == [f"  attempt {n}: NodeTimeoutError: {error}" for n in (1, 2)]
+
+
+def test_concurrent_siblings_record_their_attempts_apart_under_max_concurrency() -> None:
+    """Two retried siblings, one slot: each records its own attempts, and both complete."""
+    from dbos import DBOS
+
+    calls: dict[str, int] = {"left": 0, "right": 0}
+    policy = RetryPolicy(max_attempts=3, initial_delay=0, jitter=False)
+
+    def flaky(name: str, fails: int) -> Any:
+        async def call(x: int) -> int:
+            calls[name] += 1
+            if calls[name] <= fails:
+                raise ConnectionError(f"{name} failure {calls[name]}")
+            return x
+
+        return node(output_name=name, retry=policy)(call).with_name(name)
+
+    graph = Graph([flaky("left", 1), flaky("right", 2)])
+
+    async def scenario() -> tuple[Any, dict[str, Any]]:
+        result = await DBOSAsyncRunner().run(
+            graph, {"x": 1}, workflow_id="siblings-1", max_concurrency=1
+        )
+        return result, await DBOS.get_all_events_async("siblings-1")
+
+    result, events = asyncio.run(scenario())
+    assert (result["left"], result["right"]) == (1, 1)
+    recorded = sorted(
+        [r["text"] for r in records] for key, records in events.items()
+        if key.startswith("hypergraph.attempts:")
+    )
+    assert recorded == [
+        ["ConnectionError: left failure 1"],
+        ["ConnectionError: right failure 1", "ConnectionError: right failure 2"],
+    ]

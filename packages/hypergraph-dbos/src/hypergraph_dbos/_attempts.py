@@ -23,6 +23,7 @@ predicate, jitter, events or concurrency slot.
 from __future__ import annotations
 
 import asyncio
+import functools
 import pickle
 import time
 from collections.abc import Awaitable, Callable
@@ -51,7 +52,9 @@ EVENT = "hypergraph.attempts:"
 
 async def invoke_durably(driver: DBOSDriver, effect: runtime.Invoke) -> Any:
     """The node call of a node with a policy, inside its step: AsyncRunner's, attempts durable."""
-    return await driver._with_policy(effect, durable_attempts)
+    scope = driver.scope
+    assert scope is not None
+    return await driver._with_policy(effect, functools.partial(durable_attempts, scope=scope))
 
 
 async def durable_attempts(
@@ -63,6 +66,7 @@ async def durable_attempts(
     on_retry: Callable[[int, BaseException, float], Awaitable[object]] | None = None,
     can_retry: Callable[[], bool] | None = None,
     slot: AbstractAsyncContextManager[Any] | None = None,
+    scope: _steps.Scope,
 ) -> Any:
     """``acall_with_policy`` whose retried failures survive a crash (see the module docstring).
 
@@ -72,10 +76,8 @@ async def durable_attempts(
     if policy is None:  # a timeout alone: one attempt, nothing to record
         return await acall_with_policy(acall, None, timeout, node_name=node_name, slot=slot)
     DBOS = dbos.DBOS
-    workflow_id = DBOS.workflow_id
     key = f"{EVENT}{DBOS.step_id}"
-    recorded = await DBOS.get_event_async(workflow_id, key, 0)  # type: ignore[arg-type]
-    records: list[dict[str, Any]] = list(recorded or ())
+    records: list[dict[str, Any]] = list((await _earlier(scope)).get(key, ()))
     failures = [record["text"] for record in records]
     wake = time.time()
     if records:  # a crash interrupted this node execution: resume its attempt count
@@ -111,6 +113,27 @@ async def durable_attempts(
             await DBOS.set_event_async(key, records)  # durable before the backoff starts
             if on_retry is not None:
                 await on_retry(attempt, exc, delay)
+
+
+async def _earlier(scope: _steps.Scope) -> dict[str, Any]:
+    """Every step's recorded attempts from earlier executions of the workflow, read once.
+
+    Within one execution a step runs at most once, so a read at the first node with a policy
+    sees all that any later step of this execution could resume from. It runs inside that
+    node's step, where DBOS reads events without recording the read as a step.
+    """
+    if scope.attempts is None:
+        scope.attempts = asyncio.ensure_future(_read_attempts(scope.workflow_id))
+    try:
+        return await asyncio.shield(scope.attempts)
+    except Exception:
+        scope.attempts = None  # the next node with a policy reads again
+        raise
+
+
+async def _read_attempts(workflow_id: str) -> dict[str, Any]:
+    events = await dbos.DBOS.get_all_events_async(workflow_id)
+    return {key: value for key, value in events.items() if key.startswith(EVENT)}
 
 
 def _storable(error: BaseException) -> bytes | None:

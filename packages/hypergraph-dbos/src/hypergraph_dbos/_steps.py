@@ -11,6 +11,7 @@ anything is awaited (:meth:`Scope.reserve`).
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -41,14 +42,17 @@ class Scope:
     re-drive after an interrupt answer (same workflow, same task ids) reuses them instead of
     drawing new steps, and replay rebuilds it identically from the recorded steps. ``lanes``
     holds the positions the executor reserved, by step name, until the step runs.
+    ``attempts`` is the read of the retried attempts earlier executions of this workflow
+    recorded (``_attempts``), done once per execution by the first node with a policy.
     """
 
-    __slots__ = ("lanes", "memo", "workflow_id")
+    __slots__ = ("attempts", "lanes", "memo", "workflow_id")
 
     def __init__(self, workflow_id: str) -> None:
         self.workflow_id = workflow_id
         self.memo: dict[str, Any] = {}
         self.lanes: dict[str, Lane] = {}
+        self.attempts: asyncio.Future[dict[str, Any]] | None = None
 
     def reserve(self, step_name: str) -> None:
         """Draw the step position of ``step_name`` now (synchronously), unless it already ran."""
