@@ -115,6 +115,25 @@ def test_the_final_failure_after_a_crash_is_the_nodes_error_with_a_note_per_atte
     ]
 
 
+def test_a_restart_under_a_smaller_max_attempts_calls_the_node_no_more(
+    tmp_path: Path, run_program: Any
+) -> None:
+    """Two attempts recorded, restarted with max_attempts=2: the node is not called again."""
+    url = f"sqlite:///{tmp_path / 'sys.sqlite'}"
+    first_pid, _ = kill_during_backoff(url, tmp_path, "flaky-3", "99", "4")
+
+    second = run_program("flaky_retry.py", url, str(tmp_path), "flaky-3", "99", "2")
+    assert second.returncode == 0, second.stderr
+    outcome = report(second.stdout)
+    assert attempts(tmp_path) == {1: first_pid, 2: first_pid}
+    assert outcome["error"] == "ConnectionError"
+    assert outcome["notes"][:3] == [
+        "hypergraph: node 'call_api' failed on attempt 2 of 2 (max_attempts reached); every attempt:",
+        f"  attempt 1: ConnectionError: flaky failure 1 in pid {first_pid}",
+        f"  attempt 2: ConnectionError: flaky failure 2 in pid {first_pid}",
+    ]
+
+
 class Fatal(Exception):
     """An error a retry_on predicate refuses to retry."""
 

@@ -11,12 +11,12 @@ then reads the list, replays those attempts without calling the node (their note
 of the last backoff (the recorded wake-up time, so jitter is drawn once) and continues with
 the next attempt. The final outcome is the step's own record, as for any node.
 
-The records are plain dicts holding the node's pickled exception (only when it survives a
-pickle round trip; otherwise ``RuntimeError("<Type>: <message>")`` stands in for it on
-replay), so a stored run never depends on a class of this package, and reading the records
-back never fails. DBOS's own step retries (``retries_allowed``)
-are not used: they retry inside one step in memory (a crash starts over), raise
-``DBOSMaxStepRetriesExceeded`` instead of the node's error, and know no ``retry_on``
+The records are plain dicts holding the node's exception as pickled bytes, so reading them back
+never fails and a stored run never depends on a class of this package; an exception that does
+not survive a pickle round trip (or whose class the recovering process cannot import) is
+replayed as ``RuntimeError("<Type>: <message>")``. DBOS's own step retries
+(``retries_allowed``) are not used: they retry inside one step in memory (a crash starts over),
+raise ``DBOSMaxStepRetriesExceeded`` instead of the node's error, and know no ``retry_on``
 predicate, jitter, events or concurrency slot.
 """
 
@@ -79,7 +79,7 @@ async def durable_attempts(
     key = f"{EVENT}{DBOS.step_id}"
     records: list[dict[str, Any]] = list((await _earlier(scope)).get(key, ()))
     failures = [record["text"] for record in records]
-    wake = time.time()
+    wake = 0.0
     if records:  # a crash interrupted this node execution: resume its attempt count
         for record in records:
             if on_retry is not None:
@@ -90,6 +90,10 @@ async def durable_attempts(
         if counter is not None:  # durable_sleep calls of the replayed attempts keep their keys
             counter[0] = last["sleeps"]
     attempt = len(records)
+    if attempt >= policy.max_attempts:  # the policy shrank since the crash: no further call
+        error = _replayed(records[-1])
+        add_attempt_notes(error, failures[:-1], attempt, node_name, policy, "max_attempts reached")
+        raise error
     while True:
         if attempt:
             await asyncio.sleep(max(0.0, wake - time.time()))
@@ -147,8 +151,13 @@ def _storable(error: BaseException) -> bytes | None:
 
 
 def _replayed(record: dict[str, Any]) -> BaseException:
+    """The recorded exception, or a stand-in with its text when it cannot be read back here."""
     data: bytes | None = record["error"]
     if data is not None:
-        error: BaseException = pickle.loads(data)
-        return error
+        try:
+            error: BaseException = pickle.loads(data)
+        except Exception:
+            pass
+        else:
+            return error
     return RuntimeError(record["text"])
