@@ -7,10 +7,12 @@ Each SQLite journal mode runs in its own process, since DBOS is one per process 
 DBOSAsyncRunner's default; ``sqlite_wal=False`` keeps DBOS's own DELETE journal). Per process,
 on one system database file: a 200-node chain and a fan-out of 100 async nodes, each as plain Python
 calls, AsyncRunner, raw DBOS steps in one workflow (``run_step_async``, and ``reserve_step`` +
-``gather`` for the fan-out), and DBOSAsyncRunner. A third shape puts 20 one-node nested graphs
-side by side: DBOSAsyncRunner runs each as a child workflow, raw DBOS starts 20 one-step child
-workflows from one workflow and gathers them. Reported: best-of-N milliseconds per node (per
-nested graph), and DBOSAsyncRunner / raw DBOS.
+``gather`` for the fan-out), and DBOSAsyncRunner. Reported: best-of-N milliseconds per node, and
+DBOSAsyncRunner / raw DBOS. A third row runs the chain with a graph-wide ``RetryPolicy`` that
+never fires: what a durable attempt count costs a node that succeeds at once (one event read).
+A fourth puts 20 one-node nested graphs side by side: DBOSAsyncRunner runs each as a child
+workflow, raw DBOS starts 20 one-step child workflows from one workflow and gathers them (ms
+per nested graph).
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ async def work(x: int) -> int:
     return x + 1
 
 
-def build_graphs() -> tuple[Any, Any, Any]:
-    from hypergraph import Graph, node
+def build_graphs() -> tuple[Any, Any, Any, Any]:
+    from hypergraph import Graph, RetryPolicy, node
 
     chain_nodes = []
     for i in range(CHAIN):
@@ -46,12 +48,13 @@ def build_graphs() -> tuple[Any, Any, Any]:
         node(output_name=f"f{i}")(work).with_name(f"fan{i}") for i in range(FAN)
     ]
     fan = Graph(fan_nodes, name="bench_fan")
+    retried = Graph(chain_nodes, name="bench_retried", retry=RetryPolicy(max_attempts=3))
     one = Graph([node(output_name="y")(work)], name="bench_one")
     nested = Graph(
         [one.as_node(name=f"g{i}").rename_outputs(y=f"y{i}") for i in range(NESTED)],
         name="bench_nested",
     )
-    return chain, fan, nested
+    return chain, fan, retried, nested
 
 
 async def best(repeat: int, make: Any) -> float:
@@ -70,9 +73,9 @@ async def measure(journal: str, repeat: int) -> dict[str, float]:
 
     folder = Path(tempfile.mkdtemp(prefix="hg-bench-"))
     database = folder / "bench.sqlite"
-    chain, fan, nested = build_graphs()
+    chain, fan, retried, nested = build_graphs()
     runner = DBOSAsyncRunner(
-        system_database_url=f"sqlite:///{database}", graphs=[chain, fan, nested],
+        system_database_url=f"sqlite:///{database}", graphs=[chain, fan, retried, nested],
         sqlite_wal=journal == "wal",
     )
 
@@ -123,6 +126,7 @@ async def measure(journal: str, repeat: int) -> dict[str, float]:
     assert (await plain.run(chain, {"x": 1})).values[f"v{CHAIN - 1}"] == CHAIN + 1
     fanned = (await runner.run(fan, {"x": 1})).values
     assert [fanned[f"f{i}"] for i in range(FAN)] == [2] * FAN
+    assert (await runner.run(retried, {"x": 1})).values[f"v{CHAIN - 1}"] == CHAIN + 1
     inner = (await runner.run(nested, {"x": 1})).values
     assert [inner[f"y{i}"] for i in range(NESTED)] == [2] * NESTED
     results = {
@@ -134,6 +138,10 @@ async def measure(journal: str, repeat: int) -> dict[str, float]:
         "fan_async": await best(repeat, lambda: plain.run(fan, {"x": 1})) / FAN,
         "fan_raw": await best(repeat, lambda: raw(raw_fan)) / FAN,
         "fan_dbos": await best(repeat, lambda: runner.run(fan, {"x": 1})) / FAN,
+        "retry_plain": await best(repeat, plain_chain) / CHAIN,
+        "retry_async": await best(repeat, lambda: plain.run(retried, {"x": 1})) / CHAIN,
+        "retry_raw": await best(repeat, lambda: raw(raw_chain)) / CHAIN,
+        "retry_dbos": await best(repeat, lambda: runner.run(retried, {"x": 1})) / CHAIN,
         "nested_plain": await best(repeat, plain_fan) / FAN,
         "nested_async": await best(repeat, lambda: plain.run(nested, {"x": 1})) / NESTED,
         "nested_raw": await best(repeat, lambda: raw(raw_nested)) / NESTED,
@@ -145,7 +153,9 @@ async def measure(journal: str, repeat: int) -> dict[str, float]:
 def report(journal: str, r: dict[str, float]) -> None:
     print(f"\n== SQLite journal mode {journal.upper()} (ms per node, best of runs) ==")
     shapes = (
-        ("chain", f"chain of {CHAIN} async nodes"), ("fan", f"fan-out of {FAN} async nodes"),
+        ("chain", f"chain of {CHAIN} async nodes"),
+        ("fan", f"fan-out of {FAN} async nodes"),
+        ("retry", "same chain, RetryPolicy"),
         ("nested", f"{NESTED} sibling nested graphs"),
     )
     for shape, label in shapes:

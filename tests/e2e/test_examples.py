@@ -227,3 +227,20 @@ def test_durable_order_resumes_after_a_kill_without_repeating_finished_steps() -
     assert "receipt: shipped keyboard@shelf-8, mouse@shelf-5 (paid)" in out
     again = run_example("durable_order.py").splitlines()
     assert [line for line in again if line.startswith("ran ")] == []  # DB4: nothing runs again
+
+
+def test_durable_retries_resume_at_the_next_attempt_after_a_kill_during_the_backoff() -> None:
+    """durable_retries.py killed waiting after attempt 2 resumes with attempt 3: three API calls."""
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "durable_retries.py"), "--fresh", "--crash-in-backoff", "2"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == -9, done.stderr
+    assert [line for line in done.stdout.splitlines() if line.startswith("API call")] == [
+        "API call 1: rate limited", "API call 2: rate limited",
+    ]
+    out = run_example("durable_retries.py").splitlines()
+    assert [line for line in out if line.startswith("API call")] == [
+        "API call 3: ok", "API calls in all: 3",
+    ]
+    assert "summary: summary of 'report.pdf'" in out

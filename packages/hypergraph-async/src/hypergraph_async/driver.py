@@ -31,6 +31,9 @@ __all__ = ["AsyncDriver", "AsyncExecutor", "GatherExecutor", "check_fan_out", "c
 FAN_OUT_GUARD = 10_000
 """Largest map() batch started without a concurrency limit (SPEC MP12)."""
 
+RetryLoop = Callable[..., Awaitable[Any]]
+"""``acall_with_policy`` or a loop with its signature (``_with_policy``'s ``retry_loop``)."""
+
 TICK_SECONDS = 0.002
 """Longest stretch of inline work between two yields to the event loop."""
 
@@ -193,9 +196,12 @@ class AsyncDriver(runtime.DriverTraits):
         async with limiter.semaphore:
             return await np.func(**task.kwargs)
 
-    async def _with_policy(self, effect: runtime.Invoke) -> Any:
+    async def _with_policy(
+        self, effect: runtime.Invoke, retry_loop: RetryLoop = acall_with_policy
+    ) -> Any:
         """Retries and timeout (``RetryPolicy``): a permit is held per attempt, never while
-        backing off; sync functions run inline, their backoff awaited."""
+        backing off; sync functions run inline, their backoff awaited. ``retry_loop`` (same
+        signature as ``acall_with_policy``) lets the durable driver record every attempt."""
         task = effect.task
         np = task.plan
         kwargs = task.kwargs
@@ -242,7 +248,7 @@ class AsyncDriver(runtime.DriverTraits):
         if np.is_async or np.in_thread:
             limiter = active_limiter()
             slot = limiter.semaphore if limiter is not None else None
-        return await acall_with_policy(
+        return await retry_loop(
             acall, np.retry, np.timeout, node_name=np.name, on_retry=on_retry,
             can_retry=can_retry, slot=slot,
         )

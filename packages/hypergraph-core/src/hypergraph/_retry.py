@@ -4,7 +4,9 @@ Nothing here knows about graphs, events or runners: the caller passes the call, 
 policy and hooks (how to sleep, what to do on a retry, whether a failure may still be retried,
 the concurrency slot to hold around each attempt). Tests inject ``sleep`` and ``random`` so
 backoff is checked without waiting. ``asyncio`` is imported only by the async variant, which
-only runs inside an event loop.
+only runs inside an event loop. ``stop_reason``, ``describe_failure`` and ``add_attempt_notes``
+are the loops' decisions and notes, public for runners that drive attempts themselves (the DBOS
+runner records each one durably), so every runner's notes read the same.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from hypergraph.exceptions import NodeTimeoutError
 if TYPE_CHECKING:
     from hypergraph.policies import RetryPolicy
 
-__all__ = ["acall_with_policy", "call_with_policy"]
+__all__ = [
+    "acall_with_policy",
+    "add_attempt_notes",
+    "call_with_policy",
+    "describe_failure",
+    "stop_reason",
+]
 
 T = TypeVar("T")
 
@@ -55,11 +63,11 @@ def call_with_policy(
         try:
             return call()
         except Exception as exc:
-            reason = _stop_reason(policy, attempt, exc, can_retry)
+            reason = stop_reason(policy, attempt, exc, can_retry)
             if reason is not None:
-                _add_notes(exc, failures, attempt, node_name, policy, reason)
+                add_attempt_notes(exc, failures, attempt, node_name, policy, reason)
                 raise
-            failures.append(_describe(exc))
+            failures.append(describe_failure(exc))
             delay = policy.delay(attempt, random)
             if on_retry is not None:
                 on_retry(attempt, exc, delay)
@@ -98,13 +106,13 @@ async def acall_with_policy(
             async with slot:
                 return await _attempt(acall, timeout, node_name)
         except Exception as exc:
-            reason = _stop_reason(policy, attempt, exc, can_retry)
+            reason = stop_reason(policy, attempt, exc, can_retry)
             if reason is not None:
                 if policy is not None:
-                    _add_notes(exc, failures, attempt, node_name, policy, reason)
+                    add_attempt_notes(exc, failures, attempt, node_name, policy, reason)
                 raise
             assert policy is not None
-            failures.append(_describe(exc))
+            failures.append(describe_failure(exc))
             delay = policy.delay(attempt, random)
             if on_retry is not None:
                 await on_retry(attempt, exc, delay)
@@ -130,13 +138,13 @@ async def _attempt(acall: Callable[[], Awaitable[T]], timeout: float | None, nod
         raise
 
 
-def _stop_reason(
+def stop_reason(
     policy: RetryPolicy | None,
     attempt: int,
     error: BaseException,
     can_retry: Callable[[], bool] | None,
 ) -> str | None:
-    """Why this failure ends the node (``None``: retry it)."""
+    """Why failed attempt ``attempt`` ends the node (``None``: retry it)."""
     if policy is None:
         return "no retry policy"
     if attempt >= policy.max_attempts:
@@ -151,14 +159,14 @@ def _stop_reason(
 _NOTE_WIDTH = 200
 
 
-def _describe(error: BaseException) -> str:
+def describe_failure(error: BaseException) -> str:
     """``"<Type>: <message>"``, shortened: a note per attempt must stay readable."""
     text = str(error)
     line = f"{type(error).__name__}: {text}" if text else type(error).__name__
     return line if len(line) <= _NOTE_WIDTH else line[: _NOTE_WIDTH - 1] + "…"
 
 
-def _add_notes(
+def add_attempt_notes(
     error: BaseException,
     failures: list[str],
     attempt: int,
@@ -166,12 +174,13 @@ def _add_notes(
     policy: RetryPolicy,
     reason: str,
 ) -> None:
-    """PEP 678 notes on the final failure: which attempts failed, and with what."""
+    """PEP 678 notes on the final failure: which attempts failed (``failures``: the earlier
+    ones, as ``describe_failure`` wrote them), and with what."""
     if not failures:
         return  # failed at once: the exception is exactly what the node raised
     error.add_note(
         f"hypergraph: node {node_name!r} failed on attempt {attempt} of {policy.max_attempts} "
         f"({reason}); every attempt:"
     )
-    for number, text in enumerate([*failures, _describe(error)], start=1):
+    for number, text in enumerate([*failures, describe_failure(error)], start=1):
         error.add_note(f"  attempt {number}: {text}")

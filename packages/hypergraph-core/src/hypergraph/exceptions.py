@@ -211,7 +211,8 @@ class NodeTimeoutError(HypergraphError, TimeoutError):
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.node_name, self.timeout))
+        # the state keeps PEP 678 notes (one per retried attempt) across processes
+        return (type(self), (self.node_name, self.timeout), self.__dict__)
 
 
 class WorkflowAlreadyCompletedError(HypergraphError):

@@ -5,6 +5,8 @@
 ``acall_with_policy`` are the execution core every runner calls around a node's function, so a
 policy means the same thing on every runner. The plan resolves each node's policy once
 (``NodePlan.retry`` and ``NodePlan.timeout``); nodes without one never reach this module.
+``stop_reason``, ``describe_failure`` and ``add_attempt_notes`` are the loop's parts, for a
+runner that records attempts itself (durable execution) and must end them the same way.
 """
 
 from __future__ import annotations
@@ -15,14 +17,23 @@ from typing import Any
 
 import attrs
 
-from hypergraph._retry import acall_with_policy, call_with_policy
+from hypergraph._retry import (
+    acall_with_policy,
+    add_attempt_notes,
+    call_with_policy,
+    describe_failure,
+    stop_reason,
+)
 from hypergraph.exceptions import PolicyError
 
 __all__ = [
     "RetryOn",
     "RetryPolicy",
     "acall_with_policy",
+    "add_attempt_notes",
     "call_with_policy",
+    "describe_failure",
+    "stop_reason",
 ]
 
 RetryOn = tuple[type[Exception], ...] | Callable[[BaseException], bool]

@@ -3,7 +3,9 @@
 The shared run loop (``hypergraph.runtime``) decides what runs; this driver only changes how:
 
 - ``invoke`` runs the node's call (retries, timeout and generator draining included, as
-  AsyncRunner does them) as one DBOS step named by the task id, relative to the workflow;
+  AsyncRunner does them) as one DBOS step named by the task id, relative to the workflow; a
+  ``RetryPolicy``'s failed attempts are recorded as they happen (``_attempts``), so a crash
+  mid-backoff resumes the attempt count;
 - the executor reserves every sibling's step position in task order before the superstep's
   work is gathered, so positions never depend on which sibling finishes first;
 - a nested graph on this runner is a child workflow ``<workflow>/<node>``
@@ -27,7 +29,7 @@ from hypergraph import runtime
 from hypergraph.results import MapResult, RunResult, RunStatus
 from hypergraph_async.driver import AsyncDriver, GatherExecutor
 from hypergraph_async.limiter import active_limiter
-from hypergraph_dbos import _children, _steps
+from hypergraph_dbos import _attempts, _children, _steps
 
 if TYPE_CHECKING:
     from hypergraph.graph import Graph
@@ -228,7 +230,8 @@ class DBOSDriver(AsyncDriver):
         task = effect.task
         if scope is None or task.plan.kind is INTERRUPT or _steps.in_step():
             return await super().invoke(effect)
-        call = AsyncDriver.invoke
+        # a policy's attempts are recorded as they fail, so a crash mid-backoff resumes the count
+        call = _attempts.invoke_durably if task.plan.has_policy else AsyncDriver.invoke
 
         async def work() -> Any:
             return await call(self, effect)

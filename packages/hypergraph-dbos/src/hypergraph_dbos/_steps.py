@@ -11,6 +11,7 @@ anything is awaited (:meth:`Scope.reserve`).
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -41,14 +42,17 @@ class Scope:
     re-drive after an interrupt answer (same workflow, same task ids) reuses them instead of
     drawing new steps, and replay rebuilds it identically from the recorded steps. ``lanes``
     holds the positions the executor reserved, by step name, until the step runs.
+    ``attempts`` is the read of the retried attempts earlier executions of this workflow
+    recorded (``_attempts``), done once per execution by the first node with a policy.
     """
 
-    __slots__ = ("lanes", "memo", "workflow_id")
+    __slots__ = ("attempts", "lanes", "memo", "workflow_id")
 
     def __init__(self, workflow_id: str) -> None:
         self.workflow_id = workflow_id
         self.memo: dict[str, Any] = {}
         self.lanes: dict[str, Lane] = {}
+        self.attempts: asyncio.Future[dict[str, Any]] | None = None
 
     def reserve(self, step_name: str) -> None:
         """Draw the step position of ``step_name`` now (synchronously), unless it already ran."""
@@ -92,6 +96,7 @@ async def run_step(
     if options:
         opts.update(options)
     finished: list[Any] = []
+    raised: list[Exception] = []
 
     async def step() -> Any:
         # inside a step nothing else is durable on its own: a nested run on another runner (and
@@ -101,6 +106,9 @@ async def run_step(
         inside = _IN_STEP.set(True)
         try:
             value = await call()
+        except Exception as exc:
+            raised.append(exc)
+            raise
         finally:
             _IN_STEP.reset(inside)
             _SCOPE.reset(outside)
@@ -117,6 +125,10 @@ async def run_step(
     except Exception as exc:
         if finished:  # the node returned, DBOS could not store what it returned (DB8)
             raise _serialization_error(node or name, finished[0], exc, outputs) from exc
+        if raised and raised[0] is not exc:
+            # DBOS could not pickle the node's exception: the node's own error still propagates
+            # (unrecorded, so a recovery runs this step again)
+            raise raised[0] from None
         raise
     memo[name] = value
     return value

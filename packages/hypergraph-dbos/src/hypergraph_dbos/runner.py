@@ -620,11 +620,15 @@ def _outcome(result: RunResult) -> dict[str, Any]:
 
 
 def portable_error(exc: BaseException) -> BaseException:
-    """The node's own exception if it pickles (so callers catch its type), else a description."""
+    """The node's own exception if it pickles (so callers catch its type), else a description
+    (with the exception's notes, e.g. one per retried attempt)."""
     try:
         pickle.loads(pickle.dumps(exc))
     except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
+        stand_in = RuntimeError(f"{type(exc).__name__}: {exc}")
+        for note in getattr(exc, "__notes__", ()):
+            stand_in.add_note(note)
+        return stand_in
     return exc
 
 

@@ -210,13 +210,25 @@ def _prepare(conn: sqlite3.Connection, where: str, *, readonly: bool, memory: bo
 
 
 def _marks(conn: sqlite3.Connection) -> tuple[int, int, set[str]]:
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    tables = {
-        row[0]
-        for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        if not row[0].startswith("sqlite_")
-    }
+    """The file's id, version and tables, read in one transaction.
+
+    Three separate reads could straddle another process's creation of the store (id read
+    before its commit, tables after) and mistake a fresh store for a foreign file.
+    """
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN")
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {
+            row[0]
+            for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not row[0].startswith("sqlite_")
+        }
+    finally:
+        if own and conn.in_transaction:
+            conn.execute("COMMIT")
     return app_id, version, tables
 
 
