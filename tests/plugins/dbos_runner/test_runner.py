@@ -129,7 +129,7 @@ def test_sibling_nested_graphs_run_concurrently_as_child_workflows() -> None:
     )
 
     async def scenario() -> Any:
-        return await DBOSAsyncRunner().run(graph, {"x": 1}, workflow_id="siblings-1")
+        return await DBOSAsyncRunner().run(graph, {"x": 1}, workflow_id="nested-siblings-1")
 
     result = asyncio.run(scenario())
     assert (result["left_out"], result["right_out"]) == (2, 3)
