@@ -178,3 +178,43 @@ def test_stopping_a_run_stops_its_nested_child_workflow_and_the_same_id_resumes_
     assert cancelled == [True]
     assert b == 20
     assert calls == ["before", "inside", "inside"]
+
+
+def test_cancelling_a_map_cancels_every_item_workflow_and_the_same_id_resumes_them() -> None:
+    """map(workflow_id=...) cancelled while its items run: all CANCELLED; the same id finishes."""
+    import threading
+
+    hold = {"on": True}
+    calls: list[int] = []
+    all_running = threading.Event()  # items execute on DBOS's own event loop (the queue's)
+
+    @node(output_name="y")
+    async def slow(x: int) -> int:
+        calls.append(x)
+        if len(calls) == 3:
+            all_running.set()
+        if hold["on"]:
+            await asyncio.Event().wait()
+        return x * 2
+
+    graph = Graph([slow], name="cancel_map")
+
+    async def main() -> tuple[list[str], list[int]]:
+        runner = DBOSAsyncRunner()
+        task = asyncio.ensure_future(
+            runner.map(graph, {"x": [1, 2, 3]}, map_over="x", workflow_id="cancel-map-1")
+        )
+        assert await asyncio.to_thread(all_running.wait, 30)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        items = await DBOS.list_workflows_async(workflow_id_prefix="cancel-map-1/")
+        statuses = sorted(str(item.status) for item in items)
+        hold["on"] = False
+        again = await runner.map(graph, {"x": [1, 2, 3]}, map_over="x", workflow_id="cancel-map-1")
+        return statuses, [result["y"] for result in again]
+
+    statuses, values = asyncio.run(main())
+    assert statuses == ["CANCELLED"] * 3
+    assert values == [2, 4, 6]
+    assert sorted(calls) == [1, 1, 2, 2, 3, 3]  # each item ran once more, none twice more

@@ -54,8 +54,19 @@ async def stop(workflow_id: str) -> None:
     """Cancel the run's bodies executing here, wait until they ended, record it CANCELLED.
 
     The record covers child workflows too (nested graphs, map items), wherever they execute:
-    another process stops at its next step.
+    another process stops at its next step. A caller cancelled again meanwhile (a map cancels
+    its items twice) still finishes stopping first.
     """
+    stopping = asyncio.ensure_future(_stop(workflow_id))
+    while not stopping.done():
+        try:
+            await asyncio.shield(stopping)
+        except asyncio.CancelledError:
+            continue
+    stopping.result()
+
+
+async def _stop(workflow_id: str) -> None:
     here = asyncio.get_running_loop()
     by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Task[Any]]] = {}
     for task in _bodies_under(workflow_id):
