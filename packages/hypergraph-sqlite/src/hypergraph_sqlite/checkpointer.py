@@ -475,6 +475,16 @@ class SqliteCheckpointer(CheckpointerBase):
             last, state_text = number, state
         return Checkpoint(run_id, last, values, self._load_json(state_text, run_id), run.inputs)
 
+    def checkpoint_states(self, run_id: str, *, after: int, before: int) -> list[dict[str, Any]]:
+        """The loop states of ``run_id``'s checkpoints strictly between two supersteps, in order
+        (one query: what a resume folds into the full record a delta builds on)."""
+        rows = self._query(
+            "SELECT state FROM checkpoints WHERE run_id = ? AND superstep > ? AND superstep < ? "
+            "ORDER BY superstep",
+            (run_id, after, before),
+        )
+        return [self._load_json(state, run_id) for (state,) in rows]
+
     def runs(
         self,
         *,
