@@ -48,6 +48,10 @@ class PersistingAsyncDriver(AsyncDriver):
             return await self._run_child(effect)
         return await super().handle(effect)
 
+    def journal(self, loop: Any) -> list[Any] | None:
+        """The recorder's journal for ``loop`` in ``durability="exit"`` mode (else None)."""
+        return self.recorder.journal(loop)
+
     async def _run_child(self, effect: runtime.RunChild) -> Any:
         """A nested graph as the child run ``<parent>/<node>``, restored when it was recorded."""
         recorder = self.recorder

@@ -334,6 +334,8 @@ class RunLoop:
         gathers = self.driver.gathers
         # a recorded run nothing else observes: plain sync nodes are called here, timed
         recorded = persists and emitter is None and not self.driver.caching
+        # "exit" durability: plain calls only leave a journal entry (records are built at the end)
+        journal = self.driver.journal(self) if recorded else None
         while True:
             batch = engine.next_batch(state, limit)
             if not batch:
@@ -350,6 +352,9 @@ class RunLoop:
                 continue
             if fast and gathers and _all_leaves(batch):
                 yield from self._gather_leaves(batch, finish_siblings)
+                continue
+            if journal is not None and _all_inline(batch):
+                self._inline_journaled(batch, finish_siblings, journal)
                 continue
             consumed = state.consumed
             before = {np.index: consumed[np.index] for np in batch}
@@ -395,6 +400,48 @@ class RunLoop:
             if result.__class__ is not TaskOutcome and not finish_siblings:
                 break
         return results, durations
+
+    def _inline_journaled(
+        self, batch: Sequence[NodePlan], finish_siblings: bool, journal: list[Any]
+    ) -> None:
+        """``_inline`` for a run recorded when it ends: each call also appends
+        ``(superstep, node, (node, outputs, decision) or the exception, start, end, versions
+        consumed)`` to ``journal``, all its step record is built from."""
+        engine = self.engine
+        state = self.state
+        collect = engine.collect
+        consumed = state.consumed
+        step = state.superstep
+        append = journal.append
+        done: list[Any] = []
+        failure: BaseException | None = None
+        failed: list[NodePlan] = []
+        before: dict[int, Any] = {}
+        for np in batch:
+            prior = consumed[np.index]
+            kwargs = collect(state, np)
+            start = perf_counter()
+            try:
+                if np.gate_plan is None:
+                    outcome = (np, map_outputs(np, np.func(**kwargs)), None)
+                else:
+                    outcome = (np, {}, resolve_decision(np, np.func(**kwargs)))
+            except Exception as exc:
+                append((step, np, exc, start, perf_counter(), None))
+                note_node_failure(exc, np, kwargs, step, self.info)
+                before[np.index] = prior
+                if failure is None:
+                    failure = exc
+                failed.append(np)
+                if not finish_siblings:
+                    break
+                continue
+            append((step, np, outcome, start, perf_counter(), consumed[np.index]))
+            done.append(outcome)
+        if failure is None:
+            engine.commit(state, done)
+            return
+        self._fail_superstep(batch, done, failed, before, failure)
 
     def _gather_leaves(self, batch: Sequence[NodePlan], finish_siblings: bool) -> Steps[None]:
         """Plain async functions (gathered by the driver) and plain sync nodes, nothing

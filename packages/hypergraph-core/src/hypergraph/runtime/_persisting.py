@@ -78,6 +78,10 @@ class PersistingSyncDriver(SyncDriver):
             effect = recorded_items(effect, self.recorder, Write)
         return super().handle(effect)
 
+    def journal(self, loop: Any) -> list[Any] | None:
+        """The recorder's journal for ``loop`` in ``durability="exit"`` mode (else None)."""
+        return self.recorder.journal(loop)
+
     def run_child(self, effect: RunChild) -> Any:
         """A nested graph as the child run ``<parent>/<node>``, restored when it was recorded."""
         runner = effect.runner

@@ -24,8 +24,8 @@ import hashlib
 import os
 import pickle
 from collections.abc import Callable, Generator, Mapping, Sequence
-from datetime import datetime
-from time import perf_counter
+from datetime import UTC, datetime
+from time import perf_counter, time
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -783,8 +783,8 @@ class _Slot:
     """One run being recorded: a top-level run, a nested graph's run or a map item."""
 
     __slots__ = (
-        "base", "created", "done", "exists", "graph", "inputs", "last", "next_index", "open",
-        "parent_id", "pending", "run_id", "saved", "signature",
+        "base", "created", "done", "exists", "graph", "inputs", "last", "loop", "next_index",
+        "open", "parent_id", "pending", "run_id", "saved", "signature",
     )
 
     def __init__(
@@ -808,8 +808,10 @@ class _Slot:
         self.next_index = next_index
         self.saved = False  # wrote a checkpoint in this process (later ones carry only changes)
         self.last: Committed | None = None
-        # "exit" durability: (superstep, durations, time, input versions) kept until the end
-        self.pending: list[tuple[Committed, Sequence[float], datetime, Any]] = []
+        # "exit" durability: what the run did, kept until it ends
+        # (journal entries of the loop's plain calls, or the tuples ``committed`` keeps)
+        self.pending: list[tuple[Any, ...]] = []
+        self.loop: Any = None
         # chained deltas: the superstep of the last full record, the regions done so far and
         # the components runnable after the last recorded superstep
         self.base: int | None = None
@@ -962,7 +964,7 @@ class WorkflowRecorder:
 
         return run
 
-    def _open(self, path: tuple[str, ...], ops: list[Op], effect: Committed | None = None) -> _Slot:
+    def _open(self, path: tuple[str, ...], ops: list[Op], loop: Any = None) -> _Slot:
         """The slot at ``path``, its record (and its ancestors') created on first use."""
         slot = self._slot(path)
         if slot.created:
@@ -975,7 +977,7 @@ class WorkflowRecorder:
             return slot
         inputs = slot.inputs
         if inputs is None:
-            inputs = effect.snapshot().inputs if effect is not None else {}
+            inputs = loop.state.provided if loop is not None and loop.state is not None else {}
         graph = slot.graph
         if graph is not None:
             record = _new_record(
@@ -999,7 +1001,7 @@ class WorkflowRecorder:
         ops: list[Op] = []
         slot = self.slots.get(effect.identity.path)
         if slot is None or not slot.created:
-            slot = self._open(effect.identity.path, ops, effect)
+            slot = self._open(effect.identity.path, ops, effect.loop)
         durations = effect.durations
         if durations is None:
             popped = self.durations.pop
@@ -1010,6 +1012,8 @@ class WorkflowRecorder:
             seen = None if consumed is None else [consumed[t.plan.index] for t in effect.tasks]
             slot.pending.append((effect, durations, utc_now(), seen))
             slot.last = effect
+            if loop is not None:
+                slot.loop = loop
             return ops
         delta: dict[str, Any] = {}
         steps = self._steps(slot, effect, durations, utc_now(), consumed, delta)
@@ -1157,19 +1161,15 @@ class WorkflowRecorder:
     def ended(self, path: tuple[str, ...], result: Any, error: BaseException | None = None) -> list[Op]:
         """The writes that close the run at ``path``: its last checkpoint (exit mode), its status."""
         slot = self.slots.get(path)
-        if slot is None or not slot.created:
+        if slot is None:
             return []
         ops: list[Op] = []
-        last = slot.last
-        if last is not None:
-            slot.last = None
-            steps: list[StepRecord] = []
-            scratch: dict[str, Any] = {}
-            for effect, durations, when, seen in slot.pending:
-                steps.extend(self._steps(slot, effect, durations, when, seen, scratch, True))
-            slot.pending = []
-            final = checkpoint_of(slot.run_id, last.superstep, last.snapshot())
-            ops.append(("save", slot.run_id, steps, final))
+        if not slot.created:
+            if not slot.pending:
+                return []
+            self._open(path, ops, slot.loop)
+        if slot.pending:
+            ops.append(self._deferred(slot))
         if error is not None:
             stopped = not isinstance(error, Exception)
             status = WorkflowStatus.STOPPED if stopped else WorkflowStatus.FAILED
@@ -1183,6 +1183,59 @@ class WorkflowRecorder:
             text = None if result.error is None else f"{type(result.error).__name__}: {result.error}"
         ops.append(("status", slot.run_id, WorkflowStatus(run_status.value), text))
         return ops
+
+    def journal(self, loop: Any) -> list[Any] | None:
+        """``durability="exit"``: the list ``loop`` appends its plain calls to (see
+        ``RunLoop._inline_journaled``); the records are built from it when the run ends."""
+        if not self.defer:
+            return None
+        slot = self._slot(loop.info.identity.path)
+        slot.loop = loop
+        return slot.pending
+
+    def _deferred(self, slot: _Slot) -> Op:
+        """``durability="exit"``: every step the run kept, and its checkpoint, as one write."""
+        steps: list[StepRecord] = []
+        scratch: dict[str, Any] = {}
+        run_id = slot.run_id
+        clock = time() - perf_counter()  # journal times are perf_counter readings
+        index = slot.next_index
+        for entry in slot.pending:
+            if len(entry) == 4:
+                slot.next_index = index
+                steps.extend(self._steps(slot, *entry, scratch, True))
+                index = slot.next_index
+                continue
+            superstep, np, outcome, start, end, seen = entry
+            when = datetime.fromtimestamp(clock + start, UTC)
+            duration = (end - start) * 1000.0
+            if outcome.__class__ is tuple:
+                decision = None
+                if outcome[2] is not None:
+                    label = decision_label(np, outcome[2])
+                    decision = "END" if label is END else label
+                steps.append(StepRecord(
+                    run_id, superstep, np.name, index, StepStatus.COMPLETED, outcome[1],
+                    {} if not seen else dict(zip(np.inputs, seen, strict=False)),
+                    duration, False, decision, None, when,
+                ))
+            else:
+                steps.append(StepRecord(
+                    run_id, superstep, np.name, index, StepStatus.FAILED, duration_ms=duration,
+                    error=f"{type(outcome).__name__}: {outcome}", created_at=when,
+                ))
+            index += 1
+        slot.next_index = index
+        slot.pending = []
+        loop = slot.loop
+        last = slot.last
+        slot.last = None
+        final = None
+        if loop is not None and loop.state is not None:
+            final = checkpoint_of(run_id, loop.state.superstep - 1, loop.snapshot())
+        elif last is not None:
+            final = checkpoint_of(run_id, last.superstep, last.snapshot())
+        return ("save", run_id, steps, final)
 
     def item_ended(self, identity: Any, index: int, result: Any) -> list[Op]:
         """The writes that close map item ``index`` of the map at ``identity``."""
