@@ -81,6 +81,17 @@ UPDATE runs SET
     error_count = (SELECT count(*) FROM steps WHERE run_id = :id AND status = 'failed')
 WHERE id = :id
 """
+_UPDATE_STATUS_COUNTED = """
+UPDATE runs SET
+    status = :status,
+    completed_at = :completed_at,
+    duration_ms = coalesce(:duration_ms, (:now - created_at) * 1000),
+    error = :error,
+    node_count = :node_count,
+    error_count = :error_count
+WHERE id = :id
+"""
+"""The final status of a run whose every step this checkpointer wrote: the counts it kept."""
 _RUN_EXISTS = "SELECT 1 FROM runs WHERE id = ?"
 _MISSING = object()
 
@@ -153,6 +164,11 @@ class SqliteCheckpointer(CheckpointerBase):
         self._pending_checkpoints: dict[str, tuple[int, dict[str, str], dict[str, Any]]] = {}
         # per active run: sequence number of its next step, and the values last saved
         self._next_seq: dict[str, int] = {}
+        # per run created here: its completed and failed steps written so far (the final
+        # status sets them without counting rows); dropped when it is set ACTIVE again
+        self._counts: dict[str, list[int]] = {}
+        # run ids the last lookups found unrecorded (a buffered create needn't ask again)
+        self._absent: dict[str, bool] = {}
         self._last_values: dict[str, dict[str, Any]] = {}
         # write what is pending and release the file at garbage collection or interpreter exit
         self._finalizer = weakref.finalize(self, _finalize, self._shutdown_parts())
@@ -284,13 +300,17 @@ class SqliteCheckpointer(CheckpointerBase):
         row = self._run_row(run)
         if self.durability != "sync":
             with self._lock:
-                if run.id in self._buffered_runs or self._exists(run.id):
+                # a lookup that just found no such run (resolving its workflow id) answers this
+                absent = self._absent.pop(run.id, False)
+                if run.id in self._buffered_runs or (not absent and self._exists(run.id)):
                     raise duplicate_run_error(run.id)
                 self._buffered_runs.add(run.id)
         try:
             self._write(((_INSERT_RUN, row, False),))
         except _DuplicateRun:
             raise duplicate_run_error(run.id) from None
+        self._next_seq[run.id] = 0  # a new run has no steps: no query for where they start
+        self._counts[run.id] = [0, 0]
 
     def save_superstep_sync(
         self, run_id: str, steps: Sequence[StepRecord], checkpoint: Checkpoint | None
@@ -307,7 +327,13 @@ class SqliteCheckpointer(CheckpointerBase):
             seq = self._first_seq(run_id)
         encode = codec.encode_map
         outputs = ""
+        done = failed = 0
         for step in steps:
+            status = step.status
+            if status is StepStatus.COMPLETED:
+                done += 1
+            elif status is StepStatus.FAILED:
+                failed += 1
             versions = step.input_versions
             outputs = encode(step.values, run_id=run_id, node_name=step.node_name, fragments=cache)
             if (
@@ -315,14 +341,14 @@ class SqliteCheckpointer(CheckpointerBase):
                 and step.completed_at is None
             ):
                 plain.append((
-                    seq, run_id, step.superstep, step.node_name, step.index, step.status.value,
+                    seq, run_id, step.superstep, step.node_name, step.index, status.value,
                     encode(versions, run_id=run_id, node_name=None) if versions else "{}",
                     outputs, step.duration_ms, 1 if step.cached else 0,
                     step.created_at.timestamp(),
                 ))
             else:
                 rows.append((
-                    seq, run_id, step.superstep, step.node_name, step.index, step.status.value,
+                    seq, run_id, step.superstep, step.node_name, step.index, status.value,
                     _json(versions) if versions else "{}",
                     outputs, step.duration_ms, 1 if step.cached else 0,
                     None if step.decision is None else _json(step.decision),
@@ -340,9 +366,14 @@ class SqliteCheckpointer(CheckpointerBase):
             ops.append((_INSERT_PLAIN_STEP, plain, True))
         if rows:
             ops.append((_INSERT_STEP, rows, True))
+        counts = self._counts.get(run_id)
+        if counts is not None:
+            counts = [counts[0] + done, counts[1] + failed]  # kept once the write went through
         if checkpoint is None or checkpoint.superstep is None:
             if ops:
                 self._write(ops)
+                if counts is not None:
+                    self._counts[run_id] = counts
             return
         values = checkpoint.values
         changed = self._changed(run_id, values)
@@ -357,6 +388,8 @@ class SqliteCheckpointer(CheckpointerBase):
                     pending[1].update(items)
                     items = pending[1]
                 self._pending_checkpoints[run_id] = (checkpoint.superstep, items, checkpoint.state)
+                if counts is not None:
+                    self._counts[run_id] = counts
             return
         state = self._state_text(run_id, checkpoint.state)
         if (
@@ -365,10 +398,12 @@ class SqliteCheckpointer(CheckpointerBase):
         ):
             # the superstep's one step wrote exactly the checkpoint's values: one row holds both
             self._write(((_INSERT_STATE_STEP, (*plain[0], state), False),))
-            return
-        delta = encode(changed, run_id=run_id, node_name=None, fragments=cache)
-        ops.append((_PUT_CHECKPOINT, (run_id, checkpoint.superstep, delta, state), False))
-        self._write(ops)
+        else:
+            delta = encode(changed, run_id=run_id, node_name=None, fragments=cache)
+            ops.append((_PUT_CHECKPOINT, (run_id, checkpoint.superstep, delta, state), False))
+            self._write(ops)
+        if counts is not None:
+            self._counts[run_id] = counts
 
     def _changed(self, run_id: str, values: dict[str, Any]) -> dict[str, Any]:
         """The entries of ``values`` that are not the very objects saved last time for the run.
@@ -425,10 +460,15 @@ class SqliteCheckpointer(CheckpointerBase):
             "now": now,
             "error": None if active else error,
         }
+        sql = _UPDATE_STATUS
+        counts = self._counts.pop(run_id, None)
         if not active:
             self._next_seq.pop(run_id, None)
             self._last_values.pop(run_id, None)
-        if not self._drain(((_UPDATE_STATUS, params, False),)):
+            if counts is not None:
+                sql = _UPDATE_STATUS_COUNTED
+                params["node_count"], params["error_count"] = counts
+        if not self._drain(((sql, params, False),)):
             raise RunNotFoundError(run_id, self._where())
 
     def _create_derived_run(self, run: RunRecord, checkpoint: Checkpoint) -> None:
@@ -488,7 +528,13 @@ class SqliteCheckpointer(CheckpointerBase):
     def get_run(self, run_id: str) -> RunRecord | None:
         """The run record, or ``None`` when no such run is recorded."""
         rows = self._query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
-        return self._run_from_row(rows[0]) if rows else None
+        if not rows:
+            if self.durability != "sync":
+                if len(self._absent) > 64:
+                    self._absent.clear()
+                self._absent[run_id] = True
+            return None
+        return self._run_from_row(rows[0])
 
     def steps(self, run_id: str, *, superstep: int | None = None) -> list[StepRecord]:
         """The run's steps in execution order (up to ``superstep`` if given)."""
@@ -686,7 +732,7 @@ def _coalesce(ops: Job) -> list[tuple[str, Any, bool]]:
     """
     merged: list[tuple[str, Any, bool]] = []
     for sql, params, many in ops:
-        if sql is _UPDATE_STATUS:
+        if sql is _UPDATE_STATUS or sql is _UPDATE_STATUS_COUNTED:
             merged.append((sql, params, many))
             continue
         if merged and merged[-1][0] == sql:

@@ -143,6 +143,13 @@ class ValueCodec:
             key = keys.get(name)
             if key is None:
                 key = keys[name] = _dumps(str(name)) + ":"
+            kind = type(value)
+            if kind is int:  # versions, counters, most small outputs: no cache, no call
+                parts.append(key + int.__repr__(value))
+                continue
+            if kind is str:
+                parts.append(key + _encode_str(value))
+                continue
             fragment = None if fragments is None else fragments.get(id(value))
             if fragment is None:
                 fragment = self._fragment(value, run_id, node_name, name)
