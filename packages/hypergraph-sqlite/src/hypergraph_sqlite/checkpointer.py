@@ -167,6 +167,7 @@ class SqliteCheckpointer(CheckpointerBase):
         # per run created here: its completed and failed steps written so far (the final
         # status sets them without counting rows); dropped when it is set ACTIVE again
         self._counts: dict[str, list[int]] = {}
+        self._last_config: tuple[dict[str, Any], str] | None = None
         # run ids the last lookups found unrecorded (a buffered create needn't ask again)
         self._absent: dict[str, bool] = {}
         self._last_values: dict[str, dict[str, Any]] = {}
@@ -483,6 +484,16 @@ class SqliteCheckpointer(CheckpointerBase):
         except _DuplicateRun:
             raise duplicate_run_error(run.id) from None
 
+    def _config_text(self, run: RunRecord) -> str:
+        """``run.config`` as JSON; the runs of one graph share one config object, encoded once."""
+        config = run.config
+        last = self._last_config
+        if last is not None and last[0] is config:
+            return last[1]
+        text = self._state_text(run.id, config, "config")
+        self._last_config = (config, text)
+        return text
+
     def _run_row(self, run: RunRecord) -> tuple[Any, ...]:
         return (
             run.id,
@@ -497,7 +508,7 @@ class SqliteCheckpointer(CheckpointerBase):
             run.graph_struct_hash,
             run.graph_code_hash,
             run.input_signature,
-            self._state_text(run.id, run.config, "config"),
+            self._config_text(run),
             run.created_at.timestamp(),
             _ts(run.completed_at),
             run.duration_ms,

@@ -121,8 +121,20 @@ def definition_hashes(graph: Graph) -> dict[str, str]:
     return {name: node.definition_hash for name, node in graph._nodes.items()}
 
 
+_CONFIGS: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
 def _record_config(graph: Graph) -> dict[str, Any]:
-    return {"definition_hashes": definition_hashes(graph)}
+    """The config every run of ``graph`` records, built once per graph (one object, so a
+    checkpointer can keep its encoded text); treat it as read-only."""
+    found = _CONFIGS.get(id(graph))
+    if found is not None and found[0] is graph:
+        return found[1]
+    config = {"definition_hashes": definition_hashes(graph)}
+    if len(_CONFIGS) > 256:
+        _CONFIGS.clear()
+    _CONFIGS[id(graph)] = (graph, config)
+    return config
 
 
 def _new_record(graph: Graph, run_id: str, inputs: dict[str, Any], **extra: Any) -> RunRecord:
