@@ -64,7 +64,11 @@ class PersistingAsyncDriver(AsyncDriver):
             return plan.restored
         path = (*task.identity.path, task.plan.name)
         try:
-            result = await self.drive(effect.steps(plan.snapshot))
+            steps = (
+                effect.steps(plan.snapshot, plan.rerun) if plan.rerun
+                else effect.steps(plan.snapshot)
+            )
+            result = await self.drive(steps)
         except BaseException as exc:
             await recorder.apply_async(recorder.ended(path, None, exc))
             raise

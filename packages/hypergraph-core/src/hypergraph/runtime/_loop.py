@@ -718,9 +718,11 @@ class RunLoop:
         parent_span = span if span is not None else info.span_id
         driver = self.driver
 
-        def steps(snapshot: RunSnapshot | None = None) -> Steps[Any]:
+        def steps(
+            snapshot: RunSnapshot | None = None, rerun: dict[str, str] | None = None
+        ) -> Steps[Any]:
             start = snapshot if snapshot is not None else resumed
-            return child_steps(gn, values, info, parent_span, driver, start)
+            return child_steps(gn, values, info, parent_span, driver, start, rerun)
 
         def call(runner: Any) -> Any:
             return child_call(runner, gn, values, info, parent_span, resumed)
@@ -728,6 +730,10 @@ class RunLoop:
         result = yield RunChild(task, gn.runner, steps, call, values)
         if answered:
             self.answered.add(gn.name)  # type: ignore[union-attr]
+        if gn.map_config is None and result.rerun:
+            # ★ inside a nested graph: report its re-run nodes as <node>/<inner node>
+            inner = {f"{gn.name}/{name}": why for name, why in result.rerun.items()}
+            self.rerun = {**self.rerun, **inner}
         if gn.map_config is None and result.status is RunStatus.PAUSED and result.pause is not None:
             if self.answered is not None and gn.name in self.answered and not answered:
                 self.reused = (f"{gn.name}/{result.pause.node_name}", (result.pause.response_key,))
@@ -958,13 +964,15 @@ def child_steps(
     parent_span: str,
     driver: DriverTraits,
     resumed: RunSnapshot | None = None,
+    rerun: dict[str, str] | None = None,
 ) -> Steps[Any]:
-    """The loop of ``gn``'s inner run (or inner map) on the parent's own driver."""
+    """The loop of ``gn``'s inner run (or inner map) on the parent's own driver; ``rerun``:
+    inner nodes a resumed inner run executes again (★, their code changed)."""
     graph = gn.graph
     if gn.map_config is None:
         parts = prepare_values(graph, values)
         child = info.child(graph.name, parent_span, segment=gn.name)
-        loop = RunLoop(graph, parts, child, driver, checkpoint=resumed)
+        loop = RunLoop(graph, parts, child, driver, checkpoint=resumed, rerun=rerun)
         return (yield from loop.run_steps())
     names, mode, error_handling, items = nested_map_items(gn, values)
     driver.check_fan_out(len(items), f"Nested map {gn.name!r}")

@@ -96,7 +96,11 @@ class PersistingSyncDriver(SyncDriver):
             return plan.restored
         path = (*task.identity.path, task.plan.name)
         try:
-            result = self.drive(effect.steps(plan.snapshot))
+            steps = (
+                effect.steps(plan.snapshot, plan.rerun) if plan.rerun
+                else effect.steps(plan.snapshot)
+            )
+            result = self.drive(steps)
         except BaseException as exc:
             recorder.apply_sync(recorder.ended(path, None, exc))
             raise

@@ -834,11 +834,18 @@ class _Slot:
 class _ChildPlan:
     """How a nested graph node's run starts: afresh, from its stored checkpoint, or restored."""
 
-    __slots__ = ("restored", "snapshot")
+    __slots__ = ("rerun", "restored", "snapshot")
 
-    def __init__(self, snapshot: RunSnapshot | None = None, restored: Any = None) -> None:
+    def __init__(
+        self,
+        snapshot: RunSnapshot | None = None,
+        restored: Any = None,
+        rerun: dict[str, str] | None = None,
+    ) -> None:
         self.snapshot = snapshot
         self.restored = restored
+        # ★ nodes of the continued run that execute again, and why
+        self.rerun = rerun
 
 
 class WorkflowRecorder:
@@ -939,10 +946,12 @@ class WorkflowRecorder:
         )
         if record is None or gn.map_config is not None or values is None:
             return _ChildPlan()
-        if record.graph_code_hash != graph.code_hash or record.graph_struct_hash != graph.structural_hash:
+        if record.graph_struct_hash != graph.structural_hash:
             return _ChildPlan()
         if any(_changed(record.inputs.get(k, _MISSING), v) for k, v in values.items()):
             return _ChildPlan()
+        if record.graph_code_hash != graph.code_hash:
+            return self._changed_child(graph, record, stored, base)
         if record.status is WorkflowStatus.COMPLETED and stored is not None:
             from hypergraph.engine import engine_for
 
@@ -959,6 +968,20 @@ class WorkflowRecorder:
             if snap is not None and snap.paused is None and snap.fingerprint == fingerprint(graph):
                 return _ChildPlan(snapshot=snap)
         return _ChildPlan()
+
+    @staticmethod
+    def _changed_child(
+        graph: Graph, record: RunRecord, stored: Checkpoint | None, base: Checkpoint | None
+    ) -> _ChildPlan:
+        """★ inside a nested graph: code in it changed since its run was recorded (same
+        structure, same inputs). The recorded run continues from its checkpoint, completed or
+        not, re-running exactly its changed nodes and what they feed (``code_changes``)."""
+        if stored is None or record.status not in RESUMABLE | {WorkflowStatus.COMPLETED}:
+            return _ChildPlan()
+        snap = snapshot_of(stored, base)
+        if snap is None or snap.paused is not None or snap.fingerprint != fingerprint(graph):
+            return _ChildPlan()
+        return _ChildPlan(snapshot=snap, rerun=code_changes(graph, record, snap))
 
     # -- supersteps -----------------------------------------------------------------------
     def timed(
