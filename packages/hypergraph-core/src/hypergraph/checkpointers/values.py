@@ -95,6 +95,9 @@ else:  # pragma: no cover  (CPython always has the C accelerator)
     ).encode
 
 
+_PLAIN_DECODER = json.JSONDecoder()
+
+
 def dumps(raw: Any) -> str:
     """Compact, strict JSON text of a JSON-safe value (what checkpointers store)."""
     return _dumps(raw)
@@ -119,6 +122,7 @@ class ValueCodec:
         self.lenient = lenient
         self._converter: Any = None
         self._keys: dict[str, str] = {}
+        self._decoder = json.JSONDecoder(object_hook=self._object_hook)
 
     # -- encoding -----------------------------------------------------------------------------
 
@@ -291,7 +295,11 @@ class ValueCodec:
         if text == "{}":
             return {}
         try:
-            decoded = json.loads(text, object_hook=self._object_hook)
+            # no tagged value in the text: the C scanner alone, no Python call per object
+            decoder = self._decoder if TAG in text else _PLAIN_DECODER
+            decoded, end = decoder.raw_decode(text)
+            if end != len(text):
+                raise ValueError(f"extra data at character {end}")
         except _RestoreError as exc:
             raise CheckpointSerializationError(
                 f"{_where(run_id, node_name, None)}: {exc}", run_id=run_id, node_name=node_name
