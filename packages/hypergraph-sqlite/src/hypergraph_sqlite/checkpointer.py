@@ -2,13 +2,16 @@
 
 Layout: a ``runs`` table (one row per run), a ``steps`` table (one row per node execution) and a
 ``checkpoints`` table (per run and superstep: the values that superstep changed, as one JSON
-object, and the run loop's state). A checkpoint is read back by folding the changes of every
-superstep up to the one asked for, so each superstep writes only what it changed.
+object, and the run loop's state). A superstep of a single step whose outputs are exactly the
+checkpoint's values keeps its checkpoint on the step's row instead (``steps.state``): one row,
+one statement. A checkpoint is read back by folding the changes of every superstep up to the
+one asked for (from both tables), so each superstep writes only what it changed.
 
-Every superstep is one transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``) in WAL mode with
-``synchronous=NORMAL``: a crash loses at most the supersteps not yet committed, never half of
-one, and commits cost a write, not an fsync. Values are encoded before the transaction starts,
-so a value that can't be stored fails the save with nothing written.
+Every superstep is one transaction in WAL mode with ``synchronous=NORMAL`` (``BEGIN IMMEDIATE``
+... ``COMMIT``, or a lone statement, which SQLite commits atomically by itself): a crash loses at
+most the supersteps not yet committed, never half of one, and commits cost a write, not an
+fsync. Values are encoded before the transaction starts, so a value that can't be stored fails
+the save with nothing written.
 
 Several processes may share one file: each waits up to ``timeout`` seconds for another's write.
 """
