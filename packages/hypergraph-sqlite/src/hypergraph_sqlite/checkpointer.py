@@ -322,6 +322,15 @@ class SqliteCheckpointer(CheckpointerBase):
         """Record a superstep's steps and checkpoint in one transaction (see the class doc)."""
         if self._closed or self.readonly:
             self._check_open()
+        if len(steps) == 1 and checkpoint is not None and self.durability != "exit":
+            step = steps[0]
+            if (
+                checkpoint.values is step.values and checkpoint.superstep == step.superstep
+                and step.decision is None and step.error is None and step.child_run_id is None
+                and step.completed_at is None
+            ):
+                self._save_one_row(run_id, step, checkpoint)
+                return
         codec = self._codec
         cache: dict[int, str] = {}
         plain: list[tuple[Any, ...]] = []  # completed steps with none of the optional columns
@@ -408,6 +417,32 @@ class SqliteCheckpointer(CheckpointerBase):
             self._write(ops)
         if counts is not None:
             self._counts[run_id] = counts
+
+    def _save_one_row(self, run_id: str, step: StepRecord, checkpoint: Checkpoint) -> None:
+        """A superstep of one step that wrote exactly the checkpoint's values: one row holds
+        both (its outputs are the checkpoint's values, ``state`` the loop's state)."""
+        seq = self._next_seq.get(run_id)
+        if seq is None:
+            seq = self._first_seq(run_id)
+        encode = self._codec.encode_map
+        versions = step.input_versions
+        status = step.status
+        row = (
+            seq, run_id, step.superstep, step.node_name, step.index, status.value,
+            encode(versions, run_id=run_id, node_name=None) if versions else "{}",
+            encode(step.values, run_id=run_id, node_name=step.node_name),
+            step.duration_ms, 1 if step.cached else 0, step.created_at.timestamp(),
+            self._state_text(run_id, checkpoint.state),
+        )
+        self._next_seq[run_id] = seq + 1
+        self._write(((_INSERT_STATE_STEP, row, False),))
+        self._last_values[run_id] = checkpoint.values
+        counts = self._counts.get(run_id)
+        if counts is not None:
+            if status is StepStatus.COMPLETED:
+                counts[0] += 1
+            elif status is StepStatus.FAILED:
+                counts[1] += 1
 
     def _changed(self, run_id: str, values: dict[str, Any]) -> dict[str, Any]:
         """The entries of ``values`` that are not the very objects saved last time for the run.

@@ -305,10 +305,23 @@ _SMALL_DEFAULTS: dict[str, Any] = {
 """The bookkeeping a chained delta records whole, and only when not empty (absent: this)."""
 
 
+def _expand(delta: Mapping[str, Any]) -> dict[str, Any]:
+    """A chained delta of one node (``node``, ``seen``, ``runs``) in the general form."""
+    node = delta["node"]
+    out = {k: v for k, v in delta.items() if k not in ("node", "seen", "runs")}
+    if "writers" not in out:
+        out["writers"] = dict.fromkeys(delta.get("versions", {}), node)
+    out["consumed"] = {node: delta.get("seen")}
+    out["executions"] = {node: delta.get("runs", 0)}
+    return out
+
+
 def _apply_delta(full: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str, Any]:
     state = dict(full)
     if "chain" in delta:
         state.update(_SMALL_DEFAULTS)
+        if "node" in delta:
+            delta = _expand(delta)
     for key in ("versions", "writers", "executions"):
         merged = dict(full.get(key, {}))
         merged.update(delta.get(key, {}))
@@ -328,7 +341,8 @@ def _apply_delta(full: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str,
 
 
 _DELTA_KEYS = frozenset(
-    {"base", "chain", "versions", "writers", "executions", "consumed", "done_added"}
+    {"base", "chain", "versions", "writers", "executions", "consumed", "done_added", "node",
+     "seen", "runs"}
 )
 
 
@@ -1140,27 +1154,44 @@ class WorkflowRecorder:
         record: dict[str, Any] = {
             "superstep": state.superstep, "base": [slot.run_id, slot.base], "chain": 1,
         }
-        if delta:
-            versions = state.versions
-            writers = state.writers
-            record["versions"] = {k: versions[k] for k in delta if k in versions}
-            record["writers"] = {
-                k: (None if writers[k] == SEED else names[writers[k]])
-                for k in delta if k in writers
-            }
+        tasks = effect.tasks
         consumed = state.consumed
         exec_count = state.exec_count
-        seen_by: dict[str, Any] = {}
-        executions: dict[str, int] = {}
-        for task in effect.tasks:
-            np = task.plan
+        versions = state.versions
+        writers = state.writers
+        if len(tasks) == 1:
+            # one node: its name once; the outputs it wrote name it as their writer
+            np = tasks[0].plan
             i = np.index
             seen = consumed[i]
-            name = names[i]
-            seen_by[name] = None if seen is None else dict(zip(np.inputs, seen, strict=True))
-            executions[name] = exec_count[i]
-        record["consumed"] = seen_by
-        record["executions"] = executions
+            record["node"] = names[i]
+            record["seen"] = None if seen is None else dict(zip(np.inputs, seen, strict=True))
+            record["runs"] = exec_count[i]
+            if delta:
+                record["versions"] = {k: versions[k] for k in delta if k in versions}
+                if any(writers.get(k) != i for k in delta):
+                    record["writers"] = {
+                        k: (None if writers[k] == SEED else names[writers[k]])
+                        for k in delta if k in writers
+                    }
+        else:
+            if delta:
+                record["versions"] = {k: versions[k] for k in delta if k in versions}
+                record["writers"] = {
+                    k: (None if writers[k] == SEED else names[writers[k]])
+                    for k in delta if k in writers
+                }
+            seen_by: dict[str, Any] = {}
+            executions: dict[str, int] = {}
+            for task in tasks:
+                np = task.plan
+                i = np.index
+                seen = consumed[i]
+                name = names[i]
+                seen_by[name] = None if seen is None else dict(zip(np.inputs, seen, strict=True))
+                executions[name] = exec_count[i]
+            record["consumed"] = seen_by
+            record["executions"] = executions
         if state.decisions:
             decisions: dict[str, list[str]] = {}
             ended: list[str] = []
