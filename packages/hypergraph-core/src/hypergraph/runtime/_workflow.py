@@ -890,8 +890,10 @@ class WorkflowRecorder:
         slot.created = True
         if start.kind == "resume":
             return [("active", start.workflow_id)]
-        record = start.record or _new_record(self.graph, start.workflow_id, {})
-        record = attrs.evolve(record, inputs=dict(inputs))
+        if start.record is None:
+            record = _new_record(self.graph, start.workflow_id, dict(inputs))
+        else:
+            record = attrs.evolve(start.record, inputs=dict(inputs))
         ops: list[Op] = [("create", record)]
         if start.snapshot is not None and start.kind in ("fork", "retry"):
             # the fork's starting point, so a crash before its first superstep still resumes it
