@@ -95,6 +95,7 @@ UPDATE runs SET
 WHERE id = :id
 """
 """The final status of a run whose every step this checkpointer wrote: the counts it kept."""
+_STATUS = {status: status.value for status in StepStatus}
 _RUN_EXISTS = "SELECT 1 FROM runs WHERE id = ?"
 _MISSING = object()
 
@@ -339,6 +340,7 @@ class SqliteCheckpointer(CheckpointerBase):
         if seq is None:
             seq = self._first_seq(run_id)
         encode = codec.encode_map
+        versions_text = codec.encode_versions
         outputs = ""
         done = failed = 0
         for step in steps:
@@ -354,14 +356,14 @@ class SqliteCheckpointer(CheckpointerBase):
                 and step.completed_at is None
             ):
                 plain.append((
-                    seq, run_id, step.superstep, step.node_name, step.index, status.value,
-                    encode(versions, run_id=run_id, node_name=None) if versions else "{}",
+                    seq, run_id, step.superstep, step.node_name, step.index, _STATUS[status],
+                    versions_text(versions) if versions else "{}",
                     outputs, step.duration_ms, 1 if step.cached else 0,
                     step.created_at.timestamp(),
                 ))
             else:
                 rows.append((
-                    seq, run_id, step.superstep, step.node_name, step.index, status.value,
+                    seq, run_id, step.superstep, step.node_name, step.index, _STATUS[status],
                     _json(versions) if versions else "{}",
                     outputs, step.duration_ms, 1 if step.cached else 0,
                     None if step.decision is None else _json(step.decision),
@@ -428,8 +430,8 @@ class SqliteCheckpointer(CheckpointerBase):
         versions = step.input_versions
         status = step.status
         row = (
-            seq, run_id, step.superstep, step.node_name, step.index, status.value,
-            encode(versions, run_id=run_id, node_name=None) if versions else "{}",
+            seq, run_id, step.superstep, step.node_name, step.index, _STATUS[status],
+            self._codec.encode_versions(versions) if versions else "{}",
             encode(step.values, run_id=run_id, node_name=step.node_name),
             step.duration_ms, 1 if step.cached else 0, step.created_at.timestamp(),
             self._state_text(run_id, checkpoint.state),

@@ -162,6 +162,17 @@ class ValueCodec:
             parts.append(key + fragment)
         return "{" + ",".join(parts) + "}"
 
+    def encode_versions(self, versions: Mapping[str, int]) -> str:
+        """The JSON object of a step's input versions (names to ints), with cached keys."""
+        keys = self._keys
+        parts = []
+        for name, version in versions.items():
+            key = keys.get(name)
+            if key is None:
+                key = keys[name] = _dumps(str(name)) + ":"
+            parts.append(key + (int.__repr__(version) if type(version) is int else _dumps(version)))
+        return "{" + ",".join(parts) + "}"
+
     def encode_items(
         self,
         values: Mapping[str, Any],

@@ -1270,6 +1270,9 @@ class WorkflowRecorder:
         run_id = slot.run_id
         clock = time() - perf_counter()  # journal times are perf_counter readings
         index = slot.next_index
+        append = steps.append
+        completed = StepStatus.COMPLETED
+        stamp = datetime.fromtimestamp
         for entry in slot.pending:
             if len(entry) == 4:
                 slot.next_index = index
@@ -1277,22 +1280,22 @@ class WorkflowRecorder:
                 index = slot.next_index
                 continue
             superstep, np, outcome, start, end, seen = entry
-            when = datetime.fromtimestamp(clock + start, UTC)
-            duration = (end - start) * 1000.0
             if outcome.__class__ is tuple:
                 decision = None
                 if outcome[2] is not None:
                     label = decision_label(np, outcome[2])
                     decision = "END" if label is END else label
-                steps.append(StepRecord(
-                    run_id, superstep, np.name, index, StepStatus.COMPLETED, outcome[1],
+                append(StepRecord(
+                    run_id, superstep, np.name, index, completed, outcome[1],
                     {} if not seen else dict(zip(np.inputs, seen, strict=False)),
-                    duration, False, decision, None, when,
+                    (end - start) * 1000.0, False, decision, None, stamp(clock + start, UTC),
                 ))
             else:
-                steps.append(StepRecord(
-                    run_id, superstep, np.name, index, StepStatus.FAILED, duration_ms=duration,
-                    error=f"{type(outcome).__name__}: {outcome}", created_at=when,
+                append(StepRecord(
+                    run_id, superstep, np.name, index, StepStatus.FAILED,
+                    duration_ms=(end - start) * 1000.0,
+                    error=f"{type(outcome).__name__}: {outcome}",
+                    created_at=stamp(clock + start, UTC),
                 ))
             index += 1
         slot.next_index = index
