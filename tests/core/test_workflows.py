@@ -275,6 +275,41 @@ def test_resume_after_a_code_fix_reruns_the_changed_node_and_its_descendants_onl
     assert result.rerun == {"double": "code changed", "show": "downstream of 'double'"}
 
 
+def test_a_second_resume_compares_against_the_code_the_first_resume_ran(
+    checkpointer: Any,
+) -> None:
+    """★ twice: after a resume that re-ran changed code failed later on, the next resume keeps
+    the nodes that already ran the new code (their hashes are recorded with the checkpoint)."""
+    runner = SyncRunner(checkpointer=checkpointer)
+    FAIL["double"] = False
+    broken = {"tail": True}
+
+    @node(output_name="e")
+    def tail(d: str) -> str:
+        CALLS.append("tail")
+        if broken["tail"]:
+            raise RuntimeError("tail is broken")
+        return d + "."
+
+    runner.run(Graph([inc, double, show, tail], name="chain"), {"a": 1}, workflow_id="wf",
+               error_handling="continue")
+
+    @node(output_name="c", name="double")
+    def double_fixed(b: int) -> int:
+        CALLS.append("double")
+        return b * 20
+
+    fixed = Graph([inc, double_fixed, show, tail], name="chain")
+    CALLS.clear()
+    again = runner.run(fixed, {"a": 1}, workflow_id="wf", error_handling="continue")
+    assert CALLS == ["double", "show", "tail"] and again.error is not None
+    broken["tail"] = False
+    CALLS.clear()
+    result = runner.run(fixed, {"a": 1}, workflow_id="wf")
+    assert CALLS == ["tail"]
+    assert result["e"] == "c=40." and result.rerun == {}
+
+
 def _nested_pipeline(scale: int, broken: dict[str, bool]) -> Graph:
     """prep -> inner (load -> scaled -> label) -> publish; ``scale`` is the inner code change."""
 

@@ -113,6 +113,8 @@ class WorkflowStart:
     record: RunRecord | None = None
     rerun: dict[str, str] = attrs.field(factory=dict)
     step_count: int = 0
+    # a resume under other node code than the run record names: its checkpoints say which
+    record_hashes: bool = False
 
 
 # ---------------------------------------------------------------------------- hashes
@@ -149,14 +151,21 @@ def _new_record(graph: Graph, run_id: str, inputs: dict[str, Any], **extra: Any)
     )
 
 
-def code_changes(graph: Graph, stored: RunRecord, snap: RunSnapshot | None) -> dict[str, str]:
+def code_changes(
+    graph: Graph,
+    stored: RunRecord,
+    snap: RunSnapshot | None,
+    recorded: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """★: completed nodes whose code changed since ``stored`` ran, plus everything downstream.
 
+    ``recorded`` are the node hashes its checkpoint names (a resume that re-ran changed code
+    records the code it ran with there); else the hashes of the run record are compared.
     Returns ``{node: reason}``; empty when nothing that ran has changed (or nothing ran yet).
     """
     if snap is None:
         return {}
-    old = stored.config.get("definition_hashes")
+    old = recorded if recorded is not None else stored.config.get("definition_hashes")
     if not isinstance(old, dict):
         return {}
     ran = {name for name, count in snap.executions.items() if count}
@@ -540,20 +549,35 @@ def resolve_steps(
         )
     _check_structure(graph, existing, force_resume)
     stored: Checkpoint = yield ("checkpoint", workflow_id)
-    snap = yield from _load(stored)
+    snap, hashes = yield from _load(stored)
     if snap is not None and force_resume:
         snap = _forced(snap, graph)
     count: int = yield ("steps", workflow_id)
     return WorkflowStart(
         workflow_id, "resume", snap, dict(existing.inputs) if snap is None else {},
-        None, code_changes(graph, existing, snap), count,
+        None, code_changes(graph, existing, snap, hashes), count,
+        record_hashes=existing.graph_code_hash != graph.code_hash,
     )
 
 
-def _load(stored: Checkpoint) -> Generator[Any, Any, RunSnapshot | None]:
-    """The snapshot of ``stored``, reading the full state it builds on when it is a delta."""
+def _load(
+    stored: Checkpoint,
+) -> Generator[Any, Any, tuple[RunSnapshot | None, dict[str, str] | None]]:
+    """The snapshot of ``stored`` (reading the full state it builds on when it is a delta) and
+    the node hashes its full record names, if any (see ``recorded_hashes``)."""
     full = yield from base_reads(stored)
-    return snapshot_of(stored, full)
+    return snapshot_of(stored, full), recorded_hashes(stored, full)
+
+
+def recorded_hashes(stored: Checkpoint, base: Checkpoint | None) -> dict[str, str] | None:
+    """The node hashes a run's checkpoint names: a resume that re-ran changed code stores the
+    hashes it ran with in its full records, so a later resume compares against those (not the
+    run record's, which keep the code the run started with). None: compare with the record."""
+    state = stored.state
+    if "base" in state:
+        state = base.state if base is not None else {}
+    found = state.get("definition_hashes")
+    return found if isinstance(found, dict) else None
 
 
 def _derive(
@@ -578,7 +602,7 @@ def _derive(
         )
     _check_structure(graph, source, force_resume, what="fork")
     stored: Checkpoint = yield ("checkpoint", source.id)
-    snap = yield from _load(stored)
+    snap, hashes = yield from _load(stored)
     if snap is not None and force_resume:
         snap = _forced(snap, graph)
     lineage: dict[str, Any]
@@ -591,7 +615,7 @@ def _derive(
     # the record's inputs are set by the recorder once the values are partitioned
     return WorkflowStart(
         new_id, kind, snap, inputs, _new_record(graph, new_id, {}, **lineage),
-        code_changes(graph, source, snap),
+        code_changes(graph, source, snap, hashes),
     )
 
 
@@ -770,7 +794,7 @@ def _map_steps(
                 )
                 continue
             stored = yield ("checkpoint", record.id)
-            snap = yield from _load(stored)
+            snap, _ = yield from _load(stored)
             if snap is not None and snap.fingerprint == fingerprint(graph):
                 resumed[index] = snap
             planned[index] = (record.id, True, sig)
@@ -809,8 +833,8 @@ class _Slot:
     """One run being recorded: a top-level run, a nested graph's run or a map item."""
 
     __slots__ = (
-        "base", "created", "done", "exists", "graph", "inputs", "last", "loop", "next_index",
-        "open", "parent_id", "pending", "run_id", "saved", "signature",
+        "base", "created", "done", "exists", "graph", "hashes", "inputs", "last", "loop",
+        "next_index", "open", "parent_id", "pending", "run_id", "saved", "signature",
     )
 
     def __init__(
@@ -838,6 +862,9 @@ class _Slot:
         # (journal entries of the loop's plain calls, or the tuples ``committed`` keeps)
         self.pending: list[tuple[Any, ...]] = []
         self.loop: Any = None
+        # node hashes this process runs under, when the run record names older code (★): put
+        # into its full records so a later resume compares against the code that ran last
+        self.hashes: dict[str, str] | None = None
         # chained deltas: the superstep of the last full record, the regions done so far and
         # the components runnable after the last recorded superstep
         self.base: int | None = None
@@ -848,18 +875,21 @@ class _Slot:
 class _ChildPlan:
     """How a nested graph node's run starts: afresh, from its stored checkpoint, or restored."""
 
-    __slots__ = ("rerun", "restored", "snapshot")
+    __slots__ = ("record_hashes", "rerun", "restored", "snapshot")
 
     def __init__(
         self,
         snapshot: RunSnapshot | None = None,
         restored: Any = None,
         rerun: dict[str, str] | None = None,
+        record_hashes: bool = False,
     ) -> None:
         self.snapshot = snapshot
         self.restored = restored
         # ★ nodes of the continued run that execute again, and why
         self.rerun = rerun
+        # the continued run runs other code than its record names: its checkpoints say which
+        self.record_hashes = record_hashes
 
 
 class WorkflowRecorder:
@@ -888,6 +918,8 @@ class WorkflowRecorder:
         )
         self.slots[()] = slot
         slot.created = True
+        if start.record_hashes:
+            slot.hashes = definition_hashes(self.graph)
         if start.kind == "resume":
             return [("active", start.workflow_id)]
         if start.record is None:
@@ -967,7 +999,10 @@ class WorkflowRecorder:
         if any(_changed(record.inputs.get(k, _MISSING), v) for k, v in values.items()):
             return _ChildPlan()
         if record.graph_code_hash != graph.code_hash:
-            return self._changed_child(graph, record, stored, base)
+            changed = self._changed_child(graph, record, stored, base)
+            if changed.record_hashes:
+                slot.hashes = definition_hashes(graph)
+            return changed
         if record.status is WorkflowStatus.COMPLETED and stored is not None:
             from hypergraph.engine import engine_for
 
@@ -997,7 +1032,8 @@ class WorkflowRecorder:
         snap = snapshot_of(stored, base)
         if snap is None or snap.paused is not None or snap.fingerprint != fingerprint(graph):
             return _ChildPlan()
-        return _ChildPlan(snapshot=snap, rerun=code_changes(graph, record, snap))
+        rerun = code_changes(graph, record, snap, recorded_hashes(stored, base))
+        return _ChildPlan(snapshot=snap, rerun=rerun, record_hashes=True)
 
     # -- supersteps -----------------------------------------------------------------------
     def timed(
@@ -1080,6 +1116,8 @@ class WorkflowRecorder:
             return ops
         snap = effect.snapshot()
         full = checkpoint_of(run_id, superstep, snap, delta if slot.saved else None)
+        if slot.hashes is not None:
+            full.state["definition_hashes"] = slot.hashes
         slot.saved = True
         if loop is not None:
             slot.base = superstep
@@ -1308,6 +1346,8 @@ class WorkflowRecorder:
             final = checkpoint_of(run_id, loop.state.superstep - 1, loop.snapshot())
         elif last is not None:
             final = checkpoint_of(run_id, last.superstep, last.snapshot())
+        if final is not None and slot.hashes is not None:
+            final.state["definition_hashes"] = slot.hashes
         return ("save", run_id, steps, final)
 
     def item_ended(self, identity: Any, index: int, result: Any) -> list[Op]:
