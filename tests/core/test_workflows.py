@@ -275,6 +275,125 @@ def test_resume_after_a_code_fix_reruns_the_changed_node_and_its_descendants_onl
     assert result.rerun == {"double": "code changed", "show": "downstream of 'double'"}
 
 
+def test_a_second_resume_compares_against_the_code_the_first_resume_ran(
+    checkpointer: Any,
+) -> None:
+    """★ twice: after a resume that re-ran changed code failed later on, the next resume keeps
+    the nodes that already ran the new code (their hashes are recorded with the checkpoint)."""
+    runner = SyncRunner(checkpointer=checkpointer)
+    FAIL["double"] = False
+    broken = {"tail": True}
+
+    @node(output_name="e")
+    def tail(d: str) -> str:
+        CALLS.append("tail")
+        if broken["tail"]:
+            raise RuntimeError("tail is broken")
+        return d + "."
+
+    runner.run(Graph([inc, double, show, tail], name="chain"), {"a": 1}, workflow_id="wf",
+               error_handling="continue")
+
+    @node(output_name="c", name="double")
+    def double_fixed(b: int) -> int:
+        CALLS.append("double")
+        return b * 20
+
+    fixed = Graph([inc, double_fixed, show, tail], name="chain")
+    CALLS.clear()
+    again = runner.run(fixed, {"a": 1}, workflow_id="wf", error_handling="continue")
+    assert CALLS == ["double", "show", "tail"] and again.error is not None
+    broken["tail"] = False
+    CALLS.clear()
+    result = runner.run(fixed, {"a": 1}, workflow_id="wf")
+    assert CALLS == ["tail"]
+    assert result["e"] == "c=40." and result.rerun == {}
+
+
+def _nested_pipeline(scale: int, broken: dict[str, bool]) -> Graph:
+    """prep -> inner (load -> scaled -> label) -> publish; ``scale`` is the inner code change."""
+
+    @node(output_name="x")
+    def prep(a: int) -> int:
+        CALLS.append("prep")
+        return a + 1
+
+    @node(output_name="y")
+    def load(x: int) -> int:
+        CALLS.append("load")
+        return x * 2
+
+    exec_ns: dict[str, Any] = {"CALLS": CALLS}
+    exec(f"def scaled(y):\n    CALLS.append('scaled')\n    return y * {scale}", exec_ns)
+    scaled = node(exec_ns["scaled"], output_name="z")
+
+    @node(output_name="w")
+    def label(z: int) -> str:
+        CALLS.append("label")
+        return f"z={z}"
+
+    @node(output_name="out")
+    def publish(w: str) -> str:
+        CALLS.append("publish")
+        if broken["publish"]:
+            raise RuntimeError("publish is broken")
+        return w + "!"
+
+    inner = Graph([load, scaled, label], name="inner").as_node()
+    return Graph([prep, inner, publish], name="pipeline")
+
+
+def test_resume_after_a_code_change_inside_a_nested_graph_resumes_its_child_run(
+    tmp_path: Path,
+) -> None:
+    """★ nested: only inner code changed → the child run <id>/inner continues, re-running just
+    the changed inner node and what it feeds; the result says which nodes re-ran and why."""
+    path = str(tmp_path / "nested.db")
+    broken = {"publish": True}
+    first = _nested_pipeline(3, broken)
+    with SqliteCheckpointer(path) as cp:
+        failed = SyncRunner(checkpointer=cp).run(
+            first, {"a": 1}, workflow_id="wf", error_handling="continue"
+        )
+        assert failed.error is not None
+    assert CALLS == ["prep", "load", "scaled", "label", "publish"]
+    broken["publish"] = False
+    fixed = _nested_pipeline(10, broken)
+    assert fixed.structural_hash == first.structural_hash
+    CALLS.clear()
+    with SqliteCheckpointer(path) as cp:
+        result = SyncRunner(checkpointer=cp).run(fixed, {"a": 1}, workflow_id="wf")
+        assert CALLS == ["scaled", "label", "publish"]
+        assert result["out"] == "z=40!"
+        assert result.rerun == {
+            "inner": "code changed",
+            "inner/scaled": "code changed",
+            "inner/label": "downstream of 'scaled'",
+        }
+        child = cp.get_run("wf/inner")
+        assert child is not None and child.status is WorkflowStatus.COMPLETED
+        assert [s.node_name for s in cp.steps("wf/inner")] == [
+            "load", "scaled", "label", "scaled", "label"
+        ]
+        assert cp.values("wf/inner")["z"] == 40
+        assert cp.get_run("wf").status is WorkflowStatus.COMPLETED
+
+
+def test_a_nested_graph_whose_code_did_not_change_is_restored_on_resume(tmp_path: Path) -> None:
+    """A resume after a fix outside the nested graph restores its completed child run."""
+    path = str(tmp_path / "nested.db")
+    broken = {"publish": True}
+    graph = _nested_pipeline(3, broken)
+    with SqliteCheckpointer(path) as cp:
+        SyncRunner(checkpointer=cp).run(graph, {"a": 1}, workflow_id="wf", error_handling="continue")
+    broken["publish"] = False
+    CALLS.clear()
+    with SqliteCheckpointer(path) as cp:
+        result = SyncRunner(checkpointer=cp).run(graph, {"a": 1}, workflow_id="wf")
+    assert CALLS == ["publish"]
+    assert result["out"] == "z=12!" and result.rerun == {}
+
+
 def test_map_with_a_workflow_id_records_a_parent_and_a_child_per_item(checkpointer: Any) -> None:
     """CP8: map(..., workflow_id=) → parent <id>, children <id>/0, <id>/1, ..."""
     FAIL["double"] = False
@@ -411,13 +530,14 @@ def test_input_signature_depends_on_values_not_on_their_order() -> None:
 
 
 def test_a_long_run_resumes_from_delta_recorded_state(checkpointer: Any) -> None:
-    """Bookkeeping is recorded in full every 16 supersteps and as changes in between; a resume
-    at superstep 37 of a 40-node chain re-runs only the failed node and what follows."""
+    """Bookkeeping is recorded in full every 64 supersteps and as per-superstep changes in
+    between; resumes at supersteps 137 and then 140 of a 150-node chain re-run only the failed
+    node and what follows, folding the changes recorded by each earlier attempt."""
     ran: list[int] = []
-    broken = {"at": 37}
+    broken = {"at": 137}
 
     nodes = []
-    for i in range(40):
+    for i in range(150):
         exec_ns: dict[str, Any] = {"ran": ran, "broken": broken}
         exec(
             f"def s{i}(x{i}):\n    ran.append({i})\n"
@@ -430,11 +550,37 @@ def test_a_long_run_resumes_from_delta_recorded_state(checkpointer: Any) -> None
     runner = SyncRunner(checkpointer=checkpointer)
     runner.run(graph, {"x0": 0}, workflow_id="long", error_handling="continue")
     assert "base" in checkpointer.checkpoint("long").state  # the latest one is a delta
+    broken["at"] = 140
+    ran.clear()
+    runner.run(graph, {"x0": 0}, workflow_id="long", error_handling="continue")
+    assert ran == [137, 138, 139, 140]
     broken["at"] = -1
     ran.clear()
     result = runner.run(graph, {"x0": 0}, workflow_id="long")
-    assert ran == [37, 38, 39]
-    assert result["x40"] == 40
+    assert ran == list(range(140, 150))
+    assert result["x150"] == 150
+
+
+def test_each_step_records_the_versions_of_the_inputs_it_read(checkpointer: Any) -> None:
+    """StepRecord.input_versions: every completed step names the version of each input it read
+    (a loop's later visits read later versions)."""
+    FAIL["double"] = False
+    SyncRunner(checkpointer=checkpointer).run(chain, {"a": 1}, workflow_id="wf")
+    seen = {step.node_name: step.input_versions for step in checkpointer.steps("wf")}
+    assert seen == {"inc": {"a": 1}, "double": {"b": 1}, "show": {"c": 1}}
+
+    @node(output_name="n")
+    def count(n: int) -> int:
+        return n + 1
+
+    @route(targets=["count", END])
+    def again(n: int) -> str:
+        return "count" if n < 3 else END
+
+    loop = Graph([count, again], name="loop", entrypoint="count")
+    SyncRunner(checkpointer=checkpointer).run(loop, {"n": 0}, workflow_id="loop")
+    versions = [s.input_versions for s in checkpointer.steps("loop") if s.node_name == "count"]
+    assert versions == [{"n": 1}, {"n": 2}, {"n": 3}]
 
 
 def test_exit_durability_records_the_run_once_and_resumes_it(tmp_path: Path) -> None:

@@ -200,3 +200,52 @@ def test_a_gate_to_end_is_recorded_as_end() -> None:
     cp = InMemoryCheckpointer()
     asyncio.run(AsyncRunner(checkpointer=cp).run(graph, {"topic": "t"}, workflow_id="e"))
     assert next(s for s in cp.steps("e") if s.node_name == "stop").decision == "END"
+
+
+def _pipeline(scale: int, calls: list[str], broken: dict[str, bool]) -> Graph:
+    """prep -> inner (load -> scaled) -> publish_it; ``scale`` is the inner code change."""
+
+    @node(output_name="x")
+    async def prep(a: int) -> int:
+        calls.append("prep")
+        return a + 1
+
+    @node(output_name="y")
+    async def load(x: int) -> int:
+        calls.append("load")
+        return x * 2
+
+    namespace: dict[str, Any] = {"calls": calls}
+    exec(f"async def scaled(y):\n    calls.append('scaled')\n    return y * {scale}", namespace)
+    scaled = node(namespace["scaled"], output_name="z")
+
+    @node(output_name="out")
+    async def publish_it(z: int) -> int:
+        calls.append("publish_it")
+        if broken["on"]:
+            raise RuntimeError("publish_it is broken")
+        return z + 1
+
+    inner = Graph([load, scaled], name="inner").as_node()
+    return Graph([prep, inner, publish_it], name="pipeline")
+
+
+def test_an_async_resume_after_a_nested_code_change_resumes_the_child_run(tmp_path: Path) -> None:
+    """★ nested under AsyncRunner: only the changed inner node re-runs; the rest is kept."""
+    path = str(tmp_path / "nested.db")
+    calls: list[str] = []
+    broken = {"on": True}
+    with SqliteCheckpointer(path) as cp:
+        asyncio.run(AsyncRunner(checkpointer=cp).run(
+            _pipeline(3, calls, broken), {"a": 1}, workflow_id="wf", error_handling="continue"
+        ))
+    broken["on"] = False
+    calls.clear()
+    with SqliteCheckpointer(path) as cp:
+        result = asyncio.run(AsyncRunner(checkpointer=cp).run(
+            _pipeline(10, calls, broken), {"a": 1}, workflow_id="wf"
+        ))
+        assert calls == ["scaled", "publish_it"]
+        assert result["out"] == 41
+        assert result.rerun == {"inner": "code changed", "inner/scaled": "code changed"}
+        assert cp.get_run("wf/inner").status is WorkflowStatus.COMPLETED

@@ -415,6 +415,46 @@ def test_older_schema_is_migrated_when_a_migration_exists(tmp_path, monkeypatch)
     conn.close()
 
 
+def test_a_version_1_file_is_migrated_and_its_failed_run_resumes(tmp_path):
+    """A file of schema 1 (no ``steps.state``) gains the column on open; its run resumes."""
+    from hypergraph import Graph, SyncRunner, node
+
+    broken = {"on": True}
+    ran: list[str] = []
+
+    @node(output_name="b")
+    def first(a: int) -> int:
+        ran.append("first")
+        return a + 1
+
+    @node(output_name="c")
+    def second(b: int) -> int:
+        ran.append("second")
+        if broken["on"]:
+            raise RuntimeError("second is broken")
+        return b * 10
+
+    graph = Graph([first, second], name="two")
+    path = tmp_path / "v1.db"
+    with SqliteCheckpointer(path, durability="exit") as cp:  # checkpoints in their own table
+        SyncRunner(checkpointer=cp).run(graph, {"a": 1}, workflow_id="wf", error_handling="continue")
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE steps DROP COLUMN state")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    broken["on"] = False
+    ran.clear()
+    with SqliteCheckpointer(path) as cp:
+        result = SyncRunner(checkpointer=cp).run(graph, {"a": 1}, workflow_id="wf")
+        assert result["c"] == 20 and ran == ["second"]
+        assert [step.node_name for step in cp.steps("wf")] == ["first", "second", "second"]
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert "state" in {row[1] for row in conn.execute("PRAGMA table_info(steps)")}
+    conn.close()
+
+
 def test_newer_schema_version_asks_for_an_upgrade(tmp_path):
     """A file written by a newer schema is refused with a hint to upgrade hypergraph-sqlite."""
     path = tmp_path / "new.db"

@@ -48,6 +48,10 @@ class PersistingAsyncDriver(AsyncDriver):
             return await self._run_child(effect)
         return await super().handle(effect)
 
+    def journal(self, loop: Any) -> list[Any] | None:
+        """The recorder's journal for ``loop`` in ``durability="exit"`` mode (else None)."""
+        return self.recorder.journal(loop)
+
     async def _run_child(self, effect: runtime.RunChild) -> Any:
         """A nested graph as the child run ``<parent>/<node>``, restored when it was recorded."""
         recorder = self.recorder
@@ -60,7 +64,11 @@ class PersistingAsyncDriver(AsyncDriver):
             return plan.restored
         path = (*task.identity.path, task.plan.name)
         try:
-            result = await self.drive(effect.steps(plan.snapshot))
+            steps = (
+                effect.steps(plan.snapshot, plan.rerun) if plan.rerun
+                else effect.steps(plan.snapshot)
+            )
+            result = await self.drive(steps)
         except BaseException as exc:
             await recorder.apply_async(recorder.ended(path, None, exc))
             raise

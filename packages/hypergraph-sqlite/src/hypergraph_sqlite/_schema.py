@@ -19,7 +19,7 @@ from hypergraph.exceptions import CheckpointStoreError
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "open_store", "store_error"]
 
 APPLICATION_ID = 0x48474350  # "HGCP"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
@@ -63,6 +63,7 @@ CREATE TABLE steps (
     created_at REAL NOT NULL,
     completed_at REAL,
     child_run_id TEXT,
+    state TEXT,
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 CREATE TABLE checkpoints (
@@ -76,9 +77,18 @@ CREATE TABLE checkpoints (
 
 _TABLES = frozenset({"runs", "steps", "checkpoints"})
 
-# version found in a file -> function upgrading it by one version (none yet: version 1 is the
-# first schema that shipped)
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+
+
+def _step_state(conn: sqlite3.Connection) -> None:
+    """Version 1 -> 2: ``steps.state``, the loop state of a superstep of one step, so such a
+    superstep is one row (its checkpoint's values are that step's outputs)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(steps)")}
+    if "state" not in columns:
+        conn.execute("ALTER TABLE steps ADD COLUMN state TEXT")
+
+
+# version found in a file -> function upgrading it by one version
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _step_state}
 
 
 def open_store(path: str, *, readonly: bool, timeout: float) -> sqlite3.Connection:

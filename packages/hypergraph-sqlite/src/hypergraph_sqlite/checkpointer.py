@@ -2,13 +2,16 @@
 
 Layout: a ``runs`` table (one row per run), a ``steps`` table (one row per node execution) and a
 ``checkpoints`` table (per run and superstep: the values that superstep changed, as one JSON
-object, and the run loop's state). A checkpoint is read back by folding the changes of every
-superstep up to the one asked for, so each superstep writes only what it changed.
+object, and the run loop's state). A superstep of a single step whose outputs are exactly the
+checkpoint's values keeps its checkpoint on the step's row instead (``steps.state``): one row,
+one statement. A checkpoint is read back by folding the changes of every superstep up to the
+one asked for (from both tables), so each superstep writes only what it changed.
 
-Every superstep is one transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``) in WAL mode with
-``synchronous=NORMAL``: a crash loses at most the supersteps not yet committed, never half of
-one, and commits cost a write, not an fsync. Values are encoded before the transaction starts,
-so a value that can't be stored fails the save with nothing written.
+Every superstep is one transaction in WAL mode with ``synchronous=NORMAL`` (``BEGIN IMMEDIATE``
+... ``COMMIT``, or a lone statement, which SQLite commits atomically by itself): a crash loses at
+most the supersteps not yet committed, never half of one, and commits cost a write, not an
+fsync. Values are encoded before the transaction starts, so a value that can't be stored fails
+the save with nothing written.
 
 Several processes may share one file: each waits up to ``timeout`` seconds for another's write.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import threading
 import weakref
 from collections.abc import Sequence
@@ -53,6 +57,18 @@ _STEP_COLUMNS = (
     "decision, error, created_at, completed_at, child_run_id"
 )
 _INSERT_STEP = f"INSERT INTO steps (seq, {_STEP_COLUMNS}) VALUES ({', '.join('?' * 15)})"
+_INSERT_PLAIN_STEP = (
+    "INSERT INTO steps (seq, run_id, superstep, node_name, idx, status, input_versions, outputs, "
+    "duration_ms, cached, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+"""A step whose optional columns are all NULL (most of them): binding fewer parameters is
+measurably cheaper per row."""
+_INSERT_STATE_STEP = (
+    "INSERT INTO steps (seq, run_id, superstep, node_name, idx, status, input_versions, outputs, "
+    "duration_ms, cached, created_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+"""The one step of a superstep that also carries the superstep's checkpoint: its outputs are
+the checkpoint's values, ``state`` the loop's state. One row, one statement, one page."""
 _NEXT_SEQ = "SELECT coalesce(max(seq) + 1, 0) FROM steps WHERE run_id = ?"
 _PUT_CHECKPOINT = (
     "INSERT OR REPLACE INTO checkpoints (run_id, superstep, delta, state) VALUES (?, ?, ?, ?)"
@@ -68,6 +84,18 @@ UPDATE runs SET
     error_count = (SELECT count(*) FROM steps WHERE run_id = :id AND status = 'failed')
 WHERE id = :id
 """
+_UPDATE_STATUS_COUNTED = """
+UPDATE runs SET
+    status = :status,
+    completed_at = :completed_at,
+    duration_ms = coalesce(:duration_ms, (:now - created_at) * 1000),
+    error = :error,
+    node_count = :node_count,
+    error_count = :error_count
+WHERE id = :id
+"""
+"""The final status of a run whose every step this checkpointer wrote: the counts it kept."""
+_STATUS = {status: status.value for status in StepStatus}
 _RUN_EXISTS = "SELECT 1 FROM runs WHERE id = ?"
 _MISSING = object()
 
@@ -140,6 +168,12 @@ class SqliteCheckpointer(CheckpointerBase):
         self._pending_checkpoints: dict[str, tuple[int, dict[str, str], dict[str, Any]]] = {}
         # per active run: sequence number of its next step, and the values last saved
         self._next_seq: dict[str, int] = {}
+        # per run created here: its completed and failed steps written so far (the final
+        # status sets them without counting rows); dropped when it is set ACTIVE again
+        self._counts: dict[str, list[int]] = {}
+        self._last_config: tuple[dict[str, Any], str] | None = None
+        # run ids the last lookups found unrecorded (a buffered create needn't ask again)
+        self._absent: dict[str, bool] = {}
         self._last_values: dict[str, dict[str, Any]] = {}
         # write what is pending and release the file at garbage collection or interpreter exit
         self._finalizer = weakref.finalize(self, _finalize, self._shutdown_parts())
@@ -162,6 +196,17 @@ class SqliteCheckpointer(CheckpointerBase):
         if len(ops) > 2:
             ops = _coalesce(ops)
         with self._lock:
+            if len(ops) == 1 and not ops[0][2]:
+                # one statement is its own transaction: no BEGIN/COMMIT round trips. If it
+                # lost a race for the write lock (SQLite does not wait when a read snapshot
+                # went stale), it changed nothing: take the lock first below instead.
+                try:
+                    return int(conn.execute(ops[0][0], ops[0][1]).rowcount)
+                except sqlite3.OperationalError as exc:
+                    if conn.in_transaction or ("locked" not in str(exc) and "busy" not in str(exc)):
+                        raise self._translate(exc) from None
+                except BaseException as exc:
+                    raise self._translate(exc) from None
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 for sql, params, many in ops:
@@ -260,13 +305,17 @@ class SqliteCheckpointer(CheckpointerBase):
         row = self._run_row(run)
         if self.durability != "sync":
             with self._lock:
-                if run.id in self._buffered_runs or self._exists(run.id):
+                # a lookup that just found no such run (resolving its workflow id) answers this
+                absent = self._absent.pop(run.id, False)
+                if run.id in self._buffered_runs or (not absent and self._exists(run.id)):
                     raise duplicate_run_error(run.id)
                 self._buffered_runs.add(run.id)
         try:
             self._write(((_INSERT_RUN, row, False),))
         except _DuplicateRun:
             raise duplicate_run_error(run.id) from None
+        self._next_seq[run.id] = 0  # a new run has no steps: no query for where they start
+        self._counts[run.id] = [0, 0]
 
     def save_superstep_sync(
         self, run_id: str, steps: Sequence[StepRecord], checkpoint: Checkpoint | None
@@ -274,56 +323,128 @@ class SqliteCheckpointer(CheckpointerBase):
         """Record a superstep's steps and checkpoint in one transaction (see the class doc)."""
         if self._closed or self.readonly:
             self._check_open()
+        if len(steps) == 1 and checkpoint is not None and self.durability != "exit":
+            step = steps[0]
+            if (
+                checkpoint.values is step.values and checkpoint.superstep == step.superstep
+                and step.decision is None and step.error is None and step.child_run_id is None
+                and step.completed_at is None
+            ):
+                self._save_one_row(run_id, step, checkpoint)
+                return
         codec = self._codec
         cache: dict[int, str] = {}
-        rows = []
+        plain: list[tuple[Any, ...]] = []  # completed steps with none of the optional columns
+        rows: list[tuple[Any, ...]] = []
         seq = self._next_seq.get(run_id)
         if seq is None:
             seq = self._first_seq(run_id)
+        encode = codec.encode_map
+        versions_text = codec.encode_versions
+        outputs = ""
+        done = failed = 0
         for step in steps:
-            rows.append((
-                seq,
-                run_id,
-                step.superstep,
-                step.node_name,
-                step.index,
-                step.status.value,
-                _json(step.input_versions) if step.input_versions else "{}",
-                codec.encode_map(
-                    step.values, run_id=run_id, node_name=step.node_name, fragments=cache
-                ),
-                step.duration_ms,
-                1 if step.cached else 0,
-                None if step.decision is None else _json(step.decision),
-                step.error,
-                step.created_at.timestamp(),
-                None if step.completed_at is None else step.completed_at.timestamp(),
-                step.child_run_id,
-            ))
+            status = step.status
+            if status is StepStatus.COMPLETED:
+                done += 1
+            elif status is StepStatus.FAILED:
+                failed += 1
+            versions = step.input_versions
+            outputs = encode(step.values, run_id=run_id, node_name=step.node_name, fragments=cache)
+            if (
+                step.decision is None and step.error is None and step.child_run_id is None
+                and step.completed_at is None
+            ):
+                plain.append((
+                    seq, run_id, step.superstep, step.node_name, step.index, _STATUS[status],
+                    versions_text(versions) if versions else "{}",
+                    outputs, step.duration_ms, 1 if step.cached else 0,
+                    step.created_at.timestamp(),
+                ))
+            else:
+                rows.append((
+                    seq, run_id, step.superstep, step.node_name, step.index, _STATUS[status],
+                    _json(versions) if versions else "{}",
+                    outputs, step.duration_ms, 1 if step.cached else 0,
+                    None if step.decision is None else _json(step.decision),
+                    step.error,
+                    step.created_at.timestamp(),
+                    None if step.completed_at is None else step.completed_at.timestamp(),
+                    step.child_run_id,
+                ))
             seq += 1
         self._next_seq[run_id] = seq
+        ops: list[tuple[str, Any, bool]] = []
+        if len(plain) == 1:
+            ops.append((_INSERT_PLAIN_STEP, plain[0], False))
+        elif plain:
+            ops.append((_INSERT_PLAIN_STEP, plain, True))
+        if rows:
+            ops.append((_INSERT_STEP, rows, True))
+        counts = self._counts.get(run_id)
+        if counts is not None:
+            counts = [counts[0] + done, counts[1] + failed]  # kept once the write went through
         if checkpoint is None or checkpoint.superstep is None:
-            if rows:
-                self._write(((_INSERT_STEP, rows, True),))
+            if ops:
+                self._write(ops)
+                if counts is not None:
+                    self._counts[run_id] = counts
             return
-        changed = self._changed(run_id, checkpoint.values)
+        values = checkpoint.values
+        changed = self._changed(run_id, values)
         if self.durability == "exit":
             # Only the run's latest checkpoint is kept: the changes of its supersteps merged,
             # and its latest state, encoded once when the buffer is written.
             items = codec.encode_items(changed, run_id=run_id, node_name=None, fragments=cache)
             with self._lock:
-                if rows:
-                    self._buffer.append((_INSERT_STEP, rows, True))
+                self._buffer.extend(ops)
                 pending = self._pending_checkpoints.get(run_id)
                 if pending is not None:
                     pending[1].update(items)
                     items = pending[1]
                 self._pending_checkpoints[run_id] = (checkpoint.superstep, items, checkpoint.state)
+                if counts is not None:
+                    self._counts[run_id] = counts
             return
-        delta = codec.encode_map(changed, run_id=run_id, node_name=None, fragments=cache)
         state = self._state_text(run_id, checkpoint.state)
-        put = (_PUT_CHECKPOINT, (run_id, checkpoint.superstep, delta, state), False)
-        self._write(((_INSERT_STEP, rows, True), put) if rows else (put,))
+        if (
+            len(plain) == 1 and not rows and values is steps[0].values
+            and len(changed) == len(values) and checkpoint.superstep == steps[0].superstep
+        ):
+            # the superstep's one step wrote exactly the checkpoint's values: one row holds both
+            self._write(((_INSERT_STATE_STEP, (*plain[0], state), False),))
+        else:
+            delta = encode(changed, run_id=run_id, node_name=None, fragments=cache)
+            ops.append((_PUT_CHECKPOINT, (run_id, checkpoint.superstep, delta, state), False))
+            self._write(ops)
+        if counts is not None:
+            self._counts[run_id] = counts
+
+    def _save_one_row(self, run_id: str, step: StepRecord, checkpoint: Checkpoint) -> None:
+        """A superstep of one step that wrote exactly the checkpoint's values: one row holds
+        both (its outputs are the checkpoint's values, ``state`` the loop's state)."""
+        seq = self._next_seq.get(run_id)
+        if seq is None:
+            seq = self._first_seq(run_id)
+        encode = self._codec.encode_map
+        versions = step.input_versions
+        status = step.status
+        row = (
+            seq, run_id, step.superstep, step.node_name, step.index, _STATUS[status],
+            self._codec.encode_versions(versions) if versions else "{}",
+            encode(step.values, run_id=run_id, node_name=step.node_name),
+            step.duration_ms, 1 if step.cached else 0, step.created_at.timestamp(),
+            self._state_text(run_id, checkpoint.state),
+        )
+        self._next_seq[run_id] = seq + 1
+        self._write(((_INSERT_STATE_STEP, row, False),))
+        self._last_values[run_id] = checkpoint.values
+        counts = self._counts.get(run_id)
+        if counts is not None:
+            if status is StepStatus.COMPLETED:
+                counts[0] += 1
+            elif status is StepStatus.FAILED:
+                counts[1] += 1
 
     def _changed(self, run_id: str, values: dict[str, Any]) -> dict[str, Any]:
         """The entries of ``values`` that are not the very objects saved last time for the run.
@@ -380,10 +501,15 @@ class SqliteCheckpointer(CheckpointerBase):
             "now": now,
             "error": None if active else error,
         }
+        sql = _UPDATE_STATUS
+        counts = self._counts.pop(run_id, None)
         if not active:
             self._next_seq.pop(run_id, None)
             self._last_values.pop(run_id, None)
-        if not self._drain(((_UPDATE_STATUS, params, False),)):
+            if counts is not None:
+                sql = _UPDATE_STATUS_COUNTED
+                params["node_count"], params["error_count"] = counts
+        if not self._drain(((sql, params, False),)):
             raise RunNotFoundError(run_id, self._where())
 
     def _create_derived_run(self, run: RunRecord, checkpoint: Checkpoint) -> None:
@@ -397,6 +523,16 @@ class SqliteCheckpointer(CheckpointerBase):
             self._drain(ops)
         except _DuplicateRun:
             raise duplicate_run_error(run.id) from None
+
+    def _config_text(self, run: RunRecord) -> str:
+        """``run.config`` as JSON; the runs of one graph share one config object, encoded once."""
+        config = run.config
+        last = self._last_config
+        if last is not None and last[0] is config:
+            return last[1]
+        text = self._state_text(run.id, config, "config")
+        self._last_config = (config, text)
+        return text
 
     def _run_row(self, run: RunRecord) -> tuple[Any, ...]:
         return (
@@ -412,7 +548,7 @@ class SqliteCheckpointer(CheckpointerBase):
             run.graph_struct_hash,
             run.graph_code_hash,
             run.input_signature,
-            self._state_text(run.id, run.config, "config"),
+            self._config_text(run),
             run.created_at.timestamp(),
             _ts(run.completed_at),
             run.duration_ms,
@@ -443,7 +579,13 @@ class SqliteCheckpointer(CheckpointerBase):
     def get_run(self, run_id: str) -> RunRecord | None:
         """The run record, or ``None`` when no such run is recorded."""
         rows = self._query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
-        return self._run_from_row(rows[0]) if rows else None
+        if not rows:
+            if self.durability != "sync":
+                if len(self._absent) > 64:
+                    self._absent.clear()
+                self._absent[run_id] = True
+            return None
+        return self._run_from_row(rows[0])
 
     def steps(self, run_id: str, *, superstep: int | None = None) -> list[StepRecord]:
         """The run's steps in execution order (up to ``superstep`` if given)."""
@@ -462,18 +604,31 @@ class SqliteCheckpointer(CheckpointerBase):
         run = self.get_run(run_id)
         if run is None:
             raise RunNotFoundError(run_id, self._where())
-        sql = "SELECT superstep, delta, state FROM checkpoints WHERE run_id = ?"
-        params: list[Any] = [run_id]
-        if superstep is not None:
-            sql += " AND superstep <= ?"
-            params.append(superstep)
+        upto = "" if superstep is None else " AND superstep <= ?2"
+        sql = (
+            f"SELECT superstep, delta, state FROM checkpoints WHERE run_id = ?1{upto} UNION ALL "
+            f"SELECT superstep, outputs, state FROM steps WHERE run_id = ?1 AND state IS NOT NULL"
+            f"{upto} ORDER BY superstep"
+        )
+        params: list[Any] = [run_id] if superstep is None else [run_id, superstep]
         values: dict[str, Any] = {}
         state_text = "{}"
         last: int | None = None
-        for number, delta, state in self._query(sql + " ORDER BY superstep", params):
+        for number, delta, state in self._query(sql, params):
             values.update(self._codec.decode_map(delta, run_id=run_id))
             last, state_text = number, state
         return Checkpoint(run_id, last, values, self._load_json(state_text, run_id), run.inputs)
+
+    def checkpoint_states(self, run_id: str, *, after: int, before: int) -> list[dict[str, Any]]:
+        """The loop states of ``run_id``'s checkpoints strictly between two supersteps, in order
+        (one query: what a resume folds into the full record a delta builds on)."""
+        rows = self._query(
+            "SELECT superstep, state FROM checkpoints WHERE run_id = ?1 AND superstep > ?2 AND "
+            "superstep < ?3 UNION ALL SELECT superstep, state FROM steps WHERE run_id = ?1 AND "
+            "state IS NOT NULL AND superstep > ?2 AND superstep < ?3 ORDER BY superstep",
+            (run_id, after, before),
+        )
+        return [self._load_json(state, run_id) for _, state in rows]
 
     def runs(
         self,
@@ -512,12 +667,15 @@ class SqliteCheckpointer(CheckpointerBase):
         runs = self.runs(parent=parent_id)
         values: dict[str, dict[str, Any]] = {run.id: {} for run in runs}
         rows = self._query(
-            "SELECT c.run_id, c.delta FROM checkpoints AS c JOIN runs AS r ON r.id = c.run_id "
-            "WHERE r.parent_run_id = ? ORDER BY c.run_id, c.superstep",
+            "SELECT c.run_id, c.superstep, c.delta FROM checkpoints AS c JOIN runs AS r "
+            "ON r.id = c.run_id WHERE r.parent_run_id = ?1 UNION ALL "
+            "SELECT s.run_id, s.superstep, s.outputs FROM steps AS s JOIN runs AS r "
+            "ON r.id = s.run_id WHERE r.parent_run_id = ?1 AND s.state IS NOT NULL "
+            "ORDER BY 1, 2",
             (parent_id,),
         )
         decode = self._codec.decode_map
-        for run_id, delta in rows:
+        for run_id, _, delta in rows:
             values[run_id].update(decode(delta, run_id=run_id))
         return [(run, values[run.id]) for run in runs]
 
@@ -625,7 +783,7 @@ def _coalesce(ops: Job) -> list[tuple[str, Any, bool]]:
     """
     merged: list[tuple[str, Any, bool]] = []
     for sql, params, many in ops:
-        if sql is _UPDATE_STATUS:
+        if sql is _UPDATE_STATUS or sql is _UPDATE_STATUS_COUNTED:
             merged.append((sql, params, many))
             continue
         if merged and merged[-1][0] == sql:

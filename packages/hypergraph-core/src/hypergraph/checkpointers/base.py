@@ -129,6 +129,17 @@ class CheckpointerBase(abc.ABC):
         found = self.checkpoint(run_id, superstep=superstep)
         return {**found.inputs, **found.values}
 
+    def checkpoint_states(self, run_id: str, *, after: int, before: int) -> list[dict[str, Any]]:
+        """The loop states of ``run_id``'s checkpoints after superstep ``after`` and before
+        ``before``, in order: what a resume folds into a full record (backends read them at once).
+        """
+        found = []
+        for superstep in range(after + 1, before):
+            stored = self.checkpoint(run_id, superstep=superstep)
+            if stored.superstep == superstep:
+                found.append(stored.state)
+        return found
+
     def children(self, parent_id: str) -> list[tuple[RunRecord, dict[str, Any]]]:
         """Every child run of ``parent_id`` (map items, nested graphs) with its latest values.
 
@@ -251,6 +262,12 @@ class CheckpointerBase(abc.ABC):
     async def get_checkpoint(self, run_id: str, *, superstep: int | None = None) -> Checkpoint:
         """Async :meth:`checkpoint`."""
         return self.checkpoint(run_id, superstep=superstep)
+
+    async def get_checkpoint_states(
+        self, run_id: str, *, after: int, before: int
+    ) -> list[dict[str, Any]]:
+        """Async :meth:`checkpoint_states`."""
+        return self.checkpoint_states(run_id, after=after, before=before)
 
     async def get_runs(
         self,

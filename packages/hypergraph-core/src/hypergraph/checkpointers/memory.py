@@ -135,6 +135,12 @@ class InMemoryCheckpointer(CheckpointerBase):
             last = number
         return Checkpoint(run_id, last, values, dict(state), dict(run.inputs))
 
+    def checkpoint_states(self, run_id: str, *, after: int, before: int) -> list[dict[str, Any]]:
+        """The loop states of ``run_id``'s checkpoints strictly between two supersteps, in order."""
+        with self._lock:
+            saved = dict(self._checkpoints.get(run_id, {}))
+        return [dict(saved[n][1]) for n in sorted(saved) if after < n < before]
+
     def runs(
         self,
         *,

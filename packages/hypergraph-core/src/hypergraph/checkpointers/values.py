@@ -95,6 +95,9 @@ else:  # pragma: no cover  (CPython always has the C accelerator)
     ).encode
 
 
+_PLAIN_DECODER = json.JSONDecoder()
+
+
 def dumps(raw: Any) -> str:
     """Compact, strict JSON text of a JSON-safe value (what checkpointers store)."""
     return _dumps(raw)
@@ -119,6 +122,7 @@ class ValueCodec:
         self.lenient = lenient
         self._converter: Any = None
         self._keys: dict[str, str] = {}
+        self._decoder = json.JSONDecoder(object_hook=self._object_hook)
 
     # -- encoding -----------------------------------------------------------------------------
 
@@ -143,12 +147,30 @@ class ValueCodec:
             key = keys.get(name)
             if key is None:
                 key = keys[name] = _dumps(str(name)) + ":"
+            kind = type(value)
+            if kind is int:  # versions, counters, most small outputs: no cache, no call
+                parts.append(key + int.__repr__(value))
+                continue
+            if kind is str:
+                parts.append(key + _encode_str(value))
+                continue
             fragment = None if fragments is None else fragments.get(id(value))
             if fragment is None:
                 fragment = self._fragment(value, run_id, node_name, name)
                 if fragments is not None:
                     fragments[id(value)] = fragment
             parts.append(key + fragment)
+        return "{" + ",".join(parts) + "}"
+
+    def encode_versions(self, versions: Mapping[str, int]) -> str:
+        """The JSON object of a step's input versions (names to ints), with cached keys."""
+        keys = self._keys
+        parts = []
+        for name, version in versions.items():
+            key = keys.get(name)
+            if key is None:
+                key = keys[name] = _dumps(str(name)) + ":"
+            parts.append(key + (int.__repr__(version) if type(version) is int else _dumps(version)))
         return "{" + ",".join(parts) + "}"
 
     def encode_items(
@@ -284,7 +306,11 @@ class ValueCodec:
         if text == "{}":
             return {}
         try:
-            decoded = json.loads(text, object_hook=self._object_hook)
+            # no tagged value in the text: the C scanner alone, no Python call per object
+            decoder = self._decoder if TAG in text else _PLAIN_DECODER
+            decoded, end = decoder.raw_decode(text)
+            if end != len(text):
+                raise ValueError(f"extra data at character {end}")
         except _RestoreError as exc:
             raise CheckpointSerializationError(
                 f"{_where(run_id, node_name, None)}: {exc}", run_id=run_id, node_name=node_name

@@ -66,6 +66,11 @@ class DriverTraits:
     def check_fan_out(self, count: int, what: str) -> None:
         """Refuse an unbounded fan-out of ``count`` items (AsyncRunner's MP12); default: no limit."""
 
+    def journal(self, loop: Any) -> list[Any] | None:
+        """A persisting driver that writes a run only when it ends (``durability="exit"``)
+        returns the list the loop appends its plain calls to; None: commit every superstep."""
+        return None
+
 
 @runtime_checkable
 class Executor(Protocol):

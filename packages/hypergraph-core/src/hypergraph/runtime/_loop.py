@@ -332,6 +332,10 @@ class RunLoop:
         finish_siblings = self.driver.finish_siblings
         persists = self.driver.persists
         gathers = self.driver.gathers
+        # a recorded run nothing else observes: plain sync nodes are called here, timed
+        recorded = persists and emitter is None and not self.driver.caching
+        # "exit" durability: plain calls only leave a journal entry (records are built at the end)
+        journal = self.driver.journal(self) if recorded else None
         while True:
             batch = engine.next_batch(state, limit)
             if not batch:
@@ -349,18 +353,114 @@ class RunLoop:
             if fast and gathers and _all_leaves(batch):
                 yield from self._gather_leaves(batch, finish_siblings)
                 continue
+            if journal is not None and _all_inline(batch):
+                self._inline_journaled(batch, finish_siblings, journal)
+                continue
             consumed = state.consumed
             before = {np.index: consumed[np.index] for np in batch}
             tasks = [self._task(np) for np in batch]
             step = state.superstep
-            results = yield ExecuteBatch(tasks, self.task_steps)
+            durations = None
+            if recorded and _all_inline(batch):
+                results, durations = self._call_recorded(tasks, finish_siblings)
+            else:
+                results = yield ExecuteBatch(tasks, self.task_steps)
             pause, failure = self._commit(tasks, results, before)
             if persists:
-                yield Committed(info.identity, step, tasks, results, self.snapshot, self)
+                yield Committed(
+                    info.identity, step, tasks, results, self.snapshot, self, durations
+                )
             if failure is not None:
                 raise failure
             if pause is not None:
                 return pause
+
+    def _call_recorded(
+        self, tasks: list[NodeTask], finish_siblings: bool
+    ) -> tuple[list[Any], list[float]]:
+        """Plain sync nodes of a recorded run that nothing else observes: called here instead
+        of through the driver, each timed for its step record (results as an executor's)."""
+        results: list[Any] = []
+        durations: list[float] = []
+        info = self.info
+        for task in tasks:
+            np = task.plan
+            kwargs = task.kwargs
+            start = perf_counter()
+            try:
+                if np.gate_plan is None:
+                    result: Any = TaskOutcome(task, map_outputs(np, np.func(**kwargs)))
+                else:
+                    result = TaskOutcome(task, {}, resolve_decision(np, np.func(**kwargs)))
+            except Exception as exc:
+                note_node_failure(exc, np, kwargs, task.superstep, info)
+                result = exc
+            durations.append((perf_counter() - start) * 1000.0)
+            results.append(result)
+            if result.__class__ is not TaskOutcome and not finish_siblings:
+                break
+        return results, durations
+
+    def _inline_journaled(
+        self, batch: Sequence[NodePlan], finish_siblings: bool, journal: list[Any]
+    ) -> None:
+        """``_inline`` for a run recorded when it ends: each call also appends
+        ``(superstep, node, (node, outputs, decision) or the exception, start, end, versions
+        consumed)`` to ``journal``, all its step record is built from."""
+        engine = self.engine
+        state = self.state
+        collect = engine.collect
+        consumed = state.consumed
+        step = state.superstep
+        if len(batch) == 1:  # most supersteps: no lists to build
+            np = batch[0]
+            prior = consumed[np.index]
+            kwargs = collect(state, np)
+            start = perf_counter()
+            try:
+                if np.gate_plan is None:
+                    outcome = (np, map_outputs(np, np.func(**kwargs)), None)
+                else:
+                    outcome = (np, {}, resolve_decision(np, np.func(**kwargs)))
+            except Exception as exc:
+                journal.append((step, np, exc, start, perf_counter(), None))
+                note_node_failure(exc, np, kwargs, step, self.info)
+                engine.commit_partial(state, [], [np], {np.index: prior})
+                state.failed = {np.index}
+                raise
+            journal.append((step, np, outcome, start, perf_counter(), consumed[np.index]))
+            engine.commit(state, [outcome])
+            return
+        append = journal.append
+        done: list[Any] = []
+        failure: BaseException | None = None
+        failed: list[NodePlan] = []
+        before: dict[int, Any] = {}
+        for np in batch:
+            prior = consumed[np.index]
+            kwargs = collect(state, np)
+            start = perf_counter()
+            try:
+                if np.gate_plan is None:
+                    outcome = (np, map_outputs(np, np.func(**kwargs)), None)
+                else:
+                    outcome = (np, {}, resolve_decision(np, np.func(**kwargs)))
+            except Exception as exc:
+                append((step, np, exc, start, perf_counter(), None))
+                note_node_failure(exc, np, kwargs, step, self.info)
+                before[np.index] = prior
+                if failure is None:
+                    failure = exc
+                failed.append(np)
+                if not finish_siblings:
+                    break
+                continue
+            append((step, np, outcome, start, perf_counter(), consumed[np.index]))
+            done.append(outcome)
+        if failure is None:
+            engine.commit(state, done)
+            return
+        self._fail_superstep(batch, done, failed, before, failure)
 
     def _gather_leaves(self, batch: Sequence[NodePlan], finish_siblings: bool) -> Steps[None]:
         """Plain async functions (gathered by the driver) and plain sync nodes, nothing
@@ -637,9 +737,11 @@ class RunLoop:
         parent_span = span if span is not None else info.span_id
         driver = self.driver
 
-        def steps(snapshot: RunSnapshot | None = None) -> Steps[Any]:
+        def steps(
+            snapshot: RunSnapshot | None = None, rerun: dict[str, str] | None = None
+        ) -> Steps[Any]:
             start = snapshot if snapshot is not None else resumed
-            return child_steps(gn, values, info, parent_span, driver, start)
+            return child_steps(gn, values, info, parent_span, driver, start, rerun)
 
         def call(runner: Any) -> Any:
             return child_call(runner, gn, values, info, parent_span, resumed)
@@ -647,6 +749,10 @@ class RunLoop:
         result = yield RunChild(task, gn.runner, steps, call, values)
         if answered:
             self.answered.add(gn.name)  # type: ignore[union-attr]
+        if gn.map_config is None and result.rerun:
+            # ★ inside a nested graph: report its re-run nodes as <node>/<inner node>
+            inner = {f"{gn.name}/{name}": why for name, why in result.rerun.items()}
+            self.rerun = {**self.rerun, **inner}
         if gn.map_config is None and result.status is RunStatus.PAUSED and result.pause is not None:
             if self.answered is not None and gn.name in self.answered and not answered:
                 self.reused = (f"{gn.name}/{result.pause.node_name}", (result.pause.response_key,))
@@ -877,13 +983,15 @@ def child_steps(
     parent_span: str,
     driver: DriverTraits,
     resumed: RunSnapshot | None = None,
+    rerun: dict[str, str] | None = None,
 ) -> Steps[Any]:
-    """The loop of ``gn``'s inner run (or inner map) on the parent's own driver."""
+    """The loop of ``gn``'s inner run (or inner map) on the parent's own driver; ``rerun``:
+    inner nodes a resumed inner run executes again (★, their code changed)."""
     graph = gn.graph
     if gn.map_config is None:
         parts = prepare_values(graph, values)
         child = info.child(graph.name, parent_span, segment=gn.name)
-        loop = RunLoop(graph, parts, child, driver, checkpoint=resumed)
+        loop = RunLoop(graph, parts, child, driver, checkpoint=resumed, rerun=rerun)
         return (yield from loop.run_steps())
     names, mode, error_handling, items = nested_map_items(gn, values)
     driver.check_fan_out(len(items), f"Nested map {gn.name!r}")

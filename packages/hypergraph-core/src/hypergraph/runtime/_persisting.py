@@ -78,6 +78,10 @@ class PersistingSyncDriver(SyncDriver):
             effect = recorded_items(effect, self.recorder, Write)
         return super().handle(effect)
 
+    def journal(self, loop: Any) -> list[Any] | None:
+        """The recorder's journal for ``loop`` in ``durability="exit"`` mode (else None)."""
+        return self.recorder.journal(loop)
+
     def run_child(self, effect: RunChild) -> Any:
         """A nested graph as the child run ``<parent>/<node>``, restored when it was recorded."""
         runner = effect.runner
@@ -92,7 +96,11 @@ class PersistingSyncDriver(SyncDriver):
             return plan.restored
         path = (*task.identity.path, task.plan.name)
         try:
-            result = self.drive(effect.steps(plan.snapshot))
+            steps = (
+                effect.steps(plan.snapshot, plan.rerun) if plan.rerun
+                else effect.steps(plan.snapshot)
+            )
+            result = self.drive(steps)
         except BaseException as exc:
             recorder.apply_sync(recorder.ended(path, None, exc))
             raise

@@ -23,8 +23,9 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from collections.abc import Callable, Generator, Mapping
-from time import perf_counter
+from collections.abc import Callable, Generator, Mapping, Sequence
+from datetime import UTC, datetime
+from time import perf_counter, time
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -36,6 +37,7 @@ from hypergraph.checkpointers.records import (
     StepStatus,
     WorkflowStatus,
     new_workflow_id,
+    utc_now,
 )
 from hypergraph.checkpointers.values import dumps
 from hypergraph.engine.engine import _changed
@@ -70,6 +72,7 @@ __all__ = [
     "WorkflowRecorder",
     "WorkflowStart",
     "base_of",
+    "base_reads",
     "check_force_resume",
     "checkpoint_of",
     "child_reads",
@@ -110,6 +113,8 @@ class WorkflowStart:
     record: RunRecord | None = None
     rerun: dict[str, str] = attrs.field(factory=dict)
     step_count: int = 0
+    # a resume under other node code than the run record names: its checkpoints say which
+    record_hashes: bool = False
 
 
 # ---------------------------------------------------------------------------- hashes
@@ -118,8 +123,20 @@ def definition_hashes(graph: Graph) -> dict[str, str]:
     return {name: node.definition_hash for name, node in graph._nodes.items()}
 
 
+_CONFIGS: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
 def _record_config(graph: Graph) -> dict[str, Any]:
-    return {"definition_hashes": definition_hashes(graph)}
+    """The config every run of ``graph`` records, built once per graph (one object, so a
+    checkpointer can keep its encoded text); treat it as read-only."""
+    found = _CONFIGS.get(id(graph))
+    if found is not None and found[0] is graph:
+        return found[1]
+    config = {"definition_hashes": definition_hashes(graph)}
+    if len(_CONFIGS) > 256:
+        _CONFIGS.clear()
+    _CONFIGS[id(graph)] = (graph, config)
+    return config
 
 
 def _new_record(graph: Graph, run_id: str, inputs: dict[str, Any], **extra: Any) -> RunRecord:
@@ -134,14 +151,21 @@ def _new_record(graph: Graph, run_id: str, inputs: dict[str, Any], **extra: Any)
     )
 
 
-def code_changes(graph: Graph, stored: RunRecord, snap: RunSnapshot | None) -> dict[str, str]:
+def code_changes(
+    graph: Graph,
+    stored: RunRecord,
+    snap: RunSnapshot | None,
+    recorded: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """★: completed nodes whose code changed since ``stored`` ran, plus everything downstream.
 
+    ``recorded`` are the node hashes its checkpoint names (a resume that re-ran changed code
+    records the code it ran with there); else the hashes of the run record are compared.
     Returns ``{node: reason}``; empty when nothing that ran has changed (or nothing ran yet).
     """
     if snap is None:
         return {}
-    old = stored.config.get("definition_hashes")
+    old = recorded if recorded is not None else stored.config.get("definition_hashes")
     if not isinstance(old, dict):
         return {}
     ran = {name for name, count in snap.executions.items() if count}
@@ -283,8 +307,30 @@ def snapshot_of(checkpoint: Checkpoint, base: Checkpoint | None = None) -> RunSn
     return _snapshot_from_state(state, checkpoint.values, checkpoint.inputs)
 
 
+_SMALL_DEFAULTS: dict[str, Any] = {
+    "decisions": {}, "ended": [], "cut_off": [], "failed": [], "paused": None, "answers": {},
+    "scoped": {}, "nested_answers": {}, "children": {}, "iterations": {},
+}
+"""The bookkeeping a chained delta records whole, and only when not empty (absent: this)."""
+
+
+def _expand(delta: Mapping[str, Any]) -> dict[str, Any]:
+    """A chained delta of one node (``node``, ``seen``, ``runs``) in the general form."""
+    node = delta["node"]
+    out = {k: v for k, v in delta.items() if k not in ("node", "seen", "runs")}
+    if "writers" not in out:
+        out["writers"] = dict.fromkeys(delta.get("versions", {}), node)
+    out["consumed"] = {node: delta.get("seen")}
+    out["executions"] = {node: delta.get("runs", 0)}
+    return out
+
+
 def _apply_delta(full: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str, Any]:
     state = dict(full)
+    if "chain" in delta:
+        state.update(_SMALL_DEFAULTS)
+        if "node" in delta:
+            delta = _expand(delta)
     for key in ("versions", "writers", "executions"):
         merged = dict(full.get(key, {}))
         merged.update(delta.get(key, {}))
@@ -298,9 +344,41 @@ def _apply_delta(full: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str,
     state["consumed"] = consumed
     state["done"] = [*full.get("done", ()), *delta.get("done_added", ())]
     for key, value in delta.items():
-        if key not in ("base", "versions", "writers", "executions", "consumed", "done_added"):
+        if key not in _DELTA_KEYS:
             state[key] = value
     return state
+
+
+_DELTA_KEYS = frozenset(
+    {"base", "chain", "versions", "writers", "executions", "consumed", "done_added", "node",
+     "seen", "runs"}
+)
+
+
+def _fold(full: Checkpoint, rows: list[dict[str, Any]]) -> Checkpoint:
+    """``full`` with the chained deltas ``rows`` (the supersteps after it, in order) applied."""
+    state: Mapping[str, Any] = full.state
+    for row in rows:
+        state = _apply_delta(state, row)
+    return attrs.evolve(full, state=dict(state))
+
+
+def base_reads(stored: Checkpoint | None) -> Generator[Read, Any, Checkpoint | None]:
+    """The reads that rebuild the state a delta checkpoint ``stored`` builds on (or None).
+
+    The full record named by :func:`base_of`, with the chained deltas of the supersteps between
+    it and ``stored`` folded in: pass the result to :func:`snapshot_of` as ``base``.
+    """
+    base = base_of(stored)
+    if base is None or stored is None:
+        return None
+    full: Checkpoint | None = yield ("checkpoint_at", base[0], base[1])
+    if full is None or "chain" not in stored.state or stored.superstep is None:
+        return full
+    if stored.superstep - base[1] <= 1:
+        return full
+    rows: list[dict[str, Any]] = yield ("states", base[0], base[1], stored.superstep)
+    return _fold(full, rows)
 
 
 _NAMES: dict[int, tuple[Any, list[str]]] = {}
@@ -318,31 +396,41 @@ def _node_names(plan: Any) -> list[str]:
     return names
 
 
-FULL_STATE_EVERY = 16
-"""Supersteps between two full records of the run loop's bookkeeping (the rest are deltas)."""
+FULL_STATE_EVERY = 64
+"""Supersteps between two full records of the run loop's bookkeeping; the records in between
+are chained deltas (each holds what its superstep changed), folded on read."""
 
 
-def _small_state(snap_state: Any, state: Any, names: list[str]) -> dict[str, Any]:
-    """The bookkeeping that stays small however long the run: recorded whole every time."""
-    decisions: dict[str, list[str]] = {}
-    ended: list[str] = []
-    for g, decision in state.decisions.items():
-        if decision is END:
-            ended.append(names[g])
-        else:
-            decisions[names[g]] = [names[t] for t in decision]
-    return {
-        "superstep": state.superstep,
-        "decisions": decisions,
-        "ended": ended,
-        "cut_off": sorted(names[g] for g in state.cut_off),
-        "failed": [names[i] for i in sorted(state.failed)],
-        "paused": state.paused,
-        "answers": dict(state.answers),
-        "scoped": {k: dict(v) for k, v in state.scoped.items()},
-        "nested_answers": {k: dict(v) for k, v in state.nested_answers.items()},
-        "children": snap_state,
-    }
+def _newly_done(slot: _Slot, engine: Any, state: Any, tasks: Sequence[NodeTask]) -> list[int]:
+    """Regions (component indices) completed since the slot's last record, in order.
+
+    Only components runnable after that record, and the successors of those that completed,
+    can have completed since (regions never reopen within a run): no scan of the whole plan.
+    """
+    done = slot.done
+    components = engine.plan.components
+    if engine.schedule is not None and state.scheduled:
+        exec_count = state.exec_count
+        new = {
+            c for c in (task.plan.component for task in tasks)
+            if c not in done and exec_count[components[c].nodes[0]]
+        }
+    else:
+        pending = state.pending_preds
+        runnable = state.runnable
+        new = set()
+        todo = list(slot.open)
+        while todo:
+            c = todo.pop()
+            if c in done or c in new or pending[c] or c in runnable:
+                continue
+            new.add(c)
+            todo.extend(components[c].succ)
+        slot.open = list(runnable)
+    if not new:
+        return []
+    done.update(new)
+    return sorted(new)
 
 
 def _forced(snap: RunSnapshot, graph: Graph) -> RunSnapshot:
@@ -378,8 +466,9 @@ def check_force_resume(force_resume: bool) -> None:
 
 Read = tuple[Any, ...]
 """A read a workflow generator asks for: ``("get_run", id)``, ``("checkpoint", id)``,
-``("checkpoint_at", id, superstep)``, ``("steps", id)`` (answer: how many) or
-``("children", id)``. ``read_sync``/``read_async`` answer them from a checkpointer."""
+``("checkpoint_at", id, superstep)``, ``("states", id, after, before)`` (the states of the
+checkpoints in between, in order), ``("steps", id)`` (answer: how many) or ``("children", id)``.
+``read_sync``/``read_async`` answer them from a checkpointer."""
 
 
 def resolve_steps(
@@ -460,23 +549,35 @@ def resolve_steps(
         )
     _check_structure(graph, existing, force_resume)
     stored: Checkpoint = yield ("checkpoint", workflow_id)
-    snap = yield from _load(stored)
+    snap, hashes = yield from _load(stored)
     if snap is not None and force_resume:
         snap = _forced(snap, graph)
     count: int = yield ("steps", workflow_id)
     return WorkflowStart(
         workflow_id, "resume", snap, dict(existing.inputs) if snap is None else {},
-        None, code_changes(graph, existing, snap), count,
+        None, code_changes(graph, existing, snap, hashes), count,
+        record_hashes=existing.graph_code_hash != graph.code_hash,
     )
 
 
-def _load(stored: Checkpoint) -> Generator[Any, Any, RunSnapshot | None]:
-    """The snapshot of ``stored``, reading the full state it builds on when it is a delta."""
-    base = base_of(stored)
-    full = None
-    if base is not None:
-        full = yield ("checkpoint_at", base[0], base[1])
-    return snapshot_of(stored, full)
+def _load(
+    stored: Checkpoint,
+) -> Generator[Any, Any, tuple[RunSnapshot | None, dict[str, str] | None]]:
+    """The snapshot of ``stored`` (reading the full state it builds on when it is a delta) and
+    the node hashes its full record names, if any (see ``recorded_hashes``)."""
+    full = yield from base_reads(stored)
+    return snapshot_of(stored, full), recorded_hashes(stored, full)
+
+
+def recorded_hashes(stored: Checkpoint, base: Checkpoint | None) -> dict[str, str] | None:
+    """The node hashes a run's checkpoint names: a resume that re-ran changed code stores the
+    hashes it ran with in its full records, so a later resume compares against those (not the
+    run record's, which keep the code the run started with). None: compare with the record."""
+    state = stored.state
+    if "base" in state:
+        state = base.state if base is not None else {}
+    found = state.get("definition_hashes")
+    return found if isinstance(found, dict) else None
 
 
 def _derive(
@@ -501,7 +602,7 @@ def _derive(
         )
     _check_structure(graph, source, force_resume, what="fork")
     stored: Checkpoint = yield ("checkpoint", source.id)
-    snap = yield from _load(stored)
+    snap, hashes = yield from _load(stored)
     if snap is not None and force_resume:
         snap = _forced(snap, graph)
     lineage: dict[str, Any]
@@ -514,7 +615,7 @@ def _derive(
     # the record's inputs are set by the recorder once the values are partitioned
     return WorkflowStart(
         new_id, kind, snap, inputs, _new_record(graph, new_id, {}, **lineage),
-        code_changes(graph, source, snap),
+        code_changes(graph, source, snap, hashes),
     )
 
 
@@ -552,10 +653,20 @@ def _answer_sync(checkpointer: Any, steps: Generator[Any, Any, Any]) -> Any:
                 answer = checkpointer.checkpoint(run_id, superstep=request[2])
             elif kind == "children":
                 answer = checkpointer.children(run_id)
+            elif kind == "states":
+                answer = _states_sync(checkpointer, run_id, request[2], request[3])
             else:
                 answer = len(checkpointer.steps(run_id))
     except StopIteration as stop:
         return stop.value
+
+
+def _states_sync(checkpointer: Any, run_id: str, after: int, before: int) -> list[dict[str, Any]]:
+    """The states of ``run_id``'s checkpoints after ``after`` and before ``before``, in order."""
+    read = getattr(checkpointer, "checkpoint_states", None)
+    if read is not None:
+        return read(run_id, after=after, before=before)  # type: ignore[no-any-return]
+    return [checkpointer.checkpoint(run_id, superstep=s).state for s in range(after + 1, before)]
 
 
 async def _answer_async(checkpointer: Any, steps: Generator[Any, Any, Any]) -> Any:
@@ -573,6 +684,15 @@ async def _answer_async(checkpointer: Any, steps: Generator[Any, Any, Any]) -> A
                 answer = await checkpointer.get_checkpoint(run_id, superstep=request[2])
             elif kind == "children":
                 answer = await checkpointer.get_children(run_id)
+            elif kind == "states":
+                read = getattr(checkpointer, "get_checkpoint_states", None)
+                if read is not None:
+                    answer = await read(run_id, after=request[2], before=request[3])
+                else:
+                    answer = [
+                        (await checkpointer.get_checkpoint(run_id, superstep=s)).state
+                        for s in range(request[2] + 1, request[3])
+                    ]
             else:
                 answer = len(await checkpointer.get_steps(run_id))
     except StopIteration as stop:
@@ -585,8 +705,7 @@ def child_reads(run_id: str) -> Generator[Any, Any, tuple[Any, Any, Any, int]]:
     if record is None:
         return None, None, None, 0
     stored = yield ("checkpoint", run_id)
-    base = base_of(stored)
-    full = (yield ("checkpoint_at", base[0], base[1])) if base is not None else None
+    full = yield from base_reads(stored)
     count = yield ("steps", run_id)
     return record, stored, full, count
 
@@ -675,7 +794,7 @@ def _map_steps(
                 )
                 continue
             stored = yield ("checkpoint", record.id)
-            snap = yield from _load(stored)
+            snap, _ = yield from _load(stored)
             if snap is not None and snap.fingerprint == fingerprint(graph):
                 resumed[index] = snap
             planned[index] = (record.id, True, sig)
@@ -714,8 +833,8 @@ class _Slot:
     """One run being recorded: a top-level run, a nested graph's run or a map item."""
 
     __slots__ = (
-        "base", "base_done", "changed_nodes", "changed_outputs", "created", "exists", "graph",
-        "inputs", "last", "next_index", "parent_id", "run_id", "saved", "signature",
+        "base", "created", "done", "exists", "graph", "hashes", "inputs", "last", "loop",
+        "next_index", "open", "parent_id", "pending", "run_id", "saved", "signature",
     )
 
     def __init__(
@@ -739,21 +858,38 @@ class _Slot:
         self.next_index = next_index
         self.saved = False  # wrote a checkpoint in this process (later ones carry only changes)
         self.last: Committed | None = None
-        # delta-encoded bookkeeping: the full record it builds on and what changed since
+        # "exit" durability: what the run did, kept until it ends
+        # (journal entries of the loop's plain calls, or the tuples ``committed`` keeps)
+        self.pending: list[tuple[Any, ...]] = []
+        self.loop: Any = None
+        # node hashes this process runs under, when the run record names older code (★): put
+        # into its full records so a later resume compares against the code that ran last
+        self.hashes: dict[str, str] | None = None
+        # chained deltas: the superstep of the last full record, the regions done so far and
+        # the components runnable after the last recorded superstep
         self.base: int | None = None
-        self.base_done: set[int] = set()
-        self.changed_nodes: set[int] = set()
-        self.changed_outputs: set[str] = set()
+        self.done: set[int] = set()
+        self.open: list[int] = []
 
 
 class _ChildPlan:
     """How a nested graph node's run starts: afresh, from its stored checkpoint, or restored."""
 
-    __slots__ = ("restored", "snapshot")
+    __slots__ = ("record_hashes", "rerun", "restored", "snapshot")
 
-    def __init__(self, snapshot: RunSnapshot | None = None, restored: Any = None) -> None:
+    def __init__(
+        self,
+        snapshot: RunSnapshot | None = None,
+        restored: Any = None,
+        rerun: dict[str, str] | None = None,
+        record_hashes: bool = False,
+    ) -> None:
         self.snapshot = snapshot
         self.restored = restored
+        # ★ nodes of the continued run that execute again, and why
+        self.rerun = rerun
+        # the continued run runs other code than its record names: its checkpoints say which
+        self.record_hashes = record_hashes
 
 
 class WorkflowRecorder:
@@ -782,10 +918,14 @@ class WorkflowRecorder:
         )
         self.slots[()] = slot
         slot.created = True
+        if start.record_hashes:
+            slot.hashes = definition_hashes(self.graph)
         if start.kind == "resume":
             return [("active", start.workflow_id)]
-        record = start.record or _new_record(self.graph, start.workflow_id, {})
-        record = attrs.evolve(record, inputs=dict(inputs))
+        if start.record is None:
+            record = _new_record(self.graph, start.workflow_id, dict(inputs))
+        else:
+            record = attrs.evolve(start.record, inputs=dict(inputs))
         ops: list[Op] = [("create", record)]
         if start.snapshot is not None and start.kind in ("fork", "retry"):
             # the fork's starting point, so a crash before its first superstep still resumes it
@@ -854,10 +994,15 @@ class WorkflowRecorder:
         )
         if record is None or gn.map_config is not None or values is None:
             return _ChildPlan()
-        if record.graph_code_hash != graph.code_hash or record.graph_struct_hash != graph.structural_hash:
+        if record.graph_struct_hash != graph.structural_hash:
             return _ChildPlan()
         if any(_changed(record.inputs.get(k, _MISSING), v) for k, v in values.items()):
             return _ChildPlan()
+        if record.graph_code_hash != graph.code_hash:
+            changed = self._changed_child(graph, record, stored, base)
+            if changed.record_hashes:
+                slot.hashes = definition_hashes(graph)
+            return changed
         if record.status is WorkflowStatus.COMPLETED and stored is not None:
             from hypergraph.engine import engine_for
 
@@ -875,6 +1020,21 @@ class WorkflowRecorder:
                 return _ChildPlan(snapshot=snap)
         return _ChildPlan()
 
+    @staticmethod
+    def _changed_child(
+        graph: Graph, record: RunRecord, stored: Checkpoint | None, base: Checkpoint | None
+    ) -> _ChildPlan:
+        """★ inside a nested graph: code in it changed since its run was recorded (same
+        structure, same inputs). The recorded run continues from its checkpoint, completed or
+        not, re-running exactly its changed nodes and what they feed (``code_changes``)."""
+        if stored is None or record.status not in RESUMABLE | {WorkflowStatus.COMPLETED}:
+            return _ChildPlan()
+        snap = snapshot_of(stored, base)
+        if snap is None or snap.paused is not None or snap.fingerprint != fingerprint(graph):
+            return _ChildPlan()
+        rerun = code_changes(graph, record, snap, recorded_hashes(stored, base))
+        return _ChildPlan(snapshot=snap, rerun=rerun, record_hashes=True)
+
     # -- supersteps -----------------------------------------------------------------------
     def timed(
         self, run_task: Callable[[NodeTask], Steps[TaskOutcome]]
@@ -891,7 +1051,7 @@ class WorkflowRecorder:
 
         return run
 
-    def _open(self, path: tuple[str, ...], ops: list[Op], effect: Committed | None = None) -> _Slot:
+    def _open(self, path: tuple[str, ...], ops: list[Op], loop: Any = None) -> _Slot:
         """The slot at ``path``, its record (and its ancestors') created on first use."""
         slot = self._slot(path)
         if slot.created:
@@ -904,7 +1064,7 @@ class WorkflowRecorder:
             return slot
         inputs = slot.inputs
         if inputs is None:
-            inputs = effect.snapshot().inputs if effect is not None else {}
+            inputs = loop.state.provided if loop is not None and loop.state is not None else {}
         graph = slot.graph
         if graph is not None:
             record = _new_record(
@@ -920,119 +1080,204 @@ class WorkflowRecorder:
         return slot
 
     def committed(self, effect: Committed) -> list[Op]:
-        """The writes of one committed superstep: its step records and its checkpoint."""
+        """The writes of one committed superstep: its step records and its checkpoint.
+
+        With ``durability="exit"`` nothing is built here: the superstep is kept by reference
+        and its records are made once, when the run ends (``ended``).
+        """
         ops: list[Op] = []
-        slot = self._open(effect.identity.path, ops, effect)
+        slot = self.slots.get(effect.identity.path)
+        if slot is None or not slot.created:
+            slot = self._open(effect.identity.path, ops, effect.loop)
+        durations = effect.durations
+        if durations is None:
+            popped = self.durations.pop
+            durations = [popped(id(task), 0.0) for task in effect.tasks]
+        loop = effect.loop
+        consumed = loop.state.consumed if loop is not None else None
+        if self.defer:
+            seen = None if consumed is None else [consumed[t.plan.index] for t in effect.tasks]
+            slot.pending.append((effect, durations, utc_now(), seen))
+            slot.last = effect
+            if loop is not None:
+                slot.loop = loop
+            return ops
+        delta: dict[str, Any] = {}
+        steps = self._steps(slot, effect, durations, utc_now(), consumed, delta)
+        if len(steps) == 1 and delta:
+            delta = steps[0].values  # the same entries: a checkpointer may reuse their text
         run_id = slot.run_id
         superstep = effect.superstep
-        durations = self.durations
+        if (
+            loop is not None and slot.base is not None
+            and superstep - slot.base < FULL_STATE_EVERY and not loop.state.children
+        ):
+            ops.append(("save", run_id, steps, self._chained(slot, effect, loop, delta)))
+            return ops
+        snap = effect.snapshot()
+        full = checkpoint_of(run_id, superstep, snap, delta if slot.saved else None)
+        if slot.hashes is not None:
+            full.state["definition_hashes"] = slot.hashes
+        slot.saved = True
+        if loop is not None:
+            slot.base = superstep
+            slot.done = set(_done_regions(loop.engine, loop.state))
+            slot.open = list(loop.state.runnable)
+        ops.append(("save", run_id, steps, full))
+        return ops
+
+    def _steps(
+        self,
+        slot: _Slot,
+        effect: Committed,
+        durations: Sequence[float],
+        when: datetime,
+        consumed: Sequence[Any] | None,
+        delta: dict[str, Any],
+        by_task: bool = False,
+    ) -> list[StepRecord]:
+        """The step records of one superstep; ``delta`` collects the values it wrote.
+
+        ``consumed`` is the loop's per-node input versions (per task when ``by_task``): what a
+        completed step read, for its ``input_versions``.
+        """
+        run_id = slot.run_id
+        superstep = effect.superstep
         steps = []
-        delta: dict[str, Any] = {}
         index = slot.next_index
-        for task, result in zip(effect.tasks, effect.results, strict=False):
+        for i, (task, result) in enumerate(zip(effect.tasks, effect.results, strict=False)):
             np = task.plan
-            duration = durations.pop(id(task), 0.0)
             child = self.child_id(task) if np.kind is GRAPH else None
-            if isinstance(result, BaseException):
-                steps.append(StepRecord(
-                    run_id, superstep, np.name, index, StepStatus.FAILED,
-                    duration_ms=duration, error=f"{type(result).__name__}: {result}",
-                    child_run_id=child,
-                ))
-            elif result.pause is not None:
-                steps.append(StepRecord(
-                    run_id, superstep, np.name, index, StepStatus.PAUSED,
-                    duration_ms=duration, child_run_id=child,
-                ))
-            else:
+            if result.__class__ is TaskOutcome and result.pause is None:
                 outputs = result.outputs
                 delta.update(outputs)
                 decision = None
                 if np.gate_plan is not None and result.decision is not None:
                     label = decision_label(np, result.decision)
                     decision = "END" if label is END else label
+                seen = None
+                if consumed is not None:
+                    seen = consumed[i] if by_task else consumed[np.index]
                 steps.append(StepRecord(
                     run_id, superstep, np.name, index, StepStatus.COMPLETED, outputs,
-                    duration_ms=duration, cached=result.cached, decision=decision,
-                    child_run_id=child,
+                    {} if not seen else dict(zip(np.inputs, seen, strict=False)),
+                    durations[i], result.cached, decision, None, when, None, child,
+                ))
+            elif isinstance(result, BaseException):
+                steps.append(StepRecord(
+                    run_id, superstep, np.name, index, StepStatus.FAILED,
+                    duration_ms=durations[i], error=f"{type(result).__name__}: {result}",
+                    created_at=when, child_run_id=child,
+                ))
+            else:
+                steps.append(StepRecord(
+                    run_id, superstep, np.name, index, StepStatus.PAUSED,
+                    duration_ms=durations[i], created_at=when, child_run_id=child,
                 ))
             index += 1
         slot.next_index = index
-        if self.defer:
-            slot.last = effect
-            ops.append(("save", run_id, steps, None))
-            return ops
-        loop = effect.loop
-        if loop is not None and slot.saved and slot.base is not None:
-            checkpoint = self._delta_checkpoint(slot, effect, loop, delta)
-            if checkpoint is not None:
-                ops.append(("save", run_id, steps, checkpoint))
-                return ops
-        snap = effect.snapshot()
-        full = checkpoint_of(run_id, superstep, snap, delta if slot.saved else None)
-        slot.saved = True
-        if loop is not None:
-            slot.base = superstep
-            slot.base_done = set(_done_regions(loop.engine, loop.state))
-            slot.changed_nodes = set()
-            slot.changed_outputs = set()
-        ops.append(("save", run_id, steps, full))
-        return ops
+        return steps
 
-    def _delta_checkpoint(
+    def _chained(
         self, slot: _Slot, effect: Committed, loop: Any, delta: dict[str, Any]
-    ) -> Checkpoint | None:
-        """What changed since the slot's last full record, or None when a full one is due."""
-        assert slot.base is not None
-        if effect.superstep - slot.base >= FULL_STATE_EVERY:
-            return None
+    ) -> Checkpoint:
+        """What this superstep changed in the loop's bookkeeping (a chained delta).
+
+        It names the slot's last full record (``base``); a read folds the deltas of every
+        superstep since then into it (``base_reads``). Maps keyed by node or output hold only
+        this superstep's entries; the small rest is recorded whole, and only when not empty.
+        """
         engine = loop.engine
         state = loop.state
-        if state.children:
-            return None
-        done = set(_done_regions(engine, state))
-        if not slot.base_done <= done:
-            return None  # a region reopened: record everything again
-        nodes = engine.plan.nodes
-        changed_nodes = slot.changed_nodes
-        changed_nodes.update(task.plan.index for task in effect.tasks)
-        changed_outputs = slot.changed_outputs
-        changed_outputs.update(delta)
-        names = _node_names(engine.plan)
+        plan = engine.plan
+        names = _node_names(plan)
+        record: dict[str, Any] = {
+            "superstep": state.superstep, "base": [slot.run_id, slot.base], "chain": 1,
+        }
+        tasks = effect.tasks
+        consumed = state.consumed
+        exec_count = state.exec_count
         versions = state.versions
         writers = state.writers
-        consumed = state.consumed
-        keys = _region_keys(engine.plan)
-        record = _small_state({}, state, names)
-        record["base"] = [slot.run_id, slot.base]
-        record["versions"] = {k: versions[k] for k in changed_outputs if k in versions}
-        record["writers"] = {
-            k: (None if writers[k] == SEED else names[writers[k]])
-            for k in changed_outputs if k in writers
-        }
-        record["consumed"] = {
-            names[i]: (
-                None if consumed[i] is None
-                else dict(zip(nodes[i].inputs, consumed[i], strict=True))  # type: ignore[arg-type]
-            )
-            for i in changed_nodes
-        }
-        record["executions"] = {names[i]: state.exec_count[i] for i in changed_nodes}
-        record["iterations"] = {keys[c]: n for c, n in state.iterations.items()}
-        record["done_added"] = [keys[c] for c in sorted(done - slot.base_done)]
+        if len(tasks) == 1:
+            # one node: its name once; the outputs it wrote name it as their writer
+            np = tasks[0].plan
+            i = np.index
+            seen = consumed[i]
+            record["node"] = names[i]
+            record["seen"] = None if seen is None else dict(zip(np.inputs, seen, strict=True))
+            record["runs"] = exec_count[i]
+            if delta:
+                record["versions"] = {k: versions[k] for k in delta if k in versions}
+                if any(writers.get(k) != i for k in delta):
+                    record["writers"] = {
+                        k: (None if writers[k] == SEED else names[writers[k]])
+                        for k in delta if k in writers
+                    }
+        else:
+            if delta:
+                record["versions"] = {k: versions[k] for k in delta if k in versions}
+                record["writers"] = {
+                    k: (None if writers[k] == SEED else names[writers[k]])
+                    for k in delta if k in writers
+                }
+            seen_by: dict[str, Any] = {}
+            executions: dict[str, int] = {}
+            for task in tasks:
+                np = task.plan
+                i = np.index
+                seen = consumed[i]
+                name = names[i]
+                seen_by[name] = None if seen is None else dict(zip(np.inputs, seen, strict=True))
+                executions[name] = exec_count[i]
+            record["consumed"] = seen_by
+            record["executions"] = executions
+        if state.decisions:
+            decisions: dict[str, list[str]] = {}
+            ended: list[str] = []
+            for g, decision in state.decisions.items():
+                if decision is END:
+                    ended.append(names[g])
+                else:
+                    decisions[names[g]] = [names[t] for t in decision]
+            if decisions:
+                record["decisions"] = decisions
+            if ended:
+                record["ended"] = ended
+        if state.cut_off:
+            record["cut_off"] = sorted(names[g] for g in state.cut_off)
+        if state.failed:
+            record["failed"] = [names[i] for i in sorted(state.failed)]
+        if state.paused is not None:
+            record["paused"] = state.paused
+        if state.answers:
+            record["answers"] = dict(state.answers)
+        if state.scoped:
+            record["scoped"] = {k: dict(v) for k, v in state.scoped.items()}
+        if state.nested_answers:
+            record["nested_answers"] = {k: dict(v) for k, v in state.nested_answers.items()}
+        if state.iterations:
+            keys = _region_keys(plan)
+            record["iterations"] = {keys[c]: n for c, n in state.iterations.items()}
+        added = _newly_done(slot, engine, state, effect.tasks)
+        if added:
+            keys = _region_keys(plan)
+            record["done_added"] = [keys[c] for c in added]
         return Checkpoint(slot.run_id, effect.superstep, delta, record, state.provided)
 
     # -- ending ---------------------------------------------------------------------------
     def ended(self, path: tuple[str, ...], result: Any, error: BaseException | None = None) -> list[Op]:
         """The writes that close the run at ``path``: its last checkpoint (exit mode), its status."""
         slot = self.slots.get(path)
-        if slot is None or not slot.created:
+        if slot is None:
             return []
         ops: list[Op] = []
-        last = slot.last
-        if last is not None:
-            slot.last = None
-            ops.append(("save", slot.run_id, (), checkpoint_of(slot.run_id, last.superstep, last.snapshot())))
+        if not slot.created:
+            if not slot.pending:
+                return []
+            self._open(path, ops, slot.loop)
+        if slot.pending:
+            ops.append(self._deferred(slot))
         if error is not None:
             stopped = not isinstance(error, Exception)
             status = WorkflowStatus.STOPPED if stopped else WorkflowStatus.FAILED
@@ -1046,6 +1291,64 @@ class WorkflowRecorder:
             text = None if result.error is None else f"{type(result.error).__name__}: {result.error}"
         ops.append(("status", slot.run_id, WorkflowStatus(run_status.value), text))
         return ops
+
+    def journal(self, loop: Any) -> list[Any] | None:
+        """``durability="exit"``: the list ``loop`` appends its plain calls to (see
+        ``RunLoop._inline_journaled``); the records are built from it when the run ends."""
+        if not self.defer:
+            return None
+        slot = self._slot(loop.info.identity.path)
+        slot.loop = loop
+        return slot.pending
+
+    def _deferred(self, slot: _Slot) -> Op:
+        """``durability="exit"``: every step the run kept, and its checkpoint, as one write."""
+        steps: list[StepRecord] = []
+        scratch: dict[str, Any] = {}
+        run_id = slot.run_id
+        clock = time() - perf_counter()  # journal times are perf_counter readings
+        index = slot.next_index
+        append = steps.append
+        completed = StepStatus.COMPLETED
+        stamp = datetime.fromtimestamp
+        for entry in slot.pending:
+            if len(entry) == 4:
+                slot.next_index = index
+                steps.extend(self._steps(slot, *entry, scratch, True))
+                index = slot.next_index
+                continue
+            superstep, np, outcome, start, end, seen = entry
+            if outcome.__class__ is tuple:
+                decision = None
+                if outcome[2] is not None:
+                    label = decision_label(np, outcome[2])
+                    decision = "END" if label is END else label
+                append(StepRecord(
+                    run_id, superstep, np.name, index, completed, outcome[1],
+                    {} if not seen else dict(zip(np.inputs, seen, strict=False)),
+                    (end - start) * 1000.0, False, decision, None, stamp(clock + start, UTC),
+                ))
+            else:
+                append(StepRecord(
+                    run_id, superstep, np.name, index, StepStatus.FAILED,
+                    duration_ms=(end - start) * 1000.0,
+                    error=f"{type(outcome).__name__}: {outcome}",
+                    created_at=stamp(clock + start, UTC),
+                ))
+            index += 1
+        slot.next_index = index
+        slot.pending = []
+        loop = slot.loop
+        last = slot.last
+        slot.last = None
+        final = None
+        if loop is not None and loop.state is not None:
+            final = checkpoint_of(run_id, loop.state.superstep - 1, loop.snapshot())
+        elif last is not None:
+            final = checkpoint_of(run_id, last.superstep, last.snapshot())
+        if final is not None and slot.hashes is not None:
+            final.state["definition_hashes"] = slot.hashes
+        return ("save", run_id, steps, final)
 
     def item_ended(self, identity: Any, index: int, result: Any) -> list[Op]:
         """The writes that close map item ``index`` of the map at ``identity``."""

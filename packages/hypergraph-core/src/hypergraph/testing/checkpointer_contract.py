@@ -220,6 +220,26 @@ class CheckpointerContract:
             assert (earlier.superstep, earlier.values, earlier.state) == (None, {}, {})
         assert checkpointer.checkpoint("wf").values == {"a": 10, "b": 11}
 
+    def test_states_between_two_supersteps_come_back_in_order(
+        self, checkpointer: Any, keeps_every_superstep: bool
+    ) -> None:
+        """The ``("states", id, after, before)`` read a resume folds chained deltas with: the
+        loop states of the checkpoints strictly between two supersteps, oldest first."""
+        from hypergraph.runtime import read_sync
+
+        def ask(after: int, before: int) -> Any:
+            return (yield ("states", "wf", after, before))
+
+        checkpointer.create_run_sync(RunRecord("wf"))
+        for s, node in enumerate("abcde"):
+            _superstep(checkpointer, "wf", s, node, {node: s})
+        checkpointer.update_run_status_sync("wf", WorkflowStatus.COMPLETED)
+        states = read_sync(checkpointer, ask(0, 4))
+        if keeps_every_superstep:
+            assert states == [{"superstep": s, "last": n} for s, n in ((1, "b"), (2, "c"), (3, "d"))]
+        else:  # only the latest checkpoint (superstep 4) was written
+            assert states == []
+
     def test_run_without_supersteps_starts_from_its_inputs(self, checkpointer: Any) -> None:
         """Before any superstep the checkpoint has no superstep, no values and the inputs."""
         checkpointer.create_run_sync(RunRecord("wf", inputs={"x": 1}))
