@@ -32,6 +32,7 @@ from hypergraph.checkpointers import (
     CheckpointerBase,
     RunRecord,
     StepRecord,
+    StepRows,
     StepStatus,
     WorkflowStatus,
 )
@@ -175,6 +176,11 @@ class SqliteCheckpointer(CheckpointerBase):
         # run ids the last lookups found unrecorded (a buffered create needn't ask again)
         self._absent: dict[str, bool] = {}
         self._last_values: dict[str, dict[str, Any]] = {}
+        # input versions text by (input names, versions): most steps of a graph repeat a few
+        self._versions_text: dict[tuple[Any, Any], str] = {}
+        # "exit" mode: the insert rows of runs created since the buffer was last written (their
+        # final status goes into the insert instead of an update after it)
+        self._created_rows: dict[str, list[Any]] = {}
         # write what is pending and release the file at garbage collection or interpreter exit
         self._finalizer = weakref.finalize(self, _finalize, self._shutdown_parts())
 
@@ -273,6 +279,8 @@ class SqliteCheckpointer(CheckpointerBase):
         if self._writer is not None:
             self._writer.wait()
         with self._lock:
+            if not extra and not self._buffer and not self._pending_checkpoints:
+                return 0
             ops = self._take_buffer()
             buffered = len(ops)
             ops.extend(extra)
@@ -292,6 +300,7 @@ class SqliteCheckpointer(CheckpointerBase):
         self._buffer = []
         self._pending_checkpoints = {}
         self._buffered_runs = set()
+        self._created_rows = {}
         return ops
 
     def _restore_buffer(self, ops: list[tuple[str, Any, bool]]) -> None:
@@ -310,10 +319,17 @@ class SqliteCheckpointer(CheckpointerBase):
                 if run.id in self._buffered_runs or (not absent and self._exists(run.id)):
                     raise duplicate_run_error(run.id)
                 self._buffered_runs.add(run.id)
-        try:
-            self._write(((_INSERT_RUN, row, False),))
-        except _DuplicateRun:
-            raise duplicate_run_error(run.id) from None
+        if self.durability == "exit":
+            # buffered until the run's status changes: that status goes into this insert
+            insert = list(row)
+            with self._lock:
+                self._buffer.append((_INSERT_RUN, insert, False))
+                self._created_rows[run.id] = insert
+        else:
+            try:
+                self._write(((_INSERT_RUN, row, False),))
+            except _DuplicateRun:
+                raise duplicate_run_error(run.id) from None
         self._next_seq[run.id] = 0  # a new run has no steps: no query for where they start
         self._counts[run.id] = [0, 0]
 
@@ -343,6 +359,9 @@ class SqliteCheckpointer(CheckpointerBase):
         versions_text = codec.encode_versions
         outputs = ""
         done = failed = 0
+        if steps.__class__ is StepRows:
+            seq, done, failed = self._step_rows(run_id, steps.rows, seq, plain, rows, cache)  # type: ignore[attr-defined]
+            steps = ()
         for step in steps:
             status = step.status
             if status is StepStatus.COMPLETED:
@@ -408,7 +427,7 @@ class SqliteCheckpointer(CheckpointerBase):
             return
         state = self._state_text(run_id, checkpoint.state)
         if (
-            len(plain) == 1 and not rows and values is steps[0].values
+            len(plain) == 1 and not rows and steps and values is steps[0].values
             and len(changed) == len(values) and checkpoint.superstep == steps[0].superstep
         ):
             # the superstep's one step wrote exactly the checkpoint's values: one row holds both
@@ -419,6 +438,56 @@ class SqliteCheckpointer(CheckpointerBase):
             self._write(ops)
         if counts is not None:
             self._counts[run_id] = counts
+
+    def _step_rows(
+        self,
+        run_id: str,
+        steps: list[tuple[Any, ...]],
+        seq: int,
+        plain: list[tuple[Any, ...]],
+        rows: list[tuple[Any, ...]],
+        cache: dict[int, str],
+    ) -> tuple[int, int, int]:
+        """The rows of ``StepRows`` steps (see ``hypergraph.checkpointers.StepRows``), appended
+        to ``plain`` and ``rows`` as ``save_superstep_sync`` builds them from ``StepRecord``s;
+        returns the next sequence number and how many completed and failed."""
+        encode = self._codec.encode_map
+        known = self._versions_text
+        if len(known) > 4096:
+            known.clear()
+        completed = StepStatus.COMPLETED
+        done = failed = 0
+        for (
+            superstep, node_name, index, status, values, names, seen, duration_ms, cached,
+            decision, error, created_at, child_run_id,
+        ) in steps:
+            if status is completed:
+                done += 1
+            elif status is StepStatus.FAILED:
+                failed += 1
+            if seen:
+                versions = known.get((names, seen))
+                if versions is None:
+                    versions = known[(names, seen)] = self._codec.encode_versions(
+                        dict(zip(names, seen, strict=False))
+                    )
+            else:
+                versions = "{}"
+            outputs = encode(values, run_id=run_id, node_name=node_name, fragments=cache)
+            if decision is None and error is None and child_run_id is None:
+                plain.append((
+                    seq, run_id, superstep, node_name, index, _STATUS[status], versions,
+                    outputs, duration_ms, 1 if cached else 0, created_at,
+                ))
+            else:
+                rows.append((
+                    seq, run_id, superstep, node_name, index, _STATUS[status], versions,
+                    outputs, duration_ms, 1 if cached else 0,
+                    None if decision is None else _json(decision), error, created_at, None,
+                    child_run_id,
+                ))
+            seq += 1
+        return seq, done, failed
 
     def _save_one_row(self, run_id: str, step: StepRecord, checkpoint: Checkpoint) -> None:
         """A superstep of one step that wrote exactly the checkpoint's values: one row holds
@@ -507,10 +576,38 @@ class SqliteCheckpointer(CheckpointerBase):
             self._next_seq.pop(run_id, None)
             self._last_values.pop(run_id, None)
             if counts is not None:
+                insert = self._created_rows.pop(run_id, None)
+                if insert is not None:
+                    self._end_buffered(insert, status, now, duration_ms, counts, error)
+                    return
                 sql = _UPDATE_STATUS_COUNTED
                 params["node_count"], params["error_count"] = counts
         if not self._drain(((sql, params, False),)):
             raise RunNotFoundError(run_id, self._where())
+
+    def _end_buffered(
+        self,
+        insert: list[Any],
+        status: WorkflowStatus,
+        now: float,
+        duration_ms: float | None,
+        counts: list[int],
+        error: str | None,
+    ) -> None:
+        """The final status of a run whose insert is still buffered ("exit" mode): written into
+        that insert (the columns ``_UPDATE_STATUS_COUNTED`` sets), then the buffer, in one
+        transaction with one statement fewer. If the write fails the insert is as it was."""
+        before = insert[:]
+        insert[1] = status.value
+        insert[14] = now
+        insert[15] = (now - insert[13]) * 1000 if duration_ms is None else duration_ms
+        insert[16], insert[17] = counts
+        insert[18] = error
+        try:
+            self._drain()
+        except BaseException:
+            insert[:] = before
+            raise
 
     def _create_derived_run(self, run: RunRecord, checkpoint: Checkpoint) -> None:
         self._check_open()

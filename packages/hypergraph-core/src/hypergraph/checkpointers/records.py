@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -24,6 +24,7 @@ __all__ = [
     "LineageNode",
     "RunRecord",
     "StepRecord",
+    "StepRows",
     "StepStatus",
     "WorkflowStatus",
     "new_workflow_id",
@@ -163,6 +164,50 @@ class StepRecord:
 
     def _repr_html_(self) -> str:
         return _display.record_html("Step", _display.step_fields(self))
+
+
+class StepRows(Sequence[StepRecord]):
+    """The step records of one save as plain tuples, made into ``StepRecord`` only when read.
+
+    A run recorded when it ends (``durability="exit"``) saves all its steps at once; building a
+    ``StepRecord`` and a ``datetime`` per step costs more than a backend needs to write a row.
+    A backend that knows this type reads ``rows`` directly; any other simply iterates it and
+    gets ordinary ``StepRecord`` objects.
+
+    Each row is ``(superstep, node_name, index, status, values, input_names, versions_seen,
+    duration_ms, cached, decision, error, created_at, child_run_id)``: ``input_versions`` is
+    ``dict(zip(input_names, versions_seen))`` (empty when ``versions_seen`` is empty or None),
+    ``created_at`` a POSIX timestamp, ``completed_at`` always None.
+    """
+
+    __slots__ = ("rows", "run_id")
+
+    def __init__(self, run_id: str, rows: list[tuple[Any, ...]]) -> None:
+        self.run_id = run_id
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._record(row) for row in self.rows[index]]
+        return self._record(self.rows[index])
+
+    def __iter__(self) -> Iterator[StepRecord]:
+        return map(self._record, self.rows)
+
+    def __repr__(self) -> str:
+        return f"StepRows({self.run_id!r}, {len(self.rows)} steps)"
+
+    def _record(self, row: tuple[Any, ...]) -> StepRecord:
+        (superstep, node_name, index, status, values, names, seen, duration_ms, cached,
+         decision, error, created_at, child_run_id) = row
+        return StepRecord(
+            self.run_id, superstep, node_name, index, status, values,
+            dict(zip(names, seen, strict=False)) if seen else {}, duration_ms, cached, decision,
+            error, datetime.fromtimestamp(created_at, UTC), None, child_run_id,
+        )
 
 
 @attrs.frozen(repr=False)

@@ -24,7 +24,7 @@ import hashlib
 import os
 import pickle
 from collections.abc import Callable, Generator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from time import perf_counter, time
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ from hypergraph.checkpointers.records import (
     Checkpoint,
     RunRecord,
     StepRecord,
+    StepRows,
     StepStatus,
     WorkflowStatus,
     new_workflow_id,
@@ -238,6 +239,81 @@ def checkpoint_of(
         _snapshot_state(snap),
         snap.inputs,
     )
+
+
+def _row_of(step: StepRecord) -> tuple[Any, ...]:
+    """``step`` as a ``StepRows`` row (a superstep the journal did not cover)."""
+    versions = step.input_versions
+    return (
+        step.superstep, step.node_name, step.index, step.status, step.values,
+        tuple(versions), tuple(versions.values()), step.duration_ms, step.cached,
+        step.decision, step.error, step.created_at.timestamp(), step.child_run_id,
+    )
+
+
+def _final_checkpoint(run_id: str, loop: Any) -> Checkpoint:
+    """``checkpoint_of(run_id, last superstep, loop.snapshot())``, built from the loop's state
+    directly (no ``RunSnapshot`` in between): what an ``"exit"`` run stores when it ends."""
+    engine = loop.engine
+    state = loop._materialized()
+    plan = engine.plan
+    nodes = plan.nodes
+    names = _node_names(plan)
+    keys = _region_keys(plan)
+    consumed: dict[str, dict[str, int]] = {}
+    for np, seen in zip(nodes, state.consumed, strict=True):
+        if seen is not None:
+            consumed[np.name] = dict(zip(np.inputs, seen, strict=True))
+    decisions: dict[str, list[str]] = {}
+    ended: list[str] = []
+    for g, decision in state.decisions.items():
+        if decision is END:
+            ended.append(names[g])
+        else:
+            decisions[names[g]] = [names[t] for t in decision]
+    writers = state.writers
+    record = {
+        "fingerprint": _fingerprint_of(loop.graph),
+        "superstep": state.superstep,
+        "versions": dict(state.versions),
+        "writers": {k: (None if w == SEED else names[w]) for k, w in writers.items()},
+        "consumed": consumed,
+        "executions": {names[i]: n for i, n in enumerate(state.exec_count) if n},
+        "decisions": decisions,
+        "ended": ended,
+        "cut_off": sorted(names[g] for g in state.cut_off),
+        "iterations": {keys[c]: n for c, n in state.iterations.items()},
+        "done": [keys[c] for c in _done_regions(engine, state)],
+        "failed": [names[i] for i in sorted(state.failed)],
+        "paused": state.paused,
+        "answers": dict(state.answers),
+        "scoped": {k: dict(v) for k, v in state.scoped.items()},
+        "nested_answers": {k: dict(v) for k, v in state.nested_answers.items()},
+        "children": {
+            name: {**_snapshot_state(child), "values": child.values, "inputs": child.inputs}
+            for name, child in state.children.items()
+        },
+    }
+    return Checkpoint(run_id, state.superstep - 1, dict(state.values), record, dict(state.provided))
+
+
+_FINGERPRINTS: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
+def _fingerprint_of(graph: Graph) -> dict[str, Any]:
+    """``_fingerprint_state(fingerprint(graph))``, built once per graph (a fresh copy each call)."""
+    found = _FINGERPRINTS.get(id(graph))
+    if found is None or found[0] is not graph:
+        if len(_FINGERPRINTS) > 256:
+            _FINGERPRINTS.clear()
+        found = _FINGERPRINTS[id(graph)] = (graph, _fingerprint_state(fingerprint(graph)))
+    fp = found[1]
+    selected = fp["selected"]
+    return {
+        "structural_hash": fp["structural_hash"], "bound": list(fp["bound"]),
+        "selected": None if selected is None else list(selected),
+        "entrypoints": list(fp["entrypoints"]),
+    }
 
 
 def _snapshot_from_state(
@@ -1302,19 +1378,25 @@ class WorkflowRecorder:
         return slot.pending
 
     def _deferred(self, slot: _Slot) -> Op:
-        """``durability="exit"``: every step the run kept, and its checkpoint, as one write."""
-        steps: list[StepRecord] = []
+        """``durability="exit"``: every step the run kept, and its checkpoint, as one write.
+
+        The steps go out as ``StepRows`` (plain tuples; a backend that knows them writes rows
+        without a ``StepRecord`` per step), the checkpoint's state is built straight from the
+        loop's state.
+        """
+        rows: list[tuple[Any, ...]] = []
         scratch: dict[str, Any] = {}
         run_id = slot.run_id
         clock = time() - perf_counter()  # journal times are perf_counter readings
         index = slot.next_index
-        append = steps.append
+        append = rows.append
         completed = StepStatus.COMPLETED
-        stamp = datetime.fromtimestamp
+        failed = StepStatus.FAILED
         for entry in slot.pending:
             if len(entry) == 4:
                 slot.next_index = index
-                steps.extend(self._steps(slot, *entry, scratch, True))
+                for step in self._steps(slot, *entry, scratch, True):
+                    append(_row_of(step))
                 index = slot.next_index
                 continue
             superstep, np, outcome, start, end, seen = entry
@@ -1323,17 +1405,14 @@ class WorkflowRecorder:
                 if outcome[2] is not None:
                     label = decision_label(np, outcome[2])
                     decision = "END" if label is END else label
-                append(StepRecord(
-                    run_id, superstep, np.name, index, completed, outcome[1],
-                    {} if not seen else dict(zip(np.inputs, seen, strict=False)),
-                    (end - start) * 1000.0, False, decision, None, stamp(clock + start, UTC),
+                append((
+                    superstep, np.name, index, completed, outcome[1], np.inputs, seen,
+                    (end - start) * 1000.0, False, decision, None, clock + start, None,
                 ))
             else:
-                append(StepRecord(
-                    run_id, superstep, np.name, index, StepStatus.FAILED,
-                    duration_ms=(end - start) * 1000.0,
-                    error=f"{type(outcome).__name__}: {outcome}",
-                    created_at=stamp(clock + start, UTC),
+                append((
+                    superstep, np.name, index, failed, {}, (), None, (end - start) * 1000.0,
+                    False, None, f"{type(outcome).__name__}: {outcome}", clock + start, None,
                 ))
             index += 1
         slot.next_index = index
@@ -1343,12 +1422,12 @@ class WorkflowRecorder:
         slot.last = None
         final = None
         if loop is not None and loop.state is not None:
-            final = checkpoint_of(run_id, loop.state.superstep - 1, loop.snapshot())
+            final = _final_checkpoint(run_id, loop)
         elif last is not None:
             final = checkpoint_of(run_id, last.superstep, last.snapshot())
         if final is not None and slot.hashes is not None:
             final.state["definition_hashes"] = slot.hashes
-        return ("save", run_id, steps, final)
+        return ("save", run_id, StepRows(run_id, rows), final)
 
     def item_ended(self, identity: Any, index: int, result: Any) -> list[Op]:
         """The writes that close map item ``index`` of the map at ``identity``."""
