@@ -659,3 +659,39 @@ def test_a_recorded_run_of_something_that_is_not_a_graph_is_a_type_error(checkpo
     """X16 order holds with a checkpointer: the graph argument is checked before any lookup."""
     with pytest.raises(TypeError, match="expects a Graph"):
         SyncRunner(checkpointer=checkpointer).run(inc, {"a": 1}, workflow_id="x")  # type: ignore[arg-type]
+
+
+def test_exit_durability_stores_the_checkpoint_a_snapshot_of_the_run_gives(
+    tmp_path: Path,
+) -> None:
+    """durability="exit" builds its final checkpoint from the loop state: it equals the snapshot."""
+    from hypergraph.runtime import checkpoint_of
+
+    @node(output_name="n")
+    def grow(n: int) -> int:
+        return n + 1
+
+    @route(targets=["grow", END])
+    def again(n: int) -> Any:
+        return "grow" if n < 3 else END
+
+    @node(output_name="label")
+    def name_it(n: int, prefix: str = "n=") -> str:
+        return f"{prefix}{n}"
+
+    looped = Graph([grow, again, name_it], name="looped", entrypoint="grow")
+    with SqliteCheckpointer(str(tmp_path / "runs.db"), durability="exit") as cp:
+        result = SyncRunner(checkpointer=cp).run(looped, {"n": 0}, workflow_id="lp")
+        assert result["label"] == "n=3"
+        snap = result.checkpoint
+        expected = checkpoint_of("lp", snap.superstep - 1, snap)
+        stored = cp.checkpoint("lp")
+        assert stored.superstep == expected.superstep
+        assert stored.values == expected.values
+        assert stored.state == expected.state
+        assert stored.inputs == expected.inputs
+        steps = cp.steps("lp")
+        assert [s.node_name for s in steps] == ["grow", "again"] * 3 + ["name_it"]
+        assert [s.index for s in steps] == list(range(7))
+        assert steps[1].decision == "grow" and steps[5].decision == "END"
+        assert steps[0].input_versions == {"n": 1} and steps[2].input_versions == {"n": 2}

@@ -253,15 +253,16 @@ def _row_of(step: StepRecord) -> tuple[Any, ...]:
 
 def _final_checkpoint(run_id: str, loop: Any) -> Checkpoint:
     """``checkpoint_of(run_id, last superstep, loop.snapshot())``, built from the loop's state
-    directly (no ``RunSnapshot`` in between): what an ``"exit"`` run stores when it ends."""
+    directly (no ``RunSnapshot`` in between): what an ``"exit"`` run stores when it ends.
+
+    The containers most runs leave empty (decisions, answers, children, ...) are only walked
+    when they hold something."""
     engine = loop.engine
     state = loop._materialized()
     plan = engine.plan
-    nodes = plan.nodes
     names = _node_names(plan)
-    keys = _region_keys(plan)
     consumed: dict[str, dict[str, int]] = {}
-    for np, seen in zip(nodes, state.consumed, strict=True):
+    for np, seen in zip(plan.nodes, state.consumed, strict=True):
         if seen is not None:
             consumed[np.name] = dict(zip(np.inputs, seen, strict=True))
     decisions: dict[str, list[str]] = {}
@@ -272,6 +273,8 @@ def _final_checkpoint(run_id: str, loop: Any) -> Checkpoint:
         else:
             decisions[names[g]] = [names[t] for t in decision]
     writers = state.writers
+    keys = _region_keys(plan) if state.iterations else None
+    children = state.children
     record = {
         "fingerprint": _fingerprint_of(loop.graph),
         "superstep": state.superstep,
@@ -281,20 +284,31 @@ def _final_checkpoint(run_id: str, loop: Any) -> Checkpoint:
         "executions": {names[i]: n for i, n in enumerate(state.exec_count) if n},
         "decisions": decisions,
         "ended": ended,
-        "cut_off": sorted(names[g] for g in state.cut_off),
-        "iterations": {keys[c]: n for c, n in state.iterations.items()},
-        "done": [keys[c] for c in _done_regions(engine, state)],
-        "failed": [names[i] for i in sorted(state.failed)],
+        "cut_off": sorted(names[g] for g in state.cut_off) if state.cut_off else [],
+        "iterations": {keys[c]: n for c, n in state.iterations.items()} if keys else {},
+        "done": _done_keys(engine, state, plan),
+        "failed": [names[i] for i in sorted(state.failed)] if state.failed else [],
         "paused": state.paused,
         "answers": dict(state.answers),
-        "scoped": {k: dict(v) for k, v in state.scoped.items()},
-        "nested_answers": {k: dict(v) for k, v in state.nested_answers.items()},
+        "scoped": {k: dict(v) for k, v in state.scoped.items()} if state.scoped else {},
+        "nested_answers": (
+            {k: dict(v) for k, v in state.nested_answers.items()} if state.nested_answers else {}
+        ),
         "children": {
             name: {**_snapshot_state(child), "values": child.values, "inputs": child.inputs}
-            for name, child in state.children.items()
-        },
+            for name, child in children.items()
+        } if children else {},
     }
     return Checkpoint(run_id, state.superstep - 1, dict(state.values), record, dict(state.provided))
+
+
+def _done_keys(engine: Any, state: Any, plan: Any) -> list[str]:
+    """The region keys of ``_done_regions``; a static schedule whose every node ran: all of
+    them (the common end of a run), without a pass over the components."""
+    keys = _region_keys(plan)
+    if engine.schedule is not None and state.scheduled and 0 not in state.exec_count:
+        return list(keys)
+    return [keys[c] for c in _done_regions(engine, state)]
 
 
 _FINGERPRINTS: dict[int, tuple[Any, dict[str, Any]]] = {}
