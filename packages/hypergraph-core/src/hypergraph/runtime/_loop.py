@@ -336,6 +336,14 @@ class RunLoop:
         recorded = persists and emitter is None and not self.driver.caching
         # "exit" durability: plain calls only leave a journal entry (records are built at the end)
         journal = self.driver.journal(self) if recorded else None
+        if journal is not None and engine.plan.inline_schedule and state.scheduled:
+            # a precomputed schedule of plain sync nodes: no batch to pick, nothing to check
+            inline = self._inline_journaled
+            for batch in engine.schedule[state.superstep:]:  # type: ignore[index]
+                if ticks:
+                    yield _TICK
+                inline(batch, finish_siblings, journal)
+            return None
         while True:
             batch = engine.next_batch(state, limit)
             if not batch:
