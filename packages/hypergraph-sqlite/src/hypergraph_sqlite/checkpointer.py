@@ -181,6 +181,9 @@ class SqliteCheckpointer(CheckpointerBase):
         # "exit" mode: the insert rows of runs created since the buffer was last written (their
         # final status goes into the insert instead of an update after it)
         self._created_rows: dict[str, list[Any]] = {}
+        # "exit" mode: per state entry, the object last encoded and its text (see
+        # ``_exit_state_text``)
+        self._state_parts: dict[str, tuple[Any, str]] = {}
         # write what is pending and release the file at garbage collection or interpreter exit
         self._finalizer = weakref.finalize(self, _finalize, self._shutdown_parts())
 
@@ -295,7 +298,7 @@ class SqliteCheckpointer(CheckpointerBase):
     def _take_buffer(self) -> list[tuple[str, Any, bool]]:
         ops = self._buffer
         for run_id, (superstep, items, state) in self._pending_checkpoints.items():
-            row = (run_id, superstep, ValueCodec.join(items), self._state_text(run_id, state))
+            row = (run_id, superstep, ValueCodec.join(items), self._exit_state_text(run_id, state))
             ops.append((_PUT_CHECKPOINT, row, False))
         self._buffer = []
         self._pending_checkpoints = {}
@@ -537,6 +540,30 @@ class SqliteCheckpointer(CheckpointerBase):
                 return int(self._conn.execute(_NEXT_SEQ, (run_id,)).fetchone()[0])
             except sqlite3.Error as exc:
                 raise _schema.store_error(exc, self.path, timeout=self.timeout) from None
+
+    def _exit_state_text(self, run_id: str, state: dict[str, Any]) -> str:
+        """``_state_text`` of a run's final state ("exit" mode), entry by entry: an entry that
+        is the very object encoded last time (runs of one graph share what didn't change, see
+        ``hypergraph.runtime``'s recorder) reuses its text."""
+        known = self._state_parts
+        keys = self._codec._keys
+        parts = []
+        try:
+            for key, value in state.items():
+                found = known.get(key)
+                if found is not None and found[0] is value:
+                    parts.append(found[1])
+                    continue
+                name = keys.get(key)
+                if name is None:
+                    name = keys[key] = _json(str(key)) + ":"
+                text = name + _json(value)
+                if value.__class__ is dict and value:
+                    known[key] = (value, text)  # kept alive here, so its id can't be reused
+                parts.append(text)
+        except (TypeError, ValueError):
+            return self._state_text(run_id, state)  # raises the error naming the run
+        return "{" + ",".join(parts) + "}"
 
     @staticmethod
     def _state_text(run_id: str, state: dict[str, Any], what: str = "run loop's state") -> str:

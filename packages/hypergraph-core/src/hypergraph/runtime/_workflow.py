@@ -261,10 +261,25 @@ def _final_checkpoint(run_id: str, loop: Any) -> Checkpoint:
     state = loop._materialized()
     plan = engine.plan
     names = _node_names(plan)
-    consumed: dict[str, dict[str, int]] = {}
-    for np, seen in zip(plan.nodes, state.consumed, strict=True):
-        if seen is not None:
-            consumed[np.name] = dict(zip(np.inputs, seen, strict=True))
+    parts = _parts_of(plan)
+    # most runs of a graph end with the same bookkeeping: reuse the last run's (read-only)
+    # objects when their source is equal, so a checkpointer may reuse their encoded text too
+    if parts[1] != state.consumed:
+        consumed: dict[str, dict[str, int]] = {}
+        for np, seen in zip(plan.nodes, state.consumed, strict=True):
+            if seen is not None:
+                consumed[np.name] = dict(zip(np.inputs, seen, strict=True))
+        parts[1], parts[2] = list(state.consumed), consumed
+    writers = state.writers
+    if parts[3] != writers:
+        parts[3] = dict(writers)
+        parts[4] = {k: (None if w == SEED else names[w]) for k, w in writers.items()}
+    if parts[5] != state.exec_count:
+        parts[5] = list(state.exec_count)
+        parts[6] = {names[i]: n for i, n in enumerate(state.exec_count) if n}
+    if parts[7] != state.versions:
+        parts[7] = dict(state.versions)
+        parts[8] = dict(state.versions)
     decisions: dict[str, list[str]] = {}
     ended: list[str] = []
     for g, decision in state.decisions.items():
@@ -272,16 +287,15 @@ def _final_checkpoint(run_id: str, loop: Any) -> Checkpoint:
             ended.append(names[g])
         else:
             decisions[names[g]] = [names[t] for t in decision]
-    writers = state.writers
     keys = _region_keys(plan) if state.iterations else None
     children = state.children
     record = {
         "fingerprint": _fingerprint_of(loop.graph),
         "superstep": state.superstep,
-        "versions": dict(state.versions),
-        "writers": {k: (None if w == SEED else names[w]) for k, w in writers.items()},
-        "consumed": consumed,
-        "executions": {names[i]: n for i, n in enumerate(state.exec_count) if n},
+        "versions": parts[8],
+        "writers": parts[4],
+        "consumed": parts[2],
+        "executions": parts[6],
         "decisions": decisions,
         "ended": ended,
         "cut_off": sorted(names[g] for g in state.cut_off) if state.cut_off else [],
@@ -315,19 +329,28 @@ _FINGERPRINTS: dict[int, tuple[Any, dict[str, Any]]] = {}
 
 
 def _fingerprint_of(graph: Graph) -> dict[str, Any]:
-    """``_fingerprint_state(fingerprint(graph))``, built once per graph (a fresh copy each call)."""
+    """``_fingerprint_state(fingerprint(graph))``, built once per graph (shared: read-only)."""
     found = _FINGERPRINTS.get(id(graph))
     if found is None or found[0] is not graph:
         if len(_FINGERPRINTS) > 256:
             _FINGERPRINTS.clear()
         found = _FINGERPRINTS[id(graph)] = (graph, _fingerprint_state(fingerprint(graph)))
-    fp = found[1]
-    selected = fp["selected"]
-    return {
-        "structural_hash": fp["structural_hash"], "bound": list(fp["bound"]),
-        "selected": None if selected is None else list(selected),
-        "entrypoints": list(fp["entrypoints"]),
-    }
+    return found[1]
+
+
+_PARTS: dict[int, list[Any]] = {}
+
+
+def _parts_of(plan: Any) -> list[Any]:
+    """Per plan, the last final state's shared parts and what they were built from:
+    ``[plan, consumed source, consumed, writers source, writers, executions source,
+    executions, versions source, versions]``."""
+    found = _PARTS.get(id(plan))
+    if found is None or found[0] is not plan:
+        if len(_PARTS) > 256:
+            _PARTS.clear()
+        found = _PARTS[id(plan)] = [plan, None, None, None, None, None, None, None, None]
+    return found
 
 
 def _snapshot_from_state(
