@@ -455,6 +455,7 @@ class SqliteCheckpointer(CheckpointerBase):
         to ``plain`` and ``rows`` as ``save_superstep_sync`` builds them from ``StepRecord``s;
         returns the next sequence number and how many completed and failed."""
         encode = self._codec.encode_map
+        keys = self._codec._keys
         known = self._versions_text
         if len(known) > 4096:
             known.clear()
@@ -476,7 +477,18 @@ class SqliteCheckpointer(CheckpointerBase):
                     )
             else:
                 versions = "{}"
-            outputs = encode(values, run_id=run_id, node_name=node_name, fragments=cache)
+            if len(values) == 1:
+                # one output (most nodes): its key's text is cached, an int needs no call
+                for name, value in values.items():
+                    key = keys.get(name)
+                    if key is not None and value.__class__ is int:
+                        outputs = "{" + key + int.__repr__(value) + "}"
+                    else:
+                        outputs = encode(
+                            values, run_id=run_id, node_name=node_name, fragments=cache
+                        )
+            else:
+                outputs = encode(values, run_id=run_id, node_name=node_name, fragments=cache)
             if decision is None and error is None and child_run_id is None:
                 plain.append((
                     seq, run_id, superstep, node_name, index, _STATUS[status], versions,
@@ -558,7 +570,7 @@ class SqliteCheckpointer(CheckpointerBase):
                 if name is None:
                     name = keys[key] = _json(str(key)) + ":"
                 text = name + _json(value)
-                if value.__class__ is dict and value:
+                if (value.__class__ is dict or value.__class__ is list) and value:
                     known[key] = (value, text)  # kept alive here, so its id can't be reused
                 parts.append(text)
         except (TypeError, ValueError):

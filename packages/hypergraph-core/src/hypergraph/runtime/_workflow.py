@@ -318,10 +318,11 @@ def _final_checkpoint(run_id: str, loop: Any) -> Checkpoint:
 
 def _done_keys(engine: Any, state: Any, plan: Any) -> list[str]:
     """The region keys of ``_done_regions``; a static schedule whose every node ran: all of
-    them (the common end of a run), without a pass over the components."""
+    them (the common end of a run), without a pass over the components, as the plan's own
+    list (shared: read-only)."""
     keys = _region_keys(plan)
     if engine.schedule is not None and state.scheduled and 0 not in state.exec_count:
-        return list(keys)
+        return keys
     return [keys[c] for c in _done_regions(engine, state)]
 
 
