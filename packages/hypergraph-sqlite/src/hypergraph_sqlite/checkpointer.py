@@ -99,6 +99,12 @@ WHERE id = :id
 _STATUS = {status: status.value for status in StepStatus}
 _RUN_EXISTS = "SELECT 1 FROM runs WHERE id = ?"
 _MISSING = object()
+_VERSIONS_TEXT: dict[tuple[Any, Any], str] = {}
+"""Input versions text by (input names, versions), shared by every checkpointer: most steps of
+a graph repeat a few."""
+_STATE_PARTS: dict[str, tuple[Any, str]] = {}
+""""exit" mode: per final-state entry, the object last encoded and its text (see
+``SqliteCheckpointer._exit_state_text``); shared, so a new checkpointer starts warm."""
 
 
 _json = dumps
@@ -176,14 +182,11 @@ class SqliteCheckpointer(CheckpointerBase):
         # run ids the last lookups found unrecorded (a buffered create needn't ask again)
         self._absent: dict[str, bool] = {}
         self._last_values: dict[str, dict[str, Any]] = {}
-        # input versions text by (input names, versions): most steps of a graph repeat a few
-        self._versions_text: dict[tuple[Any, Any], str] = {}
+        self._versions_text = _VERSIONS_TEXT
         # "exit" mode: the insert rows of runs created since the buffer was last written (their
         # final status goes into the insert instead of an update after it)
         self._created_rows: dict[str, list[Any]] = {}
-        # "exit" mode: per state entry, the object last encoded and its text (see
-        # ``_exit_state_text``)
-        self._state_parts: dict[str, tuple[Any, str]] = {}
+        self._state_parts = _STATE_PARTS
         # write what is pending and release the file at garbage collection or interpreter exit
         self._finalizer = weakref.finalize(self, _finalize, self._shutdown_parts())
 

@@ -96,6 +96,7 @@ else:  # pragma: no cover  (CPython always has the C accelerator)
 
 
 _PLAIN_DECODER = json.JSONDecoder()
+_KEY_TEXT: dict[str, str] = {}
 
 
 def dumps(raw: Any) -> str:
@@ -121,7 +122,10 @@ class ValueCodec:
         # lenient: values that can't be restored become UnreadableValue placeholders
         self.lenient = lenient
         self._converter: Any = None
-        self._keys: dict[str, str] = {}
+        if len(_KEY_TEXT) > 65536:
+            _KEY_TEXT.clear()
+        # the JSON text (with its colon) of each value name, shared by every codec
+        self._keys: dict[str, str] = _KEY_TEXT
         self._decoder = json.JSONDecoder(object_hook=self._object_hook)
 
     # -- encoding -----------------------------------------------------------------------------
