@@ -572,9 +572,19 @@ class SqliteCheckpointer(CheckpointerBase):
                 name = keys.get(key)
                 if name is None:
                     name = keys[key] = _json(str(key)) + ":"
-                text = name + _json(value)
-                if (value.__class__ is dict or value.__class__ is list) and value:
+                kind = value.__class__
+                if kind is dict or kind is list:
+                    if not value:
+                        parts.append(name + ("{}" if kind is dict else "[]"))
+                        continue
+                    text = name + _json(value)
                     known[key] = (value, text)  # kept alive here, so its id can't be reused
+                elif kind is int:
+                    text = name + int.__repr__(value)
+                elif value is None:
+                    text = name + "null"
+                else:
+                    text = name + _json(value)
                 parts.append(text)
         except (TypeError, ValueError):
             return self._state_text(run_id, state)  # raises the error naming the run

@@ -192,6 +192,9 @@ class ValueCodec:
             key = keys.get(name)
             if key is None:
                 key = keys[name] = _dumps(str(name)) + ":"
+            if value.__class__ is int:  # no cache, no call (as in encode_map)
+                out[key] = int.__repr__(value)
+                continue
             fragment = None if fragments is None else fragments.get(id(value))
             if fragment is None:
                 fragment = self._fragment(value, run_id, node_name, name)
