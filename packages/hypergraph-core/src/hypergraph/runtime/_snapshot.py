@@ -8,7 +8,7 @@ scope. ``restore`` derives the scheduling frontier afresh from which regions are
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -112,6 +112,20 @@ def _done_regions(engine: Engine, state: RunState) -> list[int]:
     return [c for c in range(len(plan.components)) if pending[c] == 0 and c not in runnable]
 
 
+def named_decisions(
+    decisions: Mapping[int, Any], names: Sequence[str]
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Gate decisions by node name: the targets each gate chose, and the gates that chose END."""
+    chosen: dict[str, list[str]] = {}
+    ended: list[str] = []
+    for g, decision in decisions.items():
+        if decision is END:
+            ended.append(names[g])
+        else:
+            chosen[names[g]] = [names[t] for t in decision]
+    return chosen, ended
+
+
 def snapshot(engine: Engine, state: RunState, graph: Graph) -> RunSnapshot:
     """The name-keyed, restorable view of ``state`` (taken between supersteps)."""
     plan = engine.plan
@@ -122,13 +136,7 @@ def snapshot(engine: Engine, state: RunState, graph: Graph) -> RunSnapshot:
     for np, seen in zip(nodes, state.consumed, strict=True):
         if seen is not None:
             consumed[np.name] = dict(zip(np.inputs, seen, strict=True))
-    decisions: dict[str, list[str]] = {}
-    ended: list[str] = []
-    for g, decision in state.decisions.items():
-        if decision is END:
-            ended.append(names[g])
-        else:
-            decisions[names[g]] = [names[t] for t in decision]  # type: ignore[union-attr,index]
+    decisions, ended = named_decisions(state.decisions, names)
     return RunSnapshot(
         fingerprint=fingerprint(graph),
         superstep=state.superstep,

@@ -62,6 +62,7 @@ from hypergraph.runtime._snapshot import (
     _done_regions,
     _region_keys,
     fingerprint,
+    named_decisions,
 )
 from hypergraph.runtime._tasks import Committed, NodeTask, Steps, TaskOutcome
 
@@ -280,13 +281,7 @@ def _final_checkpoint(run_id: str, loop: Any) -> Checkpoint:
     if parts[7] != state.versions:
         parts[7] = dict(state.versions)
         parts[8] = dict(state.versions)
-    decisions: dict[str, list[str]] = {}
-    ended: list[str] = []
-    for g, decision in state.decisions.items():
-        if decision is END:
-            ended.append(names[g])
-        else:
-            decisions[names[g]] = [names[t] for t in decision]
+    decisions, ended = named_decisions(state.decisions, names)
     keys = _region_keys(plan) if state.iterations else None
     children = state.children
     record = {
@@ -1347,13 +1342,7 @@ class WorkflowRecorder:
             record["consumed"] = seen_by
             record["executions"] = executions
         if state.decisions:
-            decisions: dict[str, list[str]] = {}
-            ended: list[str] = []
-            for g, decision in state.decisions.items():
-                if decision is END:
-                    ended.append(names[g])
-                else:
-                    decisions[names[g]] = [names[t] for t in decision]
+            decisions, ended = named_decisions(state.decisions, names)
             if decisions:
                 record["decisions"] = decisions
             if ended:
