@@ -17,7 +17,6 @@ from typing import Any
 __all__ = ["add_node_note", "format_inputs"]
 
 
-
 class _BoundedRepr(reprlib.Repr):
     """``reprlib.Repr`` that lets a failing ``__repr__`` raise (so the input is skipped)."""
 

@@ -78,7 +78,6 @@ CREATE TABLE checkpoints (
 _TABLES = frozenset({"runs", "steps", "checkpoints"})
 
 
-
 def _step_state(conn: sqlite3.Connection) -> None:
     """Version 1 -> 2: ``steps.state``, the loop state of a superstep of one step, so such a
     superstep is one row (its checkpoint's values are that step's outputs)."""

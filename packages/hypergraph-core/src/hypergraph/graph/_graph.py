@@ -848,7 +848,6 @@ def _same_value(a: Any, b: Any) -> bool:
         return False
 
 
-
 def _entrypoint_names(value: Any) -> tuple[str, ...]:
     """R2-3: entrypoints as names or node objects, one or a sequence; never empty."""
     items = (value,) if isinstance(value, str | HyperNode) else value

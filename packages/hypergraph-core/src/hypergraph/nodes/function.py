@@ -196,8 +196,6 @@ class FunctionNode(CallableNode, Generic[P, R]):
                 stacklevel=user_stacklevel(),
             )
 
-
-
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Call the function itself, as if it were not a node."""
         return self.func(*args, **kwargs)

@@ -56,8 +56,6 @@ class InterruptNode(CallableNode):
         )
         self._apply_initial_renames(rename_inputs)
 
-
-
     def __repr__(self) -> str:
         return f"InterruptNode({self.name}, outputs={self.outputs!r})"
 

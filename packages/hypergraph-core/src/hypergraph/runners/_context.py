@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 __all__ = ["RunInfo", "make_emitter", "new_run_id", "nested_processors"]
 
 
-
 # Run and span ids need uniqueness, not secrecy: a PRNG seeded from the OS (and reseeded in
 # forked children) costs ~0.1 µs where os.urandom costs a system call per run.
 _ids = random.Random()

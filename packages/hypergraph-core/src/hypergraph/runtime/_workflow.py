@@ -740,9 +740,9 @@ def _check_structure(
     )
 
 
-
-
-def resolve_workflow(checkpointer: Any, graph: Graph, given: Mapping[str, Any], **options: Any) -> WorkflowStart:
+def resolve_workflow(
+    checkpointer: Any, graph: Graph, given: Mapping[str, Any], **options: Any
+) -> WorkflowStart:
     """``resolve_steps`` with a ``SyncCheckpointer`` answering its reads."""
     return _answer_sync(checkpointer, resolve_steps(graph, given, **options))  # type: ignore[no-any-return]
 
