@@ -64,10 +64,7 @@ class PersistingAsyncDriver(AsyncDriver):
             return plan.restored
         path = (*task.identity.path, task.plan.name)
         try:
-            steps = (
-                effect.steps(plan.snapshot, plan.rerun) if plan.rerun
-                else effect.steps(plan.snapshot)
-            )
+            steps = effect.steps(plan.snapshot, plan.rerun)
             result = await self.drive(steps)
         except BaseException as exc:
             await recorder.apply_async(recorder.ended(path, None, exc))

@@ -420,25 +420,6 @@ class RunLoop:
         collect = engine.collect
         consumed = state.consumed
         step = state.superstep
-        if len(batch) == 1:  # most supersteps: no lists to build
-            np = batch[0]
-            prior = consumed[np.index]
-            kwargs = collect(state, np)
-            start = perf_counter()
-            try:
-                if np.gate_plan is None:
-                    outcome = (np, map_outputs(np, np.func(**kwargs)), None)
-                else:
-                    outcome = (np, {}, resolve_decision(np, np.func(**kwargs)))
-            except Exception as exc:
-                journal.append((step, np, exc, start, perf_counter(), None))
-                note_node_failure(exc, np, kwargs, step, self.info)
-                engine.commit_partial(state, [], [np], {np.index: prior})
-                state.failed = {np.index}
-                raise
-            journal.append((step, np, outcome, start, perf_counter(), consumed[np.index]))
-            engine.commit(state, [outcome])
-            return
         append = journal.append
         done: list[Any] = []
         failure: BaseException | None = None

@@ -96,10 +96,7 @@ class PersistingSyncDriver(SyncDriver):
             return plan.restored
         path = (*task.identity.path, task.plan.name)
         try:
-            steps = (
-                effect.steps(plan.snapshot, plan.rerun) if plan.rerun
-                else effect.steps(plan.snapshot)
-            )
+            steps = effect.steps(plan.snapshot, plan.rerun)
             result = self.drive(steps)
         except BaseException as exc:
             recorder.apply_sync(recorder.ended(path, None, exc))
