@@ -19,8 +19,8 @@ from hypergraph.runners.capabilities import RunnerCapabilities
 from hypergraph.runtime._driver import SyncDriver
 from hypergraph.runtime._loop import MapLoop, RunLoop
 from hypergraph.runtime._persisting import PersistingSyncDriver
+from hypergraph.runtime._recorder import WorkflowRecorder
 from hypergraph.runtime._workflow import (
-    WorkflowRecorder,
     check_force_resume,
     plan_map,
     resolve_workflow,

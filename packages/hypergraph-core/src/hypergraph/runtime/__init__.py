@@ -38,6 +38,7 @@ from hypergraph.runners._support import (
     run_result,
 )
 from hypergraph.runners.nesting import call_from_async, call_from_sync
+from hypergraph.runtime._checkpoint_state import base_of, checkpoint_of, snapshot_of
 from hypergraph.runtime._driver import (
     DriverTraits,
     Executor,
@@ -49,6 +50,7 @@ from hypergraph.runtime._driver import (
 from hypergraph.runtime._identity import RunIdentity, task_id
 from hypergraph.runtime._loop import MapLoop, RunLoop, child_call, child_steps
 from hypergraph.runtime._persisting import PersistingSyncDriver, Write, recorded_items
+from hypergraph.runtime._recorder import WorkflowRecorder
 from hypergraph.runtime._snapshot import (
     PlanFingerprint,
     RunSnapshot,
@@ -74,11 +76,8 @@ from hypergraph.runtime._tasks import (
 )
 from hypergraph.runtime._workflow import (
     MapStart,
-    WorkflowRecorder,
     WorkflowStart,
-    base_of,
     check_force_resume,
-    checkpoint_of,
     child_reads,
     definition_hashes,
     input_signature,
@@ -89,7 +88,6 @@ from hypergraph.runtime._workflow import (
     resolve_steps,
     resolve_workflow,
     resolve_workflow_async,
-    snapshot_of,
 )
 
 __all__ = [

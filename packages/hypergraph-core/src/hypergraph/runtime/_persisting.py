@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hypergraph.runtime._driver import SyncDriver
+from hypergraph.runtime._recorder import WorkflowRecorder
 from hypergraph.runtime._tasks import Committed, ExecuteBatch, ExecuteItems, RunChild, Steps
-from hypergraph.runtime._workflow import WorkflowRecorder, child_reads, read_sync
+from hypergraph.runtime._workflow import child_reads, read_sync
 
 if TYPE_CHECKING:
     from hypergraph.cache import NodeCache

@@ -1,0 +1,661 @@
+"""``WorkflowRecorder``: the loop's ``Committed`` effects as step records and checkpoints.
+
+One ``save_superstep`` per superstep (or, with ``durability="exit"``, one write when the run
+ends); child runs for nested graphs (``<parent>/<node>``) and map items (``<id>/<i>``); each
+run's final status. Its methods return write operations and ``apply_sync``/``apply_async``
+perform them, so one recorder serves a blocking and an awaiting driver (SPEC CP1, CP8, CP9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from time import perf_counter, time
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from hypergraph.checkpointers.records import (
+    Checkpoint,
+    RunRecord,
+    StepRecord,
+    StepRows,
+    StepStatus,
+    WorkflowStatus,
+    utc_now,
+)
+from hypergraph.engine.engine import _changed
+from hypergraph.engine.state import SEED
+from hypergraph.nodes.gates import END
+from hypergraph.plan import GRAPH
+from hypergraph.results import MapResult, RunResult, RunStatus
+from hypergraph.runners._support import decision_label
+from hypergraph.runtime._checkpoint_state import (
+    checkpoint_of,
+    final_checkpoint,
+    node_names,
+    row_of,
+    snapshot_of,
+)
+from hypergraph.runtime._snapshot import (
+    RunSnapshot,
+    _done_regions,
+    _region_keys,
+    fingerprint,
+    named_decisions,
+)
+from hypergraph.runtime._tasks import Committed, NodeTask, Steps, TaskOutcome
+from hypergraph.runtime._workflow import (
+    RESUMABLE,
+    MapStart,
+    WorkflowStart,
+    code_changes,
+    definition_hashes,
+    new_record,
+    recorded_hashes,
+)
+
+if TYPE_CHECKING:
+    from hypergraph.graph import Graph
+
+
+__all__ = ["WorkflowRecorder"]
+
+Op = tuple[Any, ...]
+"""A write: ``("create", RunRecord)``, ``("active", id)``, ``("save", id, steps, checkpoint)``,
+``("status", id, WorkflowStatus, error)``."""
+
+
+_MISSING = object()
+
+
+FULL_STATE_EVERY = 64
+"""Supersteps between two full records of the run loop's bookkeeping; the records in between
+are chained deltas (each holds what its superstep changed), folded on read."""
+
+
+def _newly_done(slot: _Slot, engine: Any, state: Any, tasks: Sequence[NodeTask]) -> list[int]:
+    """Regions (component indices) completed since the slot's last record, in order.
+
+    Only components runnable after that record, and the successors of those that completed,
+    can have completed since (regions never reopen within a run): no scan of the whole plan.
+    """
+    done = slot.done
+    components = engine.plan.components
+    if engine.schedule is not None and state.scheduled:
+        exec_count = state.exec_count
+        new = {
+            c for c in (task.plan.component for task in tasks)
+            if c not in done and exec_count[components[c].nodes[0]]
+        }
+    else:
+        pending = state.pending_preds
+        runnable = state.runnable
+        new = set()
+        todo = list(slot.open)
+        while todo:
+            c = todo.pop()
+            if c in done or c in new or pending[c] or c in runnable:
+                continue
+            new.add(c)
+            todo.extend(components[c].succ)
+        slot.open = list(runnable)
+    if not new:
+        return []
+    done.update(new)
+    return sorted(new)
+
+
+class _Slot:
+    """One run being recorded: a top-level run, a nested graph's run or a map item."""
+
+    __slots__ = (
+        "base", "created", "done", "exists", "graph", "hashes", "inputs", "last", "loop",
+        "next_index", "open", "parent_id", "pending", "run_id", "saved", "signature",
+    )
+
+    def __init__(
+        self,
+        run_id: str,
+        parent_id: str | None,
+        graph: Graph | None,
+        *,
+        exists: bool = False,
+        inputs: dict[str, Any] | None = None,
+        signature: str | None = None,
+        next_index: int = 0,
+    ) -> None:
+        self.run_id = run_id
+        self.parent_id = parent_id
+        self.graph = graph
+        self.exists = exists
+        self.created = False
+        self.inputs = inputs
+        self.signature = signature
+        self.next_index = next_index
+        self.saved = False  # wrote a checkpoint in this process (later ones carry only changes)
+        self.last: Committed | None = None
+        # "exit" durability: what the run did, kept until it ends
+        # (journal entries of the loop's plain calls, or the tuples ``committed`` keeps)
+        self.pending: list[tuple[Any, ...]] = []
+        self.loop: Any = None
+        # node hashes this process runs under, when the run record names older code (★): put
+        # into its full records so a later resume compares against the code that ran last
+        self.hashes: dict[str, str] | None = None
+        # chained deltas: the superstep of the last full record, the regions done so far and
+        # the components runnable after the last recorded superstep
+        self.base: int | None = None
+        self.done: set[int] = set()
+        self.open: list[int] = []
+
+
+class _ChildPlan:
+    """How a nested graph node's run starts: afresh, from its stored checkpoint, or restored."""
+
+    __slots__ = ("record_hashes", "rerun", "restored", "snapshot")
+
+    def __init__(
+        self,
+        snapshot: RunSnapshot | None = None,
+        restored: Any = None,
+        rerun: dict[str, str] | None = None,
+        record_hashes: bool = False,
+    ) -> None:
+        self.snapshot = snapshot
+        self.restored = restored
+        # ★ nodes of the continued run that execute again, and why
+        self.rerun = rerun
+        # the continued run runs other code than its record names: its checkpoints say which
+        self.record_hashes = record_hashes
+
+
+class WorkflowRecorder:
+    """Writes one top-level ``run()`` or ``map()`` and every run under it to a checkpointer.
+
+    ``durability="exit"`` checkpointers get the step records of every superstep and one
+    checkpoint per run when it ends (no snapshot is taken in between); the others get a
+    checkpoint after every superstep.
+    """
+
+    def __init__(self, checkpointer: Any, graph: Graph, workflow_id: str) -> None:
+        self.checkpointer = checkpointer
+        self.graph = graph
+        self.workflow_id = workflow_id
+        self.defer = getattr(checkpointer, "durability", None) == "exit"
+        self.slots: dict[tuple[str, ...], _Slot] = {}
+        self.durations: dict[int, float] = {}
+        self.started = perf_counter()
+
+    # -- starting -------------------------------------------------------------------------
+    def begin(self, start: WorkflowStart, inputs: dict[str, Any]) -> list[Op]:
+        """The writes that open the top-level run described by ``start``."""
+        slot = _Slot(
+            start.workflow_id, None, self.graph, exists=start.kind == "resume",
+            next_index=start.step_count,
+        )
+        self.slots[()] = slot
+        slot.created = True
+        if start.record_hashes:
+            slot.hashes = definition_hashes(self.graph)
+        if start.kind == "resume":
+            return [("active", start.workflow_id)]
+        if start.record is None:
+            record = new_record(self.graph, start.workflow_id, dict(inputs))
+        else:
+            record = attrs.evolve(start.record, inputs=dict(inputs))
+        ops: list[Op] = [("create", record)]
+        if start.snapshot is not None and start.kind in ("fork", "retry"):
+            # the fork's starting point, so a crash before its first superstep still resumes it
+            snap = start.snapshot
+            ops.append(("save", record.id, (), checkpoint_of(record.id, snap.superstep - 1, snap)))
+            slot.saved = True
+        return ops
+
+    def begin_map(self, start: MapStart, names: tuple[str, ...], count: int) -> list[Op]:
+        """The writes that open a top-level map run and register its items' child ids."""
+        wid = start.workflow_id
+        slot = _Slot(wid, None, self.graph, exists=start.exists)
+        slot.created = True
+        self.slots[()] = slot
+        for index, (child_id, exists, sig) in start.items.items():
+            self.slots[(str(index),)] = _Slot(
+                child_id, wid, self.graph, exists=exists, signature=sig
+            )
+        if start.exists:
+            return [("active", wid)]
+        record = new_record(self.graph, wid, {})
+        record = attrs.evolve(record, config={**record.config, "map_over": list(names), "items": count})
+        return [("create", record)]
+
+    def _slot(self, path: tuple[str, ...]) -> _Slot:
+        slot = self.slots.get(path)
+        if slot is None:
+            parent = self._slot(path[:-1])
+            slot = self.slots[path] = _Slot(f"{parent.run_id}/{path[-1]}", parent.run_id, None)
+        return slot
+
+    def child_id(self, task: NodeTask) -> str:
+        """The run id of the nested graph ``task`` starts: ``<parent>/<node>`` (CP9).
+
+        Later visits of the same node in one run (a loop) get ``<parent>/<node>@<visit>``.
+        """
+        parent = self._slot(task.identity.path)
+        suffix = "" if task.visit == 1 else f"@{task.visit}"
+        return f"{parent.run_id}/{task.plan.name}{suffix}"
+
+    def child_plan(
+        self,
+        task: NodeTask,
+        values: dict[str, Any] | None,
+        record: RunRecord | None,
+        stored: Checkpoint | None,
+        step_count: int,
+        base: Checkpoint | None = None,
+    ) -> _ChildPlan:
+        """Register the nested run of ``task``; restore it when it is recorded with these inputs.
+
+        A recorded child that completed with the same inputs and code returns its stored outputs
+        without running (the parent died before committing the superstep that ran it); one that
+        failed or stopped continues from its checkpoint.
+        """
+        path = (*task.identity.path, task.plan.name)
+        for key in [k for k in self.slots if k[: len(path)] == path]:
+            del self.slots[key]
+        gn = task.plan.node
+        graph = gn.graph
+        parent = self._slot(task.identity.path)
+        run_id = self.child_id(task)
+        slot = self.slots[path] = _Slot(
+            run_id, parent.run_id, graph, exists=record is not None,
+            inputs=dict(values) if values is not None else None, next_index=step_count,
+        )
+        if record is None or gn.map_config is not None or values is None:
+            return _ChildPlan()
+        if record.graph_struct_hash != graph.structural_hash:
+            return _ChildPlan()
+        if any(_changed(record.inputs.get(k, _MISSING), v) for k, v in values.items()):
+            return _ChildPlan()
+        if record.graph_code_hash != graph.code_hash:
+            changed = self._changed_child(graph, record, stored, base)
+            if changed.record_hashes:
+                slot.hashes = definition_hashes(graph)
+            return changed
+        if record.status is WorkflowStatus.COMPLETED and stored is not None:
+            from hypergraph.engine import engine_for
+
+            plan = engine_for(graph).plan
+            names = plan.selected if plan.selected is not None else plan.output_names
+            found = stored.values
+            slot.created = True
+            return _ChildPlan(restored=RunResult(
+                {n: found[n] for n in names if n in found}, RunStatus.COMPLETED, run_id,
+                graph_name=graph.name, workflow_id=self.workflow_id, restored=True,
+            ))
+        if record.status in RESUMABLE and stored is not None:
+            snap = snapshot_of(stored, base)
+            if snap is not None and snap.paused is None and snap.fingerprint == fingerprint(graph):
+                return _ChildPlan(snapshot=snap)
+        return _ChildPlan()
+
+    @staticmethod
+    def _changed_child(
+        graph: Graph, record: RunRecord, stored: Checkpoint | None, base: Checkpoint | None
+    ) -> _ChildPlan:
+        """★ inside a nested graph: code in it changed since its run was recorded (same
+        structure, same inputs). The recorded run continues from its checkpoint, completed or
+        not, re-running exactly its changed nodes and what they feed (``code_changes``)."""
+        if stored is None or record.status not in RESUMABLE | {WorkflowStatus.COMPLETED}:
+            return _ChildPlan()
+        snap = snapshot_of(stored, base)
+        if snap is None or snap.paused is not None or snap.fingerprint != fingerprint(graph):
+            return _ChildPlan()
+        rerun = code_changes(graph, record, snap, recorded_hashes(stored, base))
+        return _ChildPlan(snapshot=snap, rerun=rerun, record_hashes=True)
+
+    # -- supersteps -----------------------------------------------------------------------
+    def timed(
+        self, run_task: Callable[[NodeTask], Steps[TaskOutcome]]
+    ) -> Callable[[NodeTask], Steps[TaskOutcome]]:
+        """``run_task`` measuring each task's duration for its step record."""
+        durations = self.durations
+
+        def run(task: NodeTask) -> Steps[TaskOutcome]:
+            start = perf_counter()
+            try:
+                return (yield from run_task(task))
+            finally:
+                durations[id(task)] = (perf_counter() - start) * 1000.0
+
+        return run
+
+    def _open(self, path: tuple[str, ...], ops: list[Op], loop: Any = None) -> _Slot:
+        """The slot at ``path``, its record (and its ancestors') created on first use."""
+        slot = self._slot(path)
+        if slot.created:
+            return slot
+        if path:
+            self._open(path[:-1], ops)
+        slot.created = True
+        if slot.exists:
+            ops.append(("active", slot.run_id))
+            return slot
+        inputs = slot.inputs
+        if inputs is None:
+            inputs = loop.state.provided if loop is not None and loop.state is not None else {}
+        graph = slot.graph
+        if graph is not None:
+            record = new_record(
+                graph, slot.run_id, dict(inputs), parent_run_id=slot.parent_id,
+                input_signature=slot.signature,
+            )
+        else:
+            record = RunRecord(
+                id=slot.run_id, inputs=dict(inputs), parent_run_id=slot.parent_id,
+                input_signature=slot.signature,
+            )
+        ops.append(("create", record))
+        return slot
+
+    def committed(self, effect: Committed) -> list[Op]:
+        """The writes of one committed superstep: its step records and its checkpoint.
+
+        With ``durability="exit"`` nothing is built here: the superstep is kept by reference
+        and its records are made once, when the run ends (``ended``).
+        """
+        ops: list[Op] = []
+        slot = self.slots.get(effect.identity.path)
+        if slot is None or not slot.created:
+            slot = self._open(effect.identity.path, ops, effect.loop)
+        durations = effect.durations
+        if durations is None:
+            popped = self.durations.pop
+            durations = [popped(id(task), 0.0) for task in effect.tasks]
+        loop = effect.loop
+        consumed = loop.state.consumed if loop is not None else None
+        if self.defer:
+            seen = None if consumed is None else [consumed[t.plan.index] for t in effect.tasks]
+            slot.pending.append((effect, durations, utc_now(), seen))
+            slot.last = effect
+            if loop is not None:
+                slot.loop = loop
+            return ops
+        delta: dict[str, Any] = {}
+        steps = self._steps(slot, effect, durations, utc_now(), consumed, delta)
+        if len(steps) == 1 and delta:
+            delta = steps[0].values  # the same entries: a checkpointer may reuse their text
+        run_id = slot.run_id
+        superstep = effect.superstep
+        if (
+            loop is not None and slot.base is not None
+            and superstep - slot.base < FULL_STATE_EVERY and not loop.state.children
+        ):
+            ops.append(("save", run_id, steps, self._chained(slot, effect, loop, delta)))
+            return ops
+        snap = effect.snapshot()
+        full = checkpoint_of(run_id, superstep, snap, delta if slot.saved else None)
+        if slot.hashes is not None:
+            full.state["definition_hashes"] = slot.hashes
+        slot.saved = True
+        if loop is not None:
+            slot.base = superstep
+            slot.done = set(_done_regions(loop.engine, loop.state))
+            slot.open = list(loop.state.runnable)
+        ops.append(("save", run_id, steps, full))
+        return ops
+
+    def _steps(
+        self,
+        slot: _Slot,
+        effect: Committed,
+        durations: Sequence[float],
+        when: datetime,
+        consumed: Sequence[Any] | None,
+        delta: dict[str, Any],
+        by_task: bool = False,
+    ) -> list[StepRecord]:
+        """The step records of one superstep; ``delta`` collects the values it wrote.
+
+        ``consumed`` is the loop's per-node input versions (per task when ``by_task``): what a
+        completed step read, for its ``input_versions``.
+        """
+        run_id = slot.run_id
+        superstep = effect.superstep
+        steps = []
+        index = slot.next_index
+        for i, (task, result) in enumerate(zip(effect.tasks, effect.results, strict=False)):
+            np = task.plan
+            child = self.child_id(task) if np.kind is GRAPH else None
+            if result.__class__ is TaskOutcome and result.pause is None:
+                outputs = result.outputs
+                delta.update(outputs)
+                decision = None
+                if np.gate_plan is not None and result.decision is not None:
+                    label = decision_label(np, result.decision)
+                    decision = "END" if label is END else label
+                seen = None
+                if consumed is not None:
+                    seen = consumed[i] if by_task else consumed[np.index]
+                steps.append(StepRecord(
+                    run_id, superstep, np.name, index, StepStatus.COMPLETED, outputs,
+                    {} if not seen else dict(zip(np.inputs, seen, strict=False)),
+                    durations[i], result.cached, decision, None, when, None, child,
+                ))
+            elif isinstance(result, BaseException):
+                steps.append(StepRecord(
+                    run_id, superstep, np.name, index, StepStatus.FAILED,
+                    duration_ms=durations[i], error=f"{type(result).__name__}: {result}",
+                    created_at=when, child_run_id=child,
+                ))
+            else:
+                steps.append(StepRecord(
+                    run_id, superstep, np.name, index, StepStatus.PAUSED,
+                    duration_ms=durations[i], created_at=when, child_run_id=child,
+                ))
+            index += 1
+        slot.next_index = index
+        return steps
+
+    def _chained(
+        self, slot: _Slot, effect: Committed, loop: Any, delta: dict[str, Any]
+    ) -> Checkpoint:
+        """What this superstep changed in the loop's bookkeeping (a chained delta).
+
+        It names the slot's last full record (``base``); a read folds the deltas of every
+        superstep since then into it (``base_reads``). Maps keyed by node or output hold only
+        this superstep's entries; the small rest is recorded whole, and only when not empty.
+        """
+        engine = loop.engine
+        state = loop.state
+        plan = engine.plan
+        names = node_names(plan)
+        record: dict[str, Any] = {
+            "superstep": state.superstep, "base": [slot.run_id, slot.base], "chain": 1,
+        }
+        tasks = effect.tasks
+        consumed = state.consumed
+        exec_count = state.exec_count
+        versions = state.versions
+        writers = state.writers
+        if len(tasks) == 1:
+            # one node: its name once; the outputs it wrote name it as their writer
+            np = tasks[0].plan
+            i = np.index
+            seen = consumed[i]
+            record["node"] = names[i]
+            record["seen"] = None if seen is None else dict(zip(np.inputs, seen, strict=True))
+            record["runs"] = exec_count[i]
+            if delta:
+                record["versions"] = {k: versions[k] for k in delta if k in versions}
+                if any(writers.get(k) != i for k in delta):
+                    record["writers"] = {
+                        k: (None if writers[k] == SEED else names[writers[k]])
+                        for k in delta if k in writers
+                    }
+        else:
+            if delta:
+                record["versions"] = {k: versions[k] for k in delta if k in versions}
+                record["writers"] = {
+                    k: (None if writers[k] == SEED else names[writers[k]])
+                    for k in delta if k in writers
+                }
+            seen_by: dict[str, Any] = {}
+            executions: dict[str, int] = {}
+            for task in tasks:
+                np = task.plan
+                i = np.index
+                seen = consumed[i]
+                name = names[i]
+                seen_by[name] = None if seen is None else dict(zip(np.inputs, seen, strict=True))
+                executions[name] = exec_count[i]
+            record["consumed"] = seen_by
+            record["executions"] = executions
+        if state.decisions:
+            decisions, ended = named_decisions(state.decisions, names)
+            if decisions:
+                record["decisions"] = decisions
+            if ended:
+                record["ended"] = ended
+        if state.cut_off:
+            record["cut_off"] = sorted(names[g] for g in state.cut_off)
+        if state.failed:
+            record["failed"] = [names[i] for i in sorted(state.failed)]
+        if state.paused is not None:
+            record["paused"] = state.paused
+        if state.answers:
+            record["answers"] = dict(state.answers)
+        if state.scoped:
+            record["scoped"] = {k: dict(v) for k, v in state.scoped.items()}
+        if state.nested_answers:
+            record["nested_answers"] = {k: dict(v) for k, v in state.nested_answers.items()}
+        if state.iterations:
+            keys = _region_keys(plan)
+            record["iterations"] = {keys[c]: n for c, n in state.iterations.items()}
+        added = _newly_done(slot, engine, state, effect.tasks)
+        if added:
+            keys = _region_keys(plan)
+            record["done_added"] = [keys[c] for c in added]
+        return Checkpoint(slot.run_id, effect.superstep, delta, record, state.provided)
+
+    # -- ending ---------------------------------------------------------------------------
+    def ended(self, path: tuple[str, ...], result: Any, error: BaseException | None = None) -> list[Op]:
+        """The writes that close the run at ``path``: its last checkpoint (exit mode), its status."""
+        slot = self.slots.get(path)
+        if slot is None:
+            return []
+        ops: list[Op] = []
+        if not slot.created:
+            if not slot.pending:
+                return []
+            self._open(path, ops, slot.loop)
+        if slot.pending:
+            ops.append(self._deferred(slot))
+        if error is not None:
+            stopped = not isinstance(error, Exception)
+            status = WorkflowStatus.STOPPED if stopped else WorkflowStatus.FAILED
+            ops.append(("status", slot.run_id, status, f"{type(error).__name__}: {error}"))
+            return ops
+        if isinstance(result, MapResult):
+            run_status = result.status
+            text = None
+        else:
+            run_status = result.status
+            text = None if result.error is None else f"{type(result.error).__name__}: {result.error}"
+        ops.append(("status", slot.run_id, WorkflowStatus(run_status.value), text))
+        return ops
+
+    def journal(self, loop: Any) -> list[Any] | None:
+        """``durability="exit"``: the list ``loop`` appends its plain calls to (see
+        ``RunLoop._inline_journaled``); the records are built from it when the run ends."""
+        if not self.defer:
+            return None
+        slot = self._slot(loop.info.identity.path)
+        slot.loop = loop
+        return slot.pending
+
+    def _deferred(self, slot: _Slot) -> Op:
+        """``durability="exit"``: every step the run kept, and its checkpoint, as one write.
+
+        The steps go out as ``StepRows`` (plain tuples; a backend that knows them writes rows
+        without a ``StepRecord`` per step), the checkpoint's state is built straight from the
+        loop's state.
+        """
+        rows: list[tuple[Any, ...]] = []
+        scratch: dict[str, Any] = {}
+        run_id = slot.run_id
+        clock = time() - perf_counter()  # journal times are perf_counter readings
+        index = slot.next_index
+        append = rows.append
+        completed = StepStatus.COMPLETED
+        failed = StepStatus.FAILED
+        for entry in slot.pending:
+            if len(entry) == 4:
+                slot.next_index = index
+                for step in self._steps(slot, *entry, scratch, True):
+                    append(row_of(step))
+                index = slot.next_index
+                continue
+            superstep, np, outcome, start, end, seen = entry
+            if outcome.__class__ is tuple:
+                decision = None
+                if outcome[2] is not None:
+                    label = decision_label(np, outcome[2])
+                    decision = "END" if label is END else label
+                append((
+                    superstep, np.name, index, completed, outcome[1], np.inputs, seen,
+                    (end - start) * 1000.0, False, decision, None, clock + start, None,
+                ))
+            else:
+                append((
+                    superstep, np.name, index, failed, {}, (), None, (end - start) * 1000.0,
+                    False, None, f"{type(outcome).__name__}: {outcome}", clock + start, None,
+                ))
+            index += 1
+        slot.next_index = index
+        slot.pending = []
+        loop = slot.loop
+        last = slot.last
+        slot.last = None
+        final = None
+        if loop is not None and loop.state is not None:
+            final = final_checkpoint(run_id, loop)
+        elif last is not None:
+            final = checkpoint_of(run_id, last.superstep, last.snapshot())
+        if final is not None and slot.hashes is not None:
+            final.state["definition_hashes"] = slot.hashes
+        return ("save", run_id, StepRows(run_id, rows), final)
+
+    def item_ended(self, identity: Any, index: int, result: Any) -> list[Op]:
+        """The writes that close map item ``index`` of the map at ``identity``."""
+        if result is None or getattr(result, "restored", False):
+            return []
+        path = (*identity.path, str(index)) if identity is not None else (str(index),)
+        return self.ended(path, result)
+
+    # -- performing writes ----------------------------------------------------------------
+    def apply_sync(self, ops: list[Op]) -> None:
+        """Perform ``ops`` on the blocking path."""
+        cp = self.checkpointer
+        for op in ops:
+            kind = op[0]
+            if kind == "save":
+                cp.save_superstep_sync(op[1], op[2], op[3])
+            elif kind == "create":
+                cp.create_run_sync(op[1])
+            elif kind == "active":
+                cp.update_run_status_sync(op[1], WorkflowStatus.ACTIVE)
+            else:
+                cp.update_run_status_sync(op[1], op[2], error=op[3])
+
+    async def apply_async(self, ops: list[Op]) -> None:
+        """Perform ``ops`` on the awaitable path."""
+        cp = self.checkpointer
+        for op in ops:
+            kind = op[0]
+            if kind == "save":
+                await cp.save_superstep(op[1], op[2], op[3])
+            elif kind == "create":
+                await cp.create_run(op[1])
+            elif kind == "active":
+                await cp.update_run_status(op[1], WorkflowStatus.ACTIVE)
+            else:
+                await cp.update_run_status(op[1], op[2], error=op[3])
