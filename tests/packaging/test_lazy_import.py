@@ -68,3 +68,30 @@ def test_typed_plugin_names_import_nothing_at_run_time(run_python):
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def test_import_hypergraph_leaves_the_checkpointing_half_unloaded(run_python):
+    """Runs without a checkpointer never need the workflow rules, recorder or record types."""
+    done = run_python(
+        """
+        import json, sys
+        import hypergraph
+        from hypergraph import Graph, SyncRunner, node
+
+        @node(output_name="y")
+        def double(x: int) -> int:
+            return 2 * x
+
+        assert SyncRunner().run(Graph([double]), {"x": 2})["y"] == 4
+        loaded = sorted(
+            name for name in sys.modules
+            if name.startswith("hypergraph.checkpointers")
+            or name in ("hypergraph.runtime._workflow", "hypergraph.runtime._recorder",
+                        "hypergraph.runtime._persisting", "hypergraph.runtime._checkpoint_state")
+        )
+        from hypergraph.runtime import WorkflowRecorder, resolve_workflow
+        print(json.dumps([loaded, WorkflowRecorder.__name__, resolve_workflow.__name__]))
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [[], "WorkflowRecorder", "resolve_workflow"]

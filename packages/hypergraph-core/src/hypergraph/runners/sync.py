@@ -11,20 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import hypergraph.runners._support as support
 from hypergraph.cache import CacheBackend, NodeCache
-from hypergraph.checkpointers.records import new_workflow_id
 from hypergraph.results import ErrorHandling, MapMode, MapResult, OnMissing, RunResult
 from hypergraph.runners._support import UNSET
 from hypergraph.runners.base import BaseRunner
 from hypergraph.runners.capabilities import RunnerCapabilities
 from hypergraph.runtime._driver import SyncDriver
 from hypergraph.runtime._loop import MapLoop, RunLoop
-from hypergraph.runtime._persisting import PersistingSyncDriver
-from hypergraph.runtime._recorder import WorkflowRecorder
-from hypergraph.runtime._workflow import (
-    check_force_resume,
-    plan_map,
-    resolve_workflow,
-)
 
 if TYPE_CHECKING:
     from hypergraph.events.processor import EventProcessor
@@ -98,7 +90,10 @@ class SyncRunner(BaseRunner):
                 retry_from=retry_from, force_resume=force_resume, session_id=session_id,
             )
         support.refuse_unread_options(on_internal_override, override_workflow)
-        check_force_resume(force_resume)
+        if force_resume:  # only means something with a checkpointer: the check raises
+            from hypergraph.runtime._workflow import check_force_resume
+
+            check_force_resume(force_resume)
         parts, info = support.prepare_run(
             self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
             select=select, entrypoint=entrypoint, on_missing=on_missing,
@@ -140,6 +135,8 @@ class SyncRunner(BaseRunner):
         """
         support.refuse_unread_options(on_internal_override)
         if self.checkpointer is not None and workflow_id is None:
+            from hypergraph.checkpointers.records import new_workflow_id
+
             workflow_id = new_workflow_id()
         items, names, info = support.prepare_map(
             self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
@@ -173,6 +170,10 @@ class SyncRunner(BaseRunner):
         **options: Any,
     ) -> RunResult:
         """``run()`` with a checkpointer: resolve the workflow, record every superstep."""
+        from hypergraph.runtime._persisting import PersistingSyncDriver
+        from hypergraph.runtime._recorder import WorkflowRecorder
+        from hypergraph.runtime._workflow import resolve_workflow
+
         support.refuse_unread_options(on_internal_override)
         cp = self.checkpointer
         given = {**(values or {}), **input_values}
@@ -215,6 +216,10 @@ class SyncRunner(BaseRunner):
         info: support.RunInfo,
     ) -> MapResult:
         """``map()`` with a checkpointer: completed items restored, the rest recorded (CP8)."""
+        from hypergraph.runtime._persisting import PersistingSyncDriver
+        from hypergraph.runtime._recorder import WorkflowRecorder
+        from hypergraph.runtime._workflow import plan_map
+
         cp = self.checkpointer
         wid = info.workflow_id
         assert wid is not None

@@ -19,6 +19,11 @@ superstep, child run and final status. A durable runner uses the same pieces.
 See the README's "Architecture" section for a walk-through and a diagram.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from hypergraph.engine.execution import join_chunks, map_outputs
 from hypergraph.events._emitter import Emitter
 from hypergraph.plan import NodeKind
@@ -38,7 +43,6 @@ from hypergraph.runners._support import (
     run_result,
 )
 from hypergraph.runners.nesting import call_from_async, call_from_sync
-from hypergraph.runtime._checkpoint_state import base_of, checkpoint_of, snapshot_of
 from hypergraph.runtime._driver import (
     DriverTraits,
     Executor,
@@ -49,8 +53,6 @@ from hypergraph.runtime._driver import (
 )
 from hypergraph.runtime._identity import RunIdentity, task_id
 from hypergraph.runtime._loop import MapLoop, RunLoop, child_call, child_steps
-from hypergraph.runtime._persisting import PersistingSyncDriver, Write, recorded_items
-from hypergraph.runtime._recorder import WorkflowRecorder
 from hypergraph.runtime._snapshot import (
     PlanFingerprint,
     RunSnapshot,
@@ -74,21 +76,62 @@ from hypergraph.runtime._tasks import (
     TaskOutcome,
     Tick,
 )
-from hypergraph.runtime._workflow import (
-    MapStart,
-    WorkflowStart,
-    check_force_resume,
-    child_reads,
-    definition_hashes,
-    input_signature,
-    plan_map,
-    plan_map_async,
-    read_async,
-    read_sync,
-    resolve_steps,
-    resolve_workflow,
-    resolve_workflow_async,
-)
+
+# The checkpointing half (workflow rules, state encoding, the recorder, persisting drivers) is
+# imported on first use: a run without a checkpointer never needs it, and importing it would
+# add the checkpointer records and codecs to every ``import hypergraph``.
+_LAZY = {
+    "base_of": "_checkpoint_state",
+    "checkpoint_of": "_checkpoint_state",
+    "snapshot_of": "_checkpoint_state",
+    "PersistingSyncDriver": "_persisting",
+    "Write": "_persisting",
+    "recorded_items": "_persisting",
+    "WorkflowRecorder": "_recorder",
+    "MapStart": "_workflow",
+    "WorkflowStart": "_workflow",
+    "check_force_resume": "_workflow",
+    "child_reads": "_workflow",
+    "definition_hashes": "_workflow",
+    "input_signature": "_workflow",
+    "plan_map": "_workflow",
+    "plan_map_async": "_workflow",
+    "read_async": "_workflow",
+    "read_sync": "_workflow",
+    "resolve_steps": "_workflow",
+    "resolve_workflow": "_workflow",
+    "resolve_workflow_async": "_workflow",
+}
+
+if TYPE_CHECKING:
+    from hypergraph.runtime._checkpoint_state import base_of, checkpoint_of, snapshot_of
+    from hypergraph.runtime._persisting import PersistingSyncDriver, Write, recorded_items
+    from hypergraph.runtime._recorder import WorkflowRecorder
+    from hypergraph.runtime._workflow import (
+        MapStart,
+        WorkflowStart,
+        check_force_resume,
+        child_reads,
+        definition_hashes,
+        input_signature,
+        plan_map,
+        plan_map_async,
+        read_async,
+        read_sync,
+        resolve_steps,
+        resolve_workflow,
+        resolve_workflow_async,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     # the loop
