@@ -71,7 +71,7 @@ def test_typed_plugin_names_import_nothing_at_run_time(run_python):
 
 
 def test_import_hypergraph_leaves_the_checkpointing_half_unloaded(run_python):
-    """Runs without a checkpointer never need the workflow rules, recorder or record types."""
+    """Sync and async runs without a checkpointer never load the workflow rules, recorder or records."""
     done = run_python(
         """
         import json, sys
@@ -83,6 +83,9 @@ def test_import_hypergraph_leaves_the_checkpointing_half_unloaded(run_python):
             return 2 * x
 
         assert SyncRunner().run(Graph([double]), {"x": 2})["y"] == 4
+        import asyncio
+        from hypergraph import AsyncRunner
+        assert asyncio.run(AsyncRunner().run(Graph([double]), {"x": 2}))["y"] == 4
         loaded = sorted(
             name for name in sys.modules
             if name.startswith("hypergraph.checkpointers")

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from hypergraph import runtime
 from hypergraph.cache import CacheBackend, InMemoryCache, NodeCache
-from hypergraph.checkpointers import new_workflow_id, require_checkpointer
 from hypergraph.nodes.interrupt import InterruptNode
 from hypergraph.results import ErrorHandling, MapMode, MapResult, OnMissing, RunResult
 from hypergraph.runners.base import BaseRunner
@@ -48,6 +47,9 @@ class AsyncRunner(BaseRunner):
 
     def __init__(self, cache: CacheBackend | None = None, checkpointer: Any = None) -> None:
         if checkpointer is not None:
+            # the checkpointing half is imported only by runners that have a checkpointer
+            from hypergraph.checkpointers import require_checkpointer
+
             require_checkpointer(checkpointer, runner="AsyncRunner", sync=False)
         self.cache = cache
         self.node_cache = NodeCache(cache) if cache is not None else None
@@ -93,7 +95,8 @@ class AsyncRunner(BaseRunner):
         start = None
         if cp is None:
             runtime.refuse_unread_options(on_internal_override, override_workflow)
-            runtime.check_force_resume(force_resume)
+            if force_resume:  # only means something with a checkpointer: the check raises
+                runtime.check_force_resume(force_resume)
         else:
             runtime.refuse_unread_options(on_internal_override)
             start = await runtime.resolve_workflow_async(
@@ -166,6 +169,8 @@ class AsyncRunner(BaseRunner):
         runtime.refuse_unread_options(on_internal_override)
         cp = self.checkpointer
         if cp is not None and workflow_id is None:
+            from hypergraph.checkpointers import new_workflow_id
+
             workflow_id = new_workflow_id()
         items, names, info = runtime.prepare_map(
             self, graph, values, input_values, run_options=RUN_OPTIONS, map_options=MAP_OPTIONS,
