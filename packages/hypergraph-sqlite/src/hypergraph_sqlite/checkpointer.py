@@ -552,7 +552,7 @@ class SqliteCheckpointer(CheckpointerBase):
             seq = self._first_seq(run_id)
         superstep, node_name, index, status, values, names, seen = row[:7]
         codec = self._codec
-        versions = "{}"
+        versions: str | None = "{}"
         if seen:
             known = self._versions_text
             versions = known.get((names, seen))
