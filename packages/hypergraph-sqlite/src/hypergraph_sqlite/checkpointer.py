@@ -468,12 +468,11 @@ class SqliteCheckpointer(CheckpointerBase):
                 if counts is not None:
                     self._counts[run_id] = counts
             return
-        state = checkpoint.state
-        if "fingerprint" in state:
+        if "fingerprint" in checkpoint.state:
             # a full record: the runs of one graph share most of it, entry by entry
-            state = self._exit_state_text(run_id, state)
+            state = self._exit_state_text(run_id, checkpoint.state)
         else:
-            state = self._state_text(run_id, state)
+            state = self._state_text(run_id, checkpoint.state)
         if (
             len(plain) == 1 and not rows and steps and values is steps[0].values
             and len(changed) == len(values) and checkpoint.superstep == steps[0].superstep
