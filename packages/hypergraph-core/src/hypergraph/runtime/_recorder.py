@@ -1,7 +1,9 @@
-"""``WorkflowRecorder``: the loop's ``Committed`` effects as step records and checkpoints.
+"""``WorkflowRecorder``: a run loop's committed supersteps as step records and checkpoints.
 
-One ``save_superstep`` per superstep (or, with ``durability="exit"``, one write when the run
-ends); child runs for nested graphs (``<parent>/<node>``) and map items (``<id>/<i>``); each
+A superstep reaches it as a ``Committed`` effect (tasks and their results), or, when the loop
+called plain nodes itself, as entries of the loop's journal (``Journaled`` after each
+superstep). One ``save_superstep`` per superstep (or, with ``durability="exit"``, one write
+when the run ends); child runs for nested graphs (``<parent>/<node>``) and map items (``<id>/<i>``); each
 run's final status. Its methods return write operations and ``apply_sync``/``apply_async``
 perform them, so one recorder serves a blocking and an awaiting driver (SPEC CP1, CP8, CP9).
 """
