@@ -645,3 +645,43 @@ def test_sigkill_before_an_exit_mode_write_leaves_no_trace(tmp_path):
     with SqliteCheckpointer(path) as cp:
         assert cp.get_run("victim") is None
         assert cp.runs() == []
+
+
+def test_a_child_run_is_written_with_its_first_superstep_and_its_end_with_the_next_write(
+    tmp_path: Path,
+) -> None:
+    """durability="sync": a child run's record and end ride along with neighbouring commits;
+    another connection sees both once they went in, and a read here writes them first."""
+    path = str(tmp_path / "runs.db")
+    with SqliteCheckpointer(path) as cp, SqliteCheckpointer(path, readonly=True) as other:
+        cp.create_run_sync(RunRecord(id="p", inputs={}))
+        cp.create_run_sync(RunRecord(id="p/0", inputs={"x": 1}, parent_run_id="p"))
+        assert other.get_run("p/0") is None  # held: nothing of the child ran yet
+        cp.save_superstep_sync("p/0", (StepRecord("p/0", 0, "n", 0, values={"y": 2}),), None)
+        assert other.get_run("p/0").status is WorkflowStatus.ACTIVE  # type: ignore[union-attr]
+        cp.update_run_status_sync("p/0", WorkflowStatus.COMPLETED)
+        assert other.get_run("p/0").status is WorkflowStatus.ACTIVE  # type: ignore[union-attr]
+        cp.create_run_sync(RunRecord(id="p/1", inputs={"x": 2}, parent_run_id="p"))
+        cp.save_superstep_sync("p/1", (StepRecord("p/1", 0, "n", 0, values={"y": 3}),), None)
+        assert other.get_run("p/0").status is WorkflowStatus.COMPLETED  # type: ignore[union-attr]
+        cp.update_run_status_sync("p/1", WorkflowStatus.COMPLETED)
+        assert cp.get_run("p/1").status is WorkflowStatus.COMPLETED  # type: ignore[union-attr]
+        assert other.get_run("p/1").status is WorkflowStatus.COMPLETED  # type: ignore[union-attr]
+        assert [s.values for s in other.steps("p/1")] == [{"y": 3}]
+
+
+def test_a_held_child_id_another_connection_took_fails_that_write_alone(tmp_path: Path) -> None:
+    """Two processes recording one workflow at once: the held child whose id the other took
+    fails with WorkflowForkError naming it, and the other held records still go in."""
+    path = str(tmp_path / "runs.db")
+    with SqliteCheckpointer(path) as cp, SqliteCheckpointer(path) as other:
+        cp.create_run_sync(RunRecord(id="p", inputs={}))
+        cp.create_run_sync(RunRecord(id="p/0", inputs={}, parent_run_id="p"))
+        cp.create_run_sync(RunRecord(id="p/1", inputs={}, parent_run_id="p"))
+        other.create_run_sync(RunRecord(id="p/0", inputs={}))  # top level: written at once
+        step = StepRecord("p/1", 0, "n", 0, values={"y": 1})
+        with pytest.raises(WorkflowForkError, match="'p/0'"):
+            cp.save_superstep_sync("p/1", (step,), None)
+        cp.save_superstep_sync("p/1", (step,), None)
+        assert [s.values for s in other.steps("p/1")] == [{"y": 1}]
+        assert other.get_run("p/1").parent_run_id == "p"  # type: ignore[union-attr]

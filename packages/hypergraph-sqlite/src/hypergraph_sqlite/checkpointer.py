@@ -268,10 +268,19 @@ class SqliteCheckpointer(CheckpointerBase):
             try:
                 self._drain(ops)  # held child-run writes go in the same transaction
             except _DuplicateRun:
-                # another connection recorded a held child's id meanwhile: those writes can
-                # never go in, and the error says why
+                # another connection recorded a held child's id meanwhile (the same workflow
+                # run twice at once): that insert can never go in; the rest stays held
                 with self._lock:
-                    self._buffer = []
+                    clashing = {
+                        params[0] for sql, params, _ in self._buffer
+                        if sql is _INSERT_RUN and self._exists(params[0])
+                    }
+                    self._buffer = [
+                        op for op in self._buffer
+                        if not (op[0] is _INSERT_RUN and op[1][0] in clashing)
+                    ]
+                if clashing:
+                    raise duplicate_run_error(min(clashing)) from None
                 raise
         elif self._writer is not None:
             self._writer.submit(ops)
