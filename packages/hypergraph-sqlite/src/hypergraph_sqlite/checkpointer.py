@@ -98,6 +98,9 @@ WHERE id = :id
 """The final status of a run whose every step this checkpointer wrote: the counts it kept."""
 _STATUS = {status: status.value for status in StepStatus}
 _RUN_EXISTS = "SELECT 1 FROM runs WHERE id = ?"
+_MAX_BUFFERED = 100_000
+""""exit" mode: a child run ending with this many operations buffered is written at once
+rather than with its parent (memory stays bounded in a very large map)."""
 _MISSING = object()
 _VERSIONS_TEXT: dict[tuple[Any, Any], str] = {}
 """Input versions text by (input names, versions), shared by every checkpointer: most steps of
@@ -186,6 +189,11 @@ class SqliteCheckpointer(CheckpointerBase):
         # "exit" mode: the insert rows of runs created since the buffer was last written (their
         # final status goes into the insert instead of an update after it)
         self._created_rows: dict[str, list[Any]] = {}
+        # "exit" and "async" modes: runs created or set ACTIVE here and not ended yet, with
+        # their parent (a child of an open parent ends with it, see ``update_run_status_sync``),
+        # and those of them this checkpointer created (their children can't be recorded yet)
+        self._open: dict[str, str | None] = {}
+        self._fresh: set[str] = set()
         self._state_parts = _STATE_PARTS
         # write what is pending and release the file at garbage collection or interpreter exit
         self._finalizer = weakref.finalize(self, _finalize, self._shutdown_parts())
@@ -319,12 +327,20 @@ class SqliteCheckpointer(CheckpointerBase):
         self._check_open()
         row = self._run_row(run)
         if self.durability != "sync":
+            run_id = run.id
+            parent = run.parent_run_id
             with self._lock:
-                # a lookup that just found no such run (resolving its workflow id) answers this
-                absent = self._absent.pop(run.id, False)
-                if run.id in self._buffered_runs or (not absent and self._exists(run.id)):
-                    raise duplicate_run_error(run.id)
-                self._buffered_runs.add(run.id)
+                # a lookup that just found no such run (resolving its workflow id) answers
+                # this, and so does a parent created here: ids with its prefix are reserved for
+                # its children (CP8, CP9), and none was recorded before it
+                absent = self._absent.pop(run_id, False) or (
+                    parent in self._fresh and run_id.startswith(parent + "/")  # type: ignore[operator]
+                )
+                if run_id in self._buffered_runs or (not absent and self._exists(run_id)):
+                    raise duplicate_run_error(run_id)
+                self._buffered_runs.add(run_id)
+                self._open[run_id] = parent
+                self._fresh.add(run_id)
         if self.durability == "exit":
             # buffered until the run's status changes: that status goes into this insert
             insert = list(row)
@@ -627,13 +643,33 @@ class SqliteCheckpointer(CheckpointerBase):
         if not active:
             self._next_seq.pop(run_id, None)
             self._last_values.pop(run_id, None)
+            defer = False
+            if self._open:
+                self._fresh.discard(run_id)
+                parent = self._open.pop(run_id, _MISSING)
+                # "exit": a child run (map item, nested graph) of a run still open here ends
+                # with it, in its transaction (written once when the run ends, SPEC CP1)
+                defer = (
+                    parent in self._open and self.durability == "exit"
+                    and len(self._buffer) < _MAX_BUFFERED
+                )
             if counts is not None:
                 insert = self._created_rows.pop(run_id, None)
                 if insert is not None:
+                    if defer:
+                        _set_final(insert, status, now, duration_ms, counts, error)
+                        return
                     self._end_buffered(insert, status, now, duration_ms, counts, error)
                     return
                 sql = _UPDATE_STATUS_COUNTED
                 params["node_count"], params["error_count"] = counts
+            if defer:
+                # recorded (created or set ACTIVE here), so the update finds its row
+                with self._lock:
+                    self._buffer.append((sql, params, False))
+                return
+        elif self.durability != "sync":
+            self._open[run_id] = run_id.rpartition("/")[0] or None
         if not self._drain(((sql, params, False),)):
             raise RunNotFoundError(run_id, self._where())
 
@@ -650,11 +686,7 @@ class SqliteCheckpointer(CheckpointerBase):
         that insert (the columns ``_UPDATE_STATUS_COUNTED`` sets), then the buffer, in one
         transaction with one statement fewer. If the write fails the insert is as it was."""
         before = insert[:]
-        insert[1] = status.value
-        insert[14] = now
-        insert[15] = (now - insert[13]) * 1000 if duration_ms is None else duration_ms
-        insert[16], insert[17] = counts
-        insert[18] = error
+        _set_final(insert, status, now, duration_ms, counts, error)
         try:
             self._drain()
         except BaseException:
@@ -925,25 +957,46 @@ class SqliteCheckpointer(CheckpointerBase):
             self._conn.close()
 
 
-def _coalesce(ops: Job) -> list[tuple[str, Any, bool]]:
-    """Adjacent ops with the same SQL as one ``executemany`` (buffered and group commits).
+def _set_final(
+    insert: list[Any],
+    status: WorkflowStatus,
+    now: float,
+    duration_ms: float | None,
+    counts: list[int],
+    error: str | None,
+) -> None:
+    """Write a run's final status into its buffered insert row (what the update would set)."""
+    insert[1] = status.value
+    insert[14] = now
+    insert[15] = (now - insert[13]) * 1000 if duration_ms is None else duration_ms
+    insert[16], insert[17] = counts
+    insert[18] = error
 
-    The status update stays on its own: its row count says whether the run exists.
+
+def _coalesce(ops: Job) -> list[tuple[str, Any, bool]]:
+    """The inserts of ``ops`` grouped by statement, each group one ``executemany`` (buffered
+    writes and group commits), then the status updates in their order.
+
+    Inserts go to distinct keys (a run, a run's step numbers, a run's superstep), so their
+    order doesn't matter, only the order of inserts into one key (kept: grouping is stable).
+    Updates come last: the runs they update and the steps they count are inserted by then;
+    each stays on its own, its row count says whether the run exists.
     """
-    merged: list[tuple[str, Any, bool]] = []
+    groups: dict[str, list[Any]] = {}
+    updates: list[tuple[str, Any, bool]] = []
     for sql, params, many in ops:
         if sql is _UPDATE_STATUS or sql is _UPDATE_STATUS_COUNTED:
-            merged.append((sql, params, many))
+            updates.append((sql, params, many))
             continue
-        if merged and merged[-1][0] == sql:
-            rows = merged[-1][1]
-        else:
-            rows = []
-            merged.append((sql, rows, True))
+        rows = groups.get(sql)
+        if rows is None:
+            rows = groups[sql] = []
         if many:
             rows.extend(params)
         else:
             rows.append(params)
+    merged: list[tuple[str, Any, bool]] = [(sql, rows, True) for sql, rows in groups.items()]
+    merged.extend(updates)
     return merged
 
 
