@@ -190,10 +190,11 @@ class SqliteCheckpointer(CheckpointerBase):
         # final status goes into the insert instead of an update after it)
         self._created_rows: dict[str, list[Any]] = {}
         # "exit" and "async" modes: runs created or set ACTIVE here and not ended yet, with
-        # their parent (a child of an open parent ends with it, see ``update_run_status_sync``),
-        # and those of them this checkpointer created (their children can't be recorded yet)
+        # their parent (a child of an open parent ends with it, see ``update_run_status_sync``);
+        # and those of them this checkpointer created, with the children it created for them:
+        # no other child can be recorded (see ``_unrecorded``)
         self._open: dict[str, str | None] = {}
-        self._fresh: set[str] = set()
+        self._fresh: dict[str, set[str]] = {}
         self._state_parts = _STATE_PARTS
         # write what is pending and release the file at garbage collection or interpreter exit
         self._finalizer = weakref.finalize(self, _finalize, self._shutdown_parts())
@@ -330,17 +331,16 @@ class SqliteCheckpointer(CheckpointerBase):
             run_id = run.id
             parent = run.parent_run_id
             with self._lock:
-                # a lookup that just found no such run (resolving its workflow id) answers
-                # this, and so does a parent created here: ids with its prefix are reserved for
-                # its children (CP8, CP9), and none was recorded before it
-                absent = self._absent.pop(run_id, False) or (
-                    parent in self._fresh and run_id.startswith(parent + "/")  # type: ignore[operator]
-                )
+                # a lookup that just found no such run (resolving its workflow id) answers this
+                absent = self._absent.pop(run_id, False) or self._unrecorded(run_id)
                 if run_id in self._buffered_runs or (not absent and self._exists(run_id)):
                     raise duplicate_run_error(run_id)
                 self._buffered_runs.add(run_id)
                 self._open[run_id] = parent
-                self._fresh.add(run_id)
+                kids = self._fresh.get(run_id.rpartition("/")[0])
+                if kids is not None:
+                    kids.add(run_id)
+                self._fresh[run_id] = set()
         if self.durability == "exit":
             # buffered until the run's status changes: that status goes into this insert
             insert = list(row)
@@ -645,7 +645,7 @@ class SqliteCheckpointer(CheckpointerBase):
             self._last_values.pop(run_id, None)
             defer = False
             if self._open:
-                self._fresh.discard(run_id)
+                self._fresh.pop(run_id, None)
                 parent = self._open.pop(run_id, _MISSING)
                 # "exit": a child run (map item, nested graph) of a run still open here ends
                 # with it, in its transaction (written once when the run ends, SPEC CP1)
@@ -753,12 +753,26 @@ class SqliteCheckpointer(CheckpointerBase):
             except sqlite3.Error as exc:
                 raise _schema.store_error(exc, self.path, timeout=self.timeout) from None
 
+    def _unrecorded(self, run_id: str) -> bool:
+        """Whether ``run_id`` is surely not recorded, without asking the file: it names a child
+        (``<parent>/<name>``, CP8, CP9) of a run this checkpointer created and has not ended,
+        and is not one of the children it created for it. Ids under a parent are reserved for
+        its children, and none could be recorded before the parent was. (If another process
+        recorded one meanwhile anyway, writing it here fails with ``WorkflowForkError``.)"""
+        parent, slash, _ = run_id.rpartition("/")
+        if not slash:
+            return False
+        kids = self._fresh.get(parent)
+        return kids is not None and run_id not in kids
+
     def _exists(self, run_id: str) -> bool:
         with self._lock:
             return self._conn.execute(_RUN_EXISTS, (run_id,)).fetchone() is not None
 
     def get_run(self, run_id: str) -> RunRecord | None:
         """The run record, or ``None`` when no such run is recorded."""
+        if self._fresh and self._unrecorded(run_id):
+            return None  # nothing to write first, nothing to read
         rows = self._query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
         if not rows:
             if self.durability != "sync":

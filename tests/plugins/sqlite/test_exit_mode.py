@@ -1,0 +1,237 @@
+"""``durability="exit"``: a run, its map items and nested graphs are written in one transaction
+when the run ends (SPEC CP1, CP8, CP9), read back by this process before that, and a crash
+leaves none of it behind."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hypergraph import AsyncRunner, Graph, SyncRunner, node
+from hypergraph.checkpointers import RunRecord, SqliteCheckpointer, WorkflowStatus
+from hypergraph.exceptions import WorkflowForkError
+
+
+def runs_in_file(path: Path) -> list[tuple[str, str]]:
+    """(id, status) of every run another connection sees in ``path``."""
+    conn = sqlite3.connect(path)
+    try:
+        return sorted(conn.execute("SELECT id, status FROM runs").fetchall())
+    finally:
+        conn.close()
+
+
+def steps_in_file(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("SELECT count(*) FROM steps").fetchone()[0])
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("runner", ["sync", "async"])
+def test_a_map_is_written_once_when_it_ends(tmp_path: Path, runner: str) -> None:
+    """Map items are committed with the map run's end: until then the file shows none of them."""
+    path = tmp_path / "runs.db"
+    SqliteCheckpointer(path).close()
+    seen: list[list[tuple[str, str]]] = []
+
+    @node(output_name="y")
+    def double(x: int) -> int:
+        seen.append(runs_in_file(path))
+        return 2 * x
+
+    @node(output_name="z")
+    def inc(y: int) -> int:
+        return y + 1
+
+    graph = Graph([double, inc], name="pair")
+    with SqliteCheckpointer(path, durability="exit") as cp:
+        if runner == "sync":
+            result = SyncRunner(checkpointer=cp).map(
+                graph, {"x": [1, 2, 3, 4]}, map_over="x", workflow_id="m"
+            )
+        else:
+            result = asyncio.run(AsyncRunner(checkpointer=cp).map(
+                graph, {"x": [1, 2, 3, 4]}, map_over="x", workflow_id="m"
+            ))
+        assert [r["z"] for r in result] == [3, 5, 7, 9]
+        assert seen == [[]] * 4
+        expected = [("m", "completed")] + [(f"m/{i}", "completed") for i in range(4)]
+        assert runs_in_file(path) == expected
+        assert steps_in_file(path) == 8
+        children = cp.children("m")
+        assert [(run.id, run.node_count, values) for run, values in children] == [
+            (f"m/{i}", 2, {"x": x, "y": 2 * x, "z": 2 * x + 1}) for i, x in enumerate([1, 2, 3, 4])
+        ]
+
+
+def test_reads_during_a_map_see_the_items_that_ended(tmp_path: Path) -> None:
+    """This process reads what it buffered: a read between items sees the ended ones."""
+    path = tmp_path / "runs.db"
+    box: dict[str, Any] = {}
+    seen: list[list[str]] = []
+
+    @node(output_name="y")
+    def look(x: int) -> int:
+        cp = box["cp"]
+        seen.append([f"{r.id}:{r.status.value}" for r in cp.runs(parent="m")])
+        return x
+
+    with SqliteCheckpointer(path, durability="exit") as cp:
+        box["cp"] = cp
+        SyncRunner(checkpointer=cp).map(
+            Graph([look], name="look"), {"x": [0, 1, 2]}, map_over="x", workflow_id="m"
+        )
+        assert seen == [[], ["m/0:completed"], ["m/0:completed", "m/1:completed"]]
+        assert [r.status for r in cp.runs()] == [WorkflowStatus.COMPLETED] * 4
+
+
+def test_a_re_run_of_an_exit_mode_map_restores_every_item(tmp_path: Path) -> None:
+    """CP8 with durability="exit": the map's one write holds every item, so a re-run restores
+    them all, and the items that failed run again."""
+    path = tmp_path / "runs.db"
+    calls: list[int] = []
+    broken = {"on": True}
+
+    @node(output_name="y")
+    def fragile(x: int) -> int:
+        calls.append(x)
+        if x == 2 and broken["on"]:
+            raise RuntimeError("two is broken")
+        return x * 10
+
+    graph = Graph([fragile], name="fragile")
+    with SqliteCheckpointer(path, durability="exit") as cp:
+        first = SyncRunner(checkpointer=cp).map(
+            graph, {"x": [1, 2, 3]}, map_over="x", workflow_id="m", error_handling="continue"
+        )
+        assert [r.status.value for r in first] == ["completed", "failed", "completed"]
+    assert runs_in_file(path) == [
+        ("m", "failed"), ("m/0", "completed"), ("m/1", "failed"), ("m/2", "completed"),
+    ]
+    broken["on"] = False
+    calls.clear()
+    with SqliteCheckpointer(path, durability="exit") as cp:
+        again = SyncRunner(checkpointer=cp).map(graph, {"x": [1, 2, 3]}, map_over="x",
+                                                workflow_id="m")
+        assert [r["y"] for r in again] == [10, 20, 30]
+        assert [r.restored for r in again] == [True, False, True]
+        assert calls == [2]
+    assert runs_in_file(path) == [
+        ("m", "completed"), ("m/0", "completed"), ("m/1", "completed"), ("m/2", "completed"),
+    ]
+
+
+def test_a_nested_graph_is_written_with_its_parent(tmp_path: Path) -> None:
+    """CP9 with durability="exit": the child run <parent>/<node> is committed with the parent."""
+    path = tmp_path / "runs.db"
+    SqliteCheckpointer(path).close()
+    seen: list[list[tuple[str, str]]] = []
+
+    @node(output_name="b")
+    def inner_step(a: int) -> int:
+        return a + 1
+
+    @node(output_name="c")
+    def after(b: int) -> int:
+        seen.append(runs_in_file(path))
+        return b * 2
+
+    inner = Graph([inner_step], name="inner")
+    outer = Graph([inner.as_node(name="sub"), after], name="outer")
+    with SqliteCheckpointer(path, durability="exit") as cp:
+        assert SyncRunner(checkpointer=cp).run(outer, {"a": 1}, workflow_id="o")["c"] == 4
+        assert seen == [[]]
+        assert runs_in_file(path) == [("o", "completed"), ("o/sub", "completed")]
+        assert [s.node_name for s in cp.steps("o/sub")] == ["inner_step"]
+        assert [s.node_name for s in cp.steps("o")] == ["sub", "after"]
+
+
+def test_a_child_recorded_meanwhile_fails_the_whole_write(tmp_path: Path) -> None:
+    """A child id another connection recorded after this one created the parent: the parent's
+    write fails with WorkflowForkError and none of it reaches the file."""
+    path = tmp_path / "runs.db"
+    late = SqliteCheckpointer(path, durability="exit")
+    late.create_run_sync(RunRecord("p"))
+    with SqliteCheckpointer(path) as other:
+        other.create_run_sync(RunRecord("p/0", parent_run_id="p"))
+    late.create_run_sync(RunRecord("p/0", parent_run_id="p"))  # no lookup: p is new here
+    late.create_run_sync(RunRecord("p/1", parent_run_id="p"))
+    late.update_run_status_sync("p/0", WorkflowStatus.COMPLETED)
+    late.update_run_status_sync("p/1", WorkflowStatus.COMPLETED)
+    assert runs_in_file(path) == [("p/0", "active")]
+    with pytest.raises(WorkflowForkError, match="recorded meanwhile"):
+        late.update_run_status_sync("p", WorkflowStatus.COMPLETED)
+    assert runs_in_file(path) == [("p/0", "active")]
+    late._buffer.clear()  # what it could not write: dropped, so closing doesn't retry it
+    late._pending_checkpoints.clear()
+    late.close()
+
+
+def test_a_child_of_a_parent_ended_elsewhere_is_written_when_it_ends(tmp_path: Path) -> None:
+    """Only a parent still open here holds a child's write: a child created without its
+    parent being created or resumed here is committed when it ends."""
+    path = tmp_path / "runs.db"
+    with SqliteCheckpointer(path) as first:
+        first.create_run_sync(RunRecord("p"))
+    with SqliteCheckpointer(path, durability="exit") as cp:
+        cp.create_run_sync(RunRecord("p/0", parent_run_id="p"))
+        cp.update_run_status_sync("p/0", WorkflowStatus.COMPLETED)
+        assert runs_in_file(path) == [("p", "active"), ("p/0", "completed")]
+        cp.update_run_status_sync("p", WorkflowStatus.ACTIVE)  # resumed here: now it holds
+        cp.create_run_sync(RunRecord("p/1", parent_run_id="p"))
+        cp.update_run_status_sync("p/1", WorkflowStatus.FAILED, error="boom")
+        assert runs_in_file(path) == [("p", "active"), ("p/0", "completed")]
+        cp.update_run_status_sync("p", WorkflowStatus.FAILED, error="an item failed")
+        assert runs_in_file(path) == [("p", "failed"), ("p/0", "completed"), ("p/1", "failed")]
+        assert cp.get_run("p/1").error == "boom"
+
+
+_KILLED_MAP = textwrap.dedent(
+    """
+    import sys
+    from hypergraph import Graph, SyncRunner, node
+    from hypergraph.checkpointers import SqliteCheckpointer
+
+    @node(output_name="y")
+    def step(x: int) -> int:
+        print(x, flush=True)
+        return x + 1
+
+    with SqliteCheckpointer(sys.argv[1], durability="exit") as cp:
+        SyncRunner(checkpointer=cp).map(
+            Graph([step], name="step"), {"x": list(range(100_000))}, map_over="x",
+            workflow_id="victim",
+        )
+    """
+)
+
+
+def test_sigkill_mid_map_in_exit_mode_leaves_no_trace(tmp_path: Path) -> None:
+    """A process killed during an exit-mode map leaves neither the map run nor any item."""
+    path = tmp_path / "killed.db"
+    SqliteCheckpointer(path).close()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_MAP, str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if int(line) == 200:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert runs_in_file(path) == []
+    assert steps_in_file(path) == 0
+    with SqliteCheckpointer(path) as cp:
+        assert cp.runs() == []
