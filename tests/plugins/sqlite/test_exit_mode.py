@@ -16,7 +16,13 @@ from typing import Any
 import pytest
 
 from hypergraph import AsyncRunner, Graph, SyncRunner, node
-from hypergraph.checkpointers import RunRecord, SqliteCheckpointer, WorkflowStatus
+from hypergraph.checkpointers import (
+    Checkpoint,
+    RunRecord,
+    SqliteCheckpointer,
+    StepRecord,
+    WorkflowStatus,
+)
 from hypergraph.exceptions import WorkflowForkError
 
 
@@ -235,3 +241,174 @@ def test_sigkill_mid_map_in_exit_mode_leaves_no_trace(tmp_path: Path) -> None:
     assert steps_in_file(path) == 0
     with SqliteCheckpointer(path) as cp:
         assert cp.runs() == []
+
+
+# -- schema 3: checkpoints as a rowid table ------------------------------------------------
+
+_V2_SCHEMA = """
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY, status TEXT NOT NULL, graph_name TEXT, inputs TEXT NOT NULL,
+    parent_run_id TEXT, forked_from TEXT, fork_superstep INTEGER, retry_of TEXT,
+    retry_index INTEGER, graph_struct_hash TEXT, graph_code_hash TEXT, input_signature TEXT,
+    config TEXT NOT NULL, created_at REAL NOT NULL, completed_at REAL, duration_ms REAL,
+    node_count INTEGER NOT NULL DEFAULT 0, error_count INTEGER NOT NULL DEFAULT 0, error TEXT
+);
+CREATE INDEX runs_by_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL;
+CREATE INDEX runs_by_fork ON runs (forked_from) WHERE forked_from IS NOT NULL;
+CREATE INDEX runs_by_retry ON runs (retry_of) WHERE retry_of IS NOT NULL;
+CREATE TABLE steps (
+    run_id TEXT NOT NULL, seq INTEGER NOT NULL, superstep INTEGER NOT NULL,
+    node_name TEXT NOT NULL, idx INTEGER NOT NULL, status TEXT NOT NULL,
+    input_versions TEXT NOT NULL, outputs TEXT NOT NULL, duration_ms REAL NOT NULL,
+    cached INTEGER NOT NULL, decision TEXT, error TEXT, created_at REAL NOT NULL,
+    completed_at REAL, child_run_id TEXT, state TEXT, PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE checkpoints (
+    run_id TEXT NOT NULL, superstep INTEGER NOT NULL, delta TEXT NOT NULL,
+    state TEXT NOT NULL, PRIMARY KEY (run_id, superstep)
+) WITHOUT ROWID;
+"""
+
+
+def _as_version_2(source: Path, target: Path) -> None:
+    """``target``: a schema-2 file (its tables as hypergraph-sqlite 0.x wrote them, WITHOUT
+    ROWID checkpoints) holding every row of ``source``."""
+    from hypergraph_sqlite._schema import APPLICATION_ID
+
+    conn = sqlite3.connect(target)
+    conn.executescript(_V2_SCHEMA)
+    conn.execute("ATTACH DATABASE ? AS src", (str(source),))
+    for table in ("runs", "steps", "checkpoints"):
+        conn.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0
+    conn.commit()
+    conn.execute("DETACH DATABASE src")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+
+
+def _checkpoints_sql(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return str(conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'checkpoints'"
+        ).fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _version(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_new_stores_keep_checkpoints_in_a_rowid_table(tmp_path: Path) -> None:
+    """Schema 3: a new file's ``checkpoints`` table is a rowid table, keyed (run, superstep)."""
+    path = tmp_path / "runs.db"
+    SqliteCheckpointer(path).close()
+    assert _version(path) == 3
+    sql = _checkpoints_sql(path)
+    assert "WITHOUT ROWID" not in sql.upper() and "PRIMARY KEY (run_id, superstep)" in sql
+
+
+def test_a_version_2_file_is_migrated_keeping_every_record(tmp_path: Path) -> None:
+    """A schema-2 file is rebuilt as schema 3 on open; runs, steps, checkpoints read the same,
+    readonly opens read it before the migration, and its failed run resumes after it."""
+    broken = {"on": True}
+    ran: list[str] = []
+
+    @node(output_name="b")
+    def first(a: int) -> int:
+        ran.append("first")
+        return a + 1
+
+    @node(output_name="c")
+    def second(b: int) -> int:
+        ran.append("second")
+        if broken["on"]:
+            raise RuntimeError("second is broken")
+        return b * 10
+
+    graph = Graph([first, second], name="two")
+    made = tmp_path / "made.db"
+    with SqliteCheckpointer(made) as cp:  # a checkpoint per superstep, on its step's row
+        SyncRunner(checkpointer=cp).run(graph, {"a": 1}, workflow_id="wf",
+                                        error_handling="continue")
+    with SqliteCheckpointer(made, durability="exit") as cp:  # in the checkpoints table
+        SyncRunner(checkpointer=cp).map(graph, {"a": [5, 6]}, map_over="a", workflow_id="m",
+                                        error_handling="continue")
+        expected = {
+            run.id: (run, cp.steps(run.id), cp.checkpoint(run.id)) for run in cp.runs()
+        }
+    old = tmp_path / "v2.db"
+    _as_version_2(made, old)
+    assert "WITHOUT ROWID" in _checkpoints_sql(old).upper()
+
+    with SqliteCheckpointer(old, readonly=True) as reader:  # reads version 2 as it is
+        assert {run.id for run in reader.runs()} == set(expected)
+        assert reader.checkpoint("wf") == expected["wf"][2]
+    assert _version(old) == 2
+
+    with SqliteCheckpointer(old) as cp:
+        assert _version(old) == 3
+        assert "WITHOUT ROWID" not in _checkpoints_sql(old).upper()
+        for run_id, (run, steps, checkpoint) in expected.items():
+            assert cp.get_run(run_id) == run
+            assert cp.steps(run_id) == steps
+            assert cp.checkpoint(run_id) == checkpoint
+            if checkpoint.superstep is not None:
+                assert cp.checkpoint(run_id, superstep=0) == expected_first(made, run_id)
+        broken["on"] = False
+        ran.clear()
+        result = SyncRunner(checkpointer=cp).run(graph, {"a": 1}, workflow_id="wf")
+        assert result["c"] == 20 and ran == ["second"]
+
+
+def expected_first(path: Path, run_id: str) -> Any:
+    """The checkpoint after superstep 0 of ``run_id`` as the schema-3 file ``path`` reads it."""
+    with SqliteCheckpointer(path, readonly=True) as reader:
+        return reader.checkpoint(run_id, superstep=0)
+
+
+def test_two_processes_opening_a_version_2_file_migrate_it_once(tmp_path: Path) -> None:
+    """Opens racing on a schema-2 file: both succeed and the file holds one checkpoints table
+    with every row."""
+    made = tmp_path / "made.db"
+    with SqliteCheckpointer(made, durability="exit") as cp:
+        for r in range(20):
+            cp.create_run_sync(RunRecord(f"r{r}"))
+            cp.save_superstep_sync(
+                f"r{r}", [StepRecord(f"r{r}", 0, "n", 0, values={"v": r})],
+                Checkpoint(f"r{r}", 0, {"v": r}, {"superstep": 0}),
+            )
+            cp.update_run_status_sync(f"r{r}", WorkflowStatus.COMPLETED)
+    old = tmp_path / "v2.db"
+    _as_version_2(made, old)
+    script = textwrap.dedent(
+        """
+        import sys
+        from hypergraph.checkpointers import SqliteCheckpointer
+        with SqliteCheckpointer(sys.argv[1]) as cp:
+            print(sum(cp.checkpoint(run.id).values["v"] for run in cp.runs()))
+        """
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(old)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outs = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0, 0], outs
+    assert [out.strip() for out, _ in outs] == [str(sum(range(20)))] * 3
+    assert _version(old) == 3
+    conn = sqlite3.connect(old)
+    try:
+        names = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    finally:
+        conn.close()
+    assert sorted(names) == ["checkpoints", "runs", "steps"]

@@ -25,6 +25,7 @@ import threading
 import weakref
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from time import time
 from typing import Any, Literal
 
 from hypergraph.checkpointers import (
@@ -325,35 +326,34 @@ class SqliteCheckpointer(CheckpointerBase):
 
     def create_run_sync(self, run: RunRecord) -> None:
         """Record a new run; ``WorkflowForkError`` if its id exists."""
-        self._check_open()
+        if self._closed or self.readonly:
+            self._check_open()
         row = self._run_row(run)
-        if self.durability != "sync":
-            run_id = run.id
-            parent = run.parent_run_id
+        run_id = run.id
+        durability = self.durability
+        if durability != "sync":
             with self._lock:
                 # a lookup that just found no such run (resolving its workflow id) answers this
                 absent = self._absent.pop(run_id, False) or self._unrecorded(run_id)
                 if run_id in self._buffered_runs or (not absent and self._exists(run_id)):
                     raise duplicate_run_error(run_id)
                 self._buffered_runs.add(run_id)
-                self._open[run_id] = parent
+                self._open[run_id] = run.parent_run_id
                 kids = self._fresh.get(run_id.rpartition("/")[0])
                 if kids is not None:
                     kids.add(run_id)
                 self._fresh[run_id] = set()
-        if self.durability == "exit":
-            # buffered until the run's status changes: that status goes into this insert
-            insert = list(row)
-            with self._lock:
-                self._buffer.append((_INSERT_RUN, insert, False))
-                self._created_rows[run.id] = insert
-        else:
+                if durability == "exit":
+                    # buffered until the run's status changes: that status goes into this insert
+                    self._buffer.append((_INSERT_RUN, row, False))
+                    self._created_rows[run_id] = row
+        if durability != "exit":
             try:
                 self._write(((_INSERT_RUN, row, False),))
             except _DuplicateRun:
-                raise duplicate_run_error(run.id) from None
-        self._next_seq[run.id] = 0  # a new run has no steps: no query for where they start
-        self._counts[run.id] = [0, 0]
+                raise duplicate_run_error(run_id) from None
+        self._next_seq[run_id] = 0  # a new run has no steps: no query for where they start
+        self._counts[run_id] = [0, 0]
 
     def save_superstep_sync(
         self, run_id: str, steps: Sequence[StepRecord], checkpoint: Checkpoint | None
@@ -625,25 +625,17 @@ class SqliteCheckpointer(CheckpointerBase):
         duration_ms: float | None = None,
     ) -> None:
         """Set a run's status; with any status but ACTIVE, everything pending is committed first."""
-        self._check_open()
-        status = status_of(status)
-        now = datetime.now(UTC).timestamp()
+        if self._closed or self.readonly:
+            self._check_open()
+        if status.__class__ is not WorkflowStatus:
+            status = status_of(status)
+        now = time()
         active = status is WorkflowStatus.ACTIVE
-        params = {
-            "id": run_id,
-            "status": status.value,
-            "completed_at": None if active else now,
-            "active": active,
-            "duration_ms": duration_ms,
-            "now": now,
-            "error": None if active else error,
-        }
-        sql = _UPDATE_STATUS
         counts = self._counts.pop(run_id, None)
+        defer = False
         if not active:
             self._next_seq.pop(run_id, None)
             self._last_values.pop(run_id, None)
-            defer = False
             if self._open:
                 self._fresh.pop(run_id, None)
                 parent = self._open.pop(run_id, _MISSING)
@@ -661,6 +653,18 @@ class SqliteCheckpointer(CheckpointerBase):
                         return
                     self._end_buffered(insert, status, now, duration_ms, counts, error)
                     return
+        params = {
+            "id": run_id,
+            "status": status.value,
+            "completed_at": None if active else now,
+            "active": active,
+            "duration_ms": duration_ms,
+            "now": now,
+            "error": None if active else error,
+        }
+        sql = _UPDATE_STATUS
+        if not active:
+            if counts is not None:
                 sql = _UPDATE_STATUS_COUNTED
                 params["node_count"], params["error_count"] = counts
             if defer:
@@ -715,10 +719,12 @@ class SqliteCheckpointer(CheckpointerBase):
         self._last_config = (config, text)
         return text
 
-    def _run_row(self, run: RunRecord) -> tuple[Any, ...]:
-        return (
+    def _run_row(self, run: RunRecord) -> list[Any]:
+        """The insert row of ``run`` (a list: "exit" mode writes the final status into it)."""
+        status = run.status
+        return [
             run.id,
-            status_of(run.status).value,
+            (status if status.__class__ is WorkflowStatus else status_of(status)).value,
             run.graph_name,
             self._codec.encode_map(run.inputs, run_id=run.id, node_name=None),
             run.parent_run_id,
@@ -736,7 +742,7 @@ class SqliteCheckpointer(CheckpointerBase):
             run.node_count,
             run.error_count,
             run.error,
-        )
+        ]
 
     # -- reads --------------------------------------------------------------------------------
 
