@@ -655,6 +655,77 @@ def test_a_run_stopped_by_keyboard_interrupt_is_recorded_as_stopped(checkpointer
     assert CALLS == []
 
 
+def test_a_superstep_an_interrupt_cut_short_leaves_no_record(checkpointer: Any) -> None:
+    """A KeyboardInterrupt commits nothing of its superstep: a sibling that finished before it
+    is not recorded either, and the resume runs both."""
+    stop = {"on": True}
+
+    @node(output_name="x")
+    def first(a: int) -> int:
+        CALLS.append("first")
+        return a + 1
+
+    @node(output_name="y")
+    def second(a: int) -> int:
+        CALLS.append("second")
+        if stop["on"]:
+            raise KeyboardInterrupt
+        return a + 2
+
+    graph = Graph([inc, first, second], name="siblings")
+    runner = SyncRunner(checkpointer=checkpointer)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(graph, {"a": 1}, workflow_id="cut")
+    assert [(s.node_name, s.status) for s in checkpointer.steps("cut")] == []
+    assert CALLS == ["inc", "first", "second"]
+    stop["on"] = False
+    CALLS.clear()
+    result = runner.run(graph, {"a": 1}, workflow_id="cut")
+    assert (result["b"], result["x"], result["y"]) == (2, 2, 3)
+    assert sorted(CALLS) == ["first", "inc", "second"]
+
+
+@pytest.mark.parametrize("runner_kind", ["sync", "async"])
+def test_each_superstep_is_in_the_file_before_the_next_starts(
+    tmp_path: Path, runner_kind: str
+) -> None:
+    """durability="sync": a node sees, from another connection, every step before it committed."""
+    import asyncio
+
+    from hypergraph import AsyncRunner
+
+    path = str(tmp_path / "runs.db")
+    seen: list[list[str]] = []
+
+    def committed() -> list[str]:
+        with SqliteCheckpointer(path, readonly=True) as reader:
+            return [s.node_name for s in reader.steps("live")]
+
+    @node(output_name="b")
+    def one(a: int) -> int:
+        seen.append(committed())
+        return a + 1
+
+    @node(output_name="c")
+    def two(b: int) -> int:
+        seen.append(committed())
+        return b + 1
+
+    @node(output_name="d")
+    def three(c: int) -> int:
+        seen.append(committed())
+        return c + 1
+
+    graph = Graph([one, two, three], name="live")
+    with SqliteCheckpointer(path) as cp:
+        if runner_kind == "sync":
+            result = SyncRunner(checkpointer=cp).run(graph, {"a": 0}, workflow_id="live")
+        else:
+            result = asyncio.run(AsyncRunner(checkpointer=cp).run(graph, {"a": 0}, workflow_id="live"))
+    assert result["d"] == 3
+    assert seen == [[], ["one"], ["one", "two"]]
+
+
 def test_a_recorded_run_of_something_that_is_not_a_graph_is_a_type_error(checkpointer: Any) -> None:
     """X16 order holds with a checkpointer: the graph argument is checked before any lookup."""
     with pytest.raises(TypeError, match="expects a Graph"):

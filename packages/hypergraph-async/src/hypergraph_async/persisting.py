@@ -34,6 +34,9 @@ class PersistingAsyncDriver(AsyncDriver):
     async def handle(self, effect: Any) -> Any:
         kind = type(effect)
         recorder = self.recorder
+        if kind is runtime.Journaled:
+            await recorder.apply_async(recorder.flushed(effect.loop))
+            return None
         if kind is runtime.Committed:
             await recorder.apply_async(recorder.committed(effect))
             return None
@@ -49,8 +52,12 @@ class PersistingAsyncDriver(AsyncDriver):
         return await super().handle(effect)
 
     def journal(self, loop: Any) -> list[Any] | None:
-        """The recorder's journal for ``loop`` in ``durability="exit"`` mode (else None)."""
+        """The recorder's journal for ``loop``."""
         return self.recorder.journal(loop)
+
+    def journaled(self, loop: Any) -> runtime.Journaled | None:
+        """The recorder's flush effect for ``loop`` (None in "exit" mode)."""
+        return self.recorder.journaled(loop)
 
     async def _run_child(self, effect: runtime.RunChild) -> Any:
         """A nested graph as the child run ``<parent>/<node>``, restored when it was recorded."""

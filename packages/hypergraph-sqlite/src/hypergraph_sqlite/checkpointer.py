@@ -362,8 +362,18 @@ class SqliteCheckpointer(CheckpointerBase):
         if self._closed or self.readonly:
             self._check_open()
         if len(steps) == 1 and checkpoint is not None and self.durability != "exit":
-            step = steps[0]
-            if (
+            if steps.__class__ is StepRows:
+                row = steps.rows[0]  # type: ignore[attr-defined]
+                if (
+                    checkpoint.values is row[4] and checkpoint.superstep == row[0]
+                    and row[9] is None and row[10] is None and row[12] is None
+                ):
+                    self._save_one_step_row(run_id, row, checkpoint)
+                    return
+                step = None
+            else:
+                step = steps[0]
+            if step is not None and (
                 checkpoint.values is step.values and checkpoint.superstep == step.superstep
                 and step.decision is None and step.error is None and step.child_run_id is None
                 and step.completed_at is None
@@ -542,6 +552,47 @@ class SqliteCheckpointer(CheckpointerBase):
         self._next_seq[run_id] = seq + 1
         self._write(((_INSERT_STATE_STEP, row, False),))
         self._last_values[run_id] = checkpoint.values
+        counts = self._counts.get(run_id)
+        if counts is not None:
+            if status is StepStatus.COMPLETED:
+                counts[0] += 1
+            elif status is StepStatus.FAILED:
+                counts[1] += 1
+
+    def _save_one_step_row(
+        self, run_id: str, row: tuple[Any, ...], checkpoint: Checkpoint
+    ) -> None:
+        """``_save_one_row`` of a ``StepRows`` row (a superstep the run loop journaled)."""
+        seq = self._next_seq.get(run_id)
+        if seq is None:
+            seq = self._first_seq(run_id)
+        superstep, node_name, index, status, values, names, seen = row[:7]
+        codec = self._codec
+        versions: str | None = "{}"
+        if seen:
+            known = self._versions_text
+            versions = known.get((names, seen))
+            if versions is None:
+                if len(known) > 4096:
+                    known.clear()
+                versions = known[(names, seen)] = codec.encode_versions(
+                    dict(zip(names, seen, strict=False))
+                )
+        outputs = None
+        if len(values) == 1:
+            # one output (most nodes): its key's text is cached, an int needs no call
+            for name, value in values.items():
+                key = codec._keys.get(name)
+                if key is not None and value.__class__ is int:
+                    outputs = "{" + key + int.__repr__(value) + "}"
+        if outputs is None:
+            outputs = codec.encode_map(values, run_id=run_id, node_name=node_name)
+        self._write(((_INSERT_STATE_STEP, (
+            seq, run_id, superstep, node_name, index, _STATUS[status], versions, outputs,
+            row[7], 1 if row[8] else 0, row[11], self._state_text(run_id, checkpoint.state),
+        ), False),))
+        self._next_seq[run_id] = seq + 1
+        self._last_values[run_id] = values
         counts = self._counts.get(run_id)
         if counts is not None:
             if status is StepStatus.COMPLETED:

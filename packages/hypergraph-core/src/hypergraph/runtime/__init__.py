@@ -70,6 +70,7 @@ from hypergraph.runtime._tasks import (
     ExecuteItems,
     GatherLeaves,
     Invoke,
+    Journaled,
     NodeTask,
     RunChild,
     Steps,
@@ -149,6 +150,7 @@ __all__ = [
     "CacheGet",
     "CacheSet",
     "Committed",
+    "Journaled",
     "RunChild",
     "Tick",
     # drivers and executors

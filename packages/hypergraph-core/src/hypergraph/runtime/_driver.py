@@ -21,6 +21,7 @@ from hypergraph.runtime._tasks import (
     CacheGet,
     CacheSet,
     Committed,
+    Effect,
     ExecuteBatch,
     ExecuteItems,
     Invoke,
@@ -67,8 +68,13 @@ class DriverTraits:
         """Refuse an unbounded fan-out of ``count`` items (AsyncRunner's MP12); default: no limit."""
 
     def journal(self, loop: Any) -> list[Any] | None:
-        """A persisting driver that writes a run only when it ends (``durability="exit"``)
-        returns the list the loop appends its plain calls to; None: commit every superstep."""
+        """A persisting driver returns the list a recorded loop appends its plain calls to
+        (None: the loop yields ``Committed`` with its tasks instead)."""
+        return None
+
+    def journaled(self, loop: Any) -> Effect | None:
+        """What ``loop`` yields after each superstep it journaled, so the driver records it
+        then; None: the run is written only when it ends (``durability="exit"``)."""
         return None
 
 

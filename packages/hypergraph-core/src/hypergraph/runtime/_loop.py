@@ -334,15 +334,20 @@ class RunLoop:
         gathers = self.driver.gathers
         # a recorded run nothing else observes: plain sync nodes are called here, timed
         recorded = persists and emitter is None and not self.driver.caching
-        # "exit" durability: plain calls only leave a journal entry (records are built at the end)
+        # plain calls only leave a journal entry; the driver records each superstep from it
+        # (``flush``), or the whole run when it ends ("exit" durability: no flush)
         journal = self.driver.journal(self) if recorded else None
+        flush = self.driver.journaled(self) if journal is not None else None
         if journal is not None and engine.plan.inline_schedule and state.scheduled:
             # a precomputed schedule of plain sync nodes: no batch to pick, nothing to check
             inline = self._inline_journaled
             for batch in engine.schedule[state.superstep:]:  # type: ignore[index]
                 if ticks:
                     yield _TICK
-                inline(batch, finish_siblings, journal)
+                if flush is None:
+                    inline(batch, finish_siblings, journal)
+                else:
+                    yield from self._journaled_superstep(batch, finish_siblings, journal, flush)
             return None
         while True:
             batch = engine.next_batch(state, limit)
@@ -362,7 +367,10 @@ class RunLoop:
                 yield from self._gather_leaves(batch, finish_siblings)
                 continue
             if journal is not None and _all_inline(batch):
-                self._inline_journaled(batch, finish_siblings, journal)
+                if flush is None:
+                    self._inline_journaled(batch, finish_siblings, journal)
+                else:
+                    yield from self._journaled_superstep(batch, finish_siblings, journal, flush)
                 continue
             consumed = state.consumed
             before = {np.index: consumed[np.index] for np in batch}
@@ -450,6 +458,22 @@ class RunLoop:
             engine.commit(state, done)
             return
         self._fail_superstep(batch, done, failed, before, failure)
+
+    def _journaled_superstep(
+        self, batch: Sequence[NodePlan], finish_siblings: bool, journal: list[Any], flush: Any
+    ) -> Steps[None]:
+        """``_inline_journaled``, then ``flush`` so the driver records the superstep: also when
+        a node failed (what finished and the failure are committed). An interrupt (not an
+        ``Exception``) commits nothing of the superstep, so nothing of it is recorded."""
+        try:
+            self._inline_journaled(batch, finish_siblings, journal)
+        except Exception:
+            yield flush
+            raise
+        except BaseException:
+            journal.clear()
+            raise
+        yield flush
 
     def _gather_leaves(self, batch: Sequence[NodePlan], finish_siblings: bool) -> Steps[None]:
         """Plain async functions (gathered by the driver) and plain sync nodes, nothing

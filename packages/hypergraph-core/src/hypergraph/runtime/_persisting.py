@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from hypergraph.runtime._driver import SyncDriver
 from hypergraph.runtime._recorder import WorkflowRecorder
-from hypergraph.runtime._tasks import Committed, ExecuteBatch, ExecuteItems, RunChild, Steps
+from hypergraph.runtime._tasks import (
+    Committed,
+    ExecuteBatch,
+    ExecuteItems,
+    Journaled,
+    RunChild,
+    Steps,
+)
 from hypergraph.runtime._workflow import child_reads, read_sync
 
 if TYPE_CHECKING:
@@ -67,6 +74,9 @@ class PersistingSyncDriver(SyncDriver):
 
     def handle(self, effect: Any) -> Any:
         kind = type(effect)
+        if kind is Journaled:
+            self.recorder.apply_sync(self.recorder.flushed(effect.loop))
+            return None
         if kind is Committed:
             self.recorder.apply_sync(self.recorder.committed(effect))
             return None
@@ -80,8 +90,12 @@ class PersistingSyncDriver(SyncDriver):
         return super().handle(effect)
 
     def journal(self, loop: Any) -> list[Any] | None:
-        """The recorder's journal for ``loop`` in ``durability="exit"`` mode (else None)."""
+        """The recorder's journal for ``loop``."""
         return self.recorder.journal(loop)
+
+    def journaled(self, loop: Any) -> Journaled | None:
+        """The recorder's flush effect for ``loop`` (None in "exit" mode)."""
+        return self.recorder.journaled(loop)
 
     def run_child(self, effect: RunChild) -> Any:
         """A nested graph as the child run ``<parent>/<node>``, restored when it was recorded."""

@@ -44,7 +44,7 @@ from hypergraph.runtime._snapshot import (
     fingerprint,
     named_decisions,
 )
-from hypergraph.runtime._tasks import Committed, NodeTask, Steps, TaskOutcome
+from hypergraph.runtime._tasks import Committed, Journaled, NodeTask, Steps, TaskOutcome
 from hypergraph.runtime._workflow import (
     RESUMABLE,
     MapStart,
@@ -74,7 +74,7 @@ FULL_STATE_EVERY = 64
 are chained deltas (each holds what its superstep changed), folded on read."""
 
 
-def _newly_done(slot: _Slot, engine: Any, state: Any, tasks: Sequence[NodeTask]) -> list[int]:
+def _newly_done(slot: _Slot, engine: Any, state: Any, plans: Sequence[Any]) -> list[int]:
     """Regions (component indices) completed since the slot's last record, in order.
 
     Only components runnable after that record, and the successors of those that completed,
@@ -85,7 +85,7 @@ def _newly_done(slot: _Slot, engine: Any, state: Any, tasks: Sequence[NodeTask])
     if engine.schedule is not None and state.scheduled:
         exec_count = state.exec_count
         new = {
-            c for c in (task.plan.component for task in tasks)
+            c for c in (np.component for np in plans)
             if c not in done and exec_count[components[c].nodes[0]]
         }
     else:
@@ -389,7 +389,8 @@ class WorkflowRecorder:
             loop is not None and slot.base is not None
             and superstep - slot.base < FULL_STATE_EVERY and not loop.state.children
         ):
-            ops.append(("save", run_id, steps, self._chained(slot, effect, loop, delta)))
+            plans = [task.plan for task in effect.tasks]
+            ops.append(("save", run_id, steps, self._chained(slot, plans, superstep, loop, delta)))
             return ops
         snap = effect.snapshot()
         full = checkpoint_of(run_id, superstep, snap, delta if slot.saved else None)
@@ -456,7 +457,7 @@ class WorkflowRecorder:
         return steps
 
     def _chained(
-        self, slot: _Slot, effect: Committed, loop: Any, delta: dict[str, Any]
+        self, slot: _Slot, plans: Sequence[Any], superstep: int, loop: Any, delta: dict[str, Any]
     ) -> Checkpoint:
         """What this superstep changed in the loop's bookkeeping (a chained delta).
 
@@ -471,14 +472,13 @@ class WorkflowRecorder:
         record: dict[str, Any] = {
             "superstep": state.superstep, "base": [slot.run_id, slot.base], "chain": 1,
         }
-        tasks = effect.tasks
         consumed = state.consumed
         exec_count = state.exec_count
         versions = state.versions
         writers = state.writers
-        if len(tasks) == 1:
+        if len(plans) == 1:
             # one node: its name once; the outputs it wrote name it as their writer
-            np = tasks[0].plan
+            np = plans[0]
             i = np.index
             seen = consumed[i]
             record["node"] = names[i]
@@ -500,8 +500,7 @@ class WorkflowRecorder:
                 }
             seen_by: dict[str, Any] = {}
             executions: dict[str, int] = {}
-            for task in tasks:
-                np = task.plan
+            for np in plans:
                 i = np.index
                 seen = consumed[i]
                 name = names[i]
@@ -530,11 +529,11 @@ class WorkflowRecorder:
         if state.iterations:
             keys = _region_keys(plan)
             record["iterations"] = {keys[c]: n for c, n in state.iterations.items()}
-        added = _newly_done(slot, engine, state, effect.tasks)
+        added = _newly_done(slot, engine, state, plans)
         if added:
             keys = _region_keys(plan)
             record["done_added"] = [keys[c] for c in added]
-        return Checkpoint(slot.run_id, effect.superstep, delta, record, state.provided)
+        return Checkpoint(slot.run_id, superstep, delta, record, state.provided)
 
     # -- ending ---------------------------------------------------------------------------
     def ended(self, path: tuple[str, ...], result: Any, error: BaseException | None = None) -> list[Op]:
@@ -563,14 +562,61 @@ class WorkflowRecorder:
         ops.append(("status", slot.run_id, WorkflowStatus(run_status.value), text))
         return ops
 
-    def journal(self, loop: Any) -> list[Any] | None:
-        """``durability="exit"``: the list ``loop`` appends its plain calls to (see
-        ``RunLoop._inline_journaled``); the records are built from it when the run ends."""
-        if not self.defer:
-            return None
+    def journal(self, loop: Any) -> list[Any]:
+        """The list ``loop`` appends its plain calls to (see ``RunLoop._inline_journaled``):
+        recorded after each superstep (``journaled``), or when the run ends ("exit")."""
         slot = self._slot(loop.info.identity.path)
         slot.loop = loop
         return slot.pending
+
+    def journaled(self, loop: Any) -> Journaled | None:
+        """What ``loop`` yields after each journaled superstep (None in "exit" mode)."""
+        return None if self.defer else Journaled(loop)
+
+    def flushed(self, loop: Any) -> list[Op]:
+        """The writes of the superstep ``loop`` just journaled: its steps as ``StepRows`` and
+        its checkpoint, as ``committed`` writes them (a chained delta between full records)."""
+        path = loop.info.identity.path
+        slot = self.slots[path]
+        ops: list[Op] = []
+        if not slot.created:
+            self._open(path, ops, loop)
+        entries = slot.pending
+        if not entries:
+            return ops
+        rows = self._journal_rows(slot, entries)
+        if len(entries) == 1:
+            outcome = entries[0][2]
+            # one step: the checkpoint's values are its outputs, the very dict (one row)
+            delta: dict[str, Any] = outcome[1] if outcome.__class__ is tuple else {}
+        else:
+            delta = {}
+            for entry in entries:
+                if entry[2].__class__ is tuple:
+                    delta.update(entry[2][1])
+        run_id = slot.run_id
+        superstep = entries[0][0]
+        plans = [entry[1] for entry in entries]
+        entries.clear()  # the loop keeps appending to this very list
+        state = loop.state
+        if (
+            slot.base is not None and superstep - slot.base < FULL_STATE_EVERY
+            and not state.children
+        ):
+            checkpoint = self._chained(slot, plans, superstep, loop, delta)
+        else:
+            full = final_checkpoint(run_id, loop)
+            if slot.hashes is not None:
+                full.state["definition_hashes"] = slot.hashes
+            checkpoint = Checkpoint(
+                run_id, superstep, delta if slot.saved else full.values, full.state, full.inputs
+            )
+            slot.saved = True
+            slot.base = superstep
+            slot.done = set(_done_regions(loop.engine, state))
+            slot.open = list(state.runnable)
+        ops.append(("save", run_id, StepRows(run_id, rows), checkpoint))
+        return ops
 
     def _deferred(self, slot: _Slot) -> Op:
         """``durability="exit"``: every step the run kept, and its checkpoint, as one write.
@@ -579,15 +625,31 @@ class WorkflowRecorder:
         without a ``StepRecord`` per step), the checkpoint's state is built straight from the
         loop's state.
         """
+        run_id = slot.run_id
+        rows = self._journal_rows(slot, slot.pending)
+        slot.pending = []
+        loop = slot.loop
+        last = slot.last
+        slot.last = None
+        final = None
+        if loop is not None and loop.state is not None:
+            final = final_checkpoint(run_id, loop)
+        elif last is not None:
+            final = checkpoint_of(run_id, last.superstep, last.snapshot())
+        if final is not None and slot.hashes is not None:
+            final.state["definition_hashes"] = slot.hashes
+        return ("save", run_id, StepRows(run_id, rows), final)
+
+    def _journal_rows(self, slot: _Slot, entries: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """``StepRows`` rows of journal entries (and of supersteps "exit" mode kept whole)."""
         rows: list[tuple[Any, ...]] = []
         scratch: dict[str, Any] = {}
-        run_id = slot.run_id
         clock = time() - perf_counter()  # journal times are perf_counter readings
         index = slot.next_index
         append = rows.append
         completed = StepStatus.COMPLETED
         failed = StepStatus.FAILED
-        for entry in slot.pending:
+        for entry in entries:
             if len(entry) == 4:
                 slot.next_index = index
                 for step in self._steps(slot, *entry, scratch, True):
@@ -611,18 +673,7 @@ class WorkflowRecorder:
                 ))
             index += 1
         slot.next_index = index
-        slot.pending = []
-        loop = slot.loop
-        last = slot.last
-        slot.last = None
-        final = None
-        if loop is not None and loop.state is not None:
-            final = final_checkpoint(run_id, loop)
-        elif last is not None:
-            final = checkpoint_of(run_id, last.superstep, last.snapshot())
-        if final is not None and slot.hashes is not None:
-            final.state["definition_hashes"] = slot.hashes
-        return ("save", run_id, StepRows(run_id, rows), final)
+        return rows
 
     def item_ended(self, identity: Any, index: int, result: Any) -> list[Op]:
         """The writes that close map item ``index`` of the map at ``identity``."""

@@ -31,6 +31,7 @@ __all__ = [
     "ExecuteItems",
     "GatherLeaves",
     "Invoke",
+    "Journaled",
     "NodeTask",
     "RunChild",
     "Steps",
@@ -201,6 +202,21 @@ class Committed(Effect):
     loop: Any = None
     # per task, in milliseconds, when the loop called the nodes itself (else the driver timed them)
     durations: Sequence[float] | None = None
+
+
+class Journaled(Effect):
+    """The loop committed a superstep whose calls it only journaled: record it now.
+
+    A recorded run that nothing else observes calls plain sync nodes itself and appends each
+    call to the journal its driver gave it (``DriverTraits.journal``); after each such
+    superstep it yields this (the same object every time), unless the driver writes the run
+    only when it ends.
+    """
+
+    __slots__ = ("loop",)
+
+    def __init__(self, loop: Any) -> None:
+        self.loop = loop
 
 
 @attrs.frozen(slots=True)
