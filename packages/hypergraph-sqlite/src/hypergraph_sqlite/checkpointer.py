@@ -131,9 +131,13 @@ class SqliteCheckpointer(CheckpointerBase):
     - ``"async"``: committed in order by a background thread; ``update_run_status`` (run end,
       pause, failure), ``flush()`` and every read wait for it;
     - ``"exit"``: kept in memory and written in one transaction when the run's status changes
-      (completes, fails, pauses, stops). A crash loses the run's records. Every step is kept,
-      but only the latest checkpoint of each such write: a run checkpointed this way is
-      resumed, forked or retried from where it stopped, not from an earlier superstep.
+      (completes, fails, pauses, stops). A child run (a map item, a nested graph) of a run
+      this checkpointer created or resumed and that has not ended yet goes into that run's
+      transaction when it ends (a map is one write). A crash loses the run's records, its
+      children's included; nothing of them is half-written. Reads through this checkpointer
+      write what is pending first, so they see everything. Every step is kept, but only the
+      latest checkpoint of each such write: a run checkpointed this way is resumed, forked or
+      retried from where it stopped, not from an earlier superstep.
 
     ``serializer="json"`` (default) stores values only when they round-trip through JSON
     exactly (see ``hypergraph.checkpointers.values``); ``"pickle"`` also stores the rest with
