@@ -123,3 +123,41 @@ def test_two_processes_running_workflows_on_one_file_lose_nothing(tmp_path: Path
             steps.update(s.node_name for s in cp.steps(f"wf-{i}/finish"))
             assert steps.pop("finish") == 1  # the graph node's own step
             assert steps == CLEAN_COUNTS
+
+
+MAP_SCRIPT = Path(__file__).parent / "scripts" / "killable_map.py"
+
+
+@pytest.mark.parametrize("runner", ["sync", "async"])
+def test_a_map_killed_at_any_node_reruns_only_what_its_items_did_not_record(
+    tmp_path: Path, runner: str
+) -> None:
+    """SIGKILL at every node execution of a checkpointed map: re-running the map completes it,
+    and recorded steps plus re-executions equal one clean map (map items write their record
+    with their first superstep and their end with the next write, so a kill between loses
+    nothing)."""
+    clean = Counter({"double": 4, "shift": 4})
+    for kill_at in range(1, 9):
+        where = tmp_path / f"k{kill_at}"
+        markers = where / "markers"
+        markers.mkdir(parents=True)
+        db = where / "runs.db"
+        killed = subprocess.run(
+            [sys.executable, str(MAP_SCRIPT), str(db), str(markers), "first", str(kill_at), runner],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert killed.returncode == -signal.SIGKILL, (kill_at, killed.stderr)
+        before, problems = recorded(db)
+        assert problems == [], (kill_at, problems)
+        assert before == executions(markers, "first"), kill_at  # every finished step recorded
+        again = subprocess.run(
+            [sys.executable, str(MAP_SCRIPT), str(db), str(markers), "again", "0", runner],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert again.returncode == 0, (kill_at, again.stderr)
+        assert json.loads(again.stdout) == [3, 5, 7, 9], kill_at
+        assert before + executions(markers, "again") == clean, kill_at
+        with SqliteCheckpointer(str(db), readonly=True) as cp:
+            assert cp.get_run("m").status is WorkflowStatus.COMPLETED
+            statuses = [cp.get_run(f"m/{i}").status for i in range(4)]  # type: ignore[union-attr]
+            assert statuses == [WorkflowStatus.COMPLETED] * 4, kill_at

@@ -35,7 +35,7 @@ class PersistingAsyncDriver(AsyncDriver):
         kind = type(effect)
         recorder = self.recorder
         if kind is runtime.Journaled:
-            await recorder.apply_async(recorder.flushed(effect.loop))
+            await recorder.apply_async(recorder.flushed(effect))
             return None
         if kind is runtime.Committed:
             await recorder.apply_async(recorder.committed(effect))

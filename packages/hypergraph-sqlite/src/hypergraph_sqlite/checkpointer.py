@@ -127,7 +127,12 @@ class SqliteCheckpointer(CheckpointerBase):
 
     ``durability`` says when a superstep is written:
 
-    - ``"sync"`` (default): committed before ``save_superstep`` returns;
+    - ``"sync"`` (default): committed before ``save_superstep`` returns. A child run (a
+      nested graph's or a map item's) has no transactions of its own: its record is written
+      with its first superstep, and its final status with the next write after it (at the
+      latest when its parent ends, or when anything reads). A crash in between loses nothing
+      a resume needs: a child without a record starts afresh, one still marked active
+      resumes with every step it recorded;
     - ``"async"``: committed in order by a background thread; ``update_run_status`` (run end,
       pause, failure), ``flush()`` and every read wait for it;
     - ``"exit"``: kept in memory and written in one transaction when the run's status changes
@@ -186,6 +191,9 @@ class SqliteCheckpointer(CheckpointerBase):
         # per run created here: its completed and failed steps written so far (the final
         # status sets them without counting rows); dropped when it is set ACTIVE again
         self._counts: dict[str, list[int]] = {}
+        # "sync" mode: child runs created here whose final status is not yet set (it is held
+        # for the next write, see the class doc)
+        self._children: set[str] = set()
         self._last_config: tuple[dict[str, Any], str] | None = None
         # run ids the last lookups found unrecorded (a buffered create needn't ask again)
         self._absent: dict[str, bool] = {}
@@ -268,7 +276,17 @@ class SqliteCheckpointer(CheckpointerBase):
     def _write(self, ops: Job) -> None:
         """Hand ``ops`` to the durability mode: commit now, queue, or buffer."""
         if self.durability == "sync":
-            self._execute(ops)
+            if not self._buffer:
+                self._execute(ops)
+                return
+            try:
+                self._drain(ops)  # held child-run writes go in the same transaction
+            except _DuplicateRun:
+                # another connection recorded a held child's id meanwhile: those writes can
+                # never go in, and the error says why
+                with self._lock:
+                    self._buffer = []
+                raise
         elif self._writer is not None:
             self._writer.submit(ops)
         else:
@@ -351,7 +369,16 @@ class SqliteCheckpointer(CheckpointerBase):
                     # buffered until the run's status changes: that status goes into this insert
                     self._buffer.append((_INSERT_RUN, row, False))
                     self._created_rows[run_id] = row
-        if durability != "exit":
+        elif run.parent_run_id is not None:
+            # a child run: written with its first superstep (see the class doc); its parent's
+            # record shows which children exist, so only a concurrent writer can clash
+            with self._lock:
+                if run_id in self._buffered_runs:
+                    raise duplicate_run_error(run_id)
+                self._buffered_runs.add(run_id)
+                self._buffer.append((_INSERT_RUN, row, False))
+                self._children.add(run_id)
+        if durability == "async" or (durability == "sync" and run.parent_run_id is None):
             try:
                 self._write(((_INSERT_RUN, row, False),))
             except _DuplicateRun:
@@ -725,6 +752,12 @@ class SqliteCheckpointer(CheckpointerBase):
             if defer:
                 # recorded (created or set ACTIVE here), so the update finds its row
                 with self._lock:
+                    self._buffer.append((sql, params, False))
+                return
+            if run_id in self._children:
+                # "sync": a child run created here: its end rides along with the next write
+                with self._lock:
+                    self._children.discard(run_id)
                     self._buffer.append((sql, params, False))
                 return
         elif self.durability != "sync":

@@ -75,7 +75,7 @@ class PersistingSyncDriver(SyncDriver):
     def handle(self, effect: Any) -> Any:
         kind = type(effect)
         if kind is Journaled:
-            self.recorder.apply_sync(self.recorder.flushed(effect.loop))
+            self.recorder.apply_sync(self.recorder.flushed(effect))
             return None
         if kind is Committed:
             self.recorder.apply_sync(self.recorder.committed(effect))

@@ -84,6 +84,12 @@ def _newly_done(slot: _Slot, engine: Any, state: Any, plans: Sequence[Any]) -> l
     components = engine.plan.components
     if engine.schedule is not None and state.scheduled:
         exec_count = state.exec_count
+        if len(plans) == 1:
+            c = plans[0].component
+            if c in done or not exec_count[components[c].nodes[0]]:
+                return []
+            done.add(c)
+            return [c]
         new = {
             c for c in (np.component for np in plans)
             if c not in done and exec_count[components[c].nodes[0]]
@@ -543,7 +549,8 @@ class WorkflowRecorder:
             return []
         ops: list[Op] = []
         if not slot.created:
-            if not slot.pending:
+            # a recorded run resumed with nothing left to run still gets its final status
+            if not slot.pending and not slot.exists:
                 return []
             self._open(path, ops, slot.loop)
         if slot.pending:
@@ -571,13 +578,16 @@ class WorkflowRecorder:
 
     def journaled(self, loop: Any) -> Journaled | None:
         """What ``loop`` yields after each journaled superstep (None in "exit" mode)."""
-        return None if self.defer else Journaled(loop)
-
-    def flushed(self, loop: Any) -> list[Op]:
-        """The writes of the superstep ``loop`` just journaled: its steps as ``StepRows`` and
-        its checkpoint, as ``committed`` writes them (a chained delta between full records)."""
+        if self.defer:
+            return None
         path = loop.info.identity.path
-        slot = self.slots[path]
+        return Journaled(loop, (path, self._slot(path)))
+
+    def flushed(self, effect: Journaled) -> list[Op]:
+        """The writes of the superstep ``effect.loop`` just journaled: its steps as ``StepRows``
+        and its checkpoint, as ``committed`` writes them (a chained delta between full records)."""
+        loop = effect.loop
+        path, slot = effect.data
         ops: list[Op] = []
         if not slot.created:
             self._open(path, ops, loop)

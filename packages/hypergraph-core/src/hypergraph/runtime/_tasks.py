@@ -213,10 +213,11 @@ class Journaled(Effect):
     only when it ends.
     """
 
-    __slots__ = ("loop",)
+    __slots__ = ("data", "loop")
 
-    def __init__(self, loop: Any) -> None:
+    def __init__(self, loop: Any, data: Any = None) -> None:
         self.loop = loop
+        self.data = data  # what the driver keeps for this loop's writes
 
 
 @attrs.frozen(slots=True)
