@@ -102,6 +102,31 @@ def test_reads_during_a_map_see_the_items_that_ended(tmp_path: Path) -> None:
         assert [r.status for r in cp.runs()] == [WorkflowStatus.COMPLETED] * 4
 
 
+def test_a_huge_map_writes_its_items_in_batches(tmp_path: Path, monkeypatch: Any) -> None:
+    """Memory stays bounded: once the buffer holds ``_MAX_BUFFERED`` operations, the next item
+    that ends writes what is buffered (whole items only), and the map's end writes the rest."""
+    from hypergraph_sqlite import checkpointer as module
+
+    monkeypatch.setattr(module, "_MAX_BUFFERED", 8)
+    path = tmp_path / "runs.db"
+    SqliteCheckpointer(path).close()
+    seen: list[int] = []
+
+    @node(output_name="y")
+    def count(x: int) -> int:
+        seen.append(len(runs_in_file(path)))
+        return x
+
+    with SqliteCheckpointer(path, durability="exit") as cp:
+        SyncRunner(checkpointer=cp).map(
+            Graph([count], name="count"), {"x": list(range(12))}, map_over="x", workflow_id="m"
+        )
+    assert seen[0] == 0 and 0 < max(seen) < 13
+    statuses = dict(runs_in_file(path))
+    assert statuses == {"m": "completed", **{f"m/{i}": "completed" for i in range(12)}}
+    assert steps_in_file(path) == 12
+
+
 def test_a_re_run_of_an_exit_mode_map_restores_every_item(tmp_path: Path) -> None:
     """CP8 with durability="exit": the map's one write holds every item, so a re-run restores
     them all, and the items that failed run again."""
@@ -161,6 +186,41 @@ def test_a_nested_graph_is_written_with_its_parent(tmp_path: Path) -> None:
         assert runs_in_file(path) == [("o", "completed"), ("o/sub", "completed")]
         assert [s.node_name for s in cp.steps("o/sub")] == ["inner_step"]
         assert [s.node_name for s in cp.steps("o")] == ["sub", "after"]
+
+
+def test_a_pause_inside_a_nested_graph_is_written_with_its_parent_and_resumes(
+    tmp_path: Path,
+) -> None:
+    """An interrupt in a nested graph pauses both runs in one write; another checkpointer on
+    the file resumes them with the answer."""
+    from hypergraph import interrupt
+
+    @node(output_name="draft")
+    def make_draft(query: str) -> str:
+        return f"Draft: {query}"
+
+    @interrupt(output_name="decision")
+    def approval(draft: str) -> None:
+        return None
+
+    @node(output_name="final")
+    def finalize(decision: str) -> str:
+        return f"final:{decision}"
+
+    inner = Graph([make_draft, approval], name="inner")
+    outer = Graph([inner.as_node(name="review"), finalize], name="outer")
+    path = tmp_path / "runs.db"
+    with SqliteCheckpointer(path, durability="exit") as cp:
+        paused = asyncio.run(AsyncRunner(checkpointer=cp).run(outer, {"query": "hi"},
+                                                              workflow_id="o"))
+        assert paused.pause is not None
+        assert runs_in_file(path) == [("o", "paused"), ("o/review", "paused")]
+    with SqliteCheckpointer(path, durability="exit") as cp:
+        done = asyncio.run(AsyncRunner(checkpointer=cp).run(
+            outer, {"query": "hi", paused.pause.response_key: "yes"}, workflow_id="o"
+        ))
+        assert done["final"] == "final:yes"
+    assert runs_in_file(path) == [("o", "completed"), ("o/review", "completed")]
 
 
 def test_a_child_recorded_meanwhile_fails_the_whole_write(tmp_path: Path) -> None:
