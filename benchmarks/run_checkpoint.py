@@ -40,7 +40,9 @@ from hypergraph.checkpointers import (
     WorkflowStatus,
 )
 
-MODES = ("sync", "async", "exit")
+MODES: tuple[str, ...] = ("sync", "async", "exit")  # --only narrows them
+WORKLOADS = ("chain200", "chain20", "map", "resume")
+SELECTED: tuple[str, ...] = WORKLOADS  # --workloads narrows the runner part
 
 
 CLOCK = time.perf_counter  # --cpu switches to time.process_time (for a busy machine)
@@ -350,33 +352,53 @@ def runner_report(files: Files, repeat: int, quick: bool) -> None:
           "without one (plain = calling the functions in a Python loop):")
     for asynchronous in (False, True):
         for length, runs in ((200, 1), (20, 50 if quick else 200)):
+            if f"chain{length}" not in SELECTED:
+                continue
             row = bench_runner_chain(files, length, runs, asynchronous, repeat)
             print(
                 f"  {row['workload']:<36} plain {row['plain']:5.2f}  runner {row['runner']:6.2f}"
-                f"  +sync {row['sync']:6.2f}  +async {row['async']:6.2f}  +exit {row['exit']:6.2f}"
+                f"  {_modes(row)}"
             )
     for asynchronous in (False, True):
+        if "map" not in SELECTED:
+            break
         row = bench_runner_map(files, 1000, asynchronous, max(1, repeat // 2))
         print(
-            f"  {row['workload']:<36} runner {row['runner']:6.2f}  +sync {row['sync']:6.2f}  "
-            f"+async {row['async']:6.2f}  +exit {row['exit']:6.2f};  fresh {row['fresh ms']:.0f} ms,"
-            f" re-run restoring all {row['rerun ms']:.0f} ms "
+            f"  {row['workload']:<36} runner {row['runner']:6.2f}  {_modes(row)};  fresh "
+            f"{row['fresh ms']:.0f} ms, re-run restoring all {row['rerun ms']:.0f} ms "
             f"({row['rerun ms'] / row['fresh ms']:.0%})"
         )
-    row = bench_runner_resume(files, 1000, repeat)
-    print(f"  {row['workload']:<36} {row['ms']:.1f} ms")
+    if "resume" in SELECTED:
+        row = bench_runner_resume(files, 1000, repeat)
+        print(f"  {row['workload']:<36} {row['ms']:.1f} ms")
+
+
+def _modes(row: dict[str, Any]) -> str:
+    return "  ".join(f"+{mode} {row[mode]:6.2f}" for mode in MODES)
 
 
 def main(argv: list[str] | None = None) -> int:
+    global CLOCK, MODES, SELECTED
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--runners", action="store_true", help="only the runner part")
     parser.add_argument("--cpu", action="store_true",
                         help="time with process CPU time instead of wall time")
+    parser.add_argument("--only", choices=MODES, action="append",
+                        help="time only this durability mode (repeatable)")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS),
+                        help=f"runner workloads, comma-separated, of {', '.join(WORKLOADS)}")
     args = parser.parse_args(argv)
-    global CLOCK
+    if args.only and not args.runners:
+        parser.error("--only goes with --runners")
     if args.cpu:
         CLOCK = time.process_time
+    if args.only:
+        MODES = tuple(mode for mode in MODES if mode in args.only)
+    SELECTED = tuple(w for w in args.workloads.split(",") if w)
+    unknown = set(SELECTED) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
     repeat = 3 if args.quick else 7
     files = Files()
     try:

@@ -19,7 +19,10 @@ from hypergraph.exceptions import CheckpointStoreError
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "open_store", "store_error"]
 
 APPLICATION_ID = 0x48474350  # "HGCP"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = frozenset({2, 3})
+"""Versions a ``readonly=True`` open reads as they are: 2 differs from 3 only in how the
+``checkpoints`` table is stored, not in what queries see."""
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
@@ -72,8 +75,13 @@ CREATE TABLE checkpoints (
     delta TEXT NOT NULL,
     state TEXT NOT NULL,
     PRIMARY KEY (run_id, superstep)
-) WITHOUT ROWID;
+);
 """
+# ``checkpoints`` is a rowid table (schema 3): a loop state is often over the ~1 KB that a
+# WITHOUT ROWID row keeps on its page, so each such row also took an overflow page, and its
+# inserts split pages in the middle of the tree. Appended rowid rows fill pages in order; the
+# key lives in a small index.
+_CHECKPOINTS_V3 = _SCHEMA[_SCHEMA.index("CREATE TABLE checkpoints"):].strip().rstrip(";")
 
 _TABLES = frozenset({"runs", "steps", "checkpoints"})
 
@@ -86,8 +94,28 @@ def _step_state(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE steps ADD COLUMN state TEXT")
 
 
-# version found in a file -> function upgrading it by one version
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _step_state}
+def _checkpoints_rowid(conn: sqlite3.Connection) -> None:
+    """Version 2 -> 3: ``checkpoints`` rebuilt as a rowid table (same columns and key)."""
+    found = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'checkpoints'"
+    ).fetchone()
+    if found is None or "WITHOUT ROWID" not in found[0].upper():
+        return  # already rebuilt (or missing: the open reports that)
+    conn.execute(_CHECKPOINTS_V3.replace("CREATE TABLE checkpoints", "CREATE TABLE checkpoints_v3"))
+    conn.execute(
+        "INSERT INTO checkpoints_v3 (run_id, superstep, delta, state) "
+        "SELECT run_id, superstep, delta, state FROM checkpoints ORDER BY run_id, superstep"
+    )
+    conn.execute("DROP TABLE checkpoints")
+    conn.execute("ALTER TABLE checkpoints_v3 RENAME TO checkpoints")
+
+
+# version found in a file -> function upgrading it by one version (each may find its work
+# done already: another process can migrate the file between our read and our write lock)
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _step_state,
+    2: _checkpoints_rowid,
+}
 
 
 def open_store(path: str, *, readonly: bool, timeout: float) -> sqlite3.Connection:
@@ -199,7 +227,7 @@ def _prepare(conn: sqlite3.Connection, where: str, *, readonly: bool, memory: bo
             "checkpointer at a new path.",
             path=where,
         )
-    if version != SCHEMA_VERSION:
+    if version != SCHEMA_VERSION and not (readonly and version in READABLE_VERSIONS):
         _migrate(conn, where, version, readonly=readonly)
     if not tables >= _TABLES:
         missing = ", ".join(sorted(_TABLES - tables))
@@ -265,8 +293,11 @@ def _migrate(conn: sqlite3.Connection, where: str, version: int, *, readonly: bo
         )
     conn.execute("BEGIN IMMEDIATE")
     try:
+        # another process may have migrated the file while we waited for the write lock
+        found = conn.execute("PRAGMA user_version").fetchone()[0]
         for step in steps:
-            MIGRATIONS[step](conn)
+            if step >= found:
+                MIGRATIONS[step](conn)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:

@@ -25,6 +25,7 @@ import threading
 import weakref
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from time import time
 from typing import Any, Literal
 
 from hypergraph.checkpointers import (
@@ -98,6 +99,9 @@ WHERE id = :id
 """The final status of a run whose every step this checkpointer wrote: the counts it kept."""
 _STATUS = {status: status.value for status in StepStatus}
 _RUN_EXISTS = "SELECT 1 FROM runs WHERE id = ?"
+_MAX_BUFFERED = 100_000
+""""exit" mode: a child run ending with this many operations buffered is written at once
+rather than with its parent (memory stays bounded in a very large map)."""
 _MISSING = object()
 _VERSIONS_TEXT: dict[tuple[Any, Any], str] = {}
 """Input versions text by (input names, versions), shared by every checkpointer: most steps of
@@ -132,9 +136,13 @@ class SqliteCheckpointer(CheckpointerBase):
     - ``"async"``: committed in order by a background thread; ``update_run_status`` (run end,
       pause, failure), ``flush()`` and every read wait for it;
     - ``"exit"``: kept in memory and written in one transaction when the run's status changes
-      (completes, fails, pauses, stops). A crash loses the run's records. Every step is kept,
-      but only the latest checkpoint of each such write: a run checkpointed this way is
-      resumed, forked or retried from where it stopped, not from an earlier superstep.
+      (completes, fails, pauses, stops). A child run (a map item, a nested graph) of a run
+      this checkpointer created or resumed and that has not ended yet goes into that run's
+      transaction when it ends (a map is one write). A crash loses the run's records, its
+      children's included; nothing of them is half-written. Reads through this checkpointer
+      write what is pending first, so they see everything. Every step is kept, but only the
+      latest checkpoint of each such write: a run checkpointed this way is resumed, forked or
+      retried from where it stopped, not from an earlier superstep.
 
     ``serializer="json"`` (default) stores values only when they round-trip through JSON
     exactly (see ``hypergraph.checkpointers.values``); ``"pickle"`` also stores the rest with
@@ -194,6 +202,12 @@ class SqliteCheckpointer(CheckpointerBase):
         # "exit" mode: the insert rows of runs created since the buffer was last written (their
         # final status goes into the insert instead of an update after it)
         self._created_rows: dict[str, list[Any]] = {}
+        # "exit" and "async" modes: runs created or set ACTIVE here and not ended yet, with
+        # their parent (a child of an open parent ends with it, see ``update_run_status_sync``);
+        # and those of them this checkpointer created, with the children it created for them:
+        # no other child can be recorded (see ``_unrecorded``)
+        self._open: dict[str, str | None] = {}
+        self._fresh: dict[str, set[str]] = {}
         self._state_parts = _STATE_PARTS
         # write what is pending and release the file at garbage collection or interpreter exit
         self._finalizer = weakref.finalize(self, _finalize, self._shutdown_parts())
@@ -343,37 +357,43 @@ class SqliteCheckpointer(CheckpointerBase):
 
     def create_run_sync(self, run: RunRecord) -> None:
         """Record a new run; ``WorkflowForkError`` if its id exists."""
-        self._check_open()
+        if self._closed or self.readonly:
+            self._check_open()
         row = self._run_row(run)
-        if self.durability != "sync":
+        run_id = run.id
+        durability = self.durability
+        if durability != "sync":
             with self._lock:
                 # a lookup that just found no such run (resolving its workflow id) answers this
-                absent = self._absent.pop(run.id, False)
-                if run.id in self._buffered_runs or (not absent and self._exists(run.id)):
-                    raise duplicate_run_error(run.id)
-                self._buffered_runs.add(run.id)
-        if self.durability == "exit":
-            # buffered until the run's status changes: that status goes into this insert
-            insert = list(row)
-            with self._lock:
-                self._buffer.append((_INSERT_RUN, insert, False))
-                self._created_rows[run.id] = insert
-        elif self.durability == "sync" and run.parent_run_id is not None:
+                absent = self._absent.pop(run_id, False) or self._unrecorded(run_id)
+                if run_id in self._buffered_runs or (not absent and self._exists(run_id)):
+                    raise duplicate_run_error(run_id)
+                self._buffered_runs.add(run_id)
+                self._open[run_id] = run.parent_run_id
+                kids = self._fresh.get(run_id.rpartition("/")[0])
+                if kids is not None:
+                    kids.add(run_id)
+                self._fresh[run_id] = set()
+                if durability == "exit":
+                    # buffered until the run's status changes: that status goes into this insert
+                    self._buffer.append((_INSERT_RUN, row, False))
+                    self._created_rows[run_id] = row
+        elif run.parent_run_id is not None:
             # a child run: written with its first superstep (see the class doc); its parent's
             # record shows which children exist, so only a concurrent writer can clash
             with self._lock:
-                if run.id in self._buffered_runs:
-                    raise duplicate_run_error(run.id)
-                self._buffered_runs.add(run.id)
+                if run_id in self._buffered_runs:
+                    raise duplicate_run_error(run_id)
+                self._buffered_runs.add(run_id)
                 self._buffer.append((_INSERT_RUN, row, False))
-                self._children.add(run.id)
-        else:
+                self._children.add(run_id)
+        if durability == "async" or (durability == "sync" and run.parent_run_id is None):
             try:
                 self._write(((_INSERT_RUN, row, False),))
             except _DuplicateRun:
-                raise duplicate_run_error(run.id) from None
-        self._next_seq[run.id] = 0  # a new run has no steps: no query for where they start
-        self._counts[run.id] = [0, 0]
+                raise duplicate_run_error(run_id) from None
+        self._next_seq[run_id] = 0  # a new run has no steps: no query for where they start
+        self._counts[run_id] = [0, 0]
 
     def save_superstep_sync(
         self, run_id: str, steps: Sequence[StepRecord], checkpoint: Checkpoint | None
@@ -700,10 +720,34 @@ class SqliteCheckpointer(CheckpointerBase):
         duration_ms: float | None = None,
     ) -> None:
         """Set a run's status; with any status but ACTIVE, everything pending is committed first."""
-        self._check_open()
-        status = status_of(status)
-        now = datetime.now(UTC).timestamp()
+        if self._closed or self.readonly:
+            self._check_open()
+        if status.__class__ is not WorkflowStatus:
+            status = status_of(status)
+        now = time()
         active = status is WorkflowStatus.ACTIVE
+        counts = self._counts.pop(run_id, None)
+        defer = False
+        if not active:
+            self._next_seq.pop(run_id, None)
+            self._last_values.pop(run_id, None)
+            if self._open:
+                self._fresh.pop(run_id, None)
+                parent = self._open.pop(run_id, _MISSING)
+                # "exit": a child run (map item, nested graph) of a run still open here ends
+                # with it, in its transaction (written once when the run ends, SPEC CP1)
+                defer = (
+                    parent in self._open and self.durability == "exit"
+                    and len(self._buffer) < _MAX_BUFFERED
+                )
+            if counts is not None:
+                insert = self._created_rows.pop(run_id, None)
+                if insert is not None:
+                    if defer:
+                        _set_final(insert, status, now, duration_ms, counts, error)
+                        return
+                    self._end_buffered(insert, status, now, duration_ms, counts, error)
+                    return
         params = {
             "id": run_id,
             "status": status.value,
@@ -714,23 +758,23 @@ class SqliteCheckpointer(CheckpointerBase):
             "error": None if active else error,
         }
         sql = _UPDATE_STATUS
-        counts = self._counts.pop(run_id, None)
         if not active:
-            self._next_seq.pop(run_id, None)
-            self._last_values.pop(run_id, None)
             if counts is not None:
-                insert = self._created_rows.pop(run_id, None)
-                if insert is not None:
-                    self._end_buffered(insert, status, now, duration_ms, counts, error)
-                    return
                 sql = _UPDATE_STATUS_COUNTED
                 params["node_count"], params["error_count"] = counts
+            if defer:
+                # recorded (created or set ACTIVE here), so the update finds its row
+                with self._lock:
+                    self._buffer.append((sql, params, False))
+                return
             if run_id in self._children:
-                # a child run created here: its end rides along with the next write
+                # "sync": a child run created here: its end rides along with the next write
                 with self._lock:
                     self._children.discard(run_id)
                     self._buffer.append((sql, params, False))
                 return
+        elif self.durability != "sync":
+            self._open[run_id] = run_id.rpartition("/")[0] or None
         if not self._drain(((sql, params, False),)):
             raise RunNotFoundError(run_id, self._where())
 
@@ -747,11 +791,7 @@ class SqliteCheckpointer(CheckpointerBase):
         that insert (the columns ``_UPDATE_STATUS_COUNTED`` sets), then the buffer, in one
         transaction with one statement fewer. If the write fails the insert is as it was."""
         before = insert[:]
-        insert[1] = status.value
-        insert[14] = now
-        insert[15] = (now - insert[13]) * 1000 if duration_ms is None else duration_ms
-        insert[16], insert[17] = counts
-        insert[18] = error
+        _set_final(insert, status, now, duration_ms, counts, error)
         try:
             self._drain()
         except BaseException:
@@ -780,10 +820,12 @@ class SqliteCheckpointer(CheckpointerBase):
         self._last_config = (config, text)
         return text
 
-    def _run_row(self, run: RunRecord) -> tuple[Any, ...]:
-        return (
+    def _run_row(self, run: RunRecord) -> list[Any]:
+        """The insert row of ``run`` (a list: "exit" mode writes the final status into it)."""
+        status = run.status
+        return [
             run.id,
-            status_of(run.status).value,
+            (status if status.__class__ is WorkflowStatus else status_of(status)).value,
             run.graph_name,
             self._codec.encode_map(run.inputs, run_id=run.id, node_name=None),
             run.parent_run_id,
@@ -801,7 +843,7 @@ class SqliteCheckpointer(CheckpointerBase):
             run.node_count,
             run.error_count,
             run.error,
-        )
+        ]
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -818,12 +860,26 @@ class SqliteCheckpointer(CheckpointerBase):
             except sqlite3.Error as exc:
                 raise _schema.store_error(exc, self.path, timeout=self.timeout) from None
 
+    def _unrecorded(self, run_id: str) -> bool:
+        """Whether ``run_id`` is surely not recorded, without asking the file: it names a child
+        (``<parent>/<name>``, CP8, CP9) of a run this checkpointer created and has not ended,
+        and is not one of the children it created for it. Ids under a parent are reserved for
+        its children, and none could be recorded before the parent was. (If another process
+        recorded one meanwhile anyway, writing it here fails with ``WorkflowForkError``.)"""
+        parent, slash, _ = run_id.rpartition("/")
+        if not slash:
+            return False
+        kids = self._fresh.get(parent)
+        return kids is not None and run_id not in kids
+
     def _exists(self, run_id: str) -> bool:
         with self._lock:
             return self._conn.execute(_RUN_EXISTS, (run_id,)).fetchone() is not None
 
     def get_run(self, run_id: str) -> RunRecord | None:
         """The run record, or ``None`` when no such run is recorded."""
+        if self._fresh and self._unrecorded(run_id):
+            return None  # nothing to write first, nothing to read
         rows = self._query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
         if not rows:
             if self.durability != "sync":
@@ -1022,25 +1078,46 @@ class SqliteCheckpointer(CheckpointerBase):
             self._conn.close()
 
 
-def _coalesce(ops: Job) -> list[tuple[str, Any, bool]]:
-    """Adjacent ops with the same SQL as one ``executemany`` (buffered and group commits).
+def _set_final(
+    insert: list[Any],
+    status: WorkflowStatus,
+    now: float,
+    duration_ms: float | None,
+    counts: list[int],
+    error: str | None,
+) -> None:
+    """Write a run's final status into its buffered insert row (what the update would set)."""
+    insert[1] = status.value
+    insert[14] = now
+    insert[15] = (now - insert[13]) * 1000 if duration_ms is None else duration_ms
+    insert[16], insert[17] = counts
+    insert[18] = error
 
-    The status update stays on its own: its row count says whether the run exists.
+
+def _coalesce(ops: Job) -> list[tuple[str, Any, bool]]:
+    """The inserts of ``ops`` grouped by statement, each group one ``executemany`` (buffered
+    writes and group commits), then the status updates in their order.
+
+    Inserts go to distinct keys (a run, a run's step numbers, a run's superstep), so their
+    order doesn't matter, only the order of inserts into one key (kept: grouping is stable).
+    Updates come last: the runs they update and the steps they count are inserted by then;
+    each stays on its own, its row count says whether the run exists.
     """
-    merged: list[tuple[str, Any, bool]] = []
+    groups: dict[str, list[Any]] = {}
+    updates: list[tuple[str, Any, bool]] = []
     for sql, params, many in ops:
         if sql is _UPDATE_STATUS or sql is _UPDATE_STATUS_COUNTED:
-            merged.append((sql, params, many))
+            updates.append((sql, params, many))
             continue
-        if merged and merged[-1][0] == sql:
-            rows = merged[-1][1]
-        else:
-            rows = []
-            merged.append((sql, rows, True))
+        rows = groups.get(sql)
+        if rows is None:
+            rows = groups[sql] = []
         if many:
             rows.extend(params)
         else:
             rows.append(params)
+    merged: list[tuple[str, Any, bool]] = [(sql, rows, True) for sql, rows in groups.items()]
+    merged.extend(updates)
     return merged
 
 
