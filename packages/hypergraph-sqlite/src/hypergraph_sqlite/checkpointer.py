@@ -107,8 +107,8 @@ _VERSIONS_TEXT: dict[tuple[Any, Any], str] = {}
 """Input versions text by (input names, versions), shared by every checkpointer: most steps of
 a graph repeat a few."""
 _STATE_PARTS: dict[str, tuple[Any, str]] = {}
-""""exit" mode: per final-state entry, the object last encoded and its text (see
-``SqliteCheckpointer._exit_state_text``); shared, so a new checkpointer starts warm."""
+"""Per entry of a full loop-state record, the object last encoded and its text (see
+``SqliteCheckpointer._full_state_text``); shared, so a new checkpointer starts warm."""
 
 
 _json = dumps
@@ -342,7 +342,7 @@ class SqliteCheckpointer(CheckpointerBase):
     def _take_buffer(self) -> list[tuple[str, Any, bool]]:
         ops = self._buffer
         for run_id, (superstep, items, state) in self._pending_checkpoints.items():
-            row = (run_id, superstep, ValueCodec.join(items), self._exit_state_text(run_id, state))
+            row = (run_id, superstep, ValueCodec.join(items), self._full_state_text(run_id, state))
             ops.append((_PUT_CHECKPOINT, row, False))
         self._buffer = []
         self._pending_checkpoints = {}
@@ -499,7 +499,7 @@ class SqliteCheckpointer(CheckpointerBase):
             return
         if "fingerprint" in checkpoint.state:
             # a full record: the runs of one graph share most of it, entry by entry
-            state = self._exit_state_text(run_id, checkpoint.state)
+            state = self._full_state_text(run_id, checkpoint.state)
         else:
             state = self._state_text(run_id, checkpoint.state)
         if (
@@ -667,10 +667,10 @@ class SqliteCheckpointer(CheckpointerBase):
             except sqlite3.Error as exc:
                 raise _schema.store_error(exc, self.path, timeout=self.timeout) from None
 
-    def _exit_state_text(self, run_id: str, state: dict[str, Any]) -> str:
-        """``_state_text`` of a run's final state ("exit" mode), entry by entry: an entry that
-        is the very object encoded last time (runs of one graph share what didn't change, see
-        ``hypergraph.runtime``'s recorder) reuses its text."""
+    def _full_state_text(self, run_id: str, state: dict[str, Any]) -> str:
+        """``_state_text`` of a full loop-state record (a run's first or final state), entry by
+        entry: an entry that is the very object encoded last time (runs of one graph share
+        what didn't change, see ``hypergraph.runtime``'s recorder) reuses its text."""
         known = self._state_parts
         keys = self._codec._keys
         parts = []
