@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hypergraph import END, FunctionNode, Graph, SyncRunner, route, runtime
+from hypergraph.events import EventProcessor
 
 
 class SnapshottingRunner(SyncRunner):
@@ -350,3 +352,68 @@ def test_compiled_async_map_items_equal_the_generic_loop(length, xs, failing, li
     # (ticks every 2 ms), so the executions are compared as a multiset
     assert compiled[:3] == generic[:3] and compiled[4] == generic[4]
     assert sorted(compiled[3]) == sorted(generic[3])
+
+
+# ---------------------------------------------------------------------------- journaled records
+class _Quiet(EventProcessor):
+    """Ignores events: attached, it sends a recorded run down the generic task path
+    (``Committed`` per superstep) instead of the journaled one."""
+
+    def on_event(self, event: Any) -> None:
+        return None
+
+
+def _records(cp: Any, run_id: str) -> tuple[Any, ...]:
+    """What a checkpointer holds for a run, timings left out: its status, its steps and the
+    state a resume restores after every superstep it recorded (chained deltas folded)."""
+    from hypergraph.runtime._checkpoint_state import base_reads, snapshot_of
+    from hypergraph.runtime._workflow import read_sync
+
+    steps = [
+        (s.superstep, s.node_name, s.index, s.status, s.values, s.input_versions, s.decision,
+         s.error, s.child_run_id)
+        for s in cp.steps(run_id)
+    ]
+    snapshots = []
+    for superstep in sorted({s[0] for s in steps}):
+        stored = cp.checkpoint(run_id, superstep=superstep)
+        snap = snapshot_of(stored, read_sync(cp, base_reads(stored)))
+        assert snap is not None
+        # a node that never ran counts 0 executions, listed or not (the task path lists the
+        # unstarted siblings of a failure, the journal only what ran)
+        ran = {name: n for name, n in snap.executions.items() if n}
+        snapshots.append(attrs.evolve(snap, executions=ran))
+    return cp.get_run(run_id).status, steps, snapshots
+
+
+def _both_recordings(graph: Graph, values: dict[str, Any], order: list[str]) -> None:
+    from hypergraph.checkpointers import InMemoryCheckpointer, SqliteCheckpointer
+
+    for make in (InMemoryCheckpointer, lambda: SqliteCheckpointer(":memory:")):
+        cp = make()
+        order.clear()
+        SyncRunner(checkpointer=cp).run(graph, values, workflow_id="j", error_handling="continue")
+        journaled_order = list(order)
+        order.clear()
+        SyncRunner(checkpointer=cp).run(
+            graph, values, workflow_id="g", error_handling="continue", event_processors=[_Quiet()]
+        )
+        assert order == journaled_order
+        assert _records(cp, "j") == _records(cp, "g")
+
+
+@settings(max_examples=60, deadline=None)
+@given(spec=dags, x=st.integers(-5, 5), failing=st.sets(st.integers(0, 6), max_size=2))
+def test_journaled_supersteps_record_what_the_task_path_records(spec, x, failing):
+    """Random DAGs with failing nodes: a recorded run that journals its calls stores the same
+    steps, statuses and per-superstep checkpoints as the task path (``Committed``)."""
+    order: list[str] = []
+    _both_recordings(_failing_dag(list(spec), set(failing), order), {"x": x}, order)
+
+
+@settings(max_examples=30, deadline=None)
+@given(limit=st.integers(1, 6), start=st.integers(0, 3), tail=st.integers(0, 2))
+def test_journaled_gated_loops_record_what_the_task_path_records(limit, start, tail):
+    """Gated loops (decisions, iterations, versions): the same records on both paths."""
+    order: list[str] = []
+    _both_recordings(_loop(limit, tail, order), {"count": start}, order)
