@@ -415,26 +415,11 @@ def test_older_schema_is_migrated_when_a_migration_exists(tmp_path, monkeypatch)
     conn.close()
 
 
-def test_a_version_1_file_is_migrated_and_its_failed_run_resumes(tmp_path):
+def test_a_version_1_file_is_migrated_and_its_failed_run_resumes(tmp_path, fixable):
     """A file of schema 1 (no ``steps.state``) gains the column on open; its run resumes."""
-    from hypergraph import Graph, SyncRunner, node
+    from hypergraph import SyncRunner
 
-    broken = {"on": True}
-    ran: list[str] = []
-
-    @node(output_name="b")
-    def first(a: int) -> int:
-        ran.append("first")
-        return a + 1
-
-    @node(output_name="c")
-    def second(b: int) -> int:
-        ran.append("second")
-        if broken["on"]:
-            raise RuntimeError("second is broken")
-        return b * 10
-
-    graph = Graph([first, second], name="two")
+    graph, ran = fixable.graph, fixable.ran
     path = tmp_path / "v1.db"
     with SqliteCheckpointer(path, durability="exit") as cp:  # checkpoints in their own table
         SyncRunner(checkpointer=cp).run(graph, {"a": 1}, workflow_id="wf", error_handling="continue")
@@ -443,7 +428,7 @@ def test_a_version_1_file_is_migrated_and_its_failed_run_resumes(tmp_path):
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
-    broken["on"] = False
+    fixable.broken = False
     ran.clear()
     with SqliteCheckpointer(path) as cp:
         result = SyncRunner(checkpointer=cp).run(graph, {"a": 1}, workflow_id="wf")

@@ -377,25 +377,10 @@ def test_new_stores_keep_checkpoints_in_a_rowid_table(tmp_path: Path) -> None:
     assert "WITHOUT ROWID" not in sql.upper() and "PRIMARY KEY (run_id, superstep)" in sql
 
 
-def test_a_version_2_file_is_migrated_keeping_every_record(tmp_path: Path) -> None:
+def test_a_version_2_file_is_migrated_keeping_every_record(tmp_path: Path, fixable: Any) -> None:
     """A schema-2 file is rebuilt as schema 3 on open; runs, steps, checkpoints read the same,
     readonly opens read it before the migration, and its failed run resumes after it."""
-    broken = {"on": True}
-    ran: list[str] = []
-
-    @node(output_name="b")
-    def first(a: int) -> int:
-        ran.append("first")
-        return a + 1
-
-    @node(output_name="c")
-    def second(b: int) -> int:
-        ran.append("second")
-        if broken["on"]:
-            raise RuntimeError("second is broken")
-        return b * 10
-
-    graph = Graph([first, second], name="two")
+    graph, ran = fixable.graph, fixable.ran
     made = tmp_path / "made.db"
     with SqliteCheckpointer(made) as cp:  # a checkpoint per superstep, on its step's row
         SyncRunner(checkpointer=cp).run(graph, {"a": 1}, workflow_id="wf",
@@ -424,7 +409,7 @@ def test_a_version_2_file_is_migrated_keeping_every_record(tmp_path: Path) -> No
             assert cp.checkpoint(run_id) == checkpoint
             if checkpoint.superstep is not None:
                 assert cp.checkpoint(run_id, superstep=0) == expected_first(made, run_id)
-        broken["on"] = False
+        fixable.broken = False
         ran.clear()
         result = SyncRunner(checkpointer=cp).run(graph, {"a": 1}, workflow_id="wf")
         assert result["c"] == 20 and ran == ["second"]
