@@ -332,10 +332,10 @@ class RunLoop:
         finish_siblings = self.driver.finish_siblings
         persists = self.driver.persists
         gathers = self.driver.gathers
-        # a recorded run nothing else observes: plain sync nodes are called here, timed
+        # a recorded run nothing else observes: plain sync nodes are called here, timed, and
+        # only leave a journal entry; the driver records each superstep from it (``flush``), or
+        # the whole run when it ends ("exit" durability: no flush)
         recorded = persists and emitter is None and not self.driver.caching
-        # plain calls only leave a journal entry; the driver records each superstep from it
-        # (``flush``), or the whole run when it ends ("exit" durability: no flush)
         journal = self.driver.journal(self) if recorded else None
         flush = self.driver.journaled(self) if journal is not None else None
         if journal is not None and engine.plan.inline_schedule and state.scheduled:
@@ -376,53 +376,21 @@ class RunLoop:
             before = {np.index: consumed[np.index] for np in batch}
             tasks = [self._task(np) for np in batch]
             step = state.superstep
-            durations = None
-            if recorded and _all_inline(batch):
-                results, durations = self._call_recorded(tasks, finish_siblings)
-            else:
-                results = yield ExecuteBatch(tasks, self.task_steps)
+            results = yield ExecuteBatch(tasks, self.task_steps)
             pause, failure = self._commit(tasks, results, before)
             if persists:
-                yield Committed(
-                    info.identity, step, tasks, results, self.snapshot, self, durations
-                )
+                yield Committed(info.identity, step, tasks, results, self.snapshot, self)
             if failure is not None:
                 raise failure
             if pause is not None:
                 return pause
 
-    def _call_recorded(
-        self, tasks: list[NodeTask], finish_siblings: bool
-    ) -> tuple[list[Any], list[float]]:
-        """Plain sync nodes of a recorded run that nothing else observes: called here instead
-        of through the driver, each timed for its step record (results as an executor's)."""
-        results: list[Any] = []
-        durations: list[float] = []
-        info = self.info
-        for task in tasks:
-            np = task.plan
-            kwargs = task.kwargs
-            start = perf_counter()
-            try:
-                if np.gate_plan is None:
-                    result: Any = TaskOutcome(task, map_outputs(np, np.func(**kwargs)))
-                else:
-                    result = TaskOutcome(task, {}, resolve_decision(np, np.func(**kwargs)))
-            except Exception as exc:
-                note_node_failure(exc, np, kwargs, task.superstep, info)
-                result = exc
-            durations.append((perf_counter() - start) * 1000.0)
-            results.append(result)
-            if result.__class__ is not TaskOutcome and not finish_siblings:
-                break
-        return results, durations
-
     def _inline_journaled(
         self, batch: Sequence[NodePlan], finish_siblings: bool, journal: list[Any]
     ) -> None:
-        """``_inline`` for a run recorded when it ends: each call also appends
-        ``(superstep, node, (node, outputs, decision) or the exception, start, end, versions
-        consumed)`` to ``journal``, all its step record is built from."""
+        """``_inline`` for a recorded run: each call also appends ``(superstep, node, (node,
+        outputs, decision) or the exception, start, end, versions consumed)`` to ``journal``,
+        all its step record is built from."""
         engine = self.engine
         state = self.state
         collect = engine.collect

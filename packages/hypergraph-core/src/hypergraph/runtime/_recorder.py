@@ -374,10 +374,8 @@ class WorkflowRecorder:
         slot = self.slots.get(effect.identity.path)
         if slot is None or not slot.created:
             slot = self._open(effect.identity.path, ops, effect.loop)
-        durations = effect.durations
-        if durations is None:
-            popped = self.durations.pop
-            durations = [popped(id(task), 0.0) for task in effect.tasks]
+        popped = self.durations.pop
+        durations = [popped(id(task), 0.0) for task in effect.tasks]
         loop = effect.loop
         consumed = loop.state.consumed if loop is not None else None
         if self.defer:

@@ -200,8 +200,6 @@ class Committed(Effect):
     snapshot: Callable[[], RunSnapshot]
     # the committing ``RunLoop``, for a checkpointer that records only what changed
     loop: Any = None
-    # per task, in milliseconds, when the loop called the nodes itself (else the driver timed them)
-    durations: Sequence[float] | None = None
 
 
 class Journaled(Effect):
