@@ -389,26 +389,42 @@ class WorkflowRecorder:
         steps = self._steps(slot, effect, durations, utc_now(), consumed, delta)
         if len(steps) == 1 and delta:
             delta = steps[0].values  # the same entries: a checkpointer may reuse their text
-        run_id = slot.run_id
-        superstep = effect.superstep
+        plans = [task.plan for task in effect.tasks]
+        checkpoint = self._checkpoint(slot, plans, effect.superstep, loop, delta, effect.snapshot)
+        ops.append(("save", slot.run_id, steps, checkpoint))
+        return ops
+
+    def _checkpoint(
+        self,
+        slot: _Slot,
+        plans: Sequence[Any],
+        superstep: int,
+        loop: Any,
+        delta: dict[str, Any],
+        snapshot: Callable[[], RunSnapshot] | None = None,
+    ) -> Checkpoint:
+        """A committed superstep's checkpoint: the chained delta of the loop's bookkeeping, or a
+        full record (the slot's first, every ``FULL_STATE_EVERY`` supersteps, and while nested
+        runs are paused), built from ``snapshot()`` or else straight from the loop's state."""
         if (
             loop is not None and slot.base is not None
             and superstep - slot.base < FULL_STATE_EVERY and not loop.state.children
         ):
-            plans = [task.plan for task in effect.tasks]
-            ops.append(("save", run_id, steps, self._chained(slot, plans, superstep, loop, delta)))
-            return ops
-        snap = effect.snapshot()
-        full = checkpoint_of(run_id, superstep, snap, delta if slot.saved else None)
+            return self._chained(slot, plans, superstep, loop, delta)
+        run_id = slot.run_id
+        if snapshot is not None:
+            whole = checkpoint_of(run_id, superstep, snapshot())
+        else:
+            whole = final_checkpoint(run_id, loop)
         if slot.hashes is not None:
-            full.state["definition_hashes"] = slot.hashes
+            whole.state["definition_hashes"] = slot.hashes
+        values = delta if slot.saved else whole.values
         slot.saved = True
         if loop is not None:
             slot.base = superstep
             slot.done = set(_done_regions(loop.engine, loop.state))
             slot.open = list(loop.state.runnable)
-        ops.append(("save", run_id, steps, full))
-        return ops
+        return Checkpoint(run_id, superstep, values, whole.state, whole.inputs)
 
     def _steps(
         self,
@@ -604,28 +620,11 @@ class WorkflowRecorder:
             for entry in entries:
                 if entry[2].__class__ is tuple:
                     delta.update(entry[2][1])
-        run_id = slot.run_id
         superstep = entries[0][0]
         plans = [entry[1] for entry in entries]
         entries.clear()  # the loop keeps appending to this very list
-        state = loop.state
-        if (
-            slot.base is not None and superstep - slot.base < FULL_STATE_EVERY
-            and not state.children
-        ):
-            checkpoint = self._chained(slot, plans, superstep, loop, delta)
-        else:
-            full = final_checkpoint(run_id, loop)
-            if slot.hashes is not None:
-                full.state["definition_hashes"] = slot.hashes
-            checkpoint = Checkpoint(
-                run_id, superstep, delta if slot.saved else full.values, full.state, full.inputs
-            )
-            slot.saved = True
-            slot.base = superstep
-            slot.done = set(_done_regions(loop.engine, state))
-            slot.open = list(state.runnable)
-        ops.append(("save", run_id, StepRows(run_id, rows), checkpoint))
+        checkpoint = self._checkpoint(slot, plans, superstep, loop, delta)
+        ops.append(("save", slot.run_id, StepRows(slot.run_id, rows), checkpoint))
         return ops
 
     def _deferred(self, slot: _Slot) -> Op:
