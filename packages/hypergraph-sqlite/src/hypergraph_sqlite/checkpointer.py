@@ -403,22 +403,16 @@ class SqliteCheckpointer(CheckpointerBase):
             self._check_open()
         if len(steps) == 1 and checkpoint is not None and self.durability != "exit":
             if steps.__class__ is StepRows:
-                row = steps.rows[0]  # type: ignore[attr-defined]
-                if (
-                    checkpoint.values is row[4] and checkpoint.superstep == row[0]
-                    and row[9] is None and row[10] is None and row[12] is None
-                ):
-                    self._save_one_step_row(run_id, row, checkpoint)
-                    return
-                step = None
+                row: tuple[Any, ...] | None = steps.rows[0]  # type: ignore[attr-defined]
             else:
                 step = steps[0]
-            if step is not None and (
-                checkpoint.values is step.values and checkpoint.superstep == step.superstep
-                and step.decision is None and step.error is None and step.child_run_id is None
-                and step.completed_at is None
+                row = None if step.completed_at is not None else StepRows.row_of(step)
+            if (
+                row is not None and checkpoint.values is row[4]
+                and checkpoint.superstep == row[0]
+                and row[9] is None and row[10] is None and row[12] is None
             ):
-                self._save_one_row(run_id, step, checkpoint)
+                self._save_one_row(run_id, row, checkpoint)
                 return
         codec = self._codec
         cache: dict[int, str] = {}
@@ -528,10 +522,6 @@ class SqliteCheckpointer(CheckpointerBase):
         to ``plain`` and ``rows`` as ``save_superstep_sync`` builds them from ``StepRecord``s;
         returns the next sequence number and how many completed and failed."""
         encode = self._codec.encode_map
-        keys = self._codec._keys
-        known = self._versions_text
-        if len(known) > 4096:
-            known.clear()
         completed = StepStatus.COMPLETED
         done = failed = 0
         for (
@@ -542,26 +532,8 @@ class SqliteCheckpointer(CheckpointerBase):
                 done += 1
             elif status is StepStatus.FAILED:
                 failed += 1
-            if seen:
-                versions = known.get((names, seen))
-                if versions is None:
-                    versions = known[(names, seen)] = self._codec.encode_versions(
-                        dict(zip(names, seen, strict=False))
-                    )
-            else:
-                versions = "{}"
-            if len(values) == 1:
-                # one output (most nodes): its key's text is cached, an int needs no call
-                for name, value in values.items():
-                    key = keys.get(name)
-                    if key is not None and value.__class__ is int:
-                        outputs = "{" + key + int.__repr__(value) + "}"
-                    else:
-                        outputs = encode(
-                            values, run_id=run_id, node_name=node_name, fragments=cache
-                        )
-            else:
-                outputs = encode(values, run_id=run_id, node_name=node_name, fragments=cache)
+            versions = self._versions_text_of(names, seen) if seen else "{}"
+            outputs = encode(values, run_id=run_id, node_name=node_name, fragments=cache)
             if decision is None and error is None and child_run_id is None:
                 plain.append((
                     seq, run_id, superstep, node_name, index, _STATUS[status], versions,
@@ -577,60 +549,29 @@ class SqliteCheckpointer(CheckpointerBase):
             seq += 1
         return seq, done, failed
 
-    def _save_one_row(self, run_id: str, step: StepRecord, checkpoint: Checkpoint) -> None:
-        """A superstep of one step that wrote exactly the checkpoint's values: one row holds
-        both (its outputs are the checkpoint's values, ``state`` the loop's state)."""
-        seq = self._next_seq.get(run_id)
-        if seq is None:
-            seq = self._first_seq(run_id)
-        encode = self._codec.encode_map
-        versions = step.input_versions
-        status = step.status
-        row = (
-            seq, run_id, step.superstep, step.node_name, step.index, _STATUS[status],
-            self._codec.encode_versions(versions) if versions else "{}",
-            encode(step.values, run_id=run_id, node_name=step.node_name),
-            step.duration_ms, 1 if step.cached else 0, step.created_at.timestamp(),
-            self._state_text(run_id, checkpoint.state),
-        )
-        self._next_seq[run_id] = seq + 1
-        self._write(((_INSERT_STATE_STEP, row, False),))
-        self._last_values[run_id] = checkpoint.values
-        counts = self._counts.get(run_id)
-        if counts is not None:
-            if status is StepStatus.COMPLETED:
-                counts[0] += 1
-            elif status is StepStatus.FAILED:
-                counts[1] += 1
+    def _versions_text_of(self, names: tuple[str, ...], seen: tuple[int, ...]) -> str:
+        """The ``input_versions`` text of a step that read ``seen`` of ``names`` (most steps of
+        a graph repeat a few, so their texts are kept, by names and versions)."""
+        known = self._versions_text
+        text = known.get((names, seen))
+        if text is None:
+            if len(known) > 4096:
+                known.clear()
+            text = known[(names, seen)] = self._codec.encode_versions(
+                dict(zip(names, seen, strict=False))
+            )
+        return text
 
-    def _save_one_step_row(
-        self, run_id: str, row: tuple[Any, ...], checkpoint: Checkpoint
-    ) -> None:
-        """``_save_one_row`` of a ``StepRows`` row (a superstep the run loop journaled)."""
+    def _save_one_row(self, run_id: str, row: tuple[Any, ...], checkpoint: Checkpoint) -> None:
+        """A superstep of one step (a ``StepRows`` row) that wrote exactly the checkpoint's
+        values: one row holds both (its outputs are the checkpoint's values, ``state`` the
+        loop's state)."""
         seq = self._next_seq.get(run_id)
         if seq is None:
             seq = self._first_seq(run_id)
         superstep, node_name, index, status, values, names, seen = row[:7]
-        codec = self._codec
-        versions: str | None = "{}"
-        if seen:
-            known = self._versions_text
-            versions = known.get((names, seen))
-            if versions is None:
-                if len(known) > 4096:
-                    known.clear()
-                versions = known[(names, seen)] = codec.encode_versions(
-                    dict(zip(names, seen, strict=False))
-                )
-        outputs = None
-        if len(values) == 1:
-            # one output (most nodes): its key's text is cached, an int needs no call
-            for name, value in values.items():
-                key = codec._keys.get(name)
-                if key is not None and value.__class__ is int:
-                    outputs = "{" + key + int.__repr__(value) + "}"
-        if outputs is None:
-            outputs = codec.encode_map(values, run_id=run_id, node_name=node_name)
+        versions = self._versions_text_of(names, seen) if seen else "{}"
+        outputs = self._codec.encode_map(values, run_id=run_id, node_name=node_name)
         self._write(((_INSERT_STATE_STEP, (
             seq, run_id, superstep, node_name, index, _STATUS[status], versions, outputs,
             row[7], 1 if row[8] else 0, row[11], self._state_text(run_id, checkpoint.state),
@@ -672,7 +613,7 @@ class SqliteCheckpointer(CheckpointerBase):
         entry: an entry that is the very object encoded last time (runs of one graph share
         what didn't change, see ``hypergraph.runtime``'s recorder) reuses its text."""
         known = self._state_parts
-        keys = self._codec._keys
+        key_text = self._codec.key_text
         parts = []
         try:
             for key, value in state.items():
@@ -680,9 +621,7 @@ class SqliteCheckpointer(CheckpointerBase):
                 if found is not None and found[0] is value:
                     parts.append(found[1])
                     continue
-                name = keys.get(key)
-                if name is None:
-                    name = keys[key] = _json(str(key)) + ":"
+                name = key_text(key)
                 kind = value.__class__
                 if kind is dict or kind is list:
                     if not value:

@@ -200,6 +200,16 @@ class StepRows(Sequence[StepRecord]):
     def __repr__(self) -> str:
         return f"StepRows({self.run_id!r}, {len(self.rows)} steps)"
 
+    @staticmethod
+    def row_of(step: StepRecord) -> tuple[Any, ...]:
+        """``step`` as a row (its ``completed_at`` is dropped: rows have none)."""
+        versions = step.input_versions
+        return (
+            step.superstep, step.node_name, step.index, step.status, step.values,
+            tuple(versions), tuple(versions.values()), step.duration_ms, step.cached,
+            step.decision, step.error, step.created_at.timestamp(), step.child_run_id,
+        )
+
     def _record(self, row: tuple[Any, ...]) -> StepRecord:
         (superstep, node_name, index, status, values, names, seen, duration_ms, cached,
          decision, error, created_at, child_run_id) = row

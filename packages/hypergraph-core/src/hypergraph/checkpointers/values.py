@@ -148,9 +148,7 @@ class ValueCodec:
         keys = self._keys
         parts = []
         for name, value in values.items():
-            key = keys.get(name)
-            if key is None:
-                key = keys[name] = _dumps(str(name)) + ":"
+            key = keys.get(name) or self.key_text(name)
             kind = type(value)
             if kind is int:  # versions, counters, most small outputs: no cache, no call
                 parts.append(key + int.__repr__(value))
@@ -166,14 +164,19 @@ class ValueCodec:
             parts.append(key + fragment)
         return "{" + ",".join(parts) + "}"
 
+    def key_text(self, name: str) -> str:
+        """The JSON text of a value name with its colon (``"name":``), cached process-wide."""
+        key = self._keys.get(name)
+        if key is None:
+            key = self._keys[name] = _dumps(str(name)) + ":"
+        return key
+
     def encode_versions(self, versions: Mapping[str, int]) -> str:
         """The JSON object of a step's input versions (names to ints), with cached keys."""
         keys = self._keys
         parts = []
         for name, version in versions.items():
-            key = keys.get(name)
-            if key is None:
-                key = keys[name] = _dumps(str(name)) + ":"
+            key = keys.get(name) or self.key_text(name)
             parts.append(key + (int.__repr__(version) if type(version) is int else _dumps(version)))
         return "{" + ",".join(parts) + "}"
 
@@ -189,9 +192,7 @@ class ValueCodec:
         keys = self._keys
         out: dict[str, str] = {}
         for name, value in values.items():
-            key = keys.get(name)
-            if key is None:
-                key = keys[name] = _dumps(str(name)) + ":"
+            key = keys.get(name) or self.key_text(name)
             if value.__class__ is int:  # no cache, no call (as in encode_map)
                 out[key] = int.__repr__(value)
                 continue

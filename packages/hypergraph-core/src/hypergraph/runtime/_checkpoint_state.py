@@ -12,10 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from hypergraph.checkpointers.records import (
-    Checkpoint,
-    StepRecord,
-)
+from hypergraph.checkpointers.records import Checkpoint
 from hypergraph.engine.state import SEED
 from hypergraph.runtime._snapshot import (
     PlanFingerprint,
@@ -37,7 +34,6 @@ __all__ = [
     "checkpoint_of",
     "final_checkpoint",
     "node_names",
-    "row_of",
     "snapshot_of",
 ]
 
@@ -93,16 +89,6 @@ def checkpoint_of(
         snap.values if values is None else values,
         _snapshot_state(snap),
         snap.inputs,
-    )
-
-
-def row_of(step: StepRecord) -> tuple[Any, ...]:
-    """``step`` as a ``StepRows`` row (a superstep the journal did not cover)."""
-    versions = step.input_versions
-    return (
-        step.superstep, step.node_name, step.index, step.status, step.values,
-        tuple(versions), tuple(versions.values()), step.duration_ms, step.cached,
-        step.decision, step.error, step.created_at.timestamp(), step.child_run_id,
     )
 
 

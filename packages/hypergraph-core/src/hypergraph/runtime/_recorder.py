@@ -36,7 +36,6 @@ from hypergraph.runtime._checkpoint_state import (
     checkpoint_of,
     final_checkpoint,
     node_names,
-    row_of,
     snapshot_of,
 )
 from hypergraph.runtime._snapshot import (
@@ -662,7 +661,7 @@ class WorkflowRecorder:
             if len(entry) == 4:
                 slot.next_index = index
                 for step in self._steps(slot, *entry, scratch, True):
-                    append(row_of(step))
+                    append(StepRows.row_of(step))
                 index = slot.next_index
                 continue
             superstep, np, outcome, start, end, seen = entry
