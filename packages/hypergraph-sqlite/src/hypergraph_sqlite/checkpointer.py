@@ -522,6 +522,7 @@ class SqliteCheckpointer(CheckpointerBase):
         to ``plain`` and ``rows`` as ``save_superstep_sync`` builds them from ``StepRecord``s;
         returns the next sequence number and how many completed and failed."""
         encode = self._codec.encode_map
+        known = self._versions_text
         completed = StepStatus.COMPLETED
         done = failed = 0
         for (
@@ -532,7 +533,10 @@ class SqliteCheckpointer(CheckpointerBase):
                 done += 1
             elif status is StepStatus.FAILED:
                 failed += 1
-            versions = self._versions_text_of(names, seen) if seen else "{}"
+            if seen:
+                versions = known.get((names, seen)) or self._versions_text_of(names, seen)
+            else:
+                versions = "{}"
             outputs = encode(values, run_id=run_id, node_name=node_name, fragments=cache)
             if decision is None and error is None and child_run_id is None:
                 plain.append((
@@ -550,8 +554,9 @@ class SqliteCheckpointer(CheckpointerBase):
         return seq, done, failed
 
     def _versions_text_of(self, names: tuple[str, ...], seen: tuple[int, ...]) -> str:
-        """The ``input_versions`` text of a step that read ``seen`` of ``names`` (most steps of
-        a graph repeat a few, so their texts are kept, by names and versions)."""
+        """The ``input_versions`` text of a step that read ``seen`` of ``names``. Most steps of
+        a graph repeat a few, so their texts are kept by names and versions (callers look in
+        ``_versions_text`` first and come here on a miss)."""
         known = self._versions_text
         text = known.get((names, seen))
         if text is None:

@@ -146,6 +146,10 @@ class ValueCodec:
         if not values:
             return "{}"
         keys = self._keys
+        if len(values) == 1:  # one output (most nodes), an int (counters, ids): no list to join
+            for name, value in values.items():
+                if value.__class__ is int:
+                    return "{" + (keys.get(name) or self.key_text(name)) + int.__repr__(value) + "}"
         parts = []
         for name, value in values.items():
             key = keys.get(name) or self.key_text(name)
