@@ -435,7 +435,7 @@ def test_a_version_1_file_is_migrated_and_its_failed_run_resumes(tmp_path, fixab
         assert result["c"] == 20 and ran == ["second"]
         assert [step.node_name for step in cp.steps("wf")] == ["first", "second", "second"]
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     assert "state" in {row[1] for row in conn.execute("PRAGMA table_info(steps)")}
     conn.close()
 

@@ -24,6 +24,7 @@ from hypergraph.checkpointers import (
     WorkflowStatus,
 )
 from hypergraph.exceptions import WorkflowForkError
+from hypergraph_sqlite._schema import SCHEMA_VERSION
 
 
 def runs_in_file(path: Path) -> list[tuple[str, str]]:
@@ -372,7 +373,7 @@ def test_new_stores_keep_checkpoints_in_a_rowid_table(tmp_path: Path) -> None:
     """Schema 3: a new file's ``checkpoints`` table is a rowid table, keyed (run, superstep)."""
     path = tmp_path / "runs.db"
     SqliteCheckpointer(path).close()
-    assert _version(path) == 3
+    assert _version(path) == SCHEMA_VERSION
     sql = _checkpoints_sql(path)
     assert "WITHOUT ROWID" not in sql.upper() and "PRIMARY KEY (run_id, superstep)" in sql
 
@@ -391,6 +392,7 @@ def test_a_version_2_file_is_migrated_keeping_every_record(tmp_path: Path, fixab
         expected = {
             run.id: (run, cp.steps(run.id), cp.checkpoint(run.id)) for run in cp.runs()
         }
+        expected_children = cp.children("m")
     old = tmp_path / "v2.db"
     _as_version_2(made, old)
     assert "WITHOUT ROWID" in _checkpoints_sql(old).upper()
@@ -401,8 +403,9 @@ def test_a_version_2_file_is_migrated_keeping_every_record(tmp_path: Path, fixab
     assert _version(old) == 2
 
     with SqliteCheckpointer(old) as cp:
-        assert _version(old) == 3
+        assert _version(old) == SCHEMA_VERSION
         assert "WITHOUT ROWID" not in _checkpoints_sql(old).upper()
+        assert cp.children("m") == expected_children
         for run_id, (run, steps, checkpoint) in expected.items():
             assert cp.get_run(run_id) == run
             assert cp.steps(run_id) == steps
@@ -451,7 +454,7 @@ def test_two_processes_opening_a_version_2_file_migrate_it_once(tmp_path: Path) 
     outs = [proc.communicate(timeout=120) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0, 0], outs
     assert [out.strip() for out, _ in outs] == [str(sum(range(20)))] * 3
-    assert _version(old) == 3
+    assert _version(old) == SCHEMA_VERSION
     conn = sqlite3.connect(old)
     try:
         names = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]

@@ -16,14 +16,21 @@ from urllib.parse import quote
 
 from hypergraph.exceptions import CheckpointStoreError
 
-__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "open_store", "store_error"]
+__all__ = ["APPLICATION_ID", "FOREIGN_CHILD", "SCHEMA_VERSION", "open_store", "store_error"]
 
 APPLICATION_ID = 0x48474350  # "HGCP"
-SCHEMA_VERSION = 3
-READABLE_VERSIONS = frozenset({2, 3})
-"""Versions a ``readonly=True`` open reads as they are: 2 differs from 3 only in how the
-``checkpoints`` table is stored, not in what queries see."""
+SCHEMA_VERSION = 4
+READABLE_VERSIONS = frozenset({2, 3, 4})
+"""Versions a ``readonly=True`` open reads as they are: 2 and 3 differ from 4 only in how tables
+and indexes are stored, not in what queries see. (4 may keep a run's first checkpoint on its
+step's row, see ``hypergraph_sqlite.checkpointer``: a release reading 3 would miss it.)"""
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+
+FOREIGN_CHILD = "substr(id, 1, length(parent_run_id) + 1) <> parent_run_id || '/'"
+"""A child run whose id is not ``<parent id>/...``. The runs hypergraph records are named under
+their parent (``<id>/0``, ``<id>/<node>``, SPEC CP8/CP9), so the primary key finds them by range;
+only other children (written through the ``Checkpointer`` API) need an index of their parent.
+Every child insert into a full parent index took one more B-tree page per transaction."""
 
 _SCHEMA = """
 CREATE TABLE runs (
@@ -47,7 +54,8 @@ CREATE TABLE runs (
     error_count INTEGER NOT NULL DEFAULT 0,
     error TEXT
 );
-CREATE INDEX runs_by_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL;
+CREATE INDEX runs_by_other_parent ON runs (parent_run_id)
+    WHERE parent_run_id IS NOT NULL AND {FOREIGN_CHILD};
 CREATE INDEX runs_by_fork ON runs (forked_from) WHERE forked_from IS NOT NULL;
 CREATE INDEX runs_by_retry ON runs (retry_of) WHERE retry_of IS NOT NULL;
 CREATE TABLE steps (
@@ -76,7 +84,7 @@ CREATE TABLE checkpoints (
     state TEXT NOT NULL,
     PRIMARY KEY (run_id, superstep)
 );
-"""
+""".replace("{FOREIGN_CHILD}", FOREIGN_CHILD)
 # ``checkpoints`` is a rowid table (schema 3): a loop state is often over the ~1 KB that a
 # WITHOUT ROWID row keeps on its page, so each such row also took an overflow page, and its
 # inserts split pages in the middle of the tree. Appended rowid rows fill pages in order; the
@@ -110,11 +118,22 @@ def _checkpoints_rowid(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE checkpoints_v3 RENAME TO checkpoints")
 
 
+def _children_by_key(conn: sqlite3.Connection) -> None:
+    """Version 3 -> 4: the parent index keeps only children not named under their parent
+    (``FOREIGN_CHILD``); a run's first checkpoint may be on its step's row from now on."""
+    conn.execute("DROP INDEX IF EXISTS runs_by_parent")
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS runs_by_other_parent ON runs (parent_run_id) "
+        f"WHERE parent_run_id IS NOT NULL AND {FOREIGN_CHILD}"
+    )
+
+
 # version found in a file -> function upgrading it by one version (each may find its work
 # done already: another process can migrate the file between our read and our write lock)
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _step_state,
     2: _checkpoints_rowid,
+    3: _children_by_key,
 }
 
 

@@ -4,8 +4,11 @@ Layout: a ``runs`` table (one row per run), a ``steps`` table (one row per node 
 ``checkpoints`` table (per run and superstep: the values that superstep changed, as one JSON
 object, and the run loop's state). A superstep of a single step whose outputs are exactly the
 checkpoint's values keeps its checkpoint on the step's row instead (``steps.state``): one row,
-one statement. A checkpoint is read back by folding the changes of every superstep up to the
-one asked for (from both tables), so each superstep writes only what it changed.
+one statement. So does a new run's first checkpoint when its values are just the run's inputs
+and that step's outputs: the inputs are on the run's row already. A checkpoint is read back by
+folding the changes of every superstep up to the one asked for (from both tables, after the
+run's inputs when its earliest checkpoint is such a step row), so each superstep writes only
+what it changed.
 
 Every superstep is one transaction in WAL mode with ``synchronous=NORMAL`` (``BEGIN IMMEDIATE``
 ... ``COMMIT``, or a lone statement, which SQLite commits atomically by itself): a crash loses at
@@ -19,6 +22,7 @@ Several processes may share one file: each waits up to ``timeout`` seconds for a
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import sqlite3
 import threading
@@ -71,6 +75,13 @@ _INSERT_STATE_STEP = (
 )
 """The one step of a superstep that also carries the superstep's checkpoint: its outputs are
 the checkpoint's values, ``state`` the loop's state. One row, one statement, one page."""
+_CHILD_IDS = (
+    "SELECT id FROM runs WHERE id >= ? AND id < ? AND parent_run_id = ? UNION ALL "
+    f"SELECT id FROM runs WHERE parent_run_id = ? AND {_schema.FOREIGN_CHILD}"
+)
+"""The ids of a run's children (parameters: :func:`_child_range`): those named under it by
+primary-key range, the others through the partial parent index (see ``_schema.FOREIGN_CHILD``);
+on a file that has the older full index, the planner uses that one."""
 _NEXT_SEQ = "SELECT coalesce(max(seq) + 1, 0) FROM steps WHERE run_id = ?"
 _PUT_CHECKPOINT = (
     "INSERT OR REPLACE INTO checkpoints (run_id, superstep, delta, state) VALUES (?, ?, ?, ?)"
@@ -191,6 +202,9 @@ class SqliteCheckpointer(CheckpointerBase):
         # per run created here: its completed and failed steps written so far (the final
         # status sets them without counting rows); dropped when it is set ACTIVE again
         self._counts: dict[str, list[int]] = {}
+        # "sync"/"async": runs created here without a checkpoint yet, with their inputs (the
+        # first one may go on its step's row, see the module doc)
+        self._unsaved: dict[str, dict[str, Any]] = {}
         # "sync" mode: child runs created here whose final status is not yet set (it is held
         # for the next write, see the class doc)
         self._children: set[str] = set()
@@ -394,6 +408,8 @@ class SqliteCheckpointer(CheckpointerBase):
                 raise duplicate_run_error(run_id) from None
         self._next_seq[run_id] = 0  # a new run has no steps: no query for where they start
         self._counts[run_id] = [0, 0]
+        if durability != "exit":
+            self._unsaved[run_id] = run.inputs
 
     def save_superstep_sync(
         self, run_id: str, steps: Sequence[StepRecord], checkpoint: Checkpoint | None
@@ -408,9 +424,9 @@ class SqliteCheckpointer(CheckpointerBase):
                 step = steps[0]
                 row = None if step.completed_at is not None else StepRows.row_of(step)
             if (
-                row is not None and checkpoint.values is row[4]
-                and checkpoint.superstep == row[0]
+                row is not None and checkpoint.superstep == row[0]
                 and row[9] is None and row[10] is None and row[12] is None
+                and (checkpoint.values is row[4] or self._inputs_and(run_id, row[4], checkpoint))
             ):
                 self._save_one_row(run_id, row, checkpoint)
                 return
@@ -477,6 +493,8 @@ class SqliteCheckpointer(CheckpointerBase):
             return
         values = checkpoint.values
         changed = self._changed(run_id, values)
+        if self._unsaved:
+            self._unsaved.pop(run_id, None)
         if self.durability == "exit":
             # Only the run's latest checkpoint is kept: the changes of its supersteps merged,
             # and its latest state, encoded once when the buffer is written.
@@ -577,18 +595,41 @@ class SqliteCheckpointer(CheckpointerBase):
         superstep, node_name, index, status, values, names, seen = row[:7]
         versions = self._versions_text_of(names, seen) if seen else "{}"
         outputs = self._codec.encode_map(values, run_id=run_id, node_name=node_name)
+        state = checkpoint.state
+        if "fingerprint" in state:
+            text = self._full_state_text(run_id, state)  # shares text with the graph's runs
+        else:
+            text = self._state_text(run_id, state)
         self._write(((_INSERT_STATE_STEP, (
             seq, run_id, superstep, node_name, index, _STATUS[status], versions, outputs,
-            row[7], 1 if row[8] else 0, row[11], self._state_text(run_id, checkpoint.state),
+            row[7], 1 if row[8] else 0, row[11], text,
         ), False),))
         self._next_seq[run_id] = seq + 1
-        self._last_values[run_id] = values
+        self._last_values[run_id] = checkpoint.values
+        if self._unsaved:
+            self._unsaved.pop(run_id, None)
         counts = self._counts.get(run_id)
         if counts is not None:
             if status is StepStatus.COMPLETED:
                 counts[0] += 1
             elif status is StepStatus.FAILED:
                 counts[1] += 1
+
+    def _inputs_and(self, run_id: str, outputs: dict[str, Any], checkpoint: Checkpoint) -> bool:
+        """Whether ``checkpoint`` is the first of a run created here and its values are exactly
+        the run's inputs and ``outputs`` (the very objects): then its step's row can hold it, and
+        a read folds the inputs in first."""
+        inputs = self._unsaved.get(run_id)
+        if inputs is None:
+            return False
+        values = checkpoint.values
+        if len(values) != len(inputs) + len(outputs):
+            return False
+        missing = _MISSING
+        for key, value in values.items():
+            if outputs.get(key, missing) is not value and inputs.get(key, missing) is not value:
+                return False
+        return True
 
     def _changed(self, run_id: str, values: dict[str, Any]) -> dict[str, Any]:
         """The entries of ``values`` that are not the very objects saved last time for the run.
@@ -675,6 +716,8 @@ class SqliteCheckpointer(CheckpointerBase):
         if not active:
             self._next_seq.pop(run_id, None)
             self._last_values.pop(run_id, None)
+            if self._unsaved:
+                self._unsaved.pop(run_id, None)
             if self._open:
                 self._fresh.pop(run_id, None)
                 parent = self._open.pop(run_id, _MISSING)
@@ -852,15 +895,18 @@ class SqliteCheckpointer(CheckpointerBase):
             raise RunNotFoundError(run_id, self._where())
         upto = "" if superstep is None else " AND superstep <= ?2"
         sql = (
-            f"SELECT superstep, delta, state FROM checkpoints WHERE run_id = ?1{upto} UNION ALL "
-            f"SELECT superstep, outputs, state FROM steps WHERE run_id = ?1 AND state IS NOT NULL"
-            f"{upto} ORDER BY superstep"
+            f"SELECT superstep, delta, state, 0 FROM checkpoints WHERE run_id = ?1{upto} UNION ALL "
+            f"SELECT superstep, outputs, state, 1 FROM steps WHERE run_id = ?1 AND state IS NOT "
+            f"NULL{upto} ORDER BY superstep"
         )
         params: list[Any] = [run_id] if superstep is None else [run_id, superstep]
-        values: dict[str, Any] = {}
+        rows = self._query(sql, params)
+        # a run's earliest checkpoint on a step row holds only that step's outputs: the
+        # values start from the run's inputs (see the module doc)
+        values: dict[str, Any] = copy.deepcopy(run.inputs) if rows and rows[0][3] else {}
         state_text = "{}"
         last: int | None = None
-        for number, delta, state in self._query(sql, params):
+        for number, delta, state, _ in rows:
             values.update(self._codec.decode_map(delta, run_id=run_id))
             last, state_text = number, state
         return Checkpoint(run_id, last, values, self._load_json(state_text, run_id), run.inputs)
@@ -895,8 +941,8 @@ class SqliteCheckpointer(CheckpointerBase):
             clauses.append("graph_name = ?")
             params.append(graph_name)
         if parent is not None:
-            clauses.append("parent_run_id = ?")
-            params.append(parent)
+            clauses.append(f"id IN ({_CHILD_IDS})")
+            params.extend(_child_range(parent))
         if top_level:
             clauses.append("parent_run_id IS NULL")
         sql = f"SELECT {_RUN_COLUMNS} FROM runs"
@@ -906,23 +952,29 @@ class SqliteCheckpointer(CheckpointerBase):
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return [self._run_from_row(row) for row in self._query(sql, params)]
+        configs: dict[str, Any] = {}  # the runs of one graph record the same config
+        return [self._run_from_row(row, configs) for row in self._query(sql, params)]
 
     def children(self, parent_id: str) -> list[tuple[RunRecord, dict[str, Any]]]:
         """Every child run of ``parent_id`` with its latest values: two queries, not one per child."""
         runs = self.runs(parent=parent_id)
         values: dict[str, dict[str, Any]] = {run.id: {} for run in runs}
         rows = self._query(
-            "SELECT c.run_id, c.superstep, c.delta FROM checkpoints AS c JOIN runs AS r "
-            "ON r.id = c.run_id WHERE r.parent_run_id = ?1 UNION ALL "
-            "SELECT s.run_id, s.superstep, s.outputs FROM steps AS s JOIN runs AS r "
-            "ON r.id = s.run_id WHERE r.parent_run_id = ?1 AND s.state IS NOT NULL "
-            "ORDER BY 1, 2",
-            (parent_id,),
+            f"SELECT run_id, superstep, delta, 0 FROM checkpoints WHERE run_id IN ({_CHILD_IDS}) "
+            f"UNION ALL SELECT run_id, superstep, outputs, 1 FROM steps WHERE run_id IN "
+            f"({_CHILD_IDS}) AND state IS NOT NULL ORDER BY 1, 2",
+            _child_range(parent_id) * 2,
         )
         decode = self._codec.decode_map
-        for run_id, _, delta in rows:
-            values[run_id].update(decode(delta, run_id=run_id))
+        inputs = {run.id: run.inputs for run in runs}
+        previous = None
+        for run_id, _, delta, on_step in rows:
+            found = values[run_id]
+            if run_id != previous:
+                previous = run_id
+                if on_step:  # its earliest checkpoint is on a step row (see ``checkpoint``)
+                    found.update(inputs[run_id])
+            found.update(decode(delta, run_id=run_id))
         return [(run, values[run.id]) for run in runs]
 
     def child_counts(self) -> dict[str, int]:
@@ -949,8 +1001,17 @@ class SqliteCheckpointer(CheckpointerBase):
                 _Malformed(f"run {run_id!r} holds invalid JSON"), self.path
             ) from None
 
-    def _run_from_row(self, row: Sequence[Any]) -> RunRecord:
+    def _run_from_row(
+        self, row: Sequence[Any], configs: dict[str, Any] | None = None
+    ) -> RunRecord:
+        """A run's record; ``configs`` (config text -> decoded) lets the records of one listing
+        share one decoded config, as the records a run loop writes do (it is read-only)."""
         run_id = row[0]
+        config = None if configs is None else configs.get(row[12])
+        if config is None:
+            config = self._load_json(row[12], run_id)
+            if configs is not None:
+                configs[row[12]] = config
         try:
             return RunRecord(
                 id=run_id,
@@ -965,7 +1026,7 @@ class SqliteCheckpointer(CheckpointerBase):
                 graph_struct_hash=row[9],
                 graph_code_hash=row[10],
                 input_signature=row[11],
-                config=self._load_json(row[12], run_id),
+                config=config,
                 created_at=_dt(row[13]) or datetime.fromtimestamp(0, UTC),
                 completed_at=_dt(row[14]),
                 duration_ms=row[15],
@@ -1020,6 +1081,12 @@ class SqliteCheckpointer(CheckpointerBase):
             if self._writer is not None:
                 self._writer.stop()
             self._conn.close()
+
+
+def _child_range(parent_id: str) -> tuple[str, str, str, str]:
+    """``_CHILD_IDS``'s parameters: the key range of ids ``<parent id>/...`` (``"0"`` is the
+    character after ``"/"``), and the parent's id for both parts."""
+    return parent_id + "/", parent_id + "0", parent_id, parent_id
 
 
 def _set_final(

@@ -1,0 +1,218 @@
+"""Where ``SqliteCheckpointer`` keeps rows (schema 4): a new run's first checkpoint on its step's
+row when it holds only the run's inputs and that step's outputs, and child runs found by their
+id under the parent, so that neither costs a page of its own per run."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hypergraph import AsyncRunner, Graph, SyncRunner, node
+from hypergraph.checkpointers import (
+    Checkpoint,
+    InMemoryCheckpointer,
+    RunRecord,
+    SqliteCheckpointer,
+    StepRecord,
+    WorkflowStatus,
+)
+from hypergraph_sqlite._schema import SCHEMA_VERSION
+
+
+def _rows(path: Path, sql: str, *params: Any) -> list[Any]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def _chain() -> Graph:
+    @node(output_name="b")
+    def first(a: int) -> int:
+        return a + 1
+
+    @node(output_name="c")
+    def second(b: int) -> int:
+        return b * 10
+
+    @node(output_name="d")
+    def third(c: int) -> int:
+        return c - 1
+
+    return Graph([first, second, third], name="chain")
+
+
+@pytest.mark.parametrize("durability", ["sync", "async"])
+def test_a_new_runs_first_checkpoint_sits_on_its_step_row_and_reads_with_its_inputs(
+    tmp_path: Path, durability: str
+) -> None:
+    """A fresh run writes no ``checkpoints`` row, yet every checkpoint reads as the in-memory
+    checkpointer gives it: the first one's values start from the run's inputs."""
+    graph = _chain()
+    path = tmp_path / "runs.db"
+    memory = InMemoryCheckpointer()
+    SyncRunner(checkpointer=memory).run(graph, {"a": 1}, workflow_id="wf")
+    with SqliteCheckpointer(path, durability=durability) as cp:  # type: ignore[arg-type]
+        SyncRunner(checkpointer=cp).run(graph, {"a": 1}, workflow_id="wf")
+    assert _rows(path, "SELECT count(*) FROM checkpoints") == [(0,)]
+    with SqliteCheckpointer(path, readonly=True) as reader:
+        first = reader.checkpoint("wf", superstep=0)
+        assert first.values == {"a": 1, "b": 2}
+        for superstep in range(3):
+            stored = reader.checkpoint("wf", superstep=superstep)
+            expected = memory.checkpoint("wf", superstep=superstep)
+            assert stored.values == expected.values
+            assert stored.superstep == expected.superstep
+        assert reader.values("wf") == {"a": 1, "b": 2, "c": 20, "d": 19}
+
+
+def test_a_first_checkpoint_with_other_values_keeps_its_own_row(tmp_path: Path) -> None:
+    """A first checkpoint holding more than the inputs and the step's outputs (or copies of
+    them) goes to the ``checkpoints`` table, and reads back exactly."""
+    path = tmp_path / "runs.db"
+    inputs = {"a": [1, 2]}
+    outputs = {"b": 3}
+    with SqliteCheckpointer(path) as cp:
+        cp.create_run_sync(RunRecord("extra", inputs=inputs))
+        step = StepRecord("extra", 0, "n", 0, values=outputs)
+        cp.save_superstep_sync(
+            "extra", [step], Checkpoint("extra", 0, {**inputs, **outputs, "bound": 7}, {})
+        )
+        cp.create_run_sync(RunRecord("copied", inputs=inputs))
+        step = StepRecord("copied", 0, "n", 0, values=outputs)
+        cp.save_superstep_sync(
+            "copied", [step], Checkpoint("copied", 0, {"a": [1, 2], **outputs}, {})
+        )
+        cp.create_run_sync(RunRecord("same", inputs=inputs))
+        step = StepRecord("same", 0, "n", 0, values=outputs)
+        cp.save_superstep_sync("same", [step], Checkpoint("same", 0, {**inputs, **outputs}, {}))
+        for run_id in ("extra", "copied", "same"):
+            cp.update_run_status_sync(run_id, WorkflowStatus.COMPLETED)
+    in_table = _rows(path, "SELECT run_id FROM checkpoints ORDER BY run_id")
+    assert in_table == [("copied",), ("extra",)]
+    with SqliteCheckpointer(path, readonly=True) as reader:
+        assert reader.values("extra") == {"a": [1, 2], "b": 3, "bound": 7}
+        assert reader.values("copied") == {"a": [1, 2], "b": 3}
+        assert reader.values("same") == {"a": [1, 2], "b": 3}
+        same = reader.checkpoint("same")
+        same.values["a"].append(3)  # a copy: the record's inputs stay as stored
+        assert same.inputs == {"a": [1, 2]}
+
+
+def test_a_run_that_resumes_keeps_its_first_checkpoint_readable(tmp_path: Path) -> None:
+    """A failed run resumed by another checkpointer continues from the first checkpoint on its
+    step row: the finished node does not run again and the values are complete."""
+    ran: list[str] = []
+    broken = {"on": True}
+
+    @node(output_name="b")
+    def first(a: int) -> int:
+        ran.append("first")
+        return a + 1
+
+    @node(output_name="c")
+    def second(b: int) -> int:
+        ran.append("second")
+        if broken["on"]:
+            raise RuntimeError("broken")
+        return b * 10
+
+    graph = Graph([first, second], name="fix")
+    path = tmp_path / "runs.db"
+    with SqliteCheckpointer(path) as cp:
+        SyncRunner(checkpointer=cp).run(graph, {"a": 1}, workflow_id="wf",
+                                        error_handling="continue")
+    broken["on"] = False
+    ran.clear()
+    with SqliteCheckpointer(path) as cp:
+        result = SyncRunner(checkpointer=cp).run(graph, {"a": 1}, workflow_id="wf")
+        assert result["c"] == 20 and ran == ["second"]
+        assert cp.values("wf") == {"a": 1, "b": 2, "c": 20}
+
+
+@pytest.mark.parametrize("runner", ["sync", "async"])
+def test_a_rerun_map_restores_each_items_values_from_its_step_rows(
+    tmp_path: Path, runner: str
+) -> None:
+    """Every item of a completed map comes back restored with its inputs and outputs."""
+    import asyncio
+
+    graph = _chain()
+    path = tmp_path / "runs.db"
+
+    def run_map(cp: SqliteCheckpointer) -> Any:
+        if runner == "async":
+            return asyncio.run(AsyncRunner(checkpointer=cp).map(
+                graph, {"a": [1, 2, 3]}, map_over="a", workflow_id="m"))
+        return SyncRunner(checkpointer=cp).map(graph, {"a": [1, 2, 3]}, map_over="a",
+                                               workflow_id="m")
+
+    with SqliteCheckpointer(path) as cp:
+        fresh = run_map(cp)
+    assert _rows(path, "SELECT count(*) FROM checkpoints WHERE run_id LIKE 'm/%'") == [(0,)]
+    with SqliteCheckpointer(path) as cp:
+        again = run_map(cp)
+        children = cp.children("m")
+    assert all(item.restored for item in again)
+    assert [item["d"] for item in again] == [item["d"] for item in fresh] == [19, 29, 39]
+    assert [values for _, values in children] == [
+        {"a": a, "b": a + 1, "c": (a + 1) * 10, "d": (a + 1) * 10 - 1} for a in (1, 2, 3)
+    ]
+
+
+def test_children_are_found_by_name_and_by_parent(tmp_path: Path) -> None:
+    """``runs(parent=)`` and ``children`` list the runs named under the parent and the runs
+    that only name it as parent, never a run whose id merely starts like the parent's."""
+    path = tmp_path / "runs.db"
+    with SqliteCheckpointer(path) as cp:
+        cp.create_run_sync(RunRecord("p"))
+        cp.create_run_sync(RunRecord("p/0", parent_run_id="p"))
+        cp.create_run_sync(RunRecord("p/1", parent_run_id="p"))
+        cp.create_run_sync(RunRecord("p/1/inner", parent_run_id="p/1"))  # a grandchild
+        cp.create_run_sync(RunRecord("elsewhere", parent_run_id="p"))  # named otherwise
+        cp.create_run_sync(RunRecord("p0", parent_run_id="q"))  # sorts right after "p/..."
+        cp.create_run_sync(RunRecord("p/2"))  # named under p but a top-level run
+        cp.create_run_sync(RunRecord("pa/0", parent_run_id="pa"))
+        for run in cp.runs():
+            cp.update_run_status_sync(run.id, WorkflowStatus.COMPLETED)
+    with SqliteCheckpointer(path, readonly=True) as reader:
+        assert {run.id for run in reader.runs(parent="p")} == {"p/0", "p/1", "elsewhere"}
+        assert {run.id for run in reader.runs(parent="p/1")} == {"p/1/inner"}
+        assert {run.id for run, _ in reader.children("p")} == {"p/0", "p/1", "elsewhere"}
+        assert reader.child_counts() == {"p": 3, "p/1": 1, "q": 1, "pa": 1}
+
+
+def test_a_version_3_file_reads_as_it_is_and_migrates_its_parent_index(tmp_path: Path) -> None:
+    """A schema-3 file (full parent index, first checkpoints in their table) reads the same
+    before and after the open that migrates it to the current schema."""
+    graph = _chain()
+    path = tmp_path / "v3.db"
+    with SqliteCheckpointer(path, durability="exit") as cp:  # first checkpoints in the table
+        SyncRunner(checkpointer=cp).map(graph, {"a": [1, 2]}, map_over="a", workflow_id="m")
+        expected = {run.id: (run, cp.checkpoint(run.id)) for run in cp.runs()}
+        children = cp.children("m")
+    conn = sqlite3.connect(path)
+    conn.execute("DROP INDEX runs_by_other_parent")
+    conn.execute(
+        "CREATE INDEX runs_by_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL"
+    )
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    with SqliteCheckpointer(path, readonly=True) as reader:
+        assert reader.children("m") == children
+    assert _rows(path, "PRAGMA user_version") == [(3,)]
+    with SqliteCheckpointer(path) as cp:
+        assert cp.children("m") == children
+        for run_id, (run, checkpoint) in expected.items():
+            assert cp.get_run(run_id) == run
+            assert cp.checkpoint(run_id) == checkpoint
+    assert _rows(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    indexes = {name for (name,) in _rows(
+        path, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs'"
+    )}
+    assert "runs_by_parent" not in indexes and "runs_by_other_parent" in indexes
