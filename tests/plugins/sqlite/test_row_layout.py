@@ -216,3 +216,26 @@ def test_a_version_3_file_reads_as_it_is_and_migrates_its_parent_index(tmp_path:
         path, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs'"
     )}
     assert "runs_by_parent" not in indexes and "runs_by_other_parent" in indexes
+
+
+def test_children_values_fold_each_childs_changes_in_order(tmp_path: Path) -> None:
+    """A child's later writes of a name win over earlier ones, empty changes change nothing,
+    and each child keeps its own values."""
+    path = tmp_path / "runs.db"
+    with SqliteCheckpointer(path) as cp:
+        cp.create_run_sync(RunRecord("p"))
+        for child, base in (("p/0", 0), ("p/1", 100)):
+            cp.create_run_sync(RunRecord(child, parent_run_id="p", inputs={"seed": base}))
+            for superstep, changed in enumerate(
+                ({"v": base + 1, "w": "x"}, {}, {"v": base + 2}, {"v": base + 3})
+            ):
+                step = StepRecord(child, superstep, "loop", superstep, values=dict(changed))
+                cp.save_superstep_sync(
+                    child, [step], Checkpoint(child, superstep, dict(changed), {})
+                )
+            cp.update_run_status_sync(child, WorkflowStatus.COMPLETED)
+        cp.update_run_status_sync("p", WorkflowStatus.COMPLETED)
+    with SqliteCheckpointer(path, readonly=True) as reader:
+        values = {run.id: found for run, found in reader.children("p")}
+        assert values == {"p/0": {"v": 3, "w": "x"}, "p/1": {"v": 103, "w": "x"}}
+        assert values["p/1"] == reader.values("p/1")

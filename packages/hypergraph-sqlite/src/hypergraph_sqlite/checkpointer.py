@@ -109,6 +109,7 @@ WHERE id = :id
 """
 """The final status of a run whose every step this checkpointer wrote: the counts it kept."""
 _STATUS = {status: status.value for status in StepStatus}
+_RUN_STATUS = {status.value: status for status in WorkflowStatus}
 _RUN_EXISTS = "SELECT 1 FROM runs WHERE id = ?"
 _MAX_BUFFERED = 100_000
 """"exit" mode: a child run ending with this many operations buffered is written at once
@@ -967,14 +968,20 @@ class SqliteCheckpointer(CheckpointerBase):
         )
         decode = self._codec.decode_map
         inputs = {run.id: run.inputs for run in runs}
-        previous = None
+        # each run's changes in superstep order, as one JSON object (a later key wins, as
+        # folding them one by one would): one decode per run
+        pieces: dict[str, list[str]] = {}
         for run_id, _, delta, on_step in rows:
-            found = values[run_id]
-            if run_id != previous:
-                previous = run_id
+            found = pieces.get(run_id)
+            if found is None:
+                found = pieces[run_id] = []
                 if on_step:  # its earliest checkpoint is on a step row (see ``checkpoint``)
-                    found.update(inputs[run_id])
-            found.update(decode(delta, run_id=run_id))
+                    values[run_id].update(inputs[run_id])
+            if delta != "{}":
+                found.append(delta[1:-1])
+        for run_id, found in pieces.items():
+            if found:
+                values[run_id].update(decode("{" + ",".join(found) + "}", run_id=run_id))
         return [(run, values[run.id]) for run in runs]
 
     def child_counts(self) -> dict[str, int]:
@@ -1015,7 +1022,7 @@ class SqliteCheckpointer(CheckpointerBase):
         try:
             return RunRecord(
                 id=run_id,
-                status=WorkflowStatus(row[1]),
+                status=_RUN_STATUS.get(row[1]) or WorkflowStatus(row[1]),
                 graph_name=row[2],
                 inputs=self._codec.decode_map(row[3], run_id=run_id),
                 parent_run_id=row[4],
@@ -1127,7 +1134,10 @@ def _coalesce(ops: Job) -> list[tuple[str, Any, bool]]:
             rows.extend(params)
         else:
             rows.append(params)
-    merged: list[tuple[str, Any, bool]] = [(sql, rows, True) for sql, rows in groups.items()]
+    merged: list[tuple[str, Any, bool]] = [
+        (sql, rows, True) if len(rows) > 1 else (sql, rows[0], False)  # one row: no iterator
+        for sql, rows in groups.items()
+    ]
     merged.extend(updates)
     return merged
 

@@ -457,8 +457,12 @@ async def resolve_workflow_async(
 
 
 # ---------------------------------------------------------------------------- CP8
-def input_signature(graph: Graph, values: Mapping[str, Any]) -> str:
-    """A map item's identity: its values (JSON, else pickle, else repr) and the graph's code."""
+def input_signature(
+    graph: Graph, values: Mapping[str, Any], seeded: Any = None
+) -> str:
+    """A map item's identity: its values (JSON, else pickle, else repr) and the graph's code.
+
+    ``seeded`` is ``_signer(graph)``: a map hashes the graph's code once, not per item."""
     try:
         text = dumps(sorted(values.items()))
     except (TypeError, ValueError):
@@ -466,10 +470,16 @@ def input_signature(graph: Graph, values: Mapping[str, Any]) -> str:
             text = pickle.dumps(sorted(values.items()), protocol=5).hex()
         except Exception:
             text = repr(sorted(values.items()))
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(graph.code_hash.encode())
+    digest = (seeded or _signer(graph)).copy()
     digest.update(text.encode())
     return digest.hexdigest()
+
+
+def _signer(graph: Graph) -> Any:
+    """The digest ``input_signature`` continues: seeded with the graph's code hash."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(graph.code_hash.encode())
+    return digest
 
 
 @attrs.frozen
@@ -509,8 +519,9 @@ def _map_steps(
     resumed: dict[int, RunSnapshot] = {}
     planned: dict[int, tuple[str, bool, str]] = {}
     used: set[str] = set()
+    seeded = _signer(graph)
     for index, item in enumerate(items):
-        sig = input_signature(graph, item)
+        sig = input_signature(graph, item, seeded)
         match = by_signature.get(sig)
         if match is not None and match[0].id not in used:
             record, values = match
