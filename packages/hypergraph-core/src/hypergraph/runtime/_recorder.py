@@ -587,7 +587,7 @@ class WorkflowRecorder:
     def journal(self, loop: Any) -> list[Any]:
         """The list ``loop`` appends its plain calls to (see ``RunLoop._inline_journaled``):
         recorded after each superstep (``journaled``), or when the run ends ("exit")."""
-        slot = self._slot(loop.info.identity.path)
+        slot = self._slot(loop.info.path)
         slot.loop = loop
         return slot.pending
 
@@ -595,7 +595,7 @@ class WorkflowRecorder:
         """What ``loop`` yields after each journaled superstep (None in "exit" mode)."""
         if self.defer:
             return None
-        path = loop.info.identity.path
+        path = loop.info.path
         return Journaled(loop, (path, self._slot(path)))
 
     def flushed(self, effect: Journaled) -> list[Op]:
