@@ -239,3 +239,30 @@ def test_children_values_fold_each_childs_changes_in_order(tmp_path: Path) -> No
         values = {run.id: found for run, found in reader.children("p")}
         assert values == {"p/0": {"v": 3, "w": "x"}, "p/1": {"v": 103, "w": "x"}}
         assert values["p/1"] == reader.values("p/1")
+
+
+def test_an_input_changed_in_place_is_stored_as_the_first_superstep_left_it(
+    tmp_path: Path,
+) -> None:
+    """A node that appends to its input list: the first checkpoint holds the changed list, as
+    a checkpoint taken after that superstep must, not the list the run started with."""
+
+    @node(output_name="count")
+    def grow(docs: list[int]) -> int:
+        docs.append(len(docs))
+        return len(docs)
+
+    @node(output_name="total")
+    def add(docs: list[int], count: int) -> int:
+        return sum(docs) + count
+
+    graph = Graph([grow, add], name="grow")
+    path = tmp_path / "runs.db"
+    memory = InMemoryCheckpointer()
+    SyncRunner(checkpointer=memory).run(graph, {"docs": [5]}, workflow_id="wf")
+    with SqliteCheckpointer(path) as cp:
+        SyncRunner(checkpointer=cp).run(graph, {"docs": [5]}, workflow_id="wf")
+        first = cp.checkpoint("wf", superstep=0)
+        assert first.values == {"docs": [5, 1], "count": 2}
+        assert first.values == memory.checkpoint("wf", superstep=0).values
+        assert cp.get_run("wf").inputs == {"docs": [5]}  # type: ignore[union-attr]

@@ -203,9 +203,10 @@ class SqliteCheckpointer(CheckpointerBase):
         # per run created here: its completed and failed steps written so far (the final
         # status sets them without counting rows); dropped when it is set ACTIVE again
         self._counts: dict[str, list[int]] = {}
-        # "sync"/"async": runs created here without a checkpoint yet, with their inputs (the
-        # first one may go on its step's row, see the module doc)
-        self._unsaved: dict[str, dict[str, Any]] = {}
+        # "sync"/"async": runs created here without a checkpoint yet, with their inputs and
+        # the text they were recorded as (the first one may go on its step's row, see the
+        # module doc)
+        self._unsaved: dict[str, tuple[dict[str, Any], str]] = {}
         # "sync" mode: child runs created here whose final status is not yet set (it is held
         # for the next write, see the class doc)
         self._children: set[str] = set()
@@ -410,7 +411,7 @@ class SqliteCheckpointer(CheckpointerBase):
         self._next_seq[run_id] = 0  # a new run has no steps: no query for where they start
         self._counts[run_id] = [0, 0]
         if durability != "exit":
-            self._unsaved[run_id] = run.inputs
+            self._unsaved[run_id] = (run.inputs, row[3])
 
     def save_superstep_sync(
         self, run_id: str, steps: Sequence[StepRecord], checkpoint: Checkpoint | None
@@ -619,10 +620,12 @@ class SqliteCheckpointer(CheckpointerBase):
     def _inputs_and(self, run_id: str, outputs: dict[str, Any], checkpoint: Checkpoint) -> bool:
         """Whether ``checkpoint`` is the first of a run created here and its values are exactly
         the run's inputs and ``outputs`` (the very objects): then its step's row can hold it, and
-        a read folds the inputs in first."""
-        inputs = self._unsaved.get(run_id)
-        if inputs is None:
+        a read folds the inputs in first. An input a node changed in place must be stored as it
+        is now, so the inputs must also still encode as recorded."""
+        found = self._unsaved.get(run_id)
+        if found is None:
             return False
+        inputs, recorded = found
         values = checkpoint.values
         if len(values) != len(inputs) + len(outputs):
             return False
@@ -630,7 +633,7 @@ class SqliteCheckpointer(CheckpointerBase):
         for key, value in values.items():
             if outputs.get(key, missing) is not value and inputs.get(key, missing) is not value:
                 return False
-        return True
+        return self._codec.encode_map(inputs, run_id=run_id, node_name=None) == recorded
 
     def _changed(self, run_id: str, values: dict[str, Any]) -> dict[str, Any]:
         """The entries of ``values`` that are not the very objects saved last time for the run.
