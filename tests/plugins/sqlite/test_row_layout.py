@@ -266,3 +266,25 @@ def test_an_input_changed_in_place_is_stored_as_the_first_superstep_left_it(
         assert first.values == {"docs": [5, 1], "count": 2}
         assert first.values == memory.checkpoint("wf", superstep=0).values
         assert cp.get_run("wf").inputs == {"docs": [5]}  # type: ignore[union-attr]
+
+
+def test_childrens_values_are_their_own_objects(tmp_path: Path) -> None:
+    """Values ``children`` folds from the inputs are decoded anew: changing one changes
+    neither the child's record nor another read."""
+
+    @node(output_name="n")
+    def size(docs: list[int]) -> int:
+        return len(docs)
+
+    graph = Graph([size], name="size")
+    path = tmp_path / "runs.db"
+    with SqliteCheckpointer(path) as cp:
+        SyncRunner(checkpointer=cp).map(graph, {"docs": [[1], [2, 3]]}, map_over="docs",
+                                        workflow_id="m")
+        children = cp.children("m")
+        assert [values for _, values in children] == [{"docs": [1], "n": 1},
+                                                      {"docs": [2, 3], "n": 2}]
+        record, values = children[0]
+        values["docs"].append(99)
+        assert record.inputs == {"docs": [1]}
+        assert cp.children("m")[0][1] == {"docs": [1], "n": 1}

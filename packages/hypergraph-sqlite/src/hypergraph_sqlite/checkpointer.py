@@ -956,13 +956,21 @@ class SqliteCheckpointer(CheckpointerBase):
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
+        return self._runs_of(self._query(sql, params))
+
+    def _runs_of(self, rows: list[Any]) -> list[RunRecord]:
         configs: dict[str, Any] = {}  # the runs of one graph record the same config
-        return [self._run_from_row(row, configs) for row in self._query(sql, params)]
+        return [self._run_from_row(row, configs) for row in rows]
 
     def children(self, parent_id: str) -> list[tuple[RunRecord, dict[str, Any]]]:
         """Every child run of ``parent_id`` with its latest values: two queries, not one per child."""
-        runs = self.runs(parent=parent_id)
+        listed = self._query(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE id IN ({_CHILD_IDS}) ORDER BY created_at, rowid",
+            _child_range(parent_id),
+        )
+        runs = self._runs_of(listed)
         values: dict[str, dict[str, Any]] = {run.id: {} for run in runs}
+        inputs = {row[0]: row[3] for row in listed}  # as stored: decoded with the changes
         rows = self._query(
             f"SELECT run_id, superstep, delta, 0 FROM checkpoints WHERE run_id IN ({_CHILD_IDS}) "
             f"UNION ALL SELECT run_id, superstep, outputs, 1 FROM steps WHERE run_id IN "
@@ -970,7 +978,6 @@ class SqliteCheckpointer(CheckpointerBase):
             _child_range(parent_id) * 2,
         )
         decode = self._codec.decode_map
-        inputs = {run.id: run.inputs for run in runs}
         # each run's changes in superstep order, as one JSON object (a later key wins, as
         # folding them one by one would): one decode per run
         pieces: dict[str, list[str]] = {}
@@ -978,8 +985,9 @@ class SqliteCheckpointer(CheckpointerBase):
             found = pieces.get(run_id)
             if found is None:
                 found = pieces[run_id] = []
-                if on_step:  # its earliest checkpoint is on a step row (see ``checkpoint``)
-                    values[run_id].update(inputs[run_id])
+                if on_step and inputs[run_id] != "{}":
+                    # its earliest checkpoint is on a step row (see ``checkpoint``)
+                    found.append(inputs[run_id][1:-1])
             if delta != "{}":
                 found.append(delta[1:-1])
         for run_id, found in pieces.items():
