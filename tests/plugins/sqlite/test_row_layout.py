@@ -103,30 +103,21 @@ def test_a_first_checkpoint_with_other_values_keeps_its_own_row(tmp_path: Path) 
         assert same.inputs == {"a": [1, 2]}
 
 
-def test_a_run_that_resumes_keeps_its_first_checkpoint_readable(tmp_path: Path) -> None:
+def test_a_run_that_resumes_keeps_its_first_checkpoint_readable(
+    tmp_path: Path, fixable: Any
+) -> None:
     """A failed run resumed by another checkpointer continues from the first checkpoint on its
     step row: the finished node does not run again and the values are complete."""
-    ran: list[str] = []
-    broken = {"on": True}
-
-    @node(output_name="b")
-    def first(a: int) -> int:
-        ran.append("first")
-        return a + 1
-
-    @node(output_name="c")
-    def second(b: int) -> int:
-        ran.append("second")
-        if broken["on"]:
-            raise RuntimeError("broken")
-        return b * 10
-
-    graph = Graph([first, second], name="fix")
+    graph, ran = fixable.graph, fixable.ran
     path = tmp_path / "runs.db"
     with SqliteCheckpointer(path) as cp:
         SyncRunner(checkpointer=cp).run(graph, {"a": 1}, workflow_id="wf",
                                         error_handling="continue")
-    broken["on"] = False
+    assert _rows(path, "SELECT superstep FROM checkpoints") == [(1,)]  # the failed superstep
+    assert _rows(path, "SELECT count(*) FROM steps WHERE superstep = 0 AND state IS NOT NULL") == [
+        (1,)
+    ]
+    fixable.broken = False
     ran.clear()
     with SqliteCheckpointer(path) as cp:
         result = SyncRunner(checkpointer=cp).run(graph, {"a": 1}, workflow_id="wf")
