@@ -11,41 +11,29 @@ execution (0: never). On a clean finish it prints the items' results as JSON.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-import os
-import signal
 import sys
-from pathlib import Path
+
+from kill_switch import KillSwitch
 
 from hypergraph import AsyncRunner, Graph, SyncRunner, node
 from hypergraph.checkpointers import SqliteCheckpointer
 
 DB, MARKERS, PHASE, KILL_AT, RUNNER = sys.argv[1:6]
-_count = itertools.count(1)
-_seq = itertools.count()
-
-
-def executing() -> None:
-    if next(_count) == int(KILL_AT):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def finished(name: str) -> None:
-    Path(MARKERS, f"{PHASE}-{name}-{os.getpid()}-{next(_seq)}").touch()
+switch = KillSwitch(MARKERS, PHASE, KILL_AT)
 
 
 @node(output_name="y")
 def double(x: int) -> int:
-    executing()
-    finished("double")
+    switch.executing()
+    switch.finished("double")
     return x * 2
 
 
 @node(output_name="z")
 def shift(y: int) -> int:
-    executing()
-    finished("shift")
+    switch.executing()
+    switch.finished("shift")
     return y + 1
 
 

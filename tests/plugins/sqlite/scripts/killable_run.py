@@ -11,79 +11,65 @@ graph has a fan-out (left/right from start), a loop (accumulate <-> again) and a
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-import os
-import signal
 import sys
-from pathlib import Path
+
+from kill_switch import KillSwitch
 
 from hypergraph import AsyncRunner, Graph, SyncRunner, node, route
 from hypergraph.checkpointers import SqliteCheckpointer
 
 DB, MARKERS, PHASE, KILL_AT, RUNNER, DURABILITY = sys.argv[1:7]
 WORKFLOW_ID = sys.argv[7] if len(sys.argv) > 7 else "wf"
-_count = itertools.count(1)
-_seq = itertools.count()
-
-
-def executing(name: str) -> None:
-    """Called first in every node: the KILL_AT-th call kills the process."""
-    if next(_count) == int(KILL_AT):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def finished(name: str) -> None:
-    """Called last in every node: one marker file per finished execution."""
-    Path(MARKERS, f"{PHASE}-{name}-{os.getpid()}-{next(_seq)}").touch()
+switch = KillSwitch(MARKERS, PHASE, KILL_AT)
 
 
 @node(output_name="base")
 def start(n: int) -> int:
-    executing("start")
-    finished("start")
+    switch.executing()
+    switch.finished("start")
     return n
 
 
 @node(output_name="l")
 def left(base: int) -> int:
-    executing("left")
-    finished("left")
+    switch.executing()
+    switch.finished("left")
     return base + 1
 
 
 @node(output_name="r")
 def right(base: int) -> int:
-    executing("right")
-    finished("right")
+    switch.executing()
+    switch.finished("right")
     return base * 2
 
 
 @node(output_name="total")
 def accumulate(l: int, r: int, total: int = 0) -> int:  # noqa: E741
-    executing("accumulate")
-    finished("accumulate")
+    switch.executing()
+    switch.finished("accumulate")
     return total + l + r
 
 
 @route(targets=["accumulate", "finish"])
 def again(total: int = 0) -> str:
-    executing("again")
-    finished("again")
+    switch.executing()
+    switch.finished("again")
     return "accumulate" if total < 40 else "finish"
 
 
 @node(output_name="sq")
 def square(total: int = 0) -> int:
-    executing("square")
-    finished("square")
+    switch.executing()
+    switch.finished("square")
     return total * total
 
 
 @node(output_name="text")
 def label(sq: int) -> str:
-    executing("label")
-    finished("label")
+    switch.executing()
+    switch.finished("label")
     return f"sq={sq}"
 
 
