@@ -51,13 +51,9 @@ class PersistingAsyncDriver(AsyncDriver):
             return await self._run_child(effect)
         return await super().handle(effect)
 
-    def journal(self, loop: Any) -> list[Any] | None:
-        """The recorder's journal for ``loop``."""
+    def journal(self, loop: Any) -> tuple[list[Any], runtime.Journaled | None]:
+        """The recorder's journal for ``loop`` and its flush effect (None in "exit" mode)."""
         return self.recorder.journal(loop)
-
-    def journaled(self, loop: Any) -> runtime.Journaled | None:
-        """The recorder's flush effect for ``loop`` (None in "exit" mode)."""
-        return self.recorder.journaled(loop)
 
     async def _run_child(self, effect: runtime.RunChild) -> Any:
         """A nested graph as the child run ``<parent>/<node>``, restored when it was recorded."""

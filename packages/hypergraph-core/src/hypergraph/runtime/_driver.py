@@ -67,14 +67,11 @@ class DriverTraits:
     def check_fan_out(self, count: int, what: str) -> None:
         """Refuse an unbounded fan-out of ``count`` items (AsyncRunner's MP12); default: no limit."""
 
-    def journal(self, loop: Any) -> list[Any] | None:
-        """A persisting driver returns the list a recorded loop appends its plain calls to
-        (None: the loop yields ``Committed`` with its tasks instead)."""
-        return None
-
-    def journaled(self, loop: Any) -> Effect | None:
-        """What ``loop`` yields after each superstep it journaled, so the driver records it
-        then; None: the run is written only when it ends (``durability="exit"``)."""
+    def journal(self, loop: Any) -> tuple[list[Any], Effect | None] | None:
+        """A persisting driver returns the list a recorded loop appends its plain calls to, and
+        what the loop yields after each superstep it journaled so the driver records it then
+        (None there: the run is written only when it ends, ``durability="exit"``). None: the
+        loop yields ``Committed`` with its tasks instead."""
         return None
 
 

@@ -336,8 +336,8 @@ class RunLoop:
         # only leave a journal entry; the driver records each superstep from it (``flush``), or
         # the whole run when it ends ("exit" durability: no flush)
         recorded = persists and emitter is None and not self.driver.caching
-        journal = self.driver.journal(self) if recorded else None
-        flush = self.driver.journaled(self) if journal is not None else None
+        journaling = self.driver.journal(self) if recorded else None
+        journal, flush = journaling if journaling is not None else (None, None)
         if journal is not None and engine.plan.inline_schedule and state.scheduled:
             # a precomputed schedule of plain sync nodes: no batch to pick, nothing to check
             inline = self._inline_journaled

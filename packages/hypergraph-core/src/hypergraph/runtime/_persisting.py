@@ -89,13 +89,9 @@ class PersistingSyncDriver(SyncDriver):
             effect = recorded_items(effect, self.recorder, Write)
         return super().handle(effect)
 
-    def journal(self, loop: Any) -> list[Any] | None:
-        """The recorder's journal for ``loop``."""
+    def journal(self, loop: Any) -> tuple[list[Any], Journaled | None]:
+        """The recorder's journal for ``loop`` and its flush effect (None in "exit" mode)."""
         return self.recorder.journal(loop)
-
-    def journaled(self, loop: Any) -> Journaled | None:
-        """The recorder's flush effect for ``loop`` (None in "exit" mode)."""
-        return self.recorder.journaled(loop)
 
     def run_child(self, effect: RunChild) -> Any:
         """A nested graph as the child run ``<parent>/<node>``, restored when it was recorded."""

@@ -584,19 +584,14 @@ class WorkflowRecorder:
         ops.append(("status", slot.run_id, WorkflowStatus(run_status.value), text))
         return ops
 
-    def journal(self, loop: Any) -> list[Any]:
-        """The list ``loop`` appends its plain calls to (see ``RunLoop._inline_journaled``):
-        recorded after each superstep (``journaled``), or when the run ends ("exit")."""
-        slot = self._slot(loop.info.path)
-        slot.loop = loop
-        return slot.pending
-
-    def journaled(self, loop: Any) -> Journaled | None:
-        """What ``loop`` yields after each journaled superstep (None in "exit" mode)."""
-        if self.defer:
-            return None
+    def journal(self, loop: Any) -> tuple[list[Any], Journaled | None]:
+        """The list ``loop`` appends its plain calls to (see ``RunLoop._inline_journaled``), and
+        what it yields after each journaled superstep to have it recorded (``flushed``); None
+        in "exit" mode, where the journal is recorded when the run ends."""
         path = loop.info.path
-        return Journaled(loop, (path, self._slot(path)))
+        slot = self._slot(path)
+        slot.loop = loop
+        return slot.pending, None if self.defer else Journaled(loop, (path, slot))
 
     def flushed(self, effect: Journaled) -> list[Op]:
         """The writes of the superstep ``effect.loop`` just journaled: its steps as ``StepRows``
