@@ -516,16 +516,10 @@ class SqliteCheckpointer(CheckpointerBase):
             state = self._full_state_text(run_id, checkpoint.state)
         else:
             state = self._state_text(run_id, checkpoint.state)
-        if (
-            len(plain) == 1 and not rows and steps and values is steps[0].values
-            and len(changed) == len(values) and checkpoint.superstep == steps[0].superstep
-        ):
-            # the superstep's one step wrote exactly the checkpoint's values: one row holds both
-            self._write(((_INSERT_STATE_STEP, (*plain[0], state), False),))
-        else:
-            delta = encode(changed, run_id=run_id, node_name=None, fragments=cache)
-            ops.append((_PUT_CHECKPOINT, (run_id, checkpoint.superstep, delta, state), False))
-            self._write(ops)
+        # (a superstep of one step that one row can hold took ``_save_one_row`` above)
+        delta = encode(changed, run_id=run_id, node_name=None, fragments=cache)
+        ops.append((_PUT_CHECKPOINT, (run_id, checkpoint.superstep, delta, state), False))
+        self._write(ops)
         if counts is not None:
             self._counts[run_id] = counts
 
