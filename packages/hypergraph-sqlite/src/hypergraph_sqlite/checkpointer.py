@@ -511,11 +511,7 @@ class SqliteCheckpointer(CheckpointerBase):
                 if counts is not None:
                     self._counts[run_id] = counts
             return
-        if "fingerprint" in checkpoint.state:
-            # a full record: the runs of one graph share most of it, entry by entry
-            state = self._full_state_text(run_id, checkpoint.state)
-        else:
-            state = self._state_text(run_id, checkpoint.state)
+        state = self._loop_state_text(run_id, checkpoint.state)
         # (a superstep of one step that one row can hold took ``_save_one_row`` above)
         delta = encode(changed, run_id=run_id, node_name=None, fragments=cache)
         ops.append((_PUT_CHECKPOINT, (run_id, checkpoint.superstep, delta, state), False))
@@ -591,14 +587,9 @@ class SqliteCheckpointer(CheckpointerBase):
         superstep, node_name, index, status, values, names, seen = row[:7]
         versions = self._versions_text_of(names, seen) if seen else "{}"
         outputs = self._codec.encode_map(values, run_id=run_id, node_name=node_name)
-        state = checkpoint.state
-        if "fingerprint" in state:
-            text = self._full_state_text(run_id, state)  # shares text with the graph's runs
-        else:
-            text = self._state_text(run_id, state)
         self._write(((_INSERT_STATE_STEP, (
             seq, run_id, superstep, node_name, index, _STATUS[status], versions, outputs,
-            row[7], 1 if row[8] else 0, row[11], text,
+            row[7], 1 if row[8] else 0, row[11], self._loop_state_text(run_id, checkpoint.state),
         ), False),))
         self._next_seq[run_id] = seq + 1
         self._last_values[run_id] = checkpoint.values
@@ -651,6 +642,13 @@ class SqliteCheckpointer(CheckpointerBase):
                 return int(self._conn.execute(_NEXT_SEQ, (run_id,)).fetchone()[0])
             except sqlite3.Error as exc:
                 raise _schema.store_error(exc, self.path, timeout=self.timeout) from None
+
+    def _loop_state_text(self, run_id: str, state: dict[str, Any]) -> str:
+        """A checkpoint's loop state as stored: a full record (it has the plan's fingerprint)
+        entry by entry, a chained delta as one JSON object."""
+        if "fingerprint" in state:
+            return self._full_state_text(run_id, state)
+        return self._state_text(run_id, state)
 
     def _full_state_text(self, run_id: str, state: dict[str, Any]) -> str:
         """``_state_text`` of a full loop-state record (a run's first or final state), entry by
