@@ -22,7 +22,6 @@ Several processes may share one file: each waits up to ``timeout`` seconds for a
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import sqlite3
 import threading
@@ -886,9 +885,10 @@ class SqliteCheckpointer(CheckpointerBase):
 
     def checkpoint(self, run_id: str, *, superstep: int | None = None) -> Checkpoint:
         """The run's checkpoint after ``superstep`` (default: the latest)."""
-        run = self.get_run(run_id)
-        if run is None:
+        found = self._query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
+        if not found:
             raise RunNotFoundError(run_id, self._where())
+        run = self._run_from_row(found[0])
         upto = "" if superstep is None else " AND superstep <= ?2"
         sql = (
             f"SELECT superstep, delta, state, 0 FROM checkpoints WHERE run_id = ?1{upto} UNION ALL "
@@ -897,15 +897,20 @@ class SqliteCheckpointer(CheckpointerBase):
         )
         params: list[Any] = [run_id] if superstep is None else [run_id, superstep]
         rows = self._query(sql, params)
-        # a run's earliest checkpoint on a step row holds only that step's outputs: the
-        # values start from the run's inputs (see the module doc)
-        values: dict[str, Any] = copy.deepcopy(run.inputs) if rows and rows[0][3] else {}
-        state_text = "{}"
-        last: int | None = None
-        for number, delta, state, _ in rows:
-            values.update(self._codec.decode_map(delta, run_id=run_id))
-            last, state_text = number, state
+        values = self._folded(run_id, found[0][3], [(delta, on_step) for _, delta, _, on_step in rows])
+        last, state_text = (rows[-1][0], rows[-1][2]) if rows else (None, "{}")
         return Checkpoint(run_id, last, values, self._load_json(state_text, run_id), run.inputs)
+
+    def _folded(self, run_id: str, inputs: str, changes: list[tuple[str, int]]) -> dict[str, Any]:
+        """A run's values: its stored changes (text, on a step row?) in superstep order, after
+        its ``inputs`` text when its earliest checkpoint is on a step row (that row holds only
+        the step's outputs, see the module doc). Decoded as one JSON object (a later key wins,
+        as folding them one by one would): one decode, objects of the caller's own."""
+        pieces = [inputs[1:-1]] if changes and changes[0][1] and inputs != "{}" else []
+        pieces.extend(delta[1:-1] for delta, _ in changes if delta != "{}")
+        if not pieces:
+            return {}
+        return self._codec.decode_map("{" + ",".join(pieces) + "}", run_id=run_id)
 
     def checkpoint_states(self, run_id: str, *, after: int, before: int) -> list[dict[str, Any]]:
         """The loop states of ``run_id``'s checkpoints strictly between two supersteps, in order
@@ -969,22 +974,14 @@ class SqliteCheckpointer(CheckpointerBase):
             f"({_CHILD_IDS}) AND state IS NOT NULL ORDER BY 1, 2",
             _child_range(parent_id) * 2,
         )
-        decode = self._codec.decode_map
-        # each run's changes in superstep order, as one JSON object (a later key wins, as
-        # folding them one by one would): one decode per run
-        pieces: dict[str, list[str]] = {}
+        changes: dict[str, list[tuple[str, int]]] = {}
         for run_id, _, delta, on_step in rows:
-            found = pieces.get(run_id)
+            found = changes.get(run_id)
             if found is None:
-                found = pieces[run_id] = []
-                if on_step and inputs[run_id] != "{}":
-                    # its earliest checkpoint is on a step row (see ``checkpoint``)
-                    found.append(inputs[run_id][1:-1])
-            if delta != "{}":
-                found.append(delta[1:-1])
-        for run_id, found in pieces.items():
-            if found:
-                values[run_id].update(decode("{" + ",".join(found) + "}", run_id=run_id))
+                found = changes[run_id] = []
+            found.append((delta, on_step))
+        for run_id, found in changes.items():
+            values[run_id] = self._folded(run_id, inputs[run_id], found)
         return [(run, values[run.id]) for run in runs]
 
     def child_counts(self) -> dict[str, int]:
