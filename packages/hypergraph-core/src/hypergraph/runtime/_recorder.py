@@ -156,6 +156,17 @@ class _Slot:
         self.open: list[int] = []
 
 
+def _continuable(
+    graph: Graph, stored: Checkpoint | None, base: Checkpoint | None
+) -> RunSnapshot | None:
+    """The snapshot a recorded nested run continues from: stored, not paused, and taken of
+    this graph's plan (else the child starts afresh)."""
+    snap = None if stored is None else snapshot_of(stored, base)
+    if snap is None or snap.paused is not None or snap.fingerprint != fingerprint(graph):
+        return None
+    return snap
+
+
 class _ChildPlan:
     """How a nested graph node's run starts: afresh, from its stored checkpoint, or restored."""
 
@@ -298,9 +309,9 @@ class WorkflowRecorder:
                 {n: found[n] for n in names if n in found}, RunStatus.COMPLETED, run_id,
                 graph_name=graph.name, workflow_id=self.workflow_id, restored=True,
             ))
-        if record.status in RESUMABLE and stored is not None:
-            snap = snapshot_of(stored, base)
-            if snap is not None and snap.paused is None and snap.fingerprint == fingerprint(graph):
+        if record.status in RESUMABLE:
+            snap = _continuable(graph, stored, base)
+            if snap is not None:
                 return _ChildPlan(snapshot=snap)
         return _ChildPlan()
 
@@ -311,10 +322,10 @@ class WorkflowRecorder:
         """★ inside a nested graph: code in it changed since its run was recorded (same
         structure, same inputs). The recorded run continues from its checkpoint, completed or
         not, re-running exactly its changed nodes and what they feed (``code_changes``)."""
-        if stored is None or record.status not in RESUMABLE | {WorkflowStatus.COMPLETED}:
+        if record.status not in RESUMABLE | {WorkflowStatus.COMPLETED}:
             return _ChildPlan()
-        snap = snapshot_of(stored, base)
-        if snap is None or snap.paused is not None or snap.fingerprint != fingerprint(graph):
+        snap = _continuable(graph, stored, base)
+        if snap is None:
             return _ChildPlan()
         rerun = code_changes(graph, record, snap, recorded_hashes(stored, base))
         return _ChildPlan(snapshot=snap, rerun=rerun, record_hashes=True)
