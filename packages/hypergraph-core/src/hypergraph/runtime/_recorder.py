@@ -322,7 +322,7 @@ class WorkflowRecorder:
         """★ inside a nested graph: code in it changed since its run was recorded (same
         structure, same inputs). The recorded run continues from its checkpoint, completed or
         not, re-running exactly its changed nodes and what they feed (``code_changes``)."""
-        if record.status not in RESUMABLE | {WorkflowStatus.COMPLETED}:
+        if stored is None or record.status not in RESUMABLE | {WorkflowStatus.COMPLETED}:
             return _ChildPlan()
         snap = _continuable(graph, stored, base)
         if snap is None:
