@@ -124,8 +124,11 @@ def test_restoring_a_gated_loop_after_any_superstep_continues_identically(limit,
 
 
 # ---------------------------------------------------------------------------- compiled vs generic
-def _failing_dag(spec: list[list[int]], failing: set[int], order: list[str]) -> Graph:
-    """Like ``_dag``; nodes in ``failing`` raise, node 0 has a mutable default, the last node
+def _failing_dag(
+    spec: list[list[int]], failing: set[int], order: list[str], *, on_odd: bool = False
+) -> Graph:
+    """Like ``_dag``; nodes in ``failing`` raise (``on_odd``: only when their result would be
+    odd, so some map items fail and some do not), node 0 has a mutable default, the last node
     has two outputs."""
     nodes = []
     last = len(spec) - 1
@@ -134,9 +137,9 @@ def _failing_dag(spec: list[list[int]], failing: set[int], order: list[str]) -> 
 
         def body(*args: int, _i: int = i) -> Any:
             order.append(f"n{_i}")
-            if _i in failing:
-                raise ValueError(f"n{_i} failed")
             total = sum(a if isinstance(a, int) else len(a) for a in args) + _i
+            if _i in failing and (not on_odd or total % 2):
+                raise ValueError(f"n{_i} failed")
             return (total, -total) if _i == last and _i > 0 else total
 
         namespace: dict[str, Any] = {"body": body}
@@ -417,3 +420,131 @@ def test_journaled_gated_loops_record_what_the_task_path_records(limit, start, t
     """Gated loops (decisions, iterations, versions): the same records on both paths."""
     order: list[str] = []
     _both_recordings(_loop(limit, tail, order), {"count": start}, order)
+
+
+# ---------------------------------------------------------------------------- "exit" recordings
+def _exit_records(cp: Any, run_id: str) -> tuple[Any, ...]:
+    """An "exit" run's record, timings left out: its inputs, status and counts, its steps,
+    and its one checkpoint (values, inputs and the state a resume restores)."""
+    from hypergraph.runtime._checkpoint_state import base_reads, snapshot_of
+    from hypergraph.runtime._workflow import read_sync
+
+    run = cp.get_run(run_id)
+    steps = [
+        (s.superstep, s.node_name, s.index, s.status, s.values, s.input_versions, s.decision,
+         s.error, s.child_run_id)
+        for s in cp.steps(run_id)
+    ]
+    stored = cp.checkpoint(run_id)
+    snap = snapshot_of(stored, read_sync(cp, base_reads(stored)))
+    return (
+        run.inputs, run.status, run.error, run.node_count, run.error_count, steps,
+        stored.superstep, stored.values, stored.inputs, snap,
+    )
+
+
+def _compiled_and_generic_exit(
+    record: Any, ids: list[str], order: list[str]
+) -> tuple[list[Any], list[Any]]:
+    """``record(cp, id)`` twice compiled (learning how such runs end, then using it) and once
+    with the compiled path off, on one "exit" store; the records of ``ids`` under each."""
+    from hypergraph.checkpointers import SqliteCheckpointer
+    from hypergraph.runtime import _compiled
+
+    cp = SqliteCheckpointer(":memory:", durability="exit")
+    results = []
+    for wid, generic in (("c1", False), ("c2", False), ("g", True)):
+        order.clear()
+        previous = _compiled.set_enabled(not generic)
+        try:
+            result = record(cp, wid)
+        finally:
+            _compiled.set_enabled(previous)
+        records = [_exit_records(cp, f"{wid}{suffix}") for suffix in ids]
+        results.append((records, sorted(order), _outcome(result, [])[:3]))
+    cp.close()
+    return results[:2], results[2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(spec=dags, x=st.integers(-5, 5), failing=st.sets(st.integers(0, 6), max_size=2))
+def test_exit_mode_compiled_runs_record_what_the_generic_loop_records(spec, x, failing):
+    """An "exit" run on its compiled code (timed, journaled afterwards) stores the same steps,
+    counts and checkpoint as the generic journaled loop, also when a node fails; the second
+    compiled run takes the learned end (``CompiledEnd``) instead of committing a state."""
+    from hypergraph.engine import engine_for
+
+    order: list[str] = []
+    graph = _failing_dag(list(spec), set(failing), order, on_odd=True)
+    compiled_code = engine_for(graph).compiled
+    assert compiled_code is not None and compiled_code.run_timed is not None
+    compiled_code.ends.clear()
+
+    def record(cp: Any, wid: str) -> Any:
+        return SyncRunner(checkpointer=cp).run(
+            graph, {"x": x}, workflow_id=wid, error_handling="continue"
+        )
+
+    compiled, generic = _compiled_and_generic_exit(record, [""], order)
+    assert compiled[0] == generic and compiled[1] == generic
+    if generic[2][1].value == "completed":
+        assert compiled_code.ends  # the first completed run taught the second one
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    spec=dags,
+    xs=st.lists(st.integers(-5, 5), min_size=1, max_size=5),
+    failing=st.sets(st.integers(0, 6), max_size=2),
+    use_async=st.booleans(),
+)
+def test_exit_mode_compiled_map_items_record_what_the_generic_loop_records(
+    spec, xs, failing, use_async
+):
+    """Map items in "exit" mode on SyncRunner and AsyncRunner (which lets a failing
+    superstep's siblings finish): every item's record agrees with the generic loop's."""
+    import asyncio
+
+    from hypergraph import AsyncRunner
+
+    order: list[str] = []
+    graph = _failing_dag(list(spec), set(failing), order, on_odd=True)
+
+    def record(cp: Any, wid: str) -> Any:
+        if use_async:
+            result = asyncio.run(AsyncRunner(checkpointer=cp).map(
+                graph, {"x": xs}, map_over="x", workflow_id=wid, error_handling="continue"
+            ))
+        else:
+            result = SyncRunner(checkpointer=cp).map(
+                graph, {"x": xs}, map_over="x", workflow_id=wid, error_handling="continue"
+            )
+        return _MapView(result)
+
+    compiled, generic = _compiled_and_generic_exit(
+        record, [f"/{i}" for i in range(len(xs))], order
+    )
+    assert compiled[0] == generic and compiled[1] == generic
+
+
+def test_an_exit_mode_compiled_run_still_gives_its_checkpoint(tmp_path: Any) -> None:
+    """A top-level run that took the learned end has no state; asking its result for the
+    checkpoint builds it, equal to the generic loop's."""
+    from hypergraph.checkpointers import SqliteCheckpointer
+    from hypergraph.runtime import _compiled
+
+    order: list[str] = []
+    graph = _failing_dag([[], [0], [1]], set(), order)
+    cp = SqliteCheckpointer(tmp_path / "exit.db", durability="exit")
+    runner = SyncRunner(checkpointer=cp)
+    runner.run(graph, {"x": 1}, workflow_id="first")
+    second = runner.run(graph, {"x": 1}, workflow_id="second")
+    previous = _compiled.set_enabled(False)
+    try:
+        generic = runner.run(graph, {"x": 1}, workflow_id="generic")
+    finally:
+        _compiled.set_enabled(previous)
+    assert second.checkpoint is not None and second.checkpoint == generic.checkpoint
+    assert dict(second.values) == dict(generic.values)
+    assert runner.run(graph, {"x": 2}, workflow_id="fork", fork_from="second").status.value == "completed"
+    cp.close()

@@ -30,6 +30,7 @@ class PersistingAsyncDriver(AsyncDriver):
         super().__init__(runner, emitter, executor)
         self.observed = True
         self.recorder = recorder
+        self.journals_at_end = recorder.defer
 
     async def handle(self, effect: Any) -> Any:
         kind = type(effect)

@@ -28,10 +28,12 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "CompiledEnd",
     "Read",
     "base_of",
     "base_reads",
     "checkpoint_of",
+    "compiled_end",
     "final_checkpoint",
     "node_names",
     "snapshot_of",
@@ -98,6 +100,12 @@ def final_checkpoint(run_id: str, loop: Any) -> Checkpoint:
 
     The containers most runs leave empty (decisions, answers, children, ...) are only walked
     when they hold something."""
+    ended = loop.ended
+    if ended is not None and loop.state is None:
+        end, values = ended
+        return Checkpoint(
+            run_id, end.superstep - 1, values, dict(end.state), dict(loop.parts.provided)
+        )
     engine = loop.engine
     state = loop._materialized()
     plan = engine.plan
@@ -149,6 +157,42 @@ def final_checkpoint(run_id: str, loop: Any) -> Checkpoint:
         } if children else {},
     }
     return Checkpoint(run_id, state.superstep - 1, dict(state.values), record, dict(state.provided))
+
+
+class CompiledEnd:
+    """How every completed run of a compiled plan with the same input names ends: what each
+    call consumed (by position) and the checkpoint state (shared: read-only). Such a run's
+    versions, writers and counts do not depend on its values, as long as no input is also
+    an output (``commit`` compares those values)."""
+
+    __slots__ = ("seen", "state", "superstep")
+
+    def __init__(self, seen: tuple[Any, ...], state: dict[str, Any], superstep: int) -> None:
+        self.seen = seen
+        self.state = state
+        self.superstep = superstep
+
+
+_MAX_ENDS = 64
+
+
+def compiled_end(loop: Any, compiled: Any) -> None:
+    """Learn from ``loop`` (a completed compiled run, its state committed) how runs with its
+    input names end: ``compiled.ends[names]`` is a ``CompiledEnd``, or None if that depends
+    on the values."""
+    provided = loop.parts.provided
+    ends = compiled.ends
+    if len(ends) >= _MAX_ENDS:
+        ends.clear()
+    plan = loop.engine.plan
+    # ``prepare_values`` refuses such inputs; loops built from raw parts are checked here
+    if any(name in provided for np in plan.nodes for name in np.outputs):
+        ends[tuple(provided)] = None
+        return
+    state = loop.state
+    consumed = state.consumed
+    seen = tuple(consumed[np.index] for np in compiled.positions)
+    ends[tuple(provided)] = CompiledEnd(seen, final_checkpoint("", loop).state, state.superstep)
 
 
 def _done_keys(engine: Any, state: Any, plan: Any) -> list[str]:

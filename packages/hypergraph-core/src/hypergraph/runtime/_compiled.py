@@ -3,15 +3,17 @@
 A plan whose supersteps are precomputed (``Plan.inline_schedule``) does the same thing on every
 unobserved run: read inputs, call each function once, store each output at version 1. Like
 attrs and cattrs generate methods, this module writes that sequence out once per plan as Python
-source, so a run pays only for the calls. Two variants are generated:
+source, so a run pays only for the calls. Three variants are generated:
 
 - ``run_values(values, fail, key)`` returns the output columns as a tuple: all a map item needs;
 - ``run_record(values, fail, key)`` returns the same columns and the record of every node's
   outputs, from which ``RunLoop`` rebuilds the ``RunState`` the generic loop would have left
-  (values, versions, writers, consumed, exec_count, superstep) only when a snapshot is asked for.
+  (values, versions, writers, consumed, exec_count, superstep) only when a snapshot is asked for;
+- ``run_timed(values, fail, key)`` also reads the clock before and after each call: a run
+  recorded when it ends (``durability="exit"``) is journaled from it afterwards.
 
-Everything lives in locals. On a node failure both hand over to ``fail`` (passing ``key``
-through, e.g. a map item's index), which rebuilds the
+Everything lives in locals. On a node failure all three hand over to ``fail`` (passing ``key``
+through, e.g. a map item's index, and for ``run_timed`` the times so far), which rebuilds the
 generic loop's partial state from the outputs computed so far (``RunLoop._replay``) and never
 calls a function twice.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import keyword
+from time import perf_counter
 from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
@@ -55,8 +58,8 @@ class Compiled:
     """The generated functions of one plan, and what their failure handler needs to know."""
 
     __slots__ = (
-        "batch_of", "batch_start", "columns", "complete", "nests", "positions",
-        "run_async", "run_record", "run_values", "source",
+        "batch_of", "batch_start", "columns", "complete", "ends", "nests", "positions",
+        "run_async", "run_record", "run_timed", "run_values", "source",
     )
 
     def __init__(
@@ -86,6 +89,13 @@ class Compiled:
         # a plan with async functions has only this variant (``run_values``/``run_record``
         # are then None): ``await run_async(values, fail, key, semaphore or None)``
         self.run_async: Callable[..., Any] | None = None
+        # ``run_record`` that also reads the clock around each call: ``(columns, record,
+        # (start0, end0, start1, ...))``, for a recorded run that writes its steps when it ends
+        # (``RunLoop._run_timed``); its failure handler gets those times of the calls made
+        self.run_timed: Callable[..., Any] | None = None
+        # by input names (in order), how a completed ``run_timed`` run ends, or None where
+        # that depends on the values (``CompiledEnd``)
+        self.ends: dict[tuple[str, ...], Any] = {}
 
     def output_values(self, columns: tuple[Any, ...]) -> OutputValues:
         """A run's output values from its columns, as ``Engine.output_values`` gives them."""
@@ -219,7 +229,9 @@ def compile_plan(plan: Plan) -> Compiled | None:
     position = {np.index: p for p, np in enumerate(positions)}
     names = plan.selected if plan.selected is not None else plan.output_names
 
-    consts: dict[str, Any] = {"_deepcopy": copy.deepcopy, "_map": map_outputs, "_MISSING": MISSING}
+    consts: dict[str, Any] = {
+        "_deepcopy": copy.deepcopy, "_map": map_outputs, "_MISSING": MISSING, "_clock": perf_counter,
+    }
 
     def local(node_index: int, name: str) -> str:
         p = position[node_index]
@@ -292,13 +304,22 @@ def compile_plan(plan: Plan) -> Compiled | None:
         return call
 
     calls: list[str] = []
+    timed: list[str] = []  # ``run_timed``: the same calls, each between two clock readings
     for k, batch in enumerate(schedule):
         for j, np in enumerate(batch):
             p = batch_start[k] + j
             recorded = "(" + "".join(f"o{q}, " for q in range(p)) + ")"
+            clocked = "".join(f"s{q}, e{q}, " for q in range(p))
 
             def handler(at: str, k: int = k, p: int = p, recorded: str = recorded) -> str:
                 return f"    return fail(values, {k}, {p}, exc, {recorded}, {at}, key)"
+
+            def timed_handler(
+                at: str, k: int = k, p: int = p, recorded: str = recorded, clocked: str = clocked
+            ) -> str:
+                # the times of the calls made so far, and of the failing call when it was made
+                times = clocked if at == "True" else f"{clocked}s{p}, _clock(), "
+                return f"    return fail(values, {k}, {p}, exc, {recorded}, {at}, key, ({times}))"
 
             exprs, risky = arg_exprs(np, p)
             if risky:  # a default's deep copy fails before the call, like collect
@@ -306,8 +327,17 @@ def compile_plan(plan: Plan) -> Compiled | None:
                     if "_deepcopy" not in e:
                         continue
                     calls += ["try:", f"    a{p}_{i} = {e}", "except Exception as exc:", handler("True")]
+                    timed += [
+                        "try:", f"    a{p}_{i} = {e}", "except Exception as exc:",
+                        timed_handler("True"),
+                    ]
                     exprs[i] = f"a{p}_{i}"
             call = call_expr(np, p, exprs)
+            if not np.is_async:
+                timed += [
+                    f"s{p} = _clock()", "try:", f"    o{p} = {call}", "except Exception as exc:",
+                    timed_handler("False"), f"e{p} = _clock()",
+                ]
             if np.is_async:  # a permit of the shared budget around the call (AC4)
                 awaited = call.replace(f"F{p}(", f"await F{p}(", 1)
                 calls += [
@@ -325,8 +355,9 @@ def compile_plan(plan: Plan) -> Compiled | None:
     values_return = ["return (" + "".join(c + ", " for c in columns) + ")"]
     record = "(" + "".join(f"o{q}, " for q in range(len(positions))) + ")"
     record_return = ["return (" + "".join(c + ", " for c in columns) + f"), {record}"]
+    clocks = "(" + "".join(f"s{q}, e{q}, " for q in range(len(positions))) + ")"
+    timed_return = ["return (" + "".join(c + ", " for c in columns) + f"), {record}, {clocks}"]
     indent = "        "
-    params = ", ".join(consts)
     if asynchronous:
         functions = [
             "    async def run_async(values, fail, key, sem):",
@@ -339,17 +370,23 @@ def compile_plan(plan: Plan) -> Compiled | None:
             *(indent + line for line in calls + values_return),
             "    def run_record(values, fail, key=None):",
             *(indent + line for line in calls + record_return),
-            "    return run_values, run_record, None",
+            "    def run_timed(values, fail, key=None):",
+            *(indent + line for line in timed + timed_return),
+            "    return run_values, run_record, run_timed",
         ]
+    params = ", ".join(consts)
     source = "\n".join([f"def _factory({params}):", *functions, ""])
     namespace: dict[str, Any] = {}
     exec(compile(source, f"<hypergraph compiled plan {plan.graph.name or ''}>", "exec"), namespace)
-    run_values, run_record, run_async = namespace["_factory"](**consts)
+    run_values, run_record, last = namespace["_factory"](**consts)
     compiled = Compiled(
         run_values, run_record, tuple(names), tuple(positions), tuple(batch_of),
         tuple(batch_start), source,
     )
+    if asynchronous:
+        compiled.run_async = last
+    else:
+        compiled.run_timed = last
     compiled.complete = all(name in producer for name in names)
-    compiled.run_async = run_async
     compiled.nests = bool(children)
     return compiled

@@ -54,7 +54,9 @@ class DriverTraits:
     ``caching``: the runner has a cache backend. ``persists``: answer a ``Committed`` effect
     after every superstep (a checkpointer). ``gathers``: perform ``GatherLeaves`` (plain
     async calls of unobserved supersteps; async drivers). ``observed``: something besides events watches
-    nodes (cache, checkpointer), so every node runs as a task.
+    nodes (cache, checkpointer), so every node runs as a task. ``journals_at_end``: ``journal``
+    has no flush effect (each run is recorded once, when it ends), so a compiled plan may run
+    timed and be journaled after its calls.
     """
 
     finish_siblings = False
@@ -63,6 +65,7 @@ class DriverTraits:
     observed = False
     persists = False
     gathers = False
+    journals_at_end = False
 
     def check_fan_out(self, count: int, what: str) -> None:
         """Refuse an unbounded fan-out of ``count`` items (AsyncRunner's MP12); default: no limit."""

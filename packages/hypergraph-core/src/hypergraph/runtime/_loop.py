@@ -62,19 +62,21 @@ if TYPE_CHECKING:
     from hypergraph.nodes.graph_node import GraphNode
     from hypergraph.plan import NodePlan
     from hypergraph.runners._context import RunInfo
+    from hypergraph.runtime._checkpoint_state import CompiledEnd
     from hypergraph.runtime._driver import DriverTraits
 
 __all__ = ["MapLoop", "RunLoop"]
 
 _TICK = Tick()
+_NO_END_YET: Any = object()
 
 
 class RunLoop:
     """One run of one graph: its state, and the generator that drives it to a result."""
 
     __slots__ = (
-        "answered", "compiled", "driver", "engine", "fast", "graph", "info", "keep_checkpoint",
-        "parts", "record", "rerun", "reused", "state",
+        "answered", "compiled", "driver", "engine", "ended", "fast", "graph", "info",
+        "keep_checkpoint", "parts", "record", "rerun", "reused", "state", "timed",
     )
 
     def __init__(
@@ -103,6 +105,10 @@ class RunLoop:
         # the plan's compiled code, when this run may take it (then ``state`` is built only if
         # a snapshot or a failure needs it)
         self.compiled: Any = None
+        # a recorded run written when it ends: its compiled code runs timed (``_run_timed``);
+        # once done, how it ended without a state (``CompiledEnd``, its values), if it could
+        self.timed = False
+        self.ended: tuple[CompiledEnd, dict[str, Any]] | None = None
         if checkpoint is None and fast and not parts.scoped and not parts.nested_answers:
             compiled = engine.compiled
             if (
@@ -112,6 +118,19 @@ class RunLoop:
                 self.compiled = compiled
                 self.state: Any = None
                 self.answered: set[str] | None = None
+                return
+        elif (
+            checkpoint is None and driver.journals_at_end and info.emitter is None
+            and not driver.caching and not parts.scoped and not parts.nested_answers
+            and not parts.answers
+        ):
+            compiled = engine.compiled
+            # nested graphs are child runs of their own here: not called by the compiled code
+            if compiled is not None and compiled.run_timed is not None and not compiled.nests:
+                self.compiled = compiled
+                self.timed = True
+                self.state = None
+                self.answered = None
                 return
         if checkpoint is None:
             self.state = engine.new_state(
@@ -146,8 +165,11 @@ class RunLoop:
         try:
             compiled = self.compiled
             if compiled is not None:
-                # the state is rebuilt from the record only if a snapshot is asked for
-                columns, self.record = compiled.run_record(self.parts.provided, self._failed_at)
+                if self.timed:
+                    columns = self._run_timed(compiled)
+                else:
+                    # the state is rebuilt from the record only if a snapshot is asked for
+                    columns, self.record = compiled.run_record(self.parts.provided, self._failed_at)
                 values = compiled.output_values(columns)
                 pause = None
             elif self.fast and engine.plan.inline_schedule and state.scheduled:
@@ -224,16 +246,59 @@ class RunLoop:
 
     def _failed_at(
         self, values: Any, batch: int, pos: int, exc: Exception, recorded: tuple[Any, ...],
-        at_collect: bool, key: Any = None,
+        at_collect: bool, key: Any = None, times: tuple[float, ...] | None = None,
     ) -> Any:
-        """The compiled code's failure handler: the state as the generic loop leaves it."""
+        """The compiled code's failure handler: the state as the generic loop leaves it (and,
+        for ``run_timed``, the journal ``_inline_journaled`` leaves: ``key`` is that list)."""
         self._ensure_state()
-        self._replay(recorded, 0, batch, pos, exc, at_collect)
+        self._replay(recorded, 0, batch, pos, exc, at_collect, key, times)
 
-    def _commit_recorded(self, recorded: tuple[Any, ...], from_batch: int, to_batch: int) -> None:
+    def _run_timed(self, compiled: Any) -> tuple[Any, ...]:
+        """A recorded run written when it ends ("exit" durability), on its compiled code.
+
+        The generated code times the calls; the journal then gets the entries
+        ``_inline_journaled`` would have appended, so the recorder writes the same steps and
+        checkpoint as for the generic loop. The first run with a set of input names commits
+        its state to learn how such runs end (``CompiledEnd``); later ones take that, and
+        build a state only if a snapshot is asked for.
+        """
+        journal, _ = self.driver.journal(self)
+        provided = self.parts.provided
+        columns, record, times = compiled.run_timed(provided, self._failed_at, journal)
+        end = compiled.ends.get(tuple(provided), _NO_END_YET)
+        if end is None or end is _NO_END_YET:
+            self._ensure_state()
+            self._commit_recorded(record, 0, len(compiled.batch_start), journal, times)
+            if end is _NO_END_YET:
+                from hypergraph.runtime._checkpoint_state import compiled_end  # checkpointing only
+
+                compiled_end(self, compiled)
+            return columns  # type: ignore[no-any-return]
+        values = dict(provided)
+        append = journal.append
+        batch_of = compiled.batch_of
+        seen = end.seen
+        for q, np in enumerate(compiled.positions):
+            outputs = named_outputs(np, record[q])
+            values.update(outputs)
+            t = 2 * q
+            append((batch_of[q], np, (np, outputs, None), times[t], times[t + 1], seen[q]))
+        self.record = record
+        self.ended = (end, values)
+        return columns  # type: ignore[no-any-return]
+
+    def _commit_recorded(
+        self,
+        recorded: tuple[Any, ...],
+        from_batch: int,
+        to_batch: int,
+        journal: list[Any] | None = None,
+        times: tuple[float, ...] | None = None,
+    ) -> None:
         """Commit supersteps ``from_batch``..``to_batch - 1`` from outputs compiled code
         computed (``recorded`` starts at ``from_batch``), exactly as the generic loop commits
-        them, without calling anything."""
+        them, without calling anything. With a ``journal``, each call's entry goes into it as
+        ``_inline_journaled`` appends it (``times``: each call's start and end)."""
         engine = self.engine
         state = self.state
         compiled = engine.compiled_code()
@@ -243,12 +308,17 @@ class RunLoop:
         starts = compiled.batch_start
         base = starts[from_batch]
         collect = engine.collect
+        consumed = state.consumed
         for k in range(from_batch, to_batch):
             done = []
             for q in range(starts[k], starts[k] + len(schedule[k])):
                 np = positions[q]
                 collect(state, np)
-                done.append((np, named_outputs(np, recorded[q - base]), None))
+                outcome = (np, named_outputs(np, recorded[q - base]), None)
+                done.append(outcome)
+                if journal is not None:
+                    t = 2 * (q - base)
+                    journal.append((k, np, outcome, times[t], times[t + 1], consumed[np.index]))  # type: ignore[index]
             engine.commit(state, done)
 
     def _replay(
@@ -259,6 +329,8 @@ class RunLoop:
         pos: int,
         exc: Exception,
         at_collect: bool,
+        journal: list[Any] | None = None,
+        times: tuple[float, ...] | None = None,
     ) -> None:
         """Rebuild the generic loop's state after compiled code failed at position ``pos``.
 
@@ -266,6 +338,8 @@ class RunLoop:
         compiled code computed, from the start of ``from_batch``), without calling anything;
         superstep ``batch_k`` is finished the way ``_inline`` finishes a failing superstep:
         siblings run on if the driver says so, done ones are committed, then the error raises.
+        With a ``journal`` (``run_timed``), every call gets the entry ``_inline_journaled``
+        appends for it.
         """
         engine = self.engine
         state = self.state
@@ -274,7 +348,7 @@ class RunLoop:
         assert compiled is not None and schedule is not None
         base = compiled.batch_start[from_batch]
         collect = engine.collect
-        self._commit_recorded(recorded, from_batch, batch_k)
+        self._commit_recorded(recorded, from_batch, batch_k, journal, times)
         batch = schedule[batch_k]
         start = compiled.batch_start[batch_k]
         finish_siblings = self.driver.finish_siblings
@@ -289,14 +363,25 @@ class RunLoop:
                 raise exc  # collecting its inputs failed: nothing of this superstep commits
             before[np.index] = consumed[np.index]
             kwargs = collect(state, np)
+            t = 2 * (q - base)
             try:
                 if q < pos:
-                    done.append((np, named_outputs(np, recorded[q - base]), None))
+                    outcome = (np, named_outputs(np, recorded[q - base]), None)
+                    done.append(outcome)
+                    if journal is not None:
+                        journal.append((batch_k, np, outcome, times[t], times[t + 1], consumed[np.index]))  # type: ignore[index]
                     continue
                 if q == pos:
                     raise exc
-                done.append((np, map_outputs(np, np.func(**kwargs)), None))
+                began = perf_counter()
+                outcome = (np, map_outputs(np, np.func(**kwargs)), None)
+                done.append(outcome)
+                if journal is not None:
+                    journal.append((batch_k, np, outcome, began, perf_counter(), consumed[np.index]))
             except Exception as error:
+                if journal is not None:
+                    ended = (times[t], times[t + 1]) if q == pos else (began, perf_counter())  # type: ignore[index]
+                    journal.append((batch_k, np, error, *ended, None))
                 note_node_failure(error, np, kwargs, state.superstep, self.info)
                 if failure is None:
                     failure = error

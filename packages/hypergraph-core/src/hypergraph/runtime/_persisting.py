@@ -71,6 +71,7 @@ class PersistingSyncDriver(SyncDriver):
     ) -> None:
         super().__init__(runner, node_cache, emitter, executor, observed=True)
         self.recorder = recorder
+        self.journals_at_end = recorder.defer
 
     def handle(self, effect: Any) -> Any:
         kind = type(effect)

@@ -359,7 +359,10 @@ class WorkflowRecorder:
             return slot
         inputs = slot.inputs
         if inputs is None:
-            inputs = loop.state.provided if loop is not None and loop.state is not None else {}
+            if loop is None:
+                inputs = {}
+            else:  # a compiled run may end without a state (``RunLoop.ended``)
+                inputs = loop.parts.provided if loop.state is None else loop.state.provided
         graph = slot.graph
         if graph is not None:
             record = new_record(
@@ -646,7 +649,7 @@ class WorkflowRecorder:
         last = slot.last
         slot.last = None
         final = None
-        if loop is not None and loop.state is not None:
+        if loop is not None and (loop.state is not None or loop.ended is not None):
             final = final_checkpoint(run_id, loop)
         elif last is not None:
             final = checkpoint_of(run_id, last.superstep, last.snapshot())
