@@ -75,7 +75,7 @@ class RunLoop:
     """One run of one graph: its state, and the generator that drives it to a result."""
 
     __slots__ = (
-        "answered", "compiled", "driver", "engine", "ended", "fast", "graph", "info",
+        "answered", "compiled", "driver", "ended", "engine", "fast", "graph", "info",
         "keep_checkpoint", "parts", "record", "rerun", "reused", "state", "timed",
     )
 
@@ -262,7 +262,9 @@ class RunLoop:
         its state to learn how such runs end (``CompiledEnd``); later ones take that, and
         build a state only if a snapshot is asked for.
         """
-        journal, _ = self.driver.journal(self)
+        journaling = self.driver.journal(self)
+        assert journaling is not None  # ``journals_at_end`` drivers journal
+        journal = journaling[0]
         provided = self.parts.provided
         columns, record, times = compiled.run_timed(provided, self._failed_at, journal)
         end = compiled.ends.get(tuple(provided), _NO_END_YET)
