@@ -276,13 +276,16 @@ def _nested(spec: list[list[int]], failing: set[int], order: list[str]) -> Graph
     ])
 
 
+nested_cases = {  # ``_nested`` graphs: the inner DAG, its input, who fails, which runner
+    "spec": dags,
+    "x": st.integers(-5, 5),
+    "failing": st.sets(st.sampled_from([0, 1, 2, 10]), max_size=2),
+    "use_async": st.booleans(),
+}
+
+
 @settings(max_examples=50, deadline=None)
-@given(
-    spec=dags,
-    x=st.integers(-5, 5),
-    failing=st.sets(st.sampled_from([0, 1, 2, 10]), max_size=2),
-    use_async=st.booleans(),
-)
+@given(**nested_cases)
 def test_compiled_nested_graphs_equal_the_generic_loop(spec, x, failing, use_async):
     """A nested graph called by the parent's compiled code matches the generic nesting."""
     import asyncio
@@ -553,12 +556,7 @@ def test_an_exit_mode_compiled_run_still_gives_its_checkpoint(tmp_path: Any) -> 
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    spec=dags,
-    x=st.integers(-5, 5),
-    failing=st.sets(st.sampled_from([0, 1, 2, 10]), max_size=2),
-    use_async=st.booleans(),
-)
+@given(**nested_cases)
 def test_exit_mode_nested_graphs_record_what_the_generic_loop_records(spec, x, failing, use_async):
     """A nested graph in "exit" mode is its own child run (``<id>/inner``), which takes the
     compiled path when its plan compiles: parent and child records equal the generic loop's."""
