@@ -10,6 +10,7 @@ import pytest
 from hypergraph.checkpointers import (
     Checkpoint,
     CheckpointerBase,
+    ChildRun,
     LineageNode,
     RunRecord,
     StepRecord,
@@ -90,6 +91,10 @@ def test_html_reprs_escape_user_values():
     assert "&lt;g&gt;" in run._repr_html_()
     checkpoint = Checkpoint("wf", 0, {"a": 1}, {"k": 1})
     assert "value a" in checkpoint._repr_html_()
+    child = ChildRun("wf/0", WorkflowStatus.COMPLETED, None, {"page": "<b>hi</b>"})
+    html = child._repr_html_()
+    assert html.startswith("<table><caption>Child run</caption>") and "&lt;b&gt;" in html
+    assert "input signature" not in html and "<b>" not in html
 
 
 def test_lineage_tree_renders_forks_and_retries():
@@ -108,12 +113,13 @@ def test_lineage_tree_renders_forks_and_retries():
 
 
 def test_records_round_trip_through_serde():
-    """Run, step and checkpoint records convert to JSON-ready dicts and back, equal."""
+    """Run, step, checkpoint and child-run records convert to JSON-ready dicts and back, equal."""
     converter = make_converter()
     run = RunRecord("wf", WorkflowStatus.PAUSED, "g", {"x": 1}, created_at=WHEN)
     step = StepRecord("wf", 0, "a", 0, values={"a": 1}, decision=["b"], created_at=WHEN)
     checkpoint = Checkpoint("wf", 0, {"a": 1}, {"k": [1]}, {"x": 1})
-    for record in (run, step, checkpoint):
+    child = ChildRun("wf/0", WorkflowStatus.COMPLETED, "sig", {"a": 1})
+    for record in (run, step, checkpoint, child):
         data = converter.unstructure(record)
         assert converter.structure(data, type(record)) == record
     assert converter.unstructure(run)["status"] == "paused"

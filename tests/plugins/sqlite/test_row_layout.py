@@ -4,6 +4,7 @@ id under the parent, so that neither costs a page of its own per run."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,14 @@ import pytest
 from hypergraph import AsyncRunner, Graph, SyncRunner, node
 from hypergraph.checkpointers import (
     Checkpoint,
+    ChildRun,
     InMemoryCheckpointer,
     RunRecord,
     SqliteCheckpointer,
     StepRecord,
     WorkflowStatus,
 )
+from hypergraph.exceptions import CheckpointStoreError
 from hypergraph_sqlite._schema import SCHEMA_VERSION
 
 
@@ -279,3 +282,43 @@ def test_childrens_values_are_their_own_objects(tmp_path: Path) -> None:
         values["docs"].append(99)
         assert record.inputs == {"docs": [1]}
         assert cp.children("m")[0][1] == {"docs": [1], "n": 1}
+
+
+def test_child_runs_read_what_children_read_without_run_records(tmp_path: Path) -> None:
+    """``child_runs`` (what a re-run map reads) gives every child ``children`` gives, in the
+    same order, with its status, input signature and values: children named under the parent
+    or only naming it, one that saved no checkpoint, a failed one."""
+    path = tmp_path / "runs.db"
+    with SqliteCheckpointer(path) as cp:
+        SyncRunner(checkpointer=cp).map(
+            _chain(), {"a": [1, 2, 3]}, map_over="a", workflow_id="m"
+        )
+        cp.create_run_sync(RunRecord("elsewhere", parent_run_id="m", input_signature="s"))
+        cp.create_run_sync(RunRecord("m/9", parent_run_id="m"))
+        cp.update_run_status_sync("m/9", WorkflowStatus.FAILED, error="ValueError: no")
+        expected = [
+            ChildRun(run.id, run.status, run.input_signature, values)
+            for run, values in cp.children("m")
+        ]
+        assert [child.id for child in expected] == ["m/0", "m/1", "m/2", "elsewhere", "m/9"]
+        assert cp.child_runs("m") == expected
+        assert asyncio.run(cp.get_child_runs("m")) == expected
+        assert expected[0].values == {"a": 1, "b": 2, "c": 20, "d": 19}
+        assert expected[3].values == {} and expected[4].status is WorkflowStatus.FAILED
+        assert "ChildRun(run='m/0', status=completed" in repr(expected[0])
+
+
+def test_a_child_with_an_unknown_status_is_a_clear_store_error(tmp_path: Path) -> None:
+    """A child row whose status no release wrote fails the read with ``CheckpointStoreError``
+    naming the run, as ``children`` does, never a bare ``ValueError``."""
+    path = tmp_path / "runs.db"
+    with SqliteCheckpointer(path) as cp:
+        cp.create_run_sync(RunRecord("m"))
+        cp.create_run_sync(RunRecord("m/0", parent_run_id="m"))
+        cp.update_run_status_sync("m/0", WorkflowStatus.COMPLETED)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE runs SET status = 'exploded' WHERE id = 'm/0'")
+    with SqliteCheckpointer(path, readonly=True) as reader:
+        for read in (reader.child_runs, reader.children):
+            with pytest.raises(CheckpointStoreError, match="'m/0'"):
+                read("m")

@@ -19,6 +19,7 @@ from hypergraph.checkpointers.protocol import (
 )
 from hypergraph.checkpointers.records import (
     Checkpoint,
+    ChildRun,
     LineageNode,
     RunRecord,
     StepRecord,
@@ -36,6 +37,7 @@ __all__ = [
     "Checkpoint",
     "Checkpointer",
     "CheckpointerBase",
+    "ChildRun",
     "LineageNode",
     "RunRecord",
     "StepRecord",

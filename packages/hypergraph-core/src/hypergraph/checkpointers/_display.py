@@ -8,10 +8,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hypergraph.checkpointers.records import Checkpoint, LineageNode, RunRecord, StepRecord
+    from hypergraph.checkpointers.records import (
+        Checkpoint,
+        ChildRun,
+        LineageNode,
+        RunRecord,
+        StepRecord,
+    )
 
 __all__ = [
     "checkpoint_fields",
+    "child_fields",
     "duration",
     "format_table",
     "preview",
@@ -123,6 +130,15 @@ def checkpoint_fields(checkpoint: Checkpoint) -> list[tuple[str, str]]:
     if checkpoint.inputs:
         rows.append(("inputs", preview_map(checkpoint.inputs)))
     rows.append(("state keys", ", ".join(sorted(checkpoint.state)) or "-"))
+    return rows
+
+
+def child_fields(child: ChildRun) -> list[tuple[str, str]]:
+    """The rows of a child run's detail view."""
+    rows = [("run", child.id), ("status", child.status.value)]
+    if child.input_signature is not None:
+        rows.append(("input signature", child.input_signature))
+    rows.extend((f"value {name}", preview(value)) for name, value in child.values.items())
     return rows
 
 

@@ -21,6 +21,7 @@ import attrs
 
 from hypergraph.checkpointers.records import (
     Checkpoint,
+    ChildRun,
     LineageNode,
     RunRecord,
     StepRecord,
@@ -147,6 +148,14 @@ class CheckpointerBase(abc.ABC):
         Backends override it with a bulk read; this default reads child by child.
         """
         return [(child, self.values(child.id)) for child in self.runs(parent=parent_id)]
+
+    def child_runs(self, parent_id: str) -> list[ChildRun]:
+        """:meth:`children` as ``ChildRun`` values (id, status, input signature, values): all a
+        re-run ``map`` reads. Backends override it with a read that builds no ``RunRecord``."""
+        return [
+            ChildRun(run.id, run.status, run.input_signature, values)
+            for run, values in self.children(parent_id)
+        ]
 
     def lineage(self, run_id: str) -> LineageNode:
         """The tree of forks and retries ``run_id`` belongs to, from its root run."""
@@ -286,6 +295,10 @@ class CheckpointerBase(abc.ABC):
     async def get_children(self, parent_id: str) -> list[tuple[RunRecord, dict[str, Any]]]:
         """Async :meth:`children`."""
         return self.children(parent_id)
+
+    async def get_child_runs(self, parent_id: str) -> list[ChildRun]:
+        """Async :meth:`child_runs`."""
+        return self.child_runs(parent_id)
 
     async def get_lineage(self, run_id: str) -> LineageNode:
         """Async :meth:`lineage`."""

@@ -21,6 +21,7 @@ from hypergraph.checkpointers import _display
 
 __all__ = [
     "Checkpoint",
+    "ChildRun",
     "LineageNode",
     "RunRecord",
     "StepRecord",
@@ -247,6 +248,27 @@ class Checkpoint:
 
     def _repr_html_(self) -> str:
         return _display.record_html("Checkpoint", _display.checkpoint_fields(self))
+
+
+@attrs.frozen(repr=False)
+class ChildRun:
+    """What a re-run ``map`` needs of one recorded child run (SPEC CP8): whether it completed,
+    the signature of the inputs it ran with, and its latest values. ``child_runs(parent)``
+    lists them without building a whole ``RunRecord`` per child."""
+
+    id: str
+    status: WorkflowStatus
+    input_signature: str | None
+    values: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return (
+            f"ChildRun(run={self.id!r}, status={self.status.value}, "
+            f"values={_display.preview_map(self.values)})"
+        )
+
+    def _repr_html_(self) -> str:
+        return _display.record_html("Child run", _display.child_fields(self))
 
 
 @attrs.frozen(repr=False)

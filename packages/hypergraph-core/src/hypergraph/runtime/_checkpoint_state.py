@@ -42,7 +42,8 @@ __all__ = [
 Read = tuple[Any, ...]
 """A read a workflow generator asks for: ``("get_run", id)``, ``("checkpoint", id)``,
 ``("checkpoint_at", id, superstep)``, ``("states", id, after, before)`` (the states of the
-checkpoints in between, in order), ``("steps", id)`` (answer: how many) or ``("children", id)``.
+checkpoints in between, in order), ``("steps", id)`` (answer: how many) or ``("children", id)``
+(answer: ``ChildRun``s).
 ``read_sync``/``read_async`` answer them from a checkpointer."""
 
 

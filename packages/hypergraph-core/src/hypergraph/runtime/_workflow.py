@@ -21,6 +21,7 @@ import attrs
 
 from hypergraph.checkpointers.records import (
     Checkpoint,
+    ChildRun,
     RunRecord,
     WorkflowStatus,
     new_workflow_id,
@@ -381,13 +382,26 @@ def _answer_sync(checkpointer: Any, steps: Generator[Any, Any, Any]) -> Any:
             elif kind == "checkpoint_at":
                 answer = checkpointer.checkpoint(run_id, superstep=request[2])
             elif kind == "children":
-                answer = checkpointer.children(run_id)
+                answer = _child_runs_sync(checkpointer, run_id)
             elif kind == "states":
                 answer = _states_sync(checkpointer, run_id, request[2], request[3])
             else:
                 answer = len(checkpointer.steps(run_id))
     except StopIteration as stop:
         return stop.value
+
+
+def _child_runs_sync(checkpointer: Any, run_id: str) -> list[ChildRun]:
+    """``run_id``'s children as ``ChildRun``s: a backend's ``child_runs`` if it has one (it
+    builds no ``RunRecord``s), else from the protocol's ``children``."""
+    read = getattr(checkpointer, "child_runs", None)
+    if read is not None:
+        return read(run_id)  # type: ignore[no-any-return]
+    return _as_child_runs(checkpointer.children(run_id))
+
+
+def _as_child_runs(children: list[tuple[RunRecord, dict[str, Any]]]) -> list[ChildRun]:
+    return [ChildRun(run.id, run.status, run.input_signature, values) for run, values in children]
 
 
 def _states_sync(checkpointer: Any, run_id: str, after: int, before: int) -> list[dict[str, Any]]:
@@ -412,7 +426,11 @@ async def _answer_async(checkpointer: Any, steps: Generator[Any, Any, Any]) -> A
             elif kind == "checkpoint_at":
                 answer = await checkpointer.get_checkpoint(run_id, superstep=request[2])
             elif kind == "children":
-                answer = await checkpointer.get_children(run_id)
+                read = getattr(checkpointer, "get_child_runs", None)
+                if read is not None:
+                    answer = await read(run_id)
+                else:
+                    answer = _as_child_runs(await checkpointer.get_children(run_id))
             elif kind == "states":
                 read = getattr(checkpointer, "get_checkpoint_states", None)
                 if read is not None:
@@ -498,19 +516,19 @@ def _map_steps(
     graph: Graph, items: list[dict[str, Any]], workflow_id: str
 ) -> Generator[tuple[str, str], Any, MapStart]:
     parent = yield ("get_run", workflow_id)
-    children: list[tuple[RunRecord, dict[str, Any]]] = []
+    children: list[ChildRun] = []
     if parent is not None:
         children = yield ("children", workflow_id)
-    by_signature: dict[str, tuple[RunRecord, dict[str, Any]]] = {}
+    by_signature: dict[str, ChildRun] = {}
     taken = set()
-    for record, values in children:
-        taken.add(record.id)
-        sig = record.input_signature
+    for child in children:
+        taken.add(child.id)
+        sig = child.input_signature
         if sig is None:
             continue
         known = by_signature.get(sig)
-        if known is None or record.status is WorkflowStatus.COMPLETED:
-            by_signature[sig] = (record, values)
+        if known is None or child.status is WorkflowStatus.COMPLETED:
+            by_signature[sig] = child
     from hypergraph.engine import engine_for
 
     plan = engine_for(graph).plan
@@ -523,21 +541,21 @@ def _map_steps(
     for index, item in enumerate(items):
         sig = input_signature(graph, item, seeded)
         match = by_signature.get(sig)
-        if match is not None and match[0].id not in used:
-            record, values = match
-            used.add(record.id)
-            if record.status is WorkflowStatus.COMPLETED:
+        if match is not None and match.id not in used:
+            used.add(match.id)
+            if match.status is WorkflowStatus.COMPLETED:
+                values = match.values
                 restored[index] = RunResult(
                     {name: values[name] for name in names if name in values},
-                    RunStatus.COMPLETED, record.id, graph_name=graph.name,
+                    RunStatus.COMPLETED, match.id, graph_name=graph.name,
                     workflow_id=workflow_id, restored=True,
                 )
                 continue
-            stored = yield ("checkpoint", record.id)
+            stored = yield ("checkpoint", match.id)
             snap, _ = yield from _load(stored)
             if snap is not None and snap.fingerprint == fingerprint(graph):
                 resumed[index] = snap
-            planned[index] = (record.id, True, sig)
+            planned[index] = (match.id, True, sig)
             continue
         child_id = f"{workflow_id}/{index}"
         if child_id in taken or child_id in used:

@@ -33,6 +33,7 @@ import pytest
 from hypergraph.checkpointers import (
     Checkpoint,
     Checkpointer,
+    ChildRun,
     LineageNode,
     RunRecord,
     StepRecord,
@@ -354,6 +355,12 @@ class CheckpointerContract:
             (f"batch/{i}", {"out": i}) for i in range(1000)
         ]
         assert asyncio.run(checkpointer.get_children("batch")) == restored
+        if hasattr(checkpointer, "child_runs"):  # the optional narrow read a re-run map uses
+            expected = [
+                ChildRun(run.id, run.status, run.input_signature, values) for run, values in restored
+            ]
+            assert checkpointer.child_runs("batch") == expected
+            assert asyncio.run(checkpointer.get_child_runs("batch")) == expected
 
     # -- fork, retry, lineage -----------------------------------------------------------------
 
