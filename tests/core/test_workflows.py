@@ -766,3 +766,41 @@ def test_exit_durability_stores_the_checkpoint_a_snapshot_of_the_run_gives(
         assert [s.index for s in steps] == list(range(7))
         assert steps[1].decision == "grow" and steps[5].decision == "END"
         assert steps[0].input_versions == {"n": 1} and steps[2].input_versions == {"n": 2}
+
+
+def test_a_rerun_map_plans_from_children_when_a_backend_has_no_child_runs(
+    checkpointer: Any,
+) -> None:
+    """CP8 through the protocol alone: a backend without the optional ``child_runs`` read is
+    answered from ``children``, and the plan is the same (sync and async reads)."""
+    import asyncio
+
+    from hypergraph.runtime import plan_map, plan_map_async
+
+    FAIL["double"] = True
+    SyncRunner(checkpointer=checkpointer).map(
+        chain, {"a": [1, 2]}, map_over="a", workflow_id="batch", error_handling="continue"
+    )
+    FAIL["double"] = False
+    SyncRunner(checkpointer=checkpointer).map(chain, {"a": [2]}, map_over="a", workflow_id="other")
+
+    class ProtocolOnly:
+        """The checkpointer without ``child_runs``/``get_child_runs``."""
+
+        def __getattr__(self, name: str) -> Any:
+            if name in ("child_runs", "get_child_runs"):
+                raise AttributeError(name)
+            return getattr(checkpointer, name)
+
+    def plan(start: Any) -> Any:
+        restored = {i: (r.run_id, dict(r.values), r.restored) for i, r in start.restored.items()}
+        return start.exists, restored, start.resumed, start.items
+
+    items = [{"a": 2}, {"a": 1}, {"a": 5}]
+    for wid in ("batch", "other"):
+        narrow = plan(plan_map(checkpointer, chain, items, wid))
+        assert plan(plan_map(ProtocolOnly(), chain, items, wid)) == narrow
+        assert plan(asyncio.run(plan_map_async(ProtocolOnly(), chain, items, wid))) == narrow
+    assert plan(plan_map(checkpointer, chain, items, "other"))[1] == {
+        0: ("other/0", {"b": 3, "c": 6, "d": "c=6"}, True)
+    }
