@@ -124,12 +124,17 @@ def test_restoring_a_gated_loop_after_any_superstep_continues_identically(limit,
 
 
 # ---------------------------------------------------------------------------- compiled vs generic
+class _Stop(BaseException):
+    """An interrupt from inside a node (not an ``Exception``), like ``KeyboardInterrupt``."""
+
+
 def _failing_dag(
-    spec: list[list[int]], failing: set[int], order: list[str], *, on_odd: bool = False
+    spec: list[list[int]], failing: set[int], order: list[str], *, on_odd: bool = False,
+    stop_at: int | None = None,
 ) -> Graph:
     """Like ``_dag``; nodes in ``failing`` raise (``on_odd``: only when their result would be
-    odd, so some map items fail and some do not), node 0 has a mutable default, the last node
-    has two outputs."""
+    odd, so some map items fail and some do not), node ``stop_at`` raises ``_Stop``, node 0 has
+    a mutable default, the last node has two outputs."""
     nodes = []
     last = len(spec) - 1
     for i, sources in enumerate(spec):
@@ -140,6 +145,8 @@ def _failing_dag(
             total = sum(a if isinstance(a, int) else len(a) for a in args) + _i
             if _i in failing and (not on_odd or total % 2):
                 raise ValueError(f"n{_i} failed")
+            if _i == stop_at:
+                raise _Stop(f"n{_i} interrupted")
             return (total, -total) if _i == last and _i > 0 else total
 
         namespace: dict[str, Any] = {"body": body}
@@ -578,3 +585,33 @@ def test_exit_mode_nested_graphs_record_what_the_generic_loop_records(spec, x, f
 
     compiled, generic = _compiled_and_generic_exit(record, ["", "/inner"], order)
     assert compiled[0] == generic and compiled[1] == generic
+
+
+@settings(max_examples=40, deadline=None)
+@given(spec=dags, x=st.integers(-5, 5), stop=st.integers(0, 6), use_async=st.booleans())
+def test_exit_mode_compiled_runs_record_an_interrupt_as_the_generic_loop_does(
+    spec, x, stop, use_async
+):
+    """An interrupt inside a node (not an ``Exception``) stops an "exit" run on its compiled
+    code as on the generic loop: the calls before it are recorded, so a resume skips them."""
+    import asyncio
+    import types
+
+    import pytest
+
+    from hypergraph import AsyncRunner
+
+    order: list[str] = []
+    graph = _failing_dag(list(spec), set(), order, stop_at=stop % len(spec))
+
+    def record(cp: Any, wid: str) -> Any:
+        with pytest.raises(_Stop):
+            if use_async:
+                asyncio.run(AsyncRunner(checkpointer=cp).run(graph, {"x": x}, workflow_id=wid))
+            else:
+                SyncRunner(checkpointer=cp).run(graph, {"x": x}, workflow_id=wid)
+        return types.SimpleNamespace(values={}, status="stopped", error=None, checkpoint=None)
+
+    compiled, generic = _compiled_and_generic_exit(record, [""], order)
+    assert compiled[0] == generic and compiled[1] == generic
+    assert generic[0][0][1].value == "stopped"

@@ -13,9 +13,9 @@ source, so a run pays only for the calls. Three variants are generated:
   recorded when it ends (``durability="exit"``) is journaled from it afterwards.
 
 Everything lives in locals. On a node failure all three hand over to ``fail`` (passing ``key``
-through, e.g. a map item's index, and for ``run_timed`` the times so far), which rebuilds the
-generic loop's partial state from the outputs computed so far (``RunLoop._replay``) and never
-calls a function twice.
+through, e.g. a map item's index, and for ``run_timed`` the times so far; ``run_timed`` also
+hands over interrupts, which its handler raises on), which rebuilds the generic loop's partial
+state from the outputs computed so far (``RunLoop._replay``) and never calls a function twice.
 """
 
 from __future__ import annotations
@@ -311,43 +311,47 @@ def compile_plan(plan: Plan) -> Compiled | None:
             recorded = "(" + "".join(f"o{q}, " for q in range(p)) + ")"
             clocked = "".join(f"s{q}, e{q}, " for q in range(p))
 
-            def handler(at: str, k: int = k, p: int = p, recorded: str = recorded) -> str:
-                return f"    return fail(values, {k}, {p}, exc, {recorded}, {at}, key)"
-
-            def timed_handler(
-                at: str, k: int = k, p: int = p, recorded: str = recorded, clocked: str = clocked
-            ) -> str:
-                # the times of the calls made so far, and of the failing call when it was made
+            def handler(
+                at: str, in_timed: bool = False,
+                k: int = k, p: int = p, recorded: str = recorded, clocked: str = clocked,
+            ) -> list[str]:
+                """The except clause of a call (``at="False"``) or of a default's copy. In
+                ``run_timed`` it also takes interrupts (so the calls made so far are journaled
+                before one raises on) and passes the times of the calls made."""
+                if not in_timed:
+                    return [
+                        "except Exception as exc:",
+                        f"    return fail(values, {k}, {p}, exc, {recorded}, {at}, key)",
+                    ]
                 times = clocked if at == "True" else f"{clocked}s{p}, _clock(), "
-                return f"    return fail(values, {k}, {p}, exc, {recorded}, {at}, key, ({times}))"
+                return [
+                    "except BaseException as exc:",
+                    f"    return fail(values, {k}, {p}, exc, {recorded}, {at}, key, ({times}))",
+                ]
 
             exprs, risky = arg_exprs(np, p)
             if risky:  # a default's deep copy fails before the call, like collect
                 for i, e in enumerate(exprs):
                     if "_deepcopy" not in e:
                         continue
-                    calls += ["try:", f"    a{p}_{i} = {e}", "except Exception as exc:", handler("True")]
-                    timed += [
-                        "try:", f"    a{p}_{i} = {e}", "except Exception as exc:",
-                        timed_handler("True"),
-                    ]
+                    calls += ["try:", f"    a{p}_{i} = {e}", *handler("True")]
+                    timed += ["try:", f"    a{p}_{i} = {e}", *handler("True", in_timed=True)]
                     exprs[i] = f"a{p}_{i}"
             call = call_expr(np, p, exprs)
             if not np.is_async:
                 timed += [
-                    f"s{p} = _clock()", "try:", f"    o{p} = {call}", "except Exception as exc:",
-                    timed_handler("False"), f"e{p} = _clock()",
+                    f"s{p} = _clock()", "try:", f"    o{p} = {call}", *handler("False", in_timed=True),
+                    f"e{p} = _clock()",
                 ]
             if np.is_async:  # a permit of the shared budget around the call (AC4)
                 awaited = call.replace(f"F{p}(", f"await F{p}(", 1)
                 calls += [
                     "try:", "    if sem is None:", f"        o{p} = {awaited}", "    else:",
                     "        async with sem:", f"            o{p} = {awaited}",
-                    "except Exception as exc:",
                 ]
             else:
-                calls += ["try:", f"    o{p} = {call}", "except Exception as exc:"]
-            calls.append(handler("False"))
+                calls += ["try:", f"    o{p} = {call}"]
+            calls += handler("False")
     columns = []
     for name in names:
         w = producer.get(name)

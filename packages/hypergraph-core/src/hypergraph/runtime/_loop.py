@@ -245,7 +245,7 @@ class RunLoop:
             inline(batch, finish_siblings)
 
     def _failed_at(
-        self, values: Any, batch: int, pos: int, exc: Exception, recorded: tuple[Any, ...],
+        self, values: Any, batch: int, pos: int, exc: BaseException, recorded: tuple[Any, ...],
         at_collect: bool, key: Any = None, times: tuple[float, ...] | None = None,
     ) -> Any:
         """The compiled code's failure handler: the state as the generic loop leaves it (and,
@@ -329,7 +329,7 @@ class RunLoop:
         from_batch: int,
         batch_k: int,
         pos: int,
-        exc: Exception,
+        exc: BaseException,
         at_collect: bool,
         journal: list[Any] | None = None,
         times: tuple[float, ...] | None = None,
@@ -341,7 +341,8 @@ class RunLoop:
         superstep ``batch_k`` is finished the way ``_inline`` finishes a failing superstep:
         siblings run on if the driver says so, done ones are committed, then the error raises.
         With a ``journal`` (``run_timed``), every call gets the entry ``_inline_journaled``
-        appends for it.
+        appends for it; an interrupt (not an ``Exception``) raises at its node as it does
+        there, after the calls before it were journaled and nothing of its superstep committed.
         """
         engine = self.engine
         state = self.state
