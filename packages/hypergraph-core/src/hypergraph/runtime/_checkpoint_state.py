@@ -100,13 +100,12 @@ def final_checkpoint(run_id: str, loop: Any) -> Checkpoint:
     directly (no ``RunSnapshot`` in between): what an ``"exit"`` run stores when it ends.
 
     The containers most runs leave empty (decisions, answers, children, ...) are only walked
-    when they hold something."""
+    when they hold something. The state may be shared with other runs' (read-only): a compiled
+    run that ended as its plan's runs end (``RunLoop.ended``) takes it from ``CompiledEnd``."""
     ended = loop.ended
     if ended is not None and loop.state is None:
         end, values = ended
-        return Checkpoint(
-            run_id, end.superstep - 1, values, dict(end.state), dict(loop.parts.provided)
-        )
+        return Checkpoint(run_id, end.superstep - 1, values, end.state, dict(loop.parts.provided))
     engine = loop.engine
     state = loop._materialized()
     plan = engine.plan
@@ -160,18 +159,16 @@ def final_checkpoint(run_id: str, loop: Any) -> Checkpoint:
     return Checkpoint(run_id, state.superstep - 1, dict(state.values), record, dict(state.provided))
 
 
+@attrs.frozen
 class CompiledEnd:
     """How every completed run of a compiled plan with the same input names ends: what each
     call consumed (by position) and the checkpoint state (shared: read-only). Such a run's
     versions, writers and counts do not depend on its values, as long as no input is also
     an output (``commit`` compares those values)."""
 
-    __slots__ = ("seen", "state", "superstep")
-
-    def __init__(self, seen: tuple[Any, ...], state: dict[str, Any], superstep: int) -> None:
-        self.seen = seen
-        self.state = state
-        self.superstep = superstep
+    seen: tuple[Any, ...]
+    state: dict[str, Any]
+    superstep: int
 
 
 _MAX_ENDS = 64
@@ -179,17 +176,14 @@ _MAX_ENDS = 64
 
 def compiled_end(loop: Any, compiled: Any) -> None:
     """Learn from ``loop`` (a completed compiled run, its state committed) how runs with its
-    input names end: ``compiled.ends[names]`` is a ``CompiledEnd``, or None if that depends
-    on the values."""
+    input names end: into ``compiled.ends[names]``, unless that depends on the values."""
     provided = loop.parts.provided
+    # ``prepare_values`` refuses such inputs; loops built from raw parts are checked here
+    if any(name in provided for np in loop.engine.plan.nodes for name in np.outputs):
+        return
     ends = compiled.ends
     if len(ends) >= _MAX_ENDS:
         ends.clear()
-    plan = loop.engine.plan
-    # ``prepare_values`` refuses such inputs; loops built from raw parts are checked here
-    if any(name in provided for np in plan.nodes for name in np.outputs):
-        ends[tuple(provided)] = None
-        return
     state = loop.state
     consumed = state.consumed
     seen = tuple(consumed[np.index] for np in compiled.positions)

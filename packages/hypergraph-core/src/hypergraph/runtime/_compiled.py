@@ -93,8 +93,7 @@ class Compiled:
         # (start0, end0, start1, ...))``, for a recorded run that writes its steps when it ends
         # (``RunLoop._run_timed``); its failure handler gets those times of the calls made
         self.run_timed: Callable[..., Any] | None = None
-        # by input names (in order), how a completed ``run_timed`` run ends, or None where
-        # that depends on the values (``CompiledEnd``)
+        # by input names (in order), how a completed ``run_timed`` run ends (``CompiledEnd``)
         self.ends: dict[tuple[str, ...], Any] = {}
 
     def output_values(self, columns: tuple[Any, ...]) -> OutputValues:

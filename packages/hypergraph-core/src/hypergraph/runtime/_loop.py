@@ -68,7 +68,6 @@ if TYPE_CHECKING:
 __all__ = ["MapLoop", "RunLoop"]
 
 _TICK = Tick()
-_NO_END_YET: Any = object()
 
 
 class RunLoop:
@@ -76,7 +75,7 @@ class RunLoop:
 
     __slots__ = (
         "answered", "compiled", "driver", "ended", "engine", "fast", "graph", "info",
-        "keep_checkpoint", "parts", "record", "rerun", "reused", "state", "timed",
+        "keep_checkpoint", "parts", "record", "rerun", "reused", "state",
     )
 
     def __init__(
@@ -105,9 +104,9 @@ class RunLoop:
         # the plan's compiled code, when this run may take it (then ``state`` is built only if
         # a snapshot or a failure needs it)
         self.compiled: Any = None
-        # a recorded run written when it ends: its compiled code runs timed (``_run_timed``);
-        # once done, how it ended without a state (``CompiledEnd``, its values), if it could
-        self.timed = False
+        # a compiled run recorded when it ends (its driver ``journals_at_end``) runs timed
+        # (``_run_timed``); once done, how it ended without a state (``CompiledEnd``, its
+        # values), if it could
         self.ended: tuple[CompiledEnd, dict[str, Any]] | None = None
         if checkpoint is None and fast and not parts.scoped and not parts.nested_answers:
             compiled = engine.compiled
@@ -128,7 +127,6 @@ class RunLoop:
             # nested graphs are child runs of their own here: not called by the compiled code
             if compiled is not None and compiled.run_timed is not None and not compiled.nests:
                 self.compiled = compiled
-                self.timed = True
                 self.state = None
                 self.answered = None
                 return
@@ -165,7 +163,7 @@ class RunLoop:
         try:
             compiled = self.compiled
             if compiled is not None:
-                if self.timed:
+                if self.driver.journals_at_end:  # recorded when it ends: timed, then journaled
                     columns = self._run_timed(compiled)
                 else:
                     # the state is rebuilt from the record only if a snapshot is asked for
@@ -267,14 +265,13 @@ class RunLoop:
         journal = journaling[0]
         provided = self.parts.provided
         columns, record, times = compiled.run_timed(provided, self._failed_at, journal)
-        end = compiled.ends.get(tuple(provided), _NO_END_YET)
-        if end is None or end is _NO_END_YET:
+        end = compiled.ends.get(tuple(provided))
+        if end is None:
             self._ensure_state()
             self._commit_recorded(record, 0, len(compiled.batch_start), journal, times)
-            if end is _NO_END_YET:
-                from hypergraph.runtime._checkpoint_state import compiled_end  # checkpointing only
+            from hypergraph.runtime._checkpoint_state import compiled_end  # checkpointing only
 
-                compiled_end(self, compiled)
+            compiled_end(self, compiled)
             return columns  # type: ignore[no-any-return]
         values = dict(provided)
         append = journal.append

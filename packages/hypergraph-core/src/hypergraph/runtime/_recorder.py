@@ -167,6 +167,14 @@ def _continuable(
     return snap
 
 
+def _with_hashes(state: dict[str, Any], slot: _Slot) -> dict[str, Any]:
+    """``state`` naming the node hashes the slot's run runs under, if it records them (★).
+    A new dict: a full state may be shared between runs (``final_checkpoint``)."""
+    if slot.hashes is None:
+        return state
+    return {**state, "definition_hashes": slot.hashes}
+
+
 class _ChildPlan:
     """How a nested graph node's run starts: afresh, from its stored checkpoint, or restored."""
 
@@ -429,15 +437,13 @@ class WorkflowRecorder:
             whole = checkpoint_of(run_id, superstep, snapshot())
         else:
             whole = final_checkpoint(run_id, loop)
-        if slot.hashes is not None:
-            whole.state["definition_hashes"] = slot.hashes
         values = delta if slot.saved else whole.values
         slot.saved = True
         if loop is not None:
             slot.base = superstep
             slot.done = set(_done_regions(loop.engine, loop.state))
             slot.open = list(loop.state.runnable)
-        return Checkpoint(run_id, superstep, values, whole.state, whole.inputs)
+        return Checkpoint(run_id, superstep, values, _with_hashes(whole.state, slot), whole.inputs)
 
     def _steps(
         self,
@@ -654,7 +660,7 @@ class WorkflowRecorder:
         elif last is not None:
             final = checkpoint_of(run_id, last.superstep, last.snapshot())
         if final is not None and slot.hashes is not None:
-            final.state["definition_hashes"] = slot.hashes
+            final = attrs.evolve(final, state=_with_hashes(final.state, slot))
         return ("save", run_id, StepRows(run_id, rows), final)
 
     def _journal_rows(self, slot: _Slot, entries: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
