@@ -32,6 +32,12 @@ their parent (``<id>/0``, ``<id>/<node>``, SPEC CP8/CP9), so the primary key fin
 only other children (written through the ``Checkpointer`` API) need an index of their parent.
 Every child insert into a full parent index took one more B-tree page per transaction."""
 
+_OTHER_PARENT_INDEX = (
+    "CREATE INDEX IF NOT EXISTS runs_by_other_parent ON runs (parent_run_id) "
+    f"WHERE parent_run_id IS NOT NULL AND {FOREIGN_CHILD}"
+)
+"""The parent index of schema 4: only the children ``FOREIGN_CHILD`` names."""
+
 _SCHEMA = """
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,
@@ -54,8 +60,7 @@ CREATE TABLE runs (
     error_count INTEGER NOT NULL DEFAULT 0,
     error TEXT
 );
-CREATE INDEX runs_by_other_parent ON runs (parent_run_id)
-    WHERE parent_run_id IS NOT NULL AND {FOREIGN_CHILD};
+{OTHER_PARENT_INDEX};
 CREATE INDEX runs_by_fork ON runs (forked_from) WHERE forked_from IS NOT NULL;
 CREATE INDEX runs_by_retry ON runs (retry_of) WHERE retry_of IS NOT NULL;
 CREATE TABLE steps (
@@ -84,7 +89,7 @@ CREATE TABLE checkpoints (
     state TEXT NOT NULL,
     PRIMARY KEY (run_id, superstep)
 );
-""".replace("{FOREIGN_CHILD}", FOREIGN_CHILD)
+""".replace("{OTHER_PARENT_INDEX}", _OTHER_PARENT_INDEX)
 # ``checkpoints`` is a rowid table (schema 3): a loop state is often over the ~1 KB that a
 # WITHOUT ROWID row keeps on its page, so each such row also took an overflow page, and its
 # inserts split pages in the middle of the tree. Appended rowid rows fill pages in order; the
@@ -122,10 +127,7 @@ def _children_by_key(conn: sqlite3.Connection) -> None:
     """Version 3 -> 4: the parent index keeps only children not named under their parent
     (``FOREIGN_CHILD``); a run's first checkpoint may be on its step's row from now on."""
     conn.execute("DROP INDEX IF EXISTS runs_by_parent")
-    conn.execute(
-        "CREATE INDEX IF NOT EXISTS runs_by_other_parent ON runs (parent_run_id) "
-        f"WHERE parent_run_id IS NOT NULL AND {FOREIGN_CHILD}"
-    )
+    conn.execute(_OTHER_PARENT_INDEX)
 
 
 # version found in a file -> function upgrading it by one version (each may find its work

@@ -578,9 +578,9 @@ class SqliteCheckpointer(CheckpointerBase):
         return text
 
     def _save_one_row(self, run_id: str, row: tuple[Any, ...], checkpoint: Checkpoint) -> None:
-        """A superstep of one step (a ``StepRows`` row) that wrote exactly the checkpoint's
-        values: one row holds both (its outputs are the checkpoint's values, ``state`` the
-        loop's state)."""
+        """A superstep of one step (a ``StepRows`` row) whose outputs are the checkpoint's
+        values, or with the run's inputs its first checkpoint's (``_inputs_and``): one row holds
+        both (``state`` is the loop's state)."""
         seq = self._next_seq.get(run_id)
         if seq is None:
             seq = self._first_seq(run_id)
@@ -1029,7 +1029,7 @@ class SqliteCheckpointer(CheckpointerBase):
             ) from None
 
     def _status(self, text: str, run_id: str) -> WorkflowStatus:
-        """A stored run status (``_run_from_row`` reads it the same way, inside its record)."""
+        """A stored run status; one no release writes is a malformed record."""
         status = _RUN_STATUS.get(text)
         if status is None:
             try:
@@ -1054,7 +1054,7 @@ class SqliteCheckpointer(CheckpointerBase):
         try:
             return RunRecord(
                 id=run_id,
-                status=_RUN_STATUS.get(row[1]) or WorkflowStatus(row[1]),
+                status=self._status(row[1], run_id),
                 graph_name=row[2],
                 inputs=self._codec.decode_map(row[3], run_id=run_id),
                 parent_run_id=row[4],
