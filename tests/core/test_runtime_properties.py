@@ -376,21 +376,31 @@ class _Quiet(EventProcessor):
         return None
 
 
-def _records(cp: Any, run_id: str) -> tuple[Any, ...]:
-    """What a checkpointer holds for a run, timings left out: its status, its steps and the
-    state a resume restores after every superstep it recorded (chained deltas folded)."""
+def _steps_of(cp: Any, run_id: str) -> list[tuple[Any, ...]]:
+    """A run's step records, timings left out; child run ids without the workflow id they
+    start with (two recordings of one graph differ only in that)."""
+    return [
+        (s.superstep, s.node_name, s.index, s.status, s.values, s.input_versions, s.decision,
+         s.error, s.child_run_id and s.child_run_id.partition("/")[2])
+        for s in cp.steps(run_id)
+    ]
+
+
+def _restorable(cp: Any, stored: Any) -> Any:
+    """The snapshot a resume restores from a stored checkpoint (chained deltas folded)."""
     from hypergraph.runtime._checkpoint_state import base_reads, snapshot_of
     from hypergraph.runtime._workflow import read_sync
 
-    steps = [
-        (s.superstep, s.node_name, s.index, s.status, s.values, s.input_versions, s.decision,
-         s.error, s.child_run_id)
-        for s in cp.steps(run_id)
-    ]
+    return snapshot_of(stored, read_sync(cp, base_reads(stored)))
+
+
+def _records(cp: Any, run_id: str) -> tuple[Any, ...]:
+    """What a checkpointer holds for a run, timings left out: its status, its steps and the
+    state a resume restores after every superstep it recorded (chained deltas folded)."""
+    steps = _steps_of(cp, run_id)
     snapshots = []
     for superstep in sorted({s[0] for s in steps}):
-        stored = cp.checkpoint(run_id, superstep=superstep)
-        snap = snapshot_of(stored, read_sync(cp, base_reads(stored)))
+        snap = _restorable(cp, cp.checkpoint(run_id, superstep=superstep))
         assert snap is not None
         # a node that never ran counts 0 executions, listed or not (the task path lists the
         # unstarted siblings of a failure, the journal only what ran)
@@ -436,22 +446,13 @@ def test_journaled_gated_loops_record_what_the_task_path_records(limit, start, t
 def _exit_records(cp: Any, run_id: str) -> tuple[Any, ...]:
     """An "exit" run's record, timings left out: its inputs, status and counts, its steps,
     and its one checkpoint (values, inputs and the state a resume restores); None if absent."""
-    from hypergraph.runtime._checkpoint_state import base_reads, snapshot_of
-    from hypergraph.runtime._workflow import read_sync
-
     run = cp.get_run(run_id)
     if run is None:  # e.g. a nested graph that never started
         return None
-    steps = [  # child run ids without the workflow id they start with
-        (s.superstep, s.node_name, s.index, s.status, s.values, s.input_versions, s.decision,
-         s.error, s.child_run_id and s.child_run_id.partition("/")[2])
-        for s in cp.steps(run_id)
-    ]
     stored = cp.checkpoint(run_id)
-    snap = snapshot_of(stored, read_sync(cp, base_reads(stored)))
     return (
-        run.inputs, run.status, run.error, run.node_count, run.error_count, steps,
-        stored.superstep, stored.values, stored.inputs, snap,
+        run.inputs, run.status, run.error, run.node_count, run.error_count, _steps_of(cp, run_id),
+        stored.superstep, stored.values, stored.inputs, _restorable(cp, stored),
     )
 
 
