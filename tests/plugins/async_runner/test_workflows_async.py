@@ -159,6 +159,37 @@ def test_an_async_map_rerun_restores_completed_items(tmp_path: Path) -> None:
     assert DRAFTS == ["fetch 3", "store 30"]
 
 
+@pytest.mark.parametrize("backend", ["memory", "sqlite-sync", "sqlite-async", "sqlite-exit"])
+def test_children_list_a_concurrent_maps_items_in_item_order(tmp_path: Path, backend: str) -> None:
+    """CP8: ``children`` and ``runs(parent=)`` list map items oldest first, by when each item
+    started, even when AsyncRunner finishes and commits them in another order."""
+    last_started = asyncio.Event()
+    count = 4
+
+    @node(output_name="y")
+    async def wait_for_the_last(x: int) -> int:
+        if x == count - 1:
+            last_started.set()
+        else:
+            await last_started.wait()  # every earlier item commits after the last one
+        return x * 10
+
+    graph = Graph([wait_for_the_last], name="ordered")
+    cp: Any = (
+        InMemoryCheckpointer()
+        if backend == "memory"
+        else SqliteCheckpointer(str(tmp_path / "runs.db"), durability=backend.split("-")[1])
+    )
+    with cp:
+        asyncio.run(AsyncRunner(checkpointer=cp).map(
+            graph, {"x": list(range(count))}, map_over="x", workflow_id="m"))
+        ids = [f"m/{i}" for i in range(count)]
+        assert [run.id for run in cp.runs(parent="m")] == ids
+        assert [(run.id, values["y"]) for run, values in cp.children("m")] == [
+            (run_id, i * 10) for i, run_id in enumerate(ids)
+        ]
+
+
 def test_async_runner_refuses_a_checkpointer_without_the_async_path() -> None:
     """CP1: AsyncRunner needs the awaitable write path."""
 

@@ -32,12 +32,16 @@ __all__ = ["PersistingSyncDriver", "recorded_items"]
 def recorded_items(effect: ExecuteItems, recorder: WorkflowRecorder, write: Any) -> ExecuteItems:
     """``effect`` with each item's loop followed by the writes closing the item's run.
 
-    ``write`` is an effect type the driver performs by applying the recorder's ops.
+    ``write`` is an effect type the driver performs by applying the recorder's ops. Each item's
+    run is dated when it starts (items start in index order on both runners, while AsyncRunner
+    commits them in any order), so ``children`` lists a map's items in order.
     """
     identity = effect.identity
     steps = effect.steps
+    started = recorder.item_started
 
     def item(index: int) -> Steps[Any]:
+        started(identity, index)
         result = yield from steps(index)
         ops = recorder.item_ended(identity, index, result)
         if ops:

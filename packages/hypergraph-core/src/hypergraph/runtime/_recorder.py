@@ -118,7 +118,7 @@ class _Slot:
 
     __slots__ = (
         "base", "created", "done", "exists", "graph", "hashes", "inputs", "last", "loop",
-        "next_index", "open", "parent_id", "pending", "run_id", "saved", "signature",
+        "next_index", "open", "parent_id", "pending", "run_id", "saved", "signature", "started",
     )
 
     def __init__(
@@ -140,6 +140,7 @@ class _Slot:
         self.inputs = inputs
         self.signature = signature
         self.next_index = next_index
+        self.started: datetime | None = None  # when a map item began (its record's created_at)
         self.saved = False  # wrote a checkpoint in this process (later ones carry only changes)
         self.last: Committed | None = None
         # "exit" durability: what the run did, kept until it ends
@@ -372,15 +373,16 @@ class WorkflowRecorder:
             else:  # a compiled run may end without a state (``RunLoop.ended``)
                 inputs = loop.parts.provided if loop.state is None else loop.state.provided
         graph = slot.graph
+        created = slot.started if slot.started is not None else utc_now()
         if graph is not None:
             record = new_record(
                 graph, slot.run_id, dict(inputs), parent_run_id=slot.parent_id,
-                input_signature=slot.signature,
+                input_signature=slot.signature, created_at=created,
             )
         else:
             record = RunRecord(
                 id=slot.run_id, inputs=dict(inputs), parent_run_id=slot.parent_id,
-                input_signature=slot.signature,
+                input_signature=slot.signature, created_at=created,
             )
         ops.append(("create", record))
         return slot
@@ -697,6 +699,13 @@ class WorkflowRecorder:
             index += 1
         slot.next_index = index
         return rows
+
+    def item_started(self, identity: Any, index: int) -> None:
+        """Date map item ``index``'s run record now (it is written at its first commit)."""
+        path = (*identity.path, str(index)) if identity is not None else (str(index),)
+        slot = self.slots.get(path)
+        if slot is not None:
+            slot.started = utc_now()
 
     def item_ended(self, identity: Any, index: int, result: Any) -> list[Op]:
         """The writes that close map item ``index`` of the map at ``identity``."""
