@@ -162,32 +162,43 @@ def test_an_async_map_rerun_restores_completed_items(tmp_path: Path) -> None:
 @pytest.mark.parametrize("backend", ["memory", "sqlite-sync", "sqlite-async", "sqlite-exit"])
 def test_children_list_a_concurrent_maps_items_in_item_order(tmp_path: Path, backend: str) -> None:
     """CP8: ``children`` and ``runs(parent=)`` list map items oldest first, by when each item
-    started, even when AsyncRunner finishes and commits them in another order."""
-    last_started = asyncio.Event()
+    started, even when AsyncRunner finishes and commits them in another order; the same for
+    a nested graph mapped inside a run (CP9)."""
     count = 4
+    last_started: list[asyncio.Event] = []
 
     @node(output_name="y")
     async def wait_for_the_last(x: int) -> int:
         if x == count - 1:
-            last_started.set()
+            last_started[-1].set()
         else:
-            await last_started.wait()  # every earlier item commits after the last one
+            await last_started[-1].wait()  # every earlier item commits after the last one
         return x * 10
 
     graph = Graph([wait_for_the_last], name="ordered")
+    outer = Graph([graph.as_node().map_over("x")], name="outer")
+    values = {"x": list(range(count))}
     cp: Any = (
         InMemoryCheckpointer()
         if backend == "memory"
         else SqliteCheckpointer(str(tmp_path / "runs.db"), durability=backend.split("-")[1])
     )
+
+    async def both(runner: AsyncRunner) -> None:
+        last_started.append(asyncio.Event())
+        await runner.map(graph, values, map_over="x", workflow_id="m")
+        last_started.append(asyncio.Event())
+        await runner.run(outer, values, workflow_id="o")
+
     with cp:
-        asyncio.run(AsyncRunner(checkpointer=cp).map(
-            graph, {"x": list(range(count))}, map_over="x", workflow_id="m"))
+        asyncio.run(both(AsyncRunner(checkpointer=cp)))
         ids = [f"m/{i}" for i in range(count)]
         assert [run.id for run in cp.runs(parent="m")] == ids
         assert [(run.id, values["y"]) for run, values in cp.children("m")] == [
             (run_id, i * 10) for i, run_id in enumerate(ids)
         ]
+        nested = [f"o/ordered/{i}" for i in range(count)]
+        assert [run.id for run in cp.runs(parent="o/ordered")] == nested
 
 
 def test_async_runner_refuses_a_checkpointer_without_the_async_path() -> None:

@@ -703,9 +703,7 @@ class WorkflowRecorder:
     def item_started(self, identity: Any, index: int) -> None:
         """Date map item ``index``'s run record now (it is written at its first commit)."""
         path = (*identity.path, str(index)) if identity is not None else (str(index),)
-        slot = self.slots.get(path)
-        if slot is not None:
-            slot.started = utc_now()
+        self._slot(path).started = utc_now()
 
     def item_ended(self, identity: Any, index: int, result: Any) -> list[Op]:
         """The writes that close map item ``index`` of the map at ``identity``."""
