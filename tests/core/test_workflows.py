@@ -431,6 +431,35 @@ def test_a_map_item_that_failed_resumes_from_its_checkpoint(checkpointer: Any) -
     assert result["d"] == ["c=4", "c=6"]
 
 
+@node(output_name="total")
+def busy(x: int) -> int:
+    """A few milliseconds of work: more than recording a run's end takes."""
+    return sum(range(300_000)) + x
+
+
+@pytest.mark.parametrize("backend", ["memory", "sync", "async", "exit"])
+def test_a_child_runs_duration_covers_its_steps(tmp_path: Path, backend: str) -> None:
+    """Map items and nested graphs are dated when they start, not at their first commit: a
+    child run's ``duration_ms`` includes its first superstep (it used to miss it)."""
+    inner = Graph([busy], name="inner")
+    outer = Graph([inner.as_node()], name="outer")
+    cp: Any = (
+        InMemoryCheckpointer()
+        if backend == "memory"
+        else SqliteCheckpointer(str(tmp_path / "runs.db"), durability=backend)
+    )
+    with cp:
+        runner = SyncRunner(checkpointer=cp)
+        runner.map(inner, {"x": [1, 2]}, map_over="x", workflow_id="m")
+        runner.run(outer, {"x": 1}, workflow_id="o")
+        children = [*cp.runs(parent="m"), cp.get_run("o/inner")]
+        assert [run.id for run in children] == ["m/0", "m/1", "o/inner"]
+        for run in children:
+            (step,) = cp.steps(run.id)
+            assert step.duration_ms is not None and run.duration_ms is not None
+            assert run.duration_ms >= step.duration_ms, run.id
+
+
 def test_all_one_thousand_items_of_a_rerun_map_are_restored(checkpointer: Any) -> None:
     """CP8: no paging limit: every one of 1,000 completed items is restored."""
     runner = SyncRunner(checkpointer=checkpointer)

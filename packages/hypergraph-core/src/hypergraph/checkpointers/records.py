@@ -75,7 +75,9 @@ class RunRecord:
     the run that started it. ``forked_from``/``fork_superstep`` and ``retry_of``/``retry_index``
     record where a fork or a retry came from. ``config`` holds JSON-safe extras the runner wants
     kept with the run (scope, options); ``input_signature`` lets a re-run ``map`` recognise an
-    item it already completed (SPEC CP8).
+    item it already completed (SPEC CP8). ``created_at`` is when the run started (a child's
+    record is written at its first commit but dated at its start), ``duration_ms`` runs from
+    there to its final status.
     """
 
     id: str

@@ -140,7 +140,9 @@ class _Slot:
         self.inputs = inputs
         self.signature = signature
         self.next_index = next_index
-        self.started: datetime | None = None  # when a map item began (its record's created_at)
+        # when a child run (map item, nested graph) began: its record's created_at, written at
+        # its first commit, so that its duration counts its first superstep too
+        self.started: datetime | None = None
         self.saved = False  # wrote a checkpoint in this process (later ones carry only changes)
         self.last: Committed | None = None
         # "exit" durability: what the run did, kept until it ends
@@ -296,6 +298,7 @@ class WorkflowRecorder:
             run_id, parent.run_id, graph, exists=record is not None,
             inputs=dict(values) if values is not None else None, next_index=step_count,
         )
+        slot.started = utc_now()
         if record is None or gn.map_config is not None or values is None:
             return _ChildPlan()
         if record.graph_struct_hash != graph.structural_hash:
@@ -701,7 +704,7 @@ class WorkflowRecorder:
         return rows
 
     def item_started(self, identity: Any, index: int) -> None:
-        """Date map item ``index``'s run record now (it is written at its first commit)."""
+        """Date map item ``index``'s run now (its record is written at its first commit)."""
         path = (*identity.path, str(index)) if identity is not None else (str(index),)
         self._slot(path).started = utc_now()
 
