@@ -34,7 +34,8 @@ def recorded_items(effect: ExecuteItems, recorder: WorkflowRecorder, write: Any)
 
     ``write`` is an effect type the driver performs by applying the recorder's ops. Each item's
     run is dated when it starts (items start in index order on both runners, while AsyncRunner
-    commits them in any order), so ``children`` lists a map's items in order.
+    commits them in any order), so ``children`` lists a map's items in order and an item's
+    duration counts its first superstep.
     """
     identity = effect.identity
     steps = effect.steps
