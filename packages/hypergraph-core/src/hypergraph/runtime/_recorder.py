@@ -30,7 +30,7 @@ from hypergraph.engine.engine import _changed
 from hypergraph.engine.state import SEED
 from hypergraph.nodes.gates import END
 from hypergraph.plan import GRAPH
-from hypergraph.results import MapResult, RunResult, RunStatus
+from hypergraph.results import RunResult, RunStatus
 from hypergraph.runners._support import decision_label
 from hypergraph.runtime._checkpoint_state import (
     checkpoint_of,
@@ -111,6 +111,10 @@ def _newly_done(slot: _Slot, engine: Any, state: Any, plans: Sequence[Any]) -> l
         return []
     done.update(new)
     return sorted(new)
+
+
+# a result's status as its run record's (a dict: ``WorkflowStatus(status.value)`` per run is slow)
+_RECORDED_STATUS = {status: WorkflowStatus(status.value) for status in RunStatus}
 
 
 class _Slot:
@@ -600,13 +604,9 @@ class WorkflowRecorder:
             status = WorkflowStatus.STOPPED if stopped else WorkflowStatus.FAILED
             ops.append(("status", slot.run_id, status, f"{type(error).__name__}: {error}"))
             return ops
-        if isinstance(result, MapResult):
-            run_status = result.status
-            text = None
-        else:
-            run_status = result.status
-            text = None if result.error is None else f"{type(result.error).__name__}: {result.error}"
-        ops.append(("status", slot.run_id, WorkflowStatus(run_status.value), text))
+        failure = getattr(result, "error", None)  # a RunResult's; a MapResult has none
+        text = None if failure is None else f"{type(failure).__name__}: {failure}"
+        ops.append(("status", slot.run_id, _RECORDED_STATUS[result.status], text))
         return ops
 
     def journal(self, loop: Any) -> tuple[list[Any], Journaled | None]:
