@@ -26,6 +26,7 @@ from hypergraph.checkpointers.records import (
     RunRecord,
     StepRecord,
     WorkflowStatus,
+    child_runs_of,
     new_workflow_id,
 )
 from hypergraph.exceptions import RunNotFoundError, WorkflowForkError
@@ -152,10 +153,7 @@ class CheckpointerBase(abc.ABC):
     def child_runs(self, parent_id: str) -> list[ChildRun]:
         """:meth:`children` as ``ChildRun`` values (id, status, input signature, values): all a
         re-run ``map`` reads. Backends override it with a read that builds no ``RunRecord``."""
-        return [
-            ChildRun(run.id, run.status, run.input_signature, values)
-            for run, values in self.children(parent_id)
-        ]
+        return child_runs_of(self.children(parent_id))
 
     def lineage(self, run_id: str) -> LineageNode:
         """The tree of forks and retries ``run_id`` belongs to, from its root run."""

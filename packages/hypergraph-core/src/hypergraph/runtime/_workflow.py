@@ -24,6 +24,7 @@ from hypergraph.checkpointers.records import (
     ChildRun,
     RunRecord,
     WorkflowStatus,
+    child_runs_of,
     new_workflow_id,
 )
 from hypergraph.checkpointers.values import dumps
@@ -397,11 +398,7 @@ def _child_runs_sync(checkpointer: Any, run_id: str) -> list[ChildRun]:
     read = getattr(checkpointer, "child_runs", None)
     if read is not None:
         return read(run_id)  # type: ignore[no-any-return]
-    return _as_child_runs(checkpointer.children(run_id))
-
-
-def _as_child_runs(children: list[tuple[RunRecord, dict[str, Any]]]) -> list[ChildRun]:
-    return [ChildRun(run.id, run.status, run.input_signature, values) for run, values in children]
+    return child_runs_of(checkpointer.children(run_id))
 
 
 def _states_sync(checkpointer: Any, run_id: str, after: int, before: int) -> list[dict[str, Any]]:
@@ -430,7 +427,7 @@ async def _answer_async(checkpointer: Any, steps: Generator[Any, Any, Any]) -> A
                 if read is not None:
                     answer = await read(run_id)
                 else:
-                    answer = _as_child_runs(await checkpointer.get_children(run_id))
+                    answer = child_runs_of(await checkpointer.get_children(run_id))
             elif kind == "states":
                 read = getattr(checkpointer, "get_checkpoint_states", None)
                 if read is not None:

@@ -33,7 +33,6 @@ import pytest
 from hypergraph.checkpointers import (
     Checkpoint,
     Checkpointer,
-    ChildRun,
     LineageNode,
     RunRecord,
     StepRecord,
@@ -41,6 +40,7 @@ from hypergraph.checkpointers import (
     SyncCheckpointer,
     WorkflowStatus,
 )
+from hypergraph.checkpointers.records import child_runs_of
 from hypergraph.exceptions import RunNotFoundError, WorkflowForkError
 
 __all__ = ["CheckpointerContract", "Colour", "PersistentCheckpointerContract", "Point"]
@@ -356,9 +356,7 @@ class CheckpointerContract:
         ]
         assert asyncio.run(checkpointer.get_children("batch")) == restored
         if hasattr(checkpointer, "child_runs"):  # the optional narrow read a re-run map uses
-            expected = [
-                ChildRun(run.id, run.status, run.input_signature, values) for run, values in restored
-            ]
+            expected = child_runs_of(restored)
             assert checkpointer.child_runs("batch") == expected
             assert asyncio.run(checkpointer.get_child_runs("batch")) == expected
 
