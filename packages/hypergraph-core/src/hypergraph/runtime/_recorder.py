@@ -182,6 +182,11 @@ def _with_hashes(state: dict[str, Any], slot: _Slot) -> dict[str, Any]:
     return {**state, "definition_hashes": slot.hashes}
 
 
+def _item_path(identity: Any, index: int) -> tuple[str, ...]:
+    """The slot path of item ``index`` of the map at ``identity`` (None: the top-level map)."""
+    return (*identity.path, str(index)) if identity is not None else (str(index),)
+
+
 class _ChildPlan:
     """How a nested graph node's run starts: afresh, from its stored checkpoint, or restored."""
 
@@ -705,15 +710,13 @@ class WorkflowRecorder:
 
     def item_started(self, identity: Any, index: int) -> None:
         """Date map item ``index``'s run now (its record is written at its first commit)."""
-        path = (*identity.path, str(index)) if identity is not None else (str(index),)
-        self._slot(path).started = utc_now()
+        self._slot(_item_path(identity, index)).started = utc_now()
 
     def item_ended(self, identity: Any, index: int, result: Any) -> list[Op]:
         """The writes that close map item ``index`` of the map at ``identity``."""
         if result is None or getattr(result, "restored", False):
             return []
-        path = (*identity.path, str(index)) if identity is not None else (str(index),)
-        return self.ended(path, result)
+        return self.ended(_item_path(identity, index), result)
 
     # -- performing writes ----------------------------------------------------------------
     def apply_sync(self, ops: list[Op]) -> None:
