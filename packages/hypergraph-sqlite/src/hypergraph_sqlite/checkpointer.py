@@ -962,10 +962,7 @@ class SqliteCheckpointer(CheckpointerBase):
 
     def children(self, parent_id: str) -> list[tuple[RunRecord, dict[str, Any]]]:
         """Every child run of ``parent_id`` with its latest values: two queries, not one per child."""
-        listed = self._query(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE id IN ({_CHILD_IDS}) ORDER BY created_at, rowid",
-            _child_range(parent_id),
-        )
+        listed = self._child_rows(_RUN_COLUMNS, parent_id)
         runs = self._runs_of(listed)
         values = self._children_values(parent_id, {row[0]: row[3] for row in listed})
         return [(run, values[run.id]) for run in runs]
@@ -973,16 +970,19 @@ class SqliteCheckpointer(CheckpointerBase):
     def child_runs(self, parent_id: str) -> list[ChildRun]:
         """:meth:`children` as ``ChildRun``s, from the four columns a re-run ``map`` needs of
         each child's run row (a whole ``RunRecord`` per child cost most of the read)."""
-        listed = self._query(
-            "SELECT id, status, input_signature, inputs FROM runs "
-            f"WHERE id IN ({_CHILD_IDS}) ORDER BY created_at, rowid",
-            _child_range(parent_id),
-        )
+        listed = self._child_rows("id, status, input_signature, inputs", parent_id)
         values = self._children_values(parent_id, {row[0]: row[3] for row in listed})
         return [
             ChildRun(run_id, self._status(status, run_id), signature, values[run_id])
             for run_id, status, signature, _ in listed
         ]
+
+    def _child_rows(self, columns: str, parent_id: str) -> list[Any]:
+        """``columns`` of every child run of ``parent_id``, oldest first."""
+        return self._query(
+            f"SELECT {columns} FROM runs WHERE id IN ({_CHILD_IDS}) ORDER BY created_at, rowid",
+            _child_range(parent_id),
+        )
 
     def _children_values(self, parent_id: str, inputs: dict[str, str]) -> dict[str, dict[str, Any]]:
         """The latest values of the children whose stored inputs are ``inputs`` (by id, as
@@ -996,10 +996,7 @@ class SqliteCheckpointer(CheckpointerBase):
         )
         changes: dict[str, list[tuple[str, int]]] = {}
         for run_id, _, delta, on_step in rows:
-            found = changes.get(run_id)
-            if found is None:
-                found = changes[run_id] = []
-            found.append((delta, on_step))
+            changes.setdefault(run_id, []).append((delta, on_step))
         for run_id, found in changes.items():
             values[run_id] = self._folded(run_id, inputs[run_id], found)
         return values
@@ -1030,14 +1027,11 @@ class SqliteCheckpointer(CheckpointerBase):
 
     def _status(self, text: str, run_id: str) -> WorkflowStatus:
         """A stored run status; one no release writes is a malformed record."""
-        status = _RUN_STATUS.get(text)
+        status = _RUN_STATUS.get(text)  # every status there is
         if status is None:
-            try:
-                status = WorkflowStatus(text)
-            except ValueError as exc:
-                raise _schema.store_error(
-                    _Malformed(f"run {run_id!r} has an invalid record ({exc})"), self.path
-                ) from None
+            raise _schema.store_error(
+                _Malformed(f"run {run_id!r} has an invalid record (status {text!r})"), self.path
+            )
         return status
 
     def _run_from_row(
