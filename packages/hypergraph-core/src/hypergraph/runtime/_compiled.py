@@ -337,11 +337,6 @@ def compile_plan(plan: Plan) -> Compiled | None:
                     timed += ["try:", f"    a{p}_{i} = {e}", *handler("True", in_timed=True)]
                     exprs[i] = f"a{p}_{i}"
             call = call_expr(np, p, exprs)
-            if not np.is_async:
-                timed += [
-                    f"s{p} = _clock()", "try:", f"    o{p} = {call}", *handler("False", in_timed=True),
-                    f"e{p} = _clock()",
-                ]
             if np.is_async:  # a permit of the shared budget around the call (AC4)
                 awaited = call.replace(f"F{p}(", f"await F{p}(", 1)
                 calls += [
@@ -350,6 +345,10 @@ def compile_plan(plan: Plan) -> Compiled | None:
                 ]
             else:
                 calls += ["try:", f"    o{p} = {call}"]
+                timed += [
+                    f"s{p} = _clock()", "try:", f"    o{p} = {call}", *handler("False", in_timed=True),
+                    f"e{p} = _clock()",
+                ]
             calls += handler("False")
     columns = []
     for name in names:
