@@ -450,9 +450,15 @@ def _exit_records(cp: Any, run_id: str) -> tuple[Any, ...]:
     if run is None:  # e.g. a nested graph that never started
         return None
     stored = cp.checkpoint(run_id)
+    steps = cp.steps(run_id)
+    assert run.completed_at is not None and run.created_at <= run.completed_at
+    assert all(run.created_at <= step.created_at for step in steps)
+    assert run.duration_ms is not None and run.duration_ms >= sum(s.duration_ms for s in steps)
     return (
         run.inputs, run.status, run.error, run.node_count, run.error_count, _steps_of(cp, run_id),
         stored.superstep, stored.values, stored.inputs, _restorable(cp, stored),
+        run.graph_name, run.graph_struct_hash, run.graph_code_hash, run.input_signature,
+        run.config, run.parent_run_id is None,
     )
 
 

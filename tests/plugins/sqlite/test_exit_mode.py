@@ -82,8 +82,17 @@ def test_a_map_is_written_once_when_it_ends(tmp_path: Path, runner: str) -> None
         ]
 
 
-def test_reads_during_a_map_see_the_items_that_ended(tmp_path: Path) -> None:
-    """This process reads what it buffered: a read between items sees the ended ones."""
+def _map(runner: str, cp: Any, graph: Graph, values: dict[str, Any], **options: Any) -> Any:
+    """``map()`` on SyncRunner or AsyncRunner, over ``x``."""
+    if runner == "async":
+        return asyncio.run(AsyncRunner(checkpointer=cp).map(graph, values, map_over="x", **options))
+    return SyncRunner(checkpointer=cp).map(graph, values, map_over="x", **options)
+
+
+@pytest.mark.parametrize("runner", ["sync", "async"])
+def test_reads_during_a_map_see_the_items_that_ended(tmp_path: Path, runner: str) -> None:
+    """This process reads what it buffered: a read between items sees the ended ones (also
+    on the compiled path, whose items are handed over as each ends)."""
     path = tmp_path / "runs.db"
     box: dict[str, Any] = {}
     seen: list[list[str]] = []
@@ -96,11 +105,114 @@ def test_reads_during_a_map_see_the_items_that_ended(tmp_path: Path) -> None:
 
     with SqliteCheckpointer(path, durability="exit") as cp:
         box["cp"] = cp
-        SyncRunner(checkpointer=cp).map(
-            Graph([look], name="look"), {"x": [0, 1, 2]}, map_over="x", workflow_id="m"
-        )
+        _map(runner, cp, Graph([look], name="look"), {"x": [0, 1, 2]}, workflow_id="m")
         assert seen == [[], ["m/0:completed"], ["m/0:completed", "m/1:completed"]]
         assert [r.status for r in cp.runs()] == [WorkflowStatus.COMPLETED] * 4
+
+
+class _Halt(BaseException):
+    """Stops a map the way KeyboardInterrupt does (not an ``Exception``)."""
+
+
+@pytest.mark.parametrize("runner", ["sync", "async"])
+@pytest.mark.parametrize("stop", ["raise", "interrupt"])
+def test_a_map_stopped_at_an_item_keeps_the_items_before_it(
+    tmp_path: Path, runner: str, stop: str
+) -> None:
+    """A failure in raise mode, or an interrupt, at item 2 of 4: items 0 and 1 are written
+    completed with all their steps, item 2 failed (raise) or not at all (interrupt), item 3
+    never started (but on AsyncRunner in raise mode), and the map's run is failed or stopped;
+    a re-run restores what completed."""
+    path = tmp_path / "runs.db"
+    broken = {"on": True}
+    calls: list[int] = []
+
+    @node(output_name="y")
+    def double(x: int) -> int:
+        calls.append(x)
+        if x == 2 and broken["on"]:
+            if stop == "interrupt":
+                raise _Halt("halted")
+            raise RuntimeError("two is broken")
+        return 2 * x
+
+    @node(output_name="z")
+    def inc(y: int) -> int:
+        return y + 1
+
+    graph = Graph([double, inc], name="pair")
+    expected = (RuntimeError, "two is broken") if stop == "raise" else (_Halt, "halted")
+    with (
+        SqliteCheckpointer(path, durability="exit") as cp,
+        pytest.raises(expected[0], match=expected[1]),
+    ):
+        _map(runner, cp, graph, {"x": [0, 1, 2, 3]}, workflow_id="m")
+    item_2 = [("m/2", "failed")] if stop == "raise" else []
+    # AsyncRunner starts every item at once (no limit): a failure doesn't keep item 3 from it
+    item_3 = [("m/3", "completed")] if stop == "raise" and runner == "async" else []
+    top = "failed" if stop == "raise" else "stopped"
+    assert runs_in_file(path) == [
+        ("m", top), ("m/0", "completed"), ("m/1", "completed"), *item_2, *item_3,
+    ]
+    with SqliteCheckpointer(path) as cp:
+        assert [s.node_name for s in cp.steps("m/1")] == ["double", "inc"]
+        assert cp.values("m/1") == {"x": 1, "y": 2, "z": 3}
+        if stop == "raise":
+            assert cp.get_run("m/2").error == "RuntimeError: two is broken"
+        broken["on"] = False
+        calls.clear()
+        again = _map(runner, cp, graph, {"x": [0, 1, 2, 3]}, workflow_id="m")
+    assert [r["z"] for r in again] == [1, 3, 5, 7]
+    assert [r.restored for r in again] == [True, True, False, bool(item_3)]
+    assert calls == ([2] if item_3 else [2, 3])
+
+
+class _ProtocolOnly:
+    """An "exit" backend that offers only the protocols (no ``save_runs_sync``/``save_runs``,
+    not a ``CheckpointerBase``): runners write its map items run by run."""
+
+    def __init__(self, cp: SqliteCheckpointer) -> None:
+        self._cp = cp
+        self.creates = 0
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("save_runs_sync", "save_runs"):
+            raise AttributeError(name)
+        return getattr(self._cp, name)
+
+    def create_run_sync(self, run: RunRecord) -> None:
+        self.creates += 1
+        self._cp.create_run_sync(run)
+
+    async def create_run(self, run: RunRecord) -> None:
+        self.creates += 1
+        await self._cp.create_run(run)
+
+
+@pytest.mark.parametrize("runner", ["sync", "async"])
+def test_a_backend_without_save_runs_records_the_same_items(tmp_path: Path, runner: str) -> None:
+    """Compiled map items reach a protocol-only backend through its primitives (per item on
+    the blocking path, once the items ran on the awaitable one) with the same records."""
+
+    @node(output_name="y")
+    def double(x: int) -> int:
+        return 2 * x
+
+    graph = Graph([double], name="double")
+    found = []
+    for name, wrap in (("plain", False), ("protocol", True)):
+        with SqliteCheckpointer(tmp_path / f"{name}.db", durability="exit") as cp:
+            target: Any = _ProtocolOnly(cp) if wrap else cp
+            _map(runner, target, graph, {"x": [1, 2, 3]}, workflow_id="m")
+            if wrap:
+                assert target.creates == 4  # the map's run and each item's
+            found.append([
+                (run.id, run.status, run.inputs, run.input_signature, run.node_count, values,
+                 [(s.node_name, s.values, s.input_versions) for s in cp.steps(run.id)])
+                for run, values in cp.children("m")
+            ])
+    assert found[0] == found[1]
+    assert [row[0] for row in found[0]] == ["m/0", "m/1", "m/2"]
 
 
 def test_a_huge_map_writes_its_items_in_batches(tmp_path: Path, monkeypatch: Any) -> None:
@@ -461,3 +573,26 @@ def test_two_processes_opening_a_version_2_file_migrate_it_once(tmp_path: Path) 
     finally:
         conn.close()
     assert sorted(names) == ["checkpoints", "runs", "steps"]
+
+
+@pytest.mark.parametrize("runner", ["sync", "async"])
+def test_a_map_item_that_cant_be_stored_leaves_nothing_half_written(
+    tmp_path: Path, runner: str
+) -> None:
+    """An item whose output JSON can't hold fails the map with the error naming the node,
+    the output and the item's run; the items before it are kept whole, and the failing item
+    leaves no record behind (not even an empty active one)."""
+    from hypergraph.exceptions import CheckpointSerializationError
+
+    @node(output_name="y")
+    def shape(x: int) -> object:
+        return object() if x == 2 else x
+
+    path = tmp_path / "runs.db"
+    with (
+        SqliteCheckpointer(path, durability="exit") as cp,
+        pytest.raises(CheckpointSerializationError, match=r"'y' of node 'shape' in run 'm/2'"),
+    ):
+        _map(runner, cp, Graph([shape], name="shape"), {"x": [0, 1, 2, 3]}, workflow_id="m")
+    assert runs_in_file(path) == [("m", "failed"), ("m/0", "completed"), ("m/1", "completed")]
+    assert steps_in_file(path) == 2

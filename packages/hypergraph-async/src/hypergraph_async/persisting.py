@@ -47,6 +47,12 @@ class PersistingAsyncDriver(AsyncDriver):
             await recorder.apply_async(effect.ops)
             return None
         elif kind is runtime.ExecuteItems:
+            if effect.timed is not None:
+                effect.timed.flush = recorder.item_writer(blocking=False)
+                try:
+                    return await super().handle(effect)
+                finally:  # the items that ran are written even when the map stops
+                    await recorder.apply_async(recorder.items_ended(effect.timed))
             effect = runtime.recorded_items(effect, recorder, runtime.Write)
         elif kind is runtime.RunChild and (effect.runner is None or effect.runner is self.runner):
             return await self._run_child(effect)
@@ -55,6 +61,10 @@ class PersistingAsyncDriver(AsyncDriver):
     def journal(self, loop: Any) -> tuple[list[Any], runtime.Journaled | None]:
         """The recorder's journal for ``loop`` and its flush effect (None in "exit" mode)."""
         return self.recorder.journal(loop)
+
+    def records_items(self, identity: Any) -> bool:
+        """"exit" durability: a top-level map's compiled items are written from what they did."""
+        return self.recorder.records_items(identity)
 
     async def _run_child(self, effect: runtime.RunChild) -> Any:
         """A nested graph as the child run ``<parent>/<node>``, restored when it was recorded."""

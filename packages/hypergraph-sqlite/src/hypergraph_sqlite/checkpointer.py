@@ -35,6 +35,7 @@ from hypergraph.checkpointers import (
     Checkpoint,
     CheckpointerBase,
     ChildRun,
+    FinishedRuns,
     RunRecord,
     StepRecord,
     StepRows,
@@ -211,6 +212,8 @@ class SqliteCheckpointer(CheckpointerBase):
         # for the next write, see the class doc)
         self._children: set[str] = set()
         self._last_config: tuple[dict[str, Any], str] | None = None
+        # ``save_runs_sync``: the last ``FinishedRuns`` template and state, and their texts
+        self._last_finished: tuple[RunRecord, dict[str, Any], list[Any], str] | None = None
         # run ids the last lookups found unrecorded (a buffered create needn't ask again)
         self._absent: dict[str, bool] = {}
         self._last_values: dict[str, dict[str, Any]] = {}
@@ -518,6 +521,70 @@ class SqliteCheckpointer(CheckpointerBase):
         self._write(ops)
         if counts is not None:
             self._counts[run_id] = counts
+
+    def save_runs_sync(self, runs: FinishedRuns) -> None:
+        """Record runs that started and completed here (a map's items, ``durability="exit"``):
+        their rows built straight from ``runs``' columns, written with their parent's
+        transaction (or at once if it isn't open here). Nothing is kept if one fails to encode."""
+        if self._closed or self.readonly:
+            self._check_open()
+        if self.durability != "exit" or not runs.runs:
+            super().save_runs_sync(runs)
+            return
+        last = self._last_finished
+        if last is not None and last[0] is runs.template and last[1] is runs.state:
+            template, state = last[2], last[3]
+        else:  # the runs of one map share both: made once (and kept, so ids can't be reused)
+            template = self._run_row(runs.template)
+            template[1] = WorkflowStatus.COMPLETED.value
+            state = self._full_state_text(runs.template.parent_run_id or "", runs.state)
+            self._last_finished = (runs.template, runs.state, template, state)
+        encode = self._codec.encode_map
+        cache: dict[int, str] = {}
+        superstep = runs.superstep
+        run_rows: list[list[Any]] = []
+        plain: list[tuple[Any, ...]] = []
+        other: list[tuple[Any, ...]] = []
+        checkpoints: list[tuple[Any, ...]] = []
+        for run_id, inputs, signature, created_at, completed_at, steps, values in runs.runs:
+            row = template[:]
+            row[0] = run_id
+            row[3] = encode(inputs, run_id=run_id, node_name=None)
+            row[11] = signature
+            row[13] = created_at
+            row[14] = completed_at
+            row[15] = (completed_at - created_at) * 1000.0
+            _, row[16], row[17] = self._step_rows(run_id, steps, 0, plain, other, cache)
+            run_rows.append(row)
+            checkpoints.append((
+                run_id, superstep, encode(values, run_id=run_id, node_name=None, fragments=cache),
+                state,
+            ))
+        ops: list[tuple[str, Any, bool]] = [(_INSERT_RUN, run_rows, True)]
+        if plain:
+            ops.append((_INSERT_PLAIN_STEP, plain, True))
+        if other:
+            ops.append((_INSERT_STEP, other, True))
+        ops.append((_PUT_CHECKPOINT, checkpoints, True))
+        parent = runs.template.parent_run_id
+        with self._lock:
+            buffered = self._buffered_runs
+            absent = self._absent
+            for row in run_rows:
+                run_id = row[0]
+                # as ``create_run_sync`` checks: ids under a parent created here need no query
+                surely_new = absent.pop(run_id, False) or self._unrecorded(run_id)
+                if run_id in buffered or (not surely_new and self._exists(run_id)):
+                    raise duplicate_run_error(run_id)
+            kids = self._fresh.get(parent) if parent is not None else None
+            for row in run_rows:
+                buffered.add(row[0])
+                if kids is not None:
+                    kids.add(row[0])
+            if parent in self._open and len(self._buffer) < _MAX_BUFFERED:
+                self._buffer.extend(ops)  # written with the parent, when it ends
+                return
+        self._drain(ops)
 
     def _step_rows(
         self,

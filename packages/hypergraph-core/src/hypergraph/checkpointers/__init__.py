@@ -20,6 +20,7 @@ from hypergraph.checkpointers.protocol import (
 from hypergraph.checkpointers.records import (
     Checkpoint,
     ChildRun,
+    FinishedRuns,
     LineageNode,
     RunRecord,
     StepRecord,
@@ -38,6 +39,7 @@ __all__ = [
     "Checkpointer",
     "CheckpointerBase",
     "ChildRun",
+    "FinishedRuns",
     "LineageNode",
     "RunRecord",
     "StepRecord",

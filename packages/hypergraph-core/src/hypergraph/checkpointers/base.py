@@ -22,6 +22,7 @@ import attrs
 from hypergraph.checkpointers.records import (
     Checkpoint,
     ChildRun,
+    FinishedRuns,
     LineageNode,
     RunRecord,
     StepRecord,
@@ -31,7 +32,9 @@ from hypergraph.checkpointers.records import (
 )
 from hypergraph.exceptions import RunNotFoundError, WorkflowForkError
 
-__all__ = ["CheckpointerBase", "Closing", "status_of", "duplicate_run_error"]
+__all__ = [
+    "CheckpointerBase", "Closing", "duplicate_run_error", "save_each", "save_each_sync", "status_of",
+]
 
 
 class Closing:
@@ -45,6 +48,25 @@ class Closing:
 
     def __repr__(self) -> str:
         return "<closed>"
+
+
+def save_each_sync(checkpointer: Any, runs: FinishedRuns) -> None:
+    """``runs`` through the primitives every ``SyncCheckpointer`` has: per run, create it, save
+    its steps and last checkpoint, mark it COMPLETED (what ``save_runs_sync`` does by default)."""
+    completed = WorkflowStatus.COMPLETED
+    for record, steps, checkpoint in runs:
+        checkpointer.create_run_sync(record)
+        checkpointer.save_superstep_sync(record.id, steps, checkpoint)
+        checkpointer.update_run_status_sync(record.id, completed)
+
+
+async def save_each(checkpointer: Any, runs: FinishedRuns) -> None:
+    """``save_each_sync`` through a ``Checkpointer``'s awaitable primitives."""
+    completed = WorkflowStatus.COMPLETED
+    for record, steps, checkpoint in runs:
+        await checkpointer.create_run(record)
+        await checkpointer.save_superstep(record.id, steps, checkpoint)
+        await checkpointer.update_run_status(record.id, completed)
 
 
 class CheckpointerBase(abc.ABC):
@@ -121,6 +143,13 @@ class CheckpointerBase(abc.ABC):
     def save_step_sync(self, step: StepRecord) -> None:
         """Record one step without a checkpoint."""
         self.save_superstep_sync(step.run_id, (step,), None)
+
+    def save_runs_sync(self, runs: FinishedRuns) -> None:
+        """Record runs that started and completed here (a map's items in "exit" durability).
+
+        By default each goes through the primitives; a backend overrides this to write them all
+        as rows at once (see ``FinishedRuns``)."""
+        save_each_sync(self, runs)
 
     def values(self, run_id: str, *, superstep: int | None = None) -> dict[str, Any]:
         """The run's values after ``superstep`` (default: the latest), without its inputs."""
@@ -238,6 +267,10 @@ class CheckpointerBase(abc.ABC):
     async def save_step(self, step: StepRecord) -> None:
         """Async :meth:`save_step_sync`."""
         self.save_superstep_sync(step.run_id, (step,), None)
+
+    async def save_runs(self, runs: FinishedRuns) -> None:
+        """Async :meth:`save_runs_sync`."""
+        self.save_runs_sync(runs)
 
     async def update_run_status(
         self,

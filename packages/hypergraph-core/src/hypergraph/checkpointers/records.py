@@ -22,6 +22,7 @@ from hypergraph.checkpointers import _display
 __all__ = [
     "Checkpoint",
     "ChildRun",
+    "FinishedRuns",
     "LineageNode",
     "RunRecord",
     "StepRecord",
@@ -222,6 +223,59 @@ class StepRows(Sequence[StepRecord]):
             dict(zip(names, seen, strict=False)) if seen else {}, duration_ms, cached, decision,
             error, datetime.fromtimestamp(created_at, UTC), None, child_run_id,
         )
+
+
+class FinishedRuns(Sequence[tuple[RunRecord, StepRows, "Checkpoint"]]):
+    """Runs that started and completed in this process, handed to a checkpointer together.
+
+    With ``durability="exit"`` the compiled items of a map are handed over this way as each
+    ends; building a ``RunRecord``, a ``Checkpoint`` and their ``datetime``s per item costs more
+    than a backend needs to write the rows. A backend that knows this type (``save_runs_sync``/``save_runs``) reads the columns
+    directly; any other iterates it and gets, per run, its record (ACTIVE, as ``create_run``
+    takes it), its steps and its last checkpoint, to write as create, save, then COMPLETED.
+
+    ``template`` holds what the runs share (graph, parent, hashes, config). Each entry of
+    ``runs`` is ``(run_id, inputs, input_signature, created_at, completed_at, steps, values)``:
+    POSIX timestamps, ``steps`` as ``StepRows`` rows, ``values`` the run's final values. Their
+    last checkpoints share ``superstep`` and the loop ``state`` (read-only).
+    """
+
+    __slots__ = ("runs", "state", "superstep", "template")
+
+    def __init__(
+        self,
+        template: RunRecord,
+        runs: list[tuple[Any, ...]],
+        superstep: int,
+        state: dict[str, Any],
+    ) -> None:
+        self.template = template
+        self.runs = runs
+        self.superstep = superstep
+        self.state = state
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._written(run) for run in self.runs[index]]
+        return self._written(self.runs[index])
+
+    def __iter__(self) -> Iterator[tuple[RunRecord, StepRows, Checkpoint]]:
+        return map(self._written, self.runs)
+
+    def __repr__(self) -> str:
+        return f"FinishedRuns({self.template.parent_run_id!r}, {len(self.runs)} runs)"
+
+    def _written(self, run: tuple[Any, ...]) -> tuple[RunRecord, StepRows, Checkpoint]:
+        run_id, inputs, signature, created_at, _, rows, values = run
+        record = attrs.evolve(
+            self.template, id=run_id, inputs=inputs, input_signature=signature,
+            created_at=datetime.fromtimestamp(created_at, UTC),
+        )
+        checkpoint = Checkpoint(run_id, self.superstep, values, self.state, inputs)
+        return record, StepRows(run_id, rows), checkpoint
 
 
 @attrs.frozen(repr=False)

@@ -77,6 +77,11 @@ class DriverTraits:
         loop yields ``Committed`` with its tasks instead."""
         return None
 
+    def records_items(self, identity: Any) -> bool:
+        """Whether this driver records the compiled items of the map at ``identity`` itself
+        from what they did (``ExecuteItems.timed``), with no run loop per item; default: no."""
+        return False
+
 
 @runtime_checkable
 class Executor(Protocol):

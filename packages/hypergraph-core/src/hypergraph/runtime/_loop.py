@@ -866,14 +866,25 @@ class MapLoop:
         info = self.info
         if not self._validate_once():
             return None
-        if info.emitter is not None or self.driver.observed:
+        driver = self.driver
+        if info.emitter is not None:
+            return None
+        # a driver recording "exit" runs may record compiled items itself (``TimedItems``)
+        timed = driver.observed and not driver.caching and not self.restored and not self.resumed
+        if driver.observed and not (timed and driver.records_items(info.identity)):
             return None
         graph = self.graph
         compiled = engine_for(graph).compiled
         if compiled is None or (graph.selected and info.on_missing != "ignore"):
             return None
-        if compiled.nests and self.driver.finish_siblings:
+        if compiled.nests and driver.finish_siblings:
             return None
+        if timed:
+            if compiled.run_timed is None or compiled.nests:
+                return None
+            from hypergraph.runtime._timed_items import TimedItems  # checkpointing only
+
+            return TimedItems(self, compiled, count)
         return _LightItems(self, compiled, count)
 
     def _merge(self, light: _LightItems, answered: list[Any]) -> None:
@@ -915,7 +926,10 @@ class MapLoop:
         if light is not None:
             if light.run_values is not None:
                 self.light = light
-                effect = ExecuteItems(count, self.item_steps, raise_mode, light.item)
+                effect = ExecuteItems(
+                    count, self.item_steps, raise_mode, light.item, identity=info.identity,
+                    timed=light if light.timed else None,
+                )
             else:  # async functions: drivers that know ``direct_async`` await it per item
                 effect = ExecuteItems(
                     count, self.item_steps, raise_mode, direct_async=light.item_async
@@ -995,6 +1009,7 @@ class _LightItems:
     """A map's items on the compiled path: no state, run info or result object per item."""
 
     __slots__ = ("loop", "run_async", "run_values", "store")
+    timed = False  # ``TimedItems``: recorded by the driver from what each item did
 
     def __init__(self, loop: MapLoop, compiled: Any, count: int) -> None:
         info = loop.info
@@ -1026,18 +1041,23 @@ class _LightItems:
             return _DONE
         return out
 
-    def fail(
-        self, values: dict[str, Any], batch: int, pos: int, exc: Exception,
-        recorded: tuple[Any, ...], at_collect: bool, index: int,
-    ) -> RunResult:
-        """The failed item's ``RunResult``, its state rebuilt as the generic loop leaves it."""
+    def item_loop(self, index: int, values: dict[str, Any]) -> RunLoop:
+        """Item ``index`` as a run loop of its own (its ids the columns give it), for an item
+        whose state must be rebuilt."""
         loop = self.loop
         item_info = loop.info.item(index)
         item_info.error_handling = "continue"
         item_info.run_id, item_info.span_id = self.store.ids(index)
         parts = PartitionedValues()
         parts.provided = dict(values)
-        run = RunLoop(loop.graph, parts, item_info, loop.driver)
+        return RunLoop(loop.graph, parts, item_info, loop.driver)
+
+    def fail(
+        self, values: dict[str, Any], batch: int, pos: int, exc: Exception,
+        recorded: tuple[Any, ...], at_collect: bool, index: int,
+    ) -> RunResult:
+        """The failed item's ``RunResult``, its state rebuilt as the generic loop leaves it."""
+        run = self.item_loop(index, values)
         try:
             run._failed_at(values, batch, pos, exc, recorded, at_collect)
         except Exception as error:

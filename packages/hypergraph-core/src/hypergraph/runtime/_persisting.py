@@ -92,8 +92,18 @@ class PersistingSyncDriver(SyncDriver):
             self.recorder.apply_sync(effect.ops)
             return None
         elif kind is ExecuteItems:
+            if effect.timed is not None:
+                effect.timed.flush = self.recorder.item_writer(blocking=True)
+                try:
+                    return super().handle(effect)
+                finally:  # the items that ran are written even when the map stops
+                    self.recorder.apply_sync(self.recorder.items_ended(effect.timed))
             effect = recorded_items(effect, self.recorder, Write)
         return super().handle(effect)
+
+    def records_items(self, identity: Any) -> bool:
+        """"exit" durability: a top-level map's compiled items are written from what they did."""
+        return self.recorder.records_items(identity)
 
     def journal(self, loop: Any) -> tuple[list[Any], Journaled | None]:
         """The recorder's journal for ``loop`` and its flush effect (None in "exit" mode)."""

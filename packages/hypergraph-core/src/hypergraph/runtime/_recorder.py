@@ -11,14 +11,16 @@ perform them, so one recorder serves a blocking and an awaiting driver (SPEC CP1
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from time import perf_counter, time
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from hypergraph.checkpointers.base import CheckpointerBase, save_each, save_each_sync
 from hypergraph.checkpointers.records import (
     Checkpoint,
+    FinishedRuns,
     RunRecord,
     StepRecord,
     StepRows,
@@ -38,6 +40,7 @@ from hypergraph.runtime._checkpoint_state import (
     node_names,
     snapshot_of,
 )
+from hypergraph.runtime._compiled import named_outputs
 from hypergraph.runtime._snapshot import (
     RunSnapshot,
     _done_regions,
@@ -112,6 +115,9 @@ def _newly_done(slot: _Slot, engine: Any, state: Any, plans: Sequence[Any]) -> l
     done.update(new)
     return sorted(new)
 
+
+# the awaitable writes ``apply_async`` makes
+_AWAITED = ("create_run", "save_superstep", "update_run_status", "save_runs")
 
 # a result's status as its run record's (a dict: ``WorkflowStatus(status.value)`` per run is slow)
 _RECORDED_STATUS = {status: WorkflowStatus(status.value) for status in RunStatus}
@@ -223,6 +229,10 @@ class WorkflowRecorder:
         self.slots: dict[tuple[str, ...], _Slot] = {}
         self.durations: dict[int, float] = {}
         self.started = perf_counter()
+        # a top-level map whose items are all new runs: its compiled items may be written as
+        # ``FinishedRuns`` ("exit" durability, see ``items_ended``), which share ``template``
+        self.fresh_items = False
+        self.template: RunRecord | None = None
 
     # -- starting -------------------------------------------------------------------------
     def begin(self, start: WorkflowStart, inputs: dict[str, Any]) -> list[Op]:
@@ -255,10 +265,13 @@ class WorkflowRecorder:
         slot = _Slot(wid, None, self.graph, exists=start.exists)
         slot.created = True
         self.slots[()] = slot
+        fresh = True
         for index, (child_id, exists, sig) in start.items.items():
             self.slots[(str(index),)] = _Slot(
                 child_id, wid, self.graph, exists=exists, signature=sig
             )
+            fresh = fresh and not exists
+        self.fresh_items = fresh and len(start.items) == count
         if start.exists:
             return [("active", wid)]
         record = new_record(self.graph, wid, {})
@@ -718,6 +731,84 @@ class WorkflowRecorder:
             return []
         return self.ended(_item_path(identity, index), result)
 
+    def records_items(self, identity: Any) -> bool:
+        """Whether the compiled items of the map at ``identity`` may be handed over as
+        ``FinishedRuns`` (``items_ended``): "exit" durability, the top-level map, every item a
+        new run."""
+        return self.defer and self.fresh_items and (identity is None or not identity.path)
+
+    def item_writer(self, *, blocking: bool) -> Callable[[Any], None] | None:
+        """What writes the items of a ``TimedItems`` as each ends, so reads through the
+        checkpointer see them as with the generic loop: on the blocking path for a blocking
+        driver, or for an async one when the checkpointer's awaitable writes are
+        ``CheckpointerBase``'s (they call the blocking ones). None: written once they all ran."""
+        if not blocking:
+            cp = self.checkpointer
+            kind = type(cp)
+            if not isinstance(cp, CheckpointerBase) or any(
+                getattr(kind, name) is not getattr(CheckpointerBase, name) for name in _AWAITED
+            ):
+                return None
+
+        def write(timed: Any) -> None:
+            self.apply_sync(self.items_ended(timed))
+
+        return write
+
+    def items_ended(self, timed: Any) -> list[Op]:
+        """The writes of the items a ``TimedItems`` ran since the last call: those that ended
+        as the plan's runs end as one ``FinishedRuns``, the others (failed, or the first of
+        their input names) from their own run loops, as ``item_ended`` writes them."""
+        ops: list[Op] = []
+        clock = time() - perf_counter()  # item and call times are perf_counter readings
+        for index, started, result in timed.others:
+            path = (str(index),)
+            self._slot(path).started = datetime.fromtimestamp(clock + started, UTC)
+            ops.extend(self.ended(path, result))
+        timed.others = []
+        if timed.ran:
+            ops.append(("runs", self._finished(timed, clock)))
+        return ops
+
+    def _finished(self, timed: Any, clock: float) -> FinishedRuns:
+        """The items in ``timed.ran`` as ``FinishedRuns``: their steps are the rows
+        ``_journal_rows`` makes of the journal ``RunLoop._run_timed`` would have kept, their
+        checkpoints what ``final_checkpoint`` builds from the plan's ``CompiledEnd``."""
+        compiled = timed.compiled
+        ran = timed.ran
+        timed.ran = []
+        end = timed.end
+        positions = tuple(enumerate(compiled.positions))
+        batch_of = compiled.batch_of
+        items = timed.loop.items
+        slots = self.slots
+        completed = StepStatus.COMPLETED
+        runs: list[tuple[Any, ...]] = []
+        for index, started, record, times in ran:
+            slot = slots[(str(index),)]
+            provided = items[index]
+            values = dict(provided)
+            seen = end.seen
+            rows = []
+            for q, np in positions:
+                outputs = named_outputs(np, record[q])
+                values.update(outputs)
+                start = times[2 * q]
+                rows.append((
+                    batch_of[q], np.name, q, completed, outputs, np.inputs, seen[q],
+                    (times[2 * q + 1] - start) * 1000.0, False, None, None, clock + start, None,
+                ))
+            runs.append((
+                slot.run_id, dict(provided), slot.signature, clock + started,
+                clock + times[-1], rows, values,
+            ))
+            slot.created = True
+        template = self.template
+        if template is None:  # one per map: a checkpointer may keep what it made of it
+            template = new_record(self.graph, "", {}, parent_run_id=self.workflow_id)
+            self.template = template
+        return FinishedRuns(template, runs, end.superstep - 1, end.state)
+
     # -- performing writes ----------------------------------------------------------------
     def apply_sync(self, ops: list[Op]) -> None:
         """Perform ``ops`` on the blocking path."""
@@ -730,6 +821,12 @@ class WorkflowRecorder:
                 cp.create_run_sync(op[1])
             elif kind == "active":
                 cp.update_run_status_sync(op[1], WorkflowStatus.ACTIVE)
+            elif kind == "runs":
+                save = getattr(cp, "save_runs_sync", None)
+                if save is not None:
+                    save(op[1])
+                else:  # a protocol-only backend: run by run
+                    save_each_sync(cp, op[1])
             else:
                 cp.update_run_status_sync(op[1], op[2], error=op[3])
 
@@ -744,5 +841,11 @@ class WorkflowRecorder:
                 await cp.create_run(op[1])
             elif kind == "active":
                 await cp.update_run_status(op[1], WorkflowStatus.ACTIVE)
+            elif kind == "runs":
+                save = getattr(cp, "save_runs", None)
+                if save is not None:
+                    await save(op[1])
+                else:
+                    await save_each(cp, op[1])
             else:
                 await cp.update_run_status(op[1], op[2], error=op[3])

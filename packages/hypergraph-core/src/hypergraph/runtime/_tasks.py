@@ -119,6 +119,9 @@ class ExecuteItems(Effect):
     # item i as a coroutine (compiled items of async functions): ``await direct_async(i, sem)``
     # with the shared budget's semaphore (or None) held around each async call
     direct_async: Callable[[int, Any], Any] | None = None
+    # compiled items run timed (``TimedItems``, "exit" durability): a persisting driver writes
+    # the items ``direct`` ran from what they did (``records_items``)
+    timed: Any = None
 
 
 @attrs.frozen(slots=True)

@@ -33,6 +33,7 @@ import pytest
 from hypergraph.checkpointers import (
     Checkpoint,
     Checkpointer,
+    FinishedRuns,
     LineageNode,
     RunRecord,
     StepRecord,
@@ -40,6 +41,7 @@ from hypergraph.checkpointers import (
     SyncCheckpointer,
     WorkflowStatus,
 )
+from hypergraph.checkpointers.base import save_each, save_each_sync
 from hypergraph.checkpointers.records import child_runs_of
 from hypergraph.exceptions import RunNotFoundError, WorkflowForkError
 
@@ -359,6 +361,57 @@ class CheckpointerContract:
             expected = child_runs_of(restored)
             assert checkpointer.child_runs("batch") == expected
             assert asyncio.run(checkpointer.get_child_runs("batch")) == expected
+
+    def test_finished_runs_are_recorded_as_each_run_would_be(self, checkpointer: Any) -> None:
+        """``save_runs_sync``/``save_runs`` (optional; ``CheckpointerBase`` has both, and a
+        backend without them is written run by run as ``save_each_sync`` does): each run of a
+        ``FinishedRuns`` reads back completed, with its inputs, signature, steps and last
+        checkpoint, listed under its parent in start order; a taken id is refused."""
+        save = getattr(checkpointer, "save_runs_sync", None) or (
+            lambda runs: save_each_sync(checkpointer, runs)
+        )
+        save_async = getattr(checkpointer, "save_runs", None) or (
+            lambda runs: save_each(checkpointer, runs)
+        )
+        checkpointer.create_run_sync(RunRecord("m", graph_name="g"))
+        template = RunRecord("", graph_name="g", parent_run_id="m", graph_struct_hash="s")
+        state = {"superstep": 2, "last": "b"}
+        start = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+
+        def finished(first: int, count: int) -> FinishedRuns:
+            runs = []
+            for i in range(first, first + count):
+                at = start + i
+                steps = [
+                    (0, "a", 0, StepStatus.COMPLETED, {"y": i + 1}, ("x",), (1,), 0.5, False,
+                     None, None, at + 0.1, None),
+                    (1, "b", 1, StepStatus.COMPLETED, {"z": Point(i, 0)}, ("y",), (1,), 0.5,
+                     False, None, None, at + 0.2, None),
+                ]
+                values = {"x": i, "y": i + 1, "z": Point(i, 0)}
+                runs.append((f"m/{i}", {"x": i}, f"sig-{i}", at, at + 0.5, steps, values))
+            return FinishedRuns(template, runs, 1, state)
+
+        save(finished(0, 2))
+        asyncio.run(save_async(finished(2, 1)))
+        with pytest.raises(WorkflowForkError, match="m/1"):
+            save(finished(1, 1))
+        checkpointer.update_run_status_sync("m", WorkflowStatus.COMPLETED)
+        children = checkpointer.runs(parent="m")
+        assert [c.id for c in children] == ["m/0", "m/1", "m/2"]
+        for i, run in enumerate(children):
+            assert run.status is WorkflowStatus.COMPLETED
+            assert (run.inputs, run.input_signature, run.graph_name) == ({"x": i}, f"sig-{i}", "g")
+            assert run.graph_struct_hash == "s" and run.node_count == 2 and run.error_count == 0
+            assert run.created_at == datetime.fromtimestamp(start + i, UTC)
+            steps = checkpointer.steps(run.id)
+            assert [(s.node_name, s.values, s.input_versions) for s in steps] == [
+                ("a", {"y": i + 1}, {"x": 1}), ("b", {"z": Point(i, 0)}, {"y": 1}),
+            ]
+            stored = checkpointer.checkpoint(run.id)
+            assert (stored.superstep, stored.values, stored.state, stored.inputs) == (
+                1, {"x": i, "y": i + 1, "z": Point(i, 0)}, state, {"x": i},
+            )
 
     # -- fork, retry, lineage -----------------------------------------------------------------
 
