@@ -96,6 +96,25 @@ class Compiled:
         # by input names (in order), how a completed ``run_timed`` run ends (``CompiledEnd``)
         self.ends: dict[tuple[str, ...], Any] = {}
 
+    def journal_into(
+        self,
+        journal: list[Any],
+        values: dict[str, Any],
+        record: tuple[Any, ...],
+        times: tuple[float, ...],
+        seen: tuple[Any, ...],
+    ) -> None:
+        """A completed ``run_timed`` run's calls as the journal entries ``_inline_journaled``
+        appends (``seen``: what each call consumed, its ``CompiledEnd``), and their outputs
+        into ``values``."""
+        append = journal.append
+        batch_of = self.batch_of
+        for q, np in enumerate(self.positions):
+            outputs = named_outputs(np, record[q])
+            values.update(outputs)
+            t = 2 * q
+            append((batch_of[q], np, (np, outputs, None), times[t], times[t + 1], seen[q]))
+
     def output_values(self, columns: tuple[Any, ...]) -> OutputValues:
         """A run's output values from its columns, as ``Engine.output_values`` gives them."""
         if self.complete:

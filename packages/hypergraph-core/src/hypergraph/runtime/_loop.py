@@ -274,14 +274,7 @@ class RunLoop:
             compiled_end(self, compiled)
             return columns  # type: ignore[no-any-return]
         values = dict(provided)
-        append = journal.append
-        batch_of = compiled.batch_of
-        seen = end.seen
-        for q, np in enumerate(compiled.positions):
-            outputs = named_outputs(np, record[q])
-            values.update(outputs)
-            t = 2 * q
-            append((batch_of[q], np, (np, outputs, None), times[t], times[t + 1], seen[q]))
+        compiled.journal_into(journal, values, record, times, end.seen)
         self.record = record
         self.ended = (end, values)
         return columns  # type: ignore[no-any-return]
@@ -869,9 +862,13 @@ class MapLoop:
         driver = self.driver
         if info.emitter is not None:
             return None
-        # a driver recording "exit" runs may record compiled items itself (``TimedItems``)
-        timed = driver.observed and not driver.caching and not self.restored and not self.resumed
-        if driver.observed and not (timed and driver.records_items(info.identity)):
+        # an observed map takes the compiled path only if its driver records such items itself
+        # ("exit" runs, ``TimedItems``): nothing cached, restored or continued
+        timed = driver.observed
+        if timed and (
+            driver.caching or self.restored or self.resumed
+            or not driver.records_items(info.identity)
+        ):
             return None
         graph = self.graph
         compiled = engine_for(graph).compiled
@@ -926,10 +923,13 @@ class MapLoop:
         if light is not None:
             if light.run_values is not None:
                 self.light = light
-                effect = ExecuteItems(
-                    count, self.item_steps, raise_mode, light.item, identity=info.identity,
-                    timed=light if light.timed else None,
-                )
+                if light.timed:
+                    effect = ExecuteItems(
+                        count, self.item_steps, raise_mode, light.item, identity=info.identity,
+                        timed=light,
+                    )
+                else:
+                    effect = ExecuteItems(count, self.item_steps, raise_mode, light.item)
             else:  # async functions: drivers that know ``direct_async`` await it per item
                 effect = ExecuteItems(
                     count, self.item_steps, raise_mode, direct_async=light.item_async

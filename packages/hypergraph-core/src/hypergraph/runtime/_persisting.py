@@ -97,7 +97,7 @@ class PersistingSyncDriver(SyncDriver):
                 try:
                     return super().handle(effect)
                 finally:  # the items that ran are written even when the map stops
-                    self.recorder.apply_sync(self.recorder.items_ended(effect.timed))
+                    self.recorder.write_items_sync(effect.timed)
             effect = recorded_items(effect, self.recorder, Write)
         return super().handle(effect)
 

@@ -40,7 +40,6 @@ from hypergraph.runtime._checkpoint_state import (
     node_names,
     snapshot_of,
 )
-from hypergraph.runtime._compiled import named_outputs
 from hypergraph.runtime._snapshot import (
     RunSnapshot,
     _done_regions,
@@ -271,7 +270,7 @@ class WorkflowRecorder:
                 child_id, wid, self.graph, exists=exists, signature=sig
             )
             fresh = fresh and not exists
-        self.fresh_items = fresh and len(start.items) == count
+        self.fresh_items = fresh
         if start.exists:
             return [("active", wid)]
         record = new_record(self.graph, wid, {})
@@ -733,8 +732,8 @@ class WorkflowRecorder:
 
     def records_items(self, identity: Any) -> bool:
         """Whether the compiled items of the map at ``identity`` may be handed over as
-        ``FinishedRuns`` (``items_ended``): "exit" durability, the top-level map, every item a
-        new run."""
+        ``FinishedRuns`` (``items_ended``): "exit" durability, the top-level map, no item it
+        plans recorded before (the loop itself leaves restored and continued items out)."""
         return self.defer and self.fresh_items and (identity is None or not identity.path)
 
     def item_writer(self, *, blocking: bool) -> Callable[[Any], None] | None:
@@ -749,11 +748,11 @@ class WorkflowRecorder:
                 getattr(kind, name) is not getattr(CheckpointerBase, name) for name in _AWAITED
             ):
                 return None
+        return self.write_items_sync
 
-        def write(timed: Any) -> None:
-            self.apply_sync(self.items_ended(timed))
-
-        return write
+    def write_items_sync(self, timed: Any) -> None:
+        """Write what the items of ``timed`` did since the last call, on the blocking path."""
+        self.apply_sync(self.items_ended(timed))
 
     def items_ended(self, timed: Any) -> list[Op]:
         """The writes of the items a ``TimedItems`` ran since the last call: those that ended
@@ -771,38 +770,27 @@ class WorkflowRecorder:
         return ops
 
     def _finished(self, timed: Any, clock: float) -> FinishedRuns:
-        """The items in ``timed.ran`` as ``FinishedRuns``: their steps are the rows
-        ``_journal_rows`` makes of the journal ``RunLoop._run_timed`` would have kept, their
-        checkpoints what ``final_checkpoint`` builds from the plan's ``CompiledEnd``."""
-        compiled = timed.compiled
+        """The items in ``timed.ran`` as ``FinishedRuns``: their steps the rows
+        ``_journal_rows`` makes of the journal ``RunLoop._run_timed`` keeps, their checkpoints
+        what ``final_checkpoint`` builds from the plan's ``CompiledEnd``."""
+        journal_into = timed.compiled.journal_into
         ran = timed.ran
         timed.ran = []
         end = timed.end
-        positions = tuple(enumerate(compiled.positions))
-        batch_of = compiled.batch_of
+        seen = end.seen
         items = timed.loop.items
         slots = self.slots
-        completed = StepStatus.COMPLETED
         runs: list[tuple[Any, ...]] = []
         for index, started, record, times in ran:
             slot = slots[(str(index),)]
             provided = items[index]
             values = dict(provided)
-            seen = end.seen
-            rows = []
-            for q, np in positions:
-                outputs = named_outputs(np, record[q])
-                values.update(outputs)
-                start = times[2 * q]
-                rows.append((
-                    batch_of[q], np.name, q, completed, outputs, np.inputs, seen[q],
-                    (times[2 * q + 1] - start) * 1000.0, False, None, None, clock + start, None,
-                ))
+            entries: list[Any] = []
+            journal_into(entries, values, record, times, seen)
             runs.append((
                 slot.run_id, dict(provided), slot.signature, clock + started,
-                clock + times[-1], rows, values,
+                clock + times[-1], self._journal_rows(slot, entries), values,
             ))
-            slot.created = True
         template = self.template
         if template is None:  # one per map: a checkpointer may keep what it made of it
             template = new_record(self.graph, "", {}, parent_run_id=self.workflow_id)
